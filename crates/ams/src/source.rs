@@ -1,0 +1,171 @@
+//! The contract's methods as a Rust trait.
+
+use std::time::Duration;
+
+use amsync_core::error::{excerpt, DataError, Part};
+use amsync_core::group::SecurityGroupRef;
+use amsync_core::{Event, Failure, FailureKind, MemberDetails, MemberKey, Membership, RawPayload};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+/// A parsed answer and the body it was parsed from (stored as the member's
+/// last raw AMS payload).
+#[derive(Debug, Clone)]
+pub struct Fetched<T> {
+    pub value: T,
+    pub raw: RawPayload,
+}
+
+/// One entry of GetChangedMembers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedKey {
+    pub key: MemberKey,
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+/// One page of GetChangedMembers.
+#[derive(Debug, Clone, Default)]
+pub struct ChangedPage {
+    pub as_of: Option<DateTime<Utc>>,
+    pub changed: Vec<ChangedKey>,
+    /// Entries that could not be read (a bad key, say), each naming the entry
+    /// and field. The rest of the page is used.
+    pub rejected: Vec<DataError>,
+    /// `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of GetChangedEvents.
+#[derive(Debug, Clone, Default)]
+pub struct EventsPage {
+    pub as_of: Option<DateTime<Utc>>,
+    pub events: Vec<Event>,
+    pub rejected: Vec<DataError>,
+    pub next_cursor: Option<String>,
+}
+
+/// GetMemberDetails: the member, or the AMS no longer has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailsAnswer {
+    /// Normalized and validated details.
+    Found(MemberDetails),
+    /// 404, or 410 with an optional merge target.
+    Gone { status: u16, merged_into: Option<MemberKey> },
+}
+
+/// Why a call failed. Converted to [`Failure`] for the queue and the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// 5xx, 429, timeout or connection error.
+    #[error("{part}: {reason}")]
+    Transient {
+        part: Part,
+        reason: String,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+        excerpt: Option<String>,
+    },
+    /// 401/403: the AMS refuses our credentials.
+    #[error("{part}: the AMS refused our credentials (HTTP {status})")]
+    Unauthorized { part: Part, status: u16, excerpt: Option<String> },
+    /// Another 4xx (or a 404 on a part other than details).
+    #[error("{part}: the AMS answered HTTP {status}")]
+    Permanent { part: Part, status: u16, excerpt: Option<String> },
+    /// The body did not parse or broke the contract.
+    #[error("{error}")]
+    Data { error: DataError, excerpt: Option<String> },
+    /// Our own configuration cannot work (a secret's variable is unset, say).
+    #[error("{part}: configuration error: {reason}")]
+    Config { part: Part, reason: String },
+}
+
+impl SourceError {
+    pub fn data(error: DataError, body: &[u8]) -> SourceError {
+        SourceError::Data { error, excerpt: Some(excerpt(body)) }
+    }
+
+    pub fn part(&self) -> Part {
+        match self {
+            SourceError::Transient { part, .. }
+            | SourceError::Unauthorized { part, .. }
+            | SourceError::Permanent { part, .. }
+            | SourceError::Config { part, .. } => *part,
+            SourceError::Data { error, .. } => error.part,
+        }
+    }
+
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            SourceError::Transient { .. } => FailureKind::Transient,
+            SourceError::Unauthorized { .. } | SourceError::Config { .. } => FailureKind::Unauthorized,
+            SourceError::Permanent { .. } => FailureKind::Permanent,
+            SourceError::Data { .. } => FailureKind::Data,
+        }
+    }
+
+    /// How long the AMS asked us to wait, when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SourceError::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn to_failure(&self) -> Failure {
+        let (status, excerpt, field) = match self {
+            SourceError::Transient { status, excerpt, .. } => (*status, excerpt.clone(), None),
+            SourceError::Unauthorized { status, excerpt, .. } | SourceError::Permanent { status, excerpt, .. } => {
+                (Some(*status), excerpt.clone(), None)
+            }
+            SourceError::Data { error, excerpt } => (None, excerpt.clone(), Some(error.field.clone())),
+            SourceError::Config { .. } => (None, None, None),
+        };
+        Failure { kind: self.kind(), part: self.part(), message: self.to_string(), status, excerpt, field }
+    }
+}
+
+/// The data methods of the AMS contract. Every implementation passes the
+/// source conformance suite (`amsync-ams/tests`).
+#[async_trait::async_trait]
+pub trait AmsSource: Send + Sync + 'static {
+    /// The configured kind (`http-json`, `http-xml`, …).
+    fn kind(&self) -> &'static str;
+
+    /// Health (optional in the contract): `GET /health`, or, where the AMS
+    /// has none, GetChangedMembers with a `since` of now.
+    async fn health(&self) -> Result<(), SourceError>;
+
+    /// One page of GetChangedMembers. `since = None` is the full listing.
+    async fn changed_members(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, SourceError>;
+
+    async fn member_details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError>;
+
+    /// The member's complete membership list, normalized (sorted) and validated.
+    async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError>;
+
+    /// The member's complete AMS group list, normalized (sorted) and validated.
+    async fn member_groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError>;
+
+    /// One page of GetChangedEvents. `since = None` lists all events.
+    async fn changed_events(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<EventsPage, SourceError>;
+}
+
+/// Credential checks and token resolution (`[auth]`): AuthenticateCredentials
+/// and ResolveToken.
+#[async_trait::async_trait]
+pub trait CredentialService: Send + Sync + 'static {
+    /// `Ok(None)` when the AMS answers 401 (wrong username or password). The
+    /// password is passed through and never stored or logged.
+    async fn authenticate(&self, username: &str, password: &SecretString) -> Result<Option<MemberKey>, SourceError>;
+
+    /// `Ok(None)` when the AMS answers 401 (unknown or expired token).
+    async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError>;
+}

@@ -1,0 +1,1 @@
+//! Configuration of amsync: the TOML file, environment overrides, validation.

@@ -1,0 +1,25 @@
+//! Where amsync keeps what it knows: members and their history, communities,
+//! security groups, events, the Refresh Queue, runs and watermarks.
+//!
+//! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
+//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`]) rather than one god
+//! trait; [`Store`] is all of them together. One implementation per database
+//! kind: `sqlite` now, `postgres` later, both passing the same conformance
+//! suite (`tests/conformance.rs`).
+//!
+//! **Architecture invariants:**
+//! - every member refresh is applied atomically: its own transaction, or a
+//!   savepoint inside a group commit; a failure leaves the member as it was;
+//! - a refresh commits only while its claim's fencing token still holds;
+//! - unchanged data (equal content hashes) writes no member, child or
+//!   history row; refresh bookkeeping lives in its own table;
+//! - the decisions (what changed, what the new state is) come from
+//!   `amsync_core::diff`; the store only persists them.
+
+pub mod api;
+pub mod error;
+pub mod types;
+
+pub use api::*;
+pub use error::StoreError;
+pub use types::*;

@@ -1,0 +1,1 @@
+//! The sync engine: Periodic Refresh, Refresh Queue workers, Member Refresh, events, rescuer.

@@ -1,0 +1,1 @@
+//! The HTTP surface: API, health, and later sign-on and the admin dashboard.

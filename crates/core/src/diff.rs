@@ -107,9 +107,7 @@ fn membership_value(m: &Membership) -> Value {
 /// The differences between two membership sets, by (community, begin).
 pub fn diff_memberships(old: &[Membership], new: &[Membership], out: &mut Vec<FieldChange>) {
     let index = |list: &[Membership]| -> BTreeMap<(String, String), Value> {
-        list.iter()
-            .map(|m| ((m.community.key.to_string(), m.begin.to_string()), membership_value(m)))
-            .collect()
+        list.iter().map(|m| ((m.community.key.to_string(), m.begin.to_string()), membership_value(m))).collect()
     };
     let (a, b) = (index(old), index(new));
     let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).cloned().collect();
@@ -168,10 +166,7 @@ pub fn screen_ams_groups(
                 member.as_str(),
                 Part::SecurityGroups,
                 format!("/groups/{i}/key"),
-                format!(
-                    "AMS group {:?} has the key of a built-in or local group; it was ignored",
-                    g.key.as_str()
-                ),
+                format!("AMS group {:?} has the key of a built-in or local group; it was ignored", g.key.as_str()),
             ));
         } else {
             accepted.push(g.clone());
@@ -280,7 +275,9 @@ pub fn plan_rules(old: &MemberRecord, all_memberships: &[Membership], rules: &Ru
 
 fn finish(old: Option<&MemberRecord>, new: MemberRecord, group_errors: Vec<DataError>) -> RefreshPlan {
     match old {
-        None => RefreshPlan { new, kind: ChangeKind::Created, changes: Vec::new(), group_errors, memberships_removed: 0 },
+        None => {
+            RefreshPlan { new, kind: ChangeKind::Created, changes: Vec::new(), group_errors, memberships_removed: 0 }
+        }
         Some(old) => {
             let changes = diff_records(old, &new);
             let new_ids: HashSet<_> = new.memberships.iter().map(Membership::id).collect();
@@ -326,7 +323,10 @@ mod tests {
         details.last_name = Some("Lovelace".into());
         FetchedMember {
             details,
-            memberships: vec![membership("CH-NYC", "Chapter", "2026-01-01"), membership("CMT-A", "Committee", "2026-01-01")],
+            memberships: vec![
+                membership("CH-NYC", "Chapter", "2026-01-01"),
+                membership("CMT-A", "Committee", "2026-01-01"),
+            ],
             groups: vec![group("MEMBER")],
         }
     }
@@ -360,10 +360,7 @@ mod tests {
         f.groups.push(group("STAFF"));
         let plan = plan_fetched(Some(&first), f, &RuleSet::default(), &no_local());
         let fields: Vec<_> = plan.changes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["/last_name", "/phones", "/memberships/CH-NYC/2026-01-01", "/security_groups/STAFF"]
-        );
+        assert_eq!(fields, ["/last_name", "/phones", "/memberships/CH-NYC/2026-01-01", "/security_groups/STAFF"]);
         assert_eq!(plan.changes[0].before, json!("Lovelace"));
         assert_eq!(plan.changes[2].after, Value::Null);
         assert_eq!(plan.memberships_removed, 1);

@@ -99,11 +99,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 8,
-            backoff_initial: Duration::from_secs(5),
-            backoff_max: Duration::from_secs(3600),
-        }
+        RetryPolicy { max_attempts: 8, backoff_initial: Duration::from_secs(5), backoff_max: Duration::from_secs(3600) }
     }
 }
 
@@ -135,7 +131,8 @@ mod tests {
 
     #[test]
     fn priorities_follow_the_spec_order() {
-        let order = [Trigger::Login, Trigger::Webhook, Trigger::Manual, Trigger::Periodic, Trigger::Rules, Trigger::Full];
+        let order =
+            [Trigger::Login, Trigger::Webhook, Trigger::Manual, Trigger::Periodic, Trigger::Rules, Trigger::Full];
         for w in order.windows(2) {
             assert!(priority_of(w[0]) > priority_of(w[1]), "{:?} before {:?}", w[0], w[1]);
         }

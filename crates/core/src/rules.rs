@@ -119,10 +119,7 @@ mod tests {
     #[test]
     fn first_match_wins() {
         use RuleAction::*;
-        let rules = RuleSet::new(vec![
-            rule(Include, Some("SIG"), Some("AI")),
-            rule(Exclude, Some("SIG"), None),
-        ]);
+        let rules = RuleSet::new(vec![rule(Include, Some("SIG"), Some("AI")), rule(Exclude, Some("SIG"), None)]);
         assert!(rules.includes(&c(Some("SIG"), Some("AI"))));
         assert!(!rules.includes(&c(Some("SIG"), Some("Other"))));
         assert_eq!(rules.verdict(&c(Some("SIG"), None)), RuleVerdict::Matched { index: 1, action: Exclude });

@@ -54,7 +54,12 @@ pub trait QueueStore: Send + Sync {
     async fn queue_counts(&self) -> Result<QueueCounts>;
 
     /// Entries, oldest first, optionally of one state; `after_id` pages.
-    async fn list_queue(&self, state: Option<QueueState>, limit: usize, after_id: Option<i64>) -> Result<Vec<QueueEntry>>;
+    async fn list_queue(
+        &self,
+        state: Option<QueueState>,
+        limit: usize,
+        after_id: Option<i64>,
+    ) -> Result<Vec<QueueEntry>>;
 
     /// Whether a key has a waiting or running entry (for `wait`).
     async fn is_pending(&self, key: &MemberKey) -> Result<bool>;
@@ -88,8 +93,13 @@ pub trait MemberStore: Send + Sync {
 
     /// Re-applies `rules` to every member from the stored payloads, without
     /// calling the AMS; changes are recorded in history with `trigger`.
-    async fn reapply_rules(&self, rules: &RuleSet, trigger: Trigger, run_id: Option<RunId>, at: DateTime<Utc>)
-        -> Result<ReapplySummary>;
+    async fn reapply_rules(
+        &self,
+        rules: &RuleSet,
+        trigger: Trigger,
+        run_id: Option<RunId>,
+        at: DateTime<Utc>,
+    ) -> Result<ReapplySummary>;
 
     /// Members changed, disabled or erased after `after` (a sequence number,
     /// commit order).

@@ -1,1 +1,39 @@
-//! The sync engine: Periodic Refresh, Refresh Queue workers, Member Refresh, events, rescuer.
+//! The sync engine: it wires an [`AmsSource`] to a [`Store`].
+//!
+//! - [`poll`]: Periodic Refresh and full refresh: list changed members page by
+//!   page, enqueue them, move the watermark by the rules of
+//!   `amsync_core::watermark`, reconcile a complete listing.
+//! - [`worker`]: claims due queue entries and runs Member Refresh on them with
+//!   bounded concurrency; the failures' fate follows `amsync_core::queue`.
+//! - [`refresh`]: one Member Refresh: the three parts fetched concurrently and
+//!   turned into a single [`RefreshCommit`].
+//! - [`events`]: the events sync with its own watermark.
+//! - [`maintenance`]: lease renewal, the rescuer of expired leases, the node
+//!   heartbeat and the probe that resumes a source paused for bad credentials.
+//! - [`schedule`]: interval or cron schedules.
+//!
+//! **Architecture invariants:** the engine holds no database transaction
+//! across an AMS call (claim → fetch → commit are separate steps, the commit
+//! guarded by the claim's fencing token); retries belong to the queue, never
+//! to the HTTP client; only a GetMemberDetails 404/410 or an AMS `disabled`
+//! status disables a member.
+//!
+//! [`AmsSource`]: amsync_ams::AmsSource
+//! [`Store`]: amsync_store::Store
+//! [`RefreshCommit`]: amsync_store::RefreshCommit
+
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod maintenance;
+pub mod poll;
+pub mod refresh;
+pub mod schedule;
+pub mod settings;
+pub mod worker;
+
+pub use engine::{Engine, EngineStatus};
+pub use error::SyncError;
+pub use poll::PollMode;
+pub use schedule::Schedule;
+pub use settings::SyncSettings;

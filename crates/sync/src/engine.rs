@@ -1,0 +1,252 @@
+//! The engine: owns the source, the store and the settings, and runs the
+//! scheduler, the workers and the maintenance tasks until shut down.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use amsync_ams::AmsSource;
+use amsync_store::{SourceState, Store};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::SyncError;
+use crate::settings::SyncSettings;
+use crate::worker::Throughput;
+
+/// The sync engine. Cheap to share (`Arc<Engine>`).
+pub struct Engine {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) source: Arc<dyn AmsSource>,
+    pub(crate) settings: SyncSettings,
+    /// Wakes idle workers when entries are enqueued or the source resumes.
+    pub(crate) wake: Notify,
+    /// Mirror of the store's source state, so workers need not read it per claim.
+    pub(crate) paused: AtomicBool,
+    pub(crate) schedule_state: Mutex<ScheduleState>,
+    pub(crate) throughput: Throughput,
+    pub(crate) inflight: crate::maintenance::Inflight,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ScheduleState {
+    pub next_periodic: Option<DateTime<Utc>>,
+    pub next_events: Option<DateTime<Utc>>,
+}
+
+/// What the engine knows beyond the store, for `/api/v1/sync/status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EngineStatus {
+    pub node_id: String,
+    pub next_periodic_refresh: Option<DateTime<Utc>>,
+    pub next_events_sync: Option<DateTime<Utc>>,
+    pub refreshes_last_minute: u64,
+    pub refreshes_last_hour: u64,
+    /// Refreshes per minute over the last hour, oldest first (60 values).
+    pub refreshes_per_minute: Vec<u64>,
+    pub inflight: usize,
+    pub workers: usize,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, source: Arc<dyn AmsSource>, settings: SyncSettings) -> Arc<Engine> {
+        Arc::new(Engine {
+            store,
+            source,
+            settings,
+            wake: Notify::new(),
+            paused: AtomicBool::new(false),
+            schedule_state: Mutex::new(ScheduleState::default()),
+            throughput: Throughput::default(),
+            inflight: Default::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn source(&self) -> &Arc<dyn AmsSource> {
+        &self.source
+    }
+
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+
+    /// Loads the paused state from the store (another node, or an earlier
+    /// run, may have paused the source).
+    pub async fn load_state(&self) -> Result<(), SyncError> {
+        let state = self.store.source_state().await?;
+        self.paused.store(state.paused, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Runs everything: periodic scheduler, events scheduler, workers and
+    /// maintenance, until `shutdown` is cancelled. In-flight refreshes finish
+    /// (or are left to their lease) before it returns.
+    pub async fn run(self: &Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
+        self.load_state().await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(crate::poll::run_scheduler(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::events::run_scheduler(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone()));
+        while let Some(r) = tasks.join_next().await {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "an engine task ended abnormally");
+            }
+        }
+        Ok(())
+    }
+
+    /// Workers only (extra nodes, and `amsync refresh` when no node serves).
+    pub async fn run_workers_only(self: &Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
+        self.load_state().await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone()));
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Stops polling and refreshing (AMS maintenance, or bad credentials).
+    pub async fn pause(&self, reason: &str) -> Result<(), SyncError> {
+        let state = SourceState { paused: true, reason: Some(reason.to_string()), since: Some(Utc::now()) };
+        self.store.set_source_state(&state).await?;
+        if !self.paused.swap(true, Ordering::SeqCst) {
+            tracing::warn!(reason, "sync paused");
+            metrics::counter!("amsync_source_pauses_total").increment(1);
+        }
+        Ok(())
+    }
+
+    /// Resumes polling and refreshing.
+    pub async fn resume(&self) -> Result<(), SyncError> {
+        let state = SourceState { paused: false, reason: None, since: Some(Utc::now()) };
+        self.store.set_source_state(&state).await?;
+        if self.paused.swap(false, Ordering::SeqCst) {
+            tracing::info!("sync resumed");
+        }
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    /// Wakes idle workers (after an enqueue).
+    pub fn wake_workers(&self) {
+        self.wake.notify_waiters();
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        let s = self.schedule_state.lock().expect("schedule state lock").clone();
+        let per_minute = self.throughput.per_minute(Utc::now());
+        EngineStatus {
+            node_id: self.settings.node_id.clone(),
+            next_periodic_refresh: s.next_periodic,
+            next_events_sync: s.next_events,
+            refreshes_last_minute: per_minute.last().copied().unwrap_or(0),
+            refreshes_last_hour: per_minute.iter().sum(),
+            refreshes_per_minute: per_minute,
+            inflight: self.inflight.len(),
+            workers: self.settings.workers,
+        }
+    }
+
+    /// Enqueues keys as one run of `trigger` (manual refresh, webhook, a
+    /// community's members…). The run finishes when its entries settle.
+    pub async fn refresh_keys(
+        &self,
+        keys: &[amsync_core::MemberKey],
+        trigger: amsync_core::Trigger,
+        params: serde_json::Value,
+    ) -> Result<amsync_store::RunId, SyncError> {
+        let now = Utc::now();
+        let run = self.store.start_run(trigger, now, None, params).await?;
+        let res = self.store.enqueue(keys, trigger, Some(run), now).await?;
+        let counts = amsync_store::RunCounts {
+            listed: keys.len() as u64,
+            enqueued: res.created,
+            merged: res.merged,
+            ..Default::default()
+        };
+        self.store.add_run_counts(run, &counts).await?;
+        self.store.finish_listing(run, Utc::now(), None, None).await?;
+        self.wake_workers();
+        Ok(run)
+    }
+
+    /// Re-applies community rules to every member from stored payloads, as a
+    /// `rules` run, without calling the AMS.
+    pub async fn reapply_rules(
+        &self,
+        rules: &amsync_core::rules::RuleSet,
+    ) -> Result<(amsync_store::RunId, amsync_store::ReapplySummary), SyncError> {
+        let now = Utc::now();
+        let trigger = amsync_core::Trigger::Rules;
+        let run = self.store.start_run(trigger, now, None, json!({ "rules": rules.rules })).await?;
+        let result = self.store.reapply_rules(rules, trigger, Some(run), now).await;
+        match result {
+            Ok(summary) => {
+                let counts = amsync_store::RunCounts {
+                    listed: summary.members,
+                    refreshed: summary.members,
+                    changed: summary.changed,
+                    unchanged: summary.members - summary.changed,
+                    ..Default::default()
+                };
+                self.store.add_run_counts(run, &counts).await?;
+                self.store.finish_run(run, Utc::now(), amsync_store::RunOutcome::Succeeded, None).await?;
+                Ok((run, summary))
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.store.finish_run(run, Utc::now(), amsync_store::RunOutcome::Failed, Some(msg)).await?;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Waits until `run` has finished (without working the queue), or until
+    /// `timeout`. Returns the run as last read.
+    pub async fn wait_for_run(
+        &self,
+        run: amsync_store::RunId,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<amsync_store::Run>, SyncError> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        loop {
+            let r = self.store.get_run(run).await?;
+            let done = r.as_ref().is_none_or(|r| r.outcome != amsync_store::RunOutcome::Running);
+            if done || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                return Ok(r);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Works the queue on this node (workers and upkeep) until `run` has
+    /// finished or `timeout` passes. Used by `amsync refresh` when no node
+    /// serves, by the benchmarks and by tests.
+    pub async fn work_until_run_done(
+        self: &Arc<Self>,
+        run: amsync_store::RunId,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<amsync_store::Run>, SyncError> {
+        self.load_state().await?;
+        let stop = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(crate::worker::run_workers(self.clone(), stop.clone()));
+        tasks.spawn(crate::maintenance::run(self.clone(), stop.clone()));
+        let result = self.wait_for_run(run, timeout).await;
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+        result
+    }
+}

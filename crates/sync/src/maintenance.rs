@@ -1,0 +1,128 @@
+//! Background upkeep: lease renewal for refreshes in flight, the rescuer of
+//! expired leases, this node's heartbeat, following the paused state other
+//! nodes or the API set, and probing a source paused for bad credentials.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use amsync_store::{Claim, ClaimToken, NodeInfo};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+
+/// Claims whose refresh is running on this node.
+#[derive(Debug, Default)]
+pub(crate) struct Inflight {
+    claims: Mutex<HashMap<i64, ClaimToken>>,
+}
+
+impl Inflight {
+    pub fn insert(&self, claim: &Claim) {
+        self.claims.lock().expect("inflight lock").insert(claim.id, claim.token());
+    }
+
+    pub fn remove(&self, token: ClaimToken) {
+        self.claims.lock().expect("inflight lock").remove(&token.id);
+    }
+
+    pub fn tokens(&self) -> Vec<ClaimToken> {
+        self.claims.lock().expect("inflight lock").values().copied().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.claims.lock().expect("inflight lock").len()
+    }
+}
+
+/// Runs the upkeep loops until shut down.
+pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
+    let s = &engine.settings;
+    let mut renew = tokio::time::interval((s.lease / 3).max(Duration::from_millis(50)));
+    let mut rescue = tokio::time::interval(s.rescue_interval);
+    let mut heartbeat = tokio::time::interval(s.heartbeat_interval);
+    let mut probe = tokio::time::interval(s.probe_interval);
+    for t in [&mut renew, &mut rescue, &mut heartbeat, &mut probe] {
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = renew.tick() => renew_leases(&engine).await,
+            _ = rescue.tick() => rescue_expired(&engine).await,
+            _ = heartbeat.tick() => beat(&engine).await,
+            _ = probe.tick() => probe_if_paused(&engine).await,
+        }
+    }
+}
+
+async fn renew_leases(engine: &Engine) {
+    let tokens = engine.inflight.tokens();
+    if tokens.is_empty() {
+        return;
+    }
+    match engine.store.renew(&tokens, Utc::now(), engine.settings.lease).await {
+        Ok(held) => {
+            let lost = held.iter().filter(|h| !**h).count();
+            if lost > 0 {
+                tracing::warn!(lost, "claims lost their lease; their refreshes will not commit");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "renewing leases failed"),
+    }
+}
+
+async fn rescue_expired(engine: &Engine) {
+    match engine.store.rescue_expired(Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(count = n, "queue entries with expired leases returned to the queue");
+            engine.wake_workers();
+        }
+        Err(e) => tracing::error!(error = %e, "rescuing expired leases failed"),
+    }
+}
+
+async fn beat(engine: &Engine) {
+    let node = NodeInfo { id: engine.settings.node_id.clone(), role: engine.settings.role.clone(), last_seen: Utc::now() };
+    if let Err(e) = engine.store.heartbeat(&node).await {
+        tracing::error!(error = %e, "writing the heartbeat failed");
+    }
+    // Follow a pause or resume made by the API or another node.
+    match engine.store.source_state().await {
+        Ok(state) => {
+            let was = engine.paused.swap(state.paused, Ordering::SeqCst);
+            if was && !state.paused {
+                engine.wake_workers();
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "reading the source state failed"),
+    }
+}
+
+/// A source paused because the AMS refused our credentials resumes by itself
+/// after a good probe; a pause an admin asked for does not.
+async fn probe_if_paused(engine: &Engine) {
+    if !engine.is_paused() {
+        return;
+    }
+    let state = match engine.store.source_state().await {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let auto = state.reason.as_deref().is_some_and(|r| r.starts_with("unauthorized"));
+    if !auto {
+        return;
+    }
+    match engine.source.health().await {
+        Ok(()) => {
+            tracing::info!("the AMS accepts our credentials again; resuming");
+            if let Err(e) = engine.resume().await {
+                tracing::error!(error = %e, "resuming failed");
+            }
+        }
+        Err(e) => tracing::info!(error = %e, "the source is still refused; staying paused"),
+    }
+}

@@ -1,0 +1,132 @@
+//! One Member Refresh: the three parts fetched concurrently and turned into
+//! one commit. A part that fails leaves the member exactly as it was.
+
+use std::sync::Arc;
+
+use amsync_ams::{DetailsAnswer, SourceError};
+use amsync_core::diff::FetchedMember;
+use amsync_core::{FailureKind, MemberKey, Trigger};
+use amsync_store::{
+    Claim, CommitOutcome, Disposition, PartHashes, RawParts, RefreshCommit, RefreshOutcome, RunId,
+};
+use chrono::Utc;
+
+use crate::engine::Engine;
+use crate::error::SyncError;
+
+/// What the fetch phase found, before the queue decides a failure's fate.
+pub(crate) enum Fetch {
+    Fetched { member: FetchedMember, hashes: PartHashes, raw: RawParts },
+    Gone { status: u16, merged_into: Option<MemberKey> },
+    Failed(SourceError),
+}
+
+impl Engine {
+    /// Calls GetMemberDetails, GetMemberCommunities and
+    /// GetMemberSecurityGroups at once. A 404/410 on the details decides the
+    /// outcome whatever the other two answered.
+    pub(crate) async fn fetch_member(&self, key: &MemberKey) -> Fetch {
+        let (details, communities, groups) = tokio::join!(
+            self.source.member_details(key),
+            self.source.member_communities(key),
+            self.source.member_groups(key),
+        );
+        let details = match details {
+            Err(e) => return Fetch::Failed(e),
+            Ok(d) => d,
+        };
+        let found = match details.value {
+            DetailsAnswer::Gone { status, merged_into } => return Fetch::Gone { status, merged_into },
+            DetailsAnswer::Found(found) => found,
+        };
+        let communities = match communities {
+            Err(e) => return Fetch::Failed(e),
+            Ok(c) => c,
+        };
+        let groups = match groups {
+            Err(e) => return Fetch::Failed(e),
+            Ok(g) => g,
+        };
+        let member = FetchedMember { details: found, memberships: communities.value, groups: groups.value };
+        let hashes = PartHashes::of(&member);
+        let raw = RawParts { details: details.raw, communities: communities.raw, groups: groups.raw };
+        Fetch::Fetched { member, hashes, raw }
+    }
+
+    /// Turns a fetch into a commit for a claimed entry, deciding a failure's
+    /// fate by the queue's rules.
+    pub(crate) async fn outcome_for_claim(&self, claim: &Claim, fetch: Fetch) -> RefreshOutcome {
+        match fetch {
+            Fetch::Fetched { member, hashes, raw } => RefreshOutcome::Fetched { member, hashes, raw },
+            Fetch::Gone { status, merged_into } => RefreshOutcome::Gone { status, merged_into },
+            Fetch::Failed(e) => {
+                let failure = e.to_failure();
+                let disposition = self.disposition(claim.attempts, &e).await;
+                RefreshOutcome::Failed { failure, disposition }
+            }
+        }
+    }
+
+    /// The fate of a failed attempt: bad credentials pause the source and give
+    /// the attempt back; otherwise retry with backoff until the attempts are
+    /// used up (permanent refusals get at most three).
+    pub(crate) async fn disposition(&self, attempts: u32, e: &SourceError) -> Disposition {
+        let now = Utc::now();
+        match e.kind() {
+            FailureKind::Unauthorized => {
+                if let Err(err) = self.pause(&format!("unauthorized: {e}")).await {
+                    tracing::error!(error = %err, "could not record the pause");
+                }
+                Disposition::Release { due: now + chrono::Duration::seconds(1) }
+            }
+            kind => {
+                let policy = &self.settings.retry;
+                let limit = if kind == FailureKind::Permanent { policy.max_attempts.min(3) } else { policy.max_attempts };
+                if attempts >= limit {
+                    Disposition::Dead
+                } else {
+                    let delay = self.backoff(attempts, e.retry_after());
+                    Disposition::Retry { due: now + chrono::Duration::from_std(delay).unwrap_or_default() }
+                }
+            }
+        }
+    }
+
+    /// Refreshes one member right now, outside the queue (sign-in of a member
+    /// unknown locally or disabled). Returns the commit outcome, or the
+    /// source's error when a part failed (nothing is then written but the
+    /// error bookkeeping).
+    pub async fn refresh_member_now(
+        self: &Arc<Self>,
+        key: &MemberKey,
+        trigger: Trigger,
+        run_id: Option<RunId>,
+    ) -> Result<CommitOutcome, SyncError> {
+        let fetch = self.fetch_member(key).await;
+        let (outcome, error) = match fetch {
+            Fetch::Fetched { member, hashes, raw } => (RefreshOutcome::Fetched { member, hashes, raw }, None),
+            Fetch::Gone { status, merged_into } => (RefreshOutcome::Gone { status, merged_into }, None),
+            Fetch::Failed(e) => {
+                if e.kind() == FailureKind::Unauthorized {
+                    self.pause(&format!("unauthorized: {e}")).await?;
+                }
+                // Not queued: record the failure on the member, and queue a
+                // retry so the member still converges.
+                let due = Utc::now();
+                let failure = e.to_failure();
+                (RefreshOutcome::Failed { failure, disposition: Disposition::Retry { due } }, Some(e))
+            }
+        };
+        let commit = RefreshCommit { claim: None, key: key.clone(), trigger, run_id, at: Utc::now(), outcome };
+        let result = self.store.commit_refresh(commit).await?;
+        self.throughput.record(Utc::now(), 1);
+        match error {
+            Some(e) => {
+                self.store.enqueue(std::slice::from_ref(key), trigger, run_id, Utc::now()).await?;
+                self.wake_workers();
+                Err(e.into())
+            }
+            None => Ok(result),
+        }
+    }
+}

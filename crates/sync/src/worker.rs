@@ -1,0 +1,177 @@
+//! Queue workers: claim due entries and run Member Refresh on them, at most
+//! `workers` at once.
+
+use std::sync::{Arc, Mutex};
+
+use amsync_store::{Claim, CommitOutcome, RefreshCommit};
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+
+/// Claims entries and spawns a refresh per claim until shut down.
+pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(engine.settings.workers.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        if engine.is_paused() {
+            idle(&engine, &shutdown).await;
+            continue;
+        }
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            p = slots.clone().acquire_owned() => p.expect("worker semaphore is never closed"),
+        };
+        let want = 1 + slots.available_permits();
+        let now = Utc::now();
+        let claims = match engine.store.claim(want, &engine.settings.node_id, now, engine.settings.lease).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming queue entries failed");
+                drop(first);
+                idle(&engine, &shutdown).await;
+                continue;
+            }
+        };
+        if claims.is_empty() {
+            drop(first);
+            idle(&engine, &shutdown).await;
+            continue;
+        }
+        let mut first = Some(first);
+        for claim in claims {
+            let permit = match first.take() {
+                Some(p) => p,
+                None => slots.clone().acquire_owned().await.expect("worker semaphore is never closed"),
+            };
+            engine.inflight.insert(&claim);
+            let engine = engine.clone();
+            tasks.spawn(async move {
+                engine.refresh_claimed(claim).await;
+                drop(permit);
+            });
+        }
+    }
+    // Let refreshes in flight finish; their leases cover them if we are killed.
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Waits until woken (enqueue, resume), the idle poll interval passes, or shutdown.
+async fn idle(engine: &Engine, shutdown: &CancellationToken) {
+    let woken = engine.wake.notified();
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = woken => {}
+        _ = tokio::time::sleep(engine.settings.idle_poll) => {}
+    }
+}
+
+impl Engine {
+    /// Refreshes a claimed member and commits under the claim's fencing token.
+    pub(crate) async fn refresh_claimed(&self, claim: Claim) {
+        let token = claim.token();
+        let fetch = self.fetch_member(&claim.key).await;
+        let outcome = self.outcome_for_claim(&claim, fetch).await;
+        let commit = RefreshCommit {
+            claim: Some(token),
+            key: claim.key.clone(),
+            trigger: claim.trigger,
+            run_id: claim.run_id,
+            at: Utc::now(),
+            outcome,
+        };
+        let result = self.store.commit_refresh(commit).await;
+        self.inflight.remove(token);
+        let label = match &result {
+            Ok(CommitOutcome::Applied { kind, fields, .. }) => {
+                if *fields == 0 && *kind == amsync_core::diff::ChangeKind::Changed {
+                    "unchanged"
+                } else {
+                    kind.as_str()
+                }
+            }
+            Ok(CommitOutcome::UnknownGone) => "unknown_gone",
+            Ok(CommitOutcome::FailureRecorded) => "failed",
+            Ok(CommitOutcome::Fenced) => "fenced",
+            Err(_) => "store_error",
+        };
+        if let Err(e) = &result {
+            // The entry stays `running` until its lease expires; the rescuer
+            // then gives it back to the queue.
+            tracing::error!(key = %claim.key, error = %e, "committing a member refresh failed");
+        }
+        if let Ok(CommitOutcome::Applied { group_errors, .. }) = &result {
+            for g in group_errors {
+                tracing::warn!(key = %claim.key, error = %g, "AMS group refused");
+            }
+        }
+        metrics::counter!("amsync_refreshes_total", "outcome" => label, "trigger" => claim.trigger.as_str())
+            .increment(1);
+        self.throughput.record(Utc::now(), 1);
+    }
+}
+
+/// Refreshes per minute over the last hour.
+#[derive(Debug)]
+pub(crate) struct Throughput {
+    buckets: Mutex<[(i64, u64); 60]>,
+}
+
+impl Default for Throughput {
+    fn default() -> Self {
+        Throughput { buckets: Mutex::new([(0, 0); 60]) }
+    }
+}
+
+impl Throughput {
+    pub fn record(&self, at: DateTime<Utc>, n: u64) {
+        let minute = at.timestamp().div_euclid(60);
+        let mut b = self.buckets.lock().expect("throughput lock");
+        let slot = &mut b[minute.rem_euclid(60) as usize];
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        slot.1 += n;
+    }
+
+    /// 60 values, oldest minute first, the current minute last.
+    pub fn per_minute(&self, now: DateTime<Utc>) -> Vec<u64> {
+        let current = now.timestamp().div_euclid(60);
+        let b = self.buckets.lock().expect("throughput lock");
+        (0..60)
+            .map(|i| {
+                let minute = current - 59 + i;
+                let slot = b[minute.rem_euclid(60) as usize];
+                if slot.0 == minute {
+                    slot.1
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throughput_keeps_an_hour_of_minutes() {
+        let t = Throughput::default();
+        let now: DateTime<Utc> = "2026-11-29T14:00:30Z".parse().unwrap();
+        t.record(now, 5);
+        t.record(now - chrono::Duration::minutes(2), 3);
+        t.record(now - chrono::Duration::minutes(61), 100);
+        let m = t.per_minute(now);
+        assert_eq!(m.len(), 60);
+        assert_eq!(m[59], 5);
+        assert_eq!(m[57], 3);
+        assert_eq!(m.iter().sum::<u64>(), 8);
+    }
+}

@@ -63,7 +63,9 @@ impl Engine {
                 store.add_run_counts(run, &rc).await?;
                 match page.next_cursor {
                     Some(c) if !c.is_empty() && Some(&c) != cursor.as_ref() => cursor = Some(c),
-                    Some(c) if !c.is_empty() => return Err(SyncError::Listing(format!("the AMS repeated cursor {c:?}"))),
+                    Some(c) if !c.is_empty() => {
+                        return Err(SyncError::Listing(format!("the AMS repeated cursor {c:?}")))
+                    }
                     _ => return Ok(()),
                 }
             }
@@ -77,7 +79,12 @@ impl Engine {
                     after = Some(store.advance_watermark(WATERMARK_EVENTS, wm).await?);
                 }
                 store.finish_listing(run, Utc::now(), after, None).await?;
-                tracing::info!(run_id = run, created = totals.created, updated = totals.updated, "events sync finished");
+                tracing::info!(
+                    run_id = run,
+                    created = totals.created,
+                    updated = totals.updated,
+                    "events sync finished"
+                );
             }
             Err(e) => {
                 tracing::warn!(run_id = run, error = %e, "events sync failed; the watermark stays");

@@ -30,6 +30,7 @@ pub mod poll;
 pub mod refresh;
 pub mod schedule;
 pub mod settings;
+pub mod status;
 pub mod worker;
 
 pub use engine::{Engine, EngineStatus};
@@ -37,3 +38,4 @@ pub use error::SyncError;
 pub use poll::PollMode;
 pub use schedule::Schedule;
 pub use settings::SyncSettings;
+pub use status::{sync_status, JobStatus, SyncStatus};

@@ -86,7 +86,8 @@ async fn rescue_expired(engine: &Engine) {
 }
 
 async fn beat(engine: &Engine) {
-    let node = NodeInfo { id: engine.settings.node_id.clone(), role: engine.settings.role.clone(), last_seen: Utc::now() };
+    let node =
+        NodeInfo { id: engine.settings.node_id.clone(), role: engine.settings.role.clone(), last_seen: Utc::now() };
     if let Err(e) = engine.store.heartbeat(&node).await {
         tracing::error!(error = %e, "writing the heartbeat failed");
     }

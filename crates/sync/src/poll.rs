@@ -8,7 +8,7 @@ use std::time::Duration;
 use amsync_ams::{ChangedPage, SourceError};
 use amsync_core::watermark::{next_watermark, PollSummary};
 use amsync_core::{MemberKey, Trigger};
-use amsync_store::{RunCounts, RunId, RunOutcome, RunFilter, WATERMARK_MEMBERS};
+use amsync_store::{RunCounts, RunFilter, RunId, RunOutcome, WATERMARK_MEMBERS};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -46,11 +46,42 @@ impl Engine {
     /// moves the watermark by the rules. The refreshes themselves are done by
     /// the workers; the run finishes when its last entry settles.
     pub async fn poll_members(self: &Arc<Self>, mode: PollMode) -> Result<PollReport, SyncError> {
+        self.poll_inner(mode, None).await
+    }
+
+    /// Like [`Engine::poll_members`], and sends the run id (or why no run
+    /// started) on `started` as soon as the run exists, for callers that
+    /// answer before the listing ends.
+    pub async fn poll_members_reporting(
+        self: &Arc<Self>,
+        mode: PollMode,
+        started: tokio::sync::oneshot::Sender<Result<RunId, SyncError>>,
+    ) -> Result<PollReport, SyncError> {
+        self.poll_inner(mode, Some(started)).await
+    }
+
+    async fn poll_inner(
+        self: &Arc<Self>,
+        mode: PollMode,
+        mut started: Option<tokio::sync::oneshot::Sender<Result<RunId, SyncError>>>,
+    ) -> Result<PollReport, SyncError> {
+        const PAUSED: &str = "the source is paused; resume it first";
         if self.is_paused() {
-            return Err(SyncError::Paused("the source is paused; resume it first".into()));
+            if let Some(tx) = started.take() {
+                let _ = tx.send(Err(SyncError::Paused(PAUSED.into())));
+            }
+            return Err(SyncError::Paused(PAUSED.into()));
         }
         let store = &self.store;
-        let wm_before = store.watermark(WATERMARK_MEMBERS).await?;
+        let wm_before = match store.watermark(WATERMARK_MEMBERS).await {
+            Ok(w) => w,
+            Err(e) => {
+                if let Some(tx) = started.take() {
+                    let _ = tx.send(Err(SyncError::Listing(e.to_string())));
+                }
+                return Err(e.into());
+            }
+        };
         let (since, trigger) = match mode {
             PollMode::Changed => (wm_before, Trigger::Periodic),
             PollMode::Full => (None, Trigger::Full),
@@ -62,7 +93,18 @@ impl Engine {
             "since": since.map(amsync_core::watermark::since_param),
             "mode": match mode { PollMode::Changed => "changed", PollMode::Full => "full", PollMode::ChangedSince(_) => "changed_since" },
         });
-        let run_id = store.start_run(trigger, started_at, wm_before, params).await?;
+        let run_id = match store.start_run(trigger, started_at, wm_before, params).await {
+            Ok(id) => id,
+            Err(e) => {
+                if let Some(tx) = started.take() {
+                    let _ = tx.send(Err(SyncError::Listing(e.to_string())));
+                }
+                return Err(e.into());
+            }
+        };
+        if let Some(tx) = started.take() {
+            let _ = tx.send(Ok(run_id));
+        }
         tracing::info!(run_id, trigger = %trigger, since = ?since, "member listing started");
 
         let mut report = PollReport {

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use amsync_ams::{DetailsAnswer, SourceError};
 use amsync_core::diff::FetchedMember;
 use amsync_core::{FailureKind, MemberKey, Trigger};
-use amsync_store::{
-    Claim, CommitOutcome, Disposition, PartHashes, RawParts, RefreshCommit, RefreshOutcome, RunId,
-};
+use amsync_store::{Claim, CommitOutcome, Disposition, PartHashes, RawParts, RefreshCommit, RefreshOutcome, RunId};
 use chrono::Utc;
 
 use crate::engine::Engine;
@@ -81,7 +79,8 @@ impl Engine {
             }
             kind => {
                 let policy = &self.settings.retry;
-                let limit = if kind == FailureKind::Permanent { policy.max_attempts.min(3) } else { policy.max_attempts };
+                let limit =
+                    if kind == FailureKind::Permanent { policy.max_attempts.min(3) } else { policy.max_attempts };
                 if attempts >= limit {
                     Disposition::Dead
                 } else {

@@ -1,1 +1,58 @@
-//! The HTTP surface: API, health, and later sign-on and the admin dashboard.
+//! The HTTP surface of amsync (axum): health and readiness, and the API of
+//! product.md ("HTTP surface").
+//!
+//! - [`auth`]: who is calling. Handlers take an access value ([`auth::Admin`],
+//!   [`auth::Reader`]) that only the extractor can make, so a route that
+//!   forgets its check does not compile.
+//! - [`error`]: one error type, mapped to `{"error": {"code", "message"}}`
+//!   and a status in one place.
+//! - [`api`]: one module per resource.
+//!
+//! **Architecture invariant:** handlers hold no business rules: they parse,
+//! call the store or the engine, and shape the answer with the domain core.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use state::{AppState, WebSettings};
+
+const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// The whole router with its layers.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.max_body;
+    Router::new()
+        .merge(health::routes())
+        .nest("/api/v1", api::routes())
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &http::Request<axum::body::Body>| {
+            // The path only: query strings may carry tokens.
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+}

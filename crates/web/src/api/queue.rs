@@ -1,0 +1,63 @@
+//! `/queue`: entries by state, and requeueing dead letters.
+
+use amsync_core::queue::QueueState;
+use amsync_store::RequeueSelector;
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Admin;
+use crate::error::{ApiError, JsonBody, QueryParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    limit: Option<usize>,
+    after: Option<i64>,
+}
+
+pub async fn list(
+    _: Admin,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<QueueState>().map_err(ApiError::BadRequest)?),
+    };
+    let limit = super::limit(q.limit, 100, 1000);
+    let entries = state.store.list_queue(filter, limit, q.after).await?;
+    let next = if entries.len() == limit { entries.last().map(|e| e.id) } else { None };
+    Ok(Json(json!({ "entries": entries, "next_after": next })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequeueBody {
+    #[serde(default)]
+    all_dead: bool,
+    #[serde(default)]
+    keys: Option<Vec<String>>,
+}
+
+pub async fn requeue(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RequeueBody>,
+) -> Result<Json<Value>, ApiError> {
+    let selector = match (body.all_dead, body.keys) {
+        (true, None) => RequeueSelector::AllDead,
+        (false, Some(keys)) if !keys.is_empty() => {
+            RequeueSelector::Keys(keys.iter().map(|k| super::member_key(k)).collect::<Result<_, _>>()?)
+        }
+        (true, Some(_)) => return Err(ApiError::BadRequest("give either all_dead or keys, not both".into())),
+        _ => return Err(ApiError::BadRequest("say what to requeue: {\"all_dead\": true} or {\"keys\": [...]}".into())),
+    };
+    let n = state.store.requeue(&selector, Utc::now()).await?;
+    state.engine.wake_workers();
+    Ok(Json(json!({ "requeued": n })))
+}

@@ -1,0 +1,99 @@
+//! `POST /refresh`: everyone, some keys, or a community's members.
+
+use amsync_core::Trigger;
+use amsync_store::MemberQuery;
+use amsync_sync::PollMode;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Admin;
+use crate::error::{ApiError, JsonBody};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    #[serde(default)]
+    all: bool,
+    #[serde(default)]
+    keys: Option<Vec<String>>,
+    #[serde(default)]
+    community: Option<String>,
+    #[serde(default)]
+    wait: bool,
+}
+
+pub async fn refresh(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let chosen = [body.all, body.keys.is_some(), body.community.is_some()].iter().filter(|b| **b).count();
+    if chosen != 1 {
+        return Err(ApiError::BadRequest("give exactly one of all, keys or community".into()));
+    }
+    if body.all {
+        if body.wait {
+            return Err(ApiError::BadRequest("wait is allowed only for up to 100 keys".into()));
+        }
+        // The listing can take a while: answer with the run id at once.
+        let engine = state.engine.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let report = engine.poll_members_reporting(PollMode::Full, tx).await;
+            if let Err(e) = report {
+                tracing::error!(error = %e, "full refresh failed");
+            }
+        });
+        let run_id = rx.await.map_err(|_| ApiError::Internal("the full refresh did not start".into()))??;
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id }))));
+    }
+    let keys = if let Some(keys) = body.keys {
+        if keys.is_empty() {
+            return Err(ApiError::BadRequest("keys is empty".into()));
+        }
+        keys.iter().map(|k| super::member_key(k)).collect::<Result<Vec<_>, _>>()?
+    } else {
+        let community = body.community.unwrap_or_default();
+        amsync_core::CommunityKey::parse(community.as_str())
+            .map_err(|e| ApiError::BadRequest(format!("community: {e}")))?;
+        community_members(&state, &community).await?
+    };
+    if body.wait && keys.len() > state.settings.max_wait_keys {
+        return Err(ApiError::BadRequest(format!(
+            "wait is allowed only for up to {} keys",
+            state.settings.max_wait_keys
+        )));
+    }
+    let params = json!({ "keys": keys.len() });
+    let run_id = state.engine.refresh_keys(&keys, Trigger::Manual, params).await?;
+    if body.wait {
+        let run = state.engine.wait_for_run(run_id, Some(state.settings.wait_timeout)).await?;
+        let done = run.as_ref().is_some_and(|r| r.outcome != amsync_store::RunOutcome::Running);
+        let status = if done { StatusCode::OK } else { StatusCode::ACCEPTED };
+        return Ok((status, Json(json!({ "run_id": run_id, "done": done, "run": run }))));
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id }))))
+}
+
+/// Every member with a membership of the community (past, current or future).
+async fn community_members(state: &AppState, community: &str) -> Result<Vec<amsync_core::MemberKey>, ApiError> {
+    let mut keys = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = MemberQuery { community: Some(community.to_string()), limit: 1000, cursor, ..Default::default() };
+        let page = state.store.search_members(&q).await?;
+        keys.extend(page.items.into_iter().map(|m| m.key));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    if keys.is_empty() {
+        return Err(ApiError::NotFound(format!("no members of community {community:?} are known")));
+    }
+    Ok(keys)
+}

@@ -1,0 +1,99 @@
+//! Who is calling the API.
+//!
+//! The admin token opens everything; the site token (for the community
+//! site's back end) may only read members, communities, events and access
+//! decisions and introspect sessions. Each accepts a second value during
+//! rotation. Comparisons are constant-time.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The accepted bearer tokens.
+#[derive(Default)]
+pub struct Tokens {
+    /// The admin token and, during rotation, the next one.
+    pub admin: Vec<SecretString>,
+    /// The read-only site token and, during rotation, the next one.
+    pub site: Vec<SecretString>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("admin", &self.admin.len()).field("site", &self.site.len()).finish()
+    }
+}
+
+fn matches_any(presented: &str, accepted: &[SecretString]) -> bool {
+    // Check every value, so timing does not tell which one matched.
+    accepted.iter().fold(false, |hit, t| {
+        let eq: bool = t.expose_secret().as_bytes().ct_eq(presented.as_bytes()).into();
+        hit | (eq && !t.expose_secret().is_empty())
+    })
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Proof that the caller is an admin. Only the extractor makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(());
+
+/// Proof that the caller may read (site token or admin).
+#[derive(Debug, Clone, Copy)]
+pub struct Reader {
+    pub is_admin: bool,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        if matches_any(token, &state.tokens.admin) {
+            Ok(Admin(()))
+        } else if matches_any(token, &state.tokens.site) {
+            Err(ApiError::Forbidden)
+        } else {
+            tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
+            Err(ApiError::Unauthenticated)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        if matches_any(token, &state.tokens.admin) {
+            Ok(Reader { is_admin: true })
+        } else if matches_any(token, &state.tokens.site) {
+            Ok(Reader { is_admin: false })
+        } else {
+            tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
+            Err(ApiError::Unauthenticated)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_of_the_rotation_values_matches_and_empty_never_does() {
+        let accepted = vec![SecretString::from("old"), SecretString::from("new")];
+        assert!(matches_any("old", &accepted));
+        assert!(matches_any("new", &accepted));
+        assert!(!matches_any("neww", &accepted));
+        assert!(!matches_any("", &[SecretString::from("")]));
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The README's test command: everything CI runs, nothing hidden beside it.
+#
+# It checks for (and where it can, installs or starts) what the tests need,
+# then runs every suite with a time budget, and prints a summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+start=$(date +%s)
+step() { printf '\n== %s (%ss elapsed)\n' "$1" "$(( $(date +%s) - start ))"; }
+
+# Runs a suite under a time budget (seconds); a suite over budget fails.
+budget() {
+  local seconds=$1; shift
+  local t0; t0=$(date +%s)
+  if ! timeout --kill-after=30 "$seconds" "$@"; then
+    local rc=$?
+    if [ "$rc" -ge 124 ]; then echo "FAILED: over its budget of ${seconds}s: $*" >&2; fi
+    return "$rc"
+  fi
+  echo "-- took $(( $(date +%s) - t0 ))s (budget ${seconds}s): $*"
+}
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust from https://rustup.rs" >&2; exit 1; }
+cargo --version
+
+step "build (debug, all targets)"
+budget 900 cargo build --workspace --all-targets --locked
+
+step "unit and integration tests"
+budget 1200 cargo test --workspace --locked -- --test-threads 2
+
+printf '\nAll suites passed in %ss.\n' "$(( $(date +%s) - start ))"

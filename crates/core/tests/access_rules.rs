@@ -138,6 +138,18 @@ fn renewer() -> Principal {
         &[],
     ))
 }
+/// M10: a renewal that overlaps the membership it renews.
+fn overlapper() -> Principal {
+    principal(&record(
+        "M10",
+        vec![
+            membership("CH-NYC", "Chapter", "2025-06-01", Some("2026-06-30"), "Member"),
+            membership("CH-NYC", "Chapter", "2026-06-01", None, "Chair"),
+        ],
+        &[],
+        &[],
+    ))
+}
 /// M8: a record that slipped past the refresh's screening with AMS groups
 /// named like built-in ones.
 fn rogue() -> Principal {
@@ -254,6 +266,7 @@ const ROWS: &[Row] = &[
     ("... and grants access on its first day, without a refresh", chair, "library:CH-SF", as_is, "2027-01-01", ALLOW, "current member of CH-SF (open-ended) as Member"),
     ("a renewal is a new membership: the gap is told", renewer, "library:CH-NYC", as_is, "2026-01-15", DENY, "membership of CH-NYC ended 2025-12-31; the next begins 2026-02-01"),
     ("... and the renewal opens it", renewer, "library:CH-NYC", as_is, "2026-02-01", ALLOW, "current member of CH-NYC (open-ended) as Member"),
+    ("of overlapping current memberships, the one lasting longest is told", overlapper, "library:CH-NYC", as_is, "2026-06-15", ALLOW, "current member of CH-NYC (open-ended) as Chair"),
     ("a community the rules exclude is hidden", committee_member, "library:CMT-AUDIT", as_is, "2026-06-01", DENY, "not a member of CMT-AUDIT"),
     ("... while the ones they include come over", committee_member, "library:CH-NYC", as_is, "2026-06-01", ALLOW, "current member of CH-NYC (open-ended)"),
     // Job 6: security groups.

@@ -17,9 +17,10 @@ use chrono::NaiveDate;
 
 use super::groups::GroupSet;
 use super::policy::AccessPolicy;
-use super::principal::{MemberPrincipal, Principal};
+use super::principal::{lasting, MemberPrincipal, Principal};
 use super::reason::{AccessAnswer, Decision, EventNote, Reason, Subject, Why};
 use super::resource::Resource;
+use crate::community::Term;
 use crate::event::EventStatus;
 use crate::keys::CommunityKey;
 
@@ -114,23 +115,20 @@ fn community_rule<'a>(
         return (true, Why::SuperAdmin);
     }
     // The membership a reason names must not depend on the order memberships
-    // came in: the current one lasting longest, else the latest that ended
-    // and the earliest still to begin.
+    // came in: the current one lasting longest, else the latest end and the
+    // earliest begin still to come.
     let mut current = None;
     let mut ended: Option<NaiveDate> = None;
     let mut begins: Option<NaiveDate> = None;
     let held = who.member.map_or(&[][..], |m| m.memberships_of(community.as_str()));
     for m in held {
-        if day < m.begin {
-            begins = Some(begins.map_or(m.begin, |b| b.min(m.begin)));
-        } else if let Some(end) = m.end.filter(|&end| end < day) {
-            ended = Some(ended.map_or(end, |e| e.max(end)));
-        } else {
-            // Open-ended outlasts any end; among equal ends the earliest begin,
-            // which identifies the membership, wins.
-            let lasts = |x: &super::principal::HeldMembership| (x.end.is_none(), x.end, std::cmp::Reverse(x.begin));
-            if current.is_none_or(|c| lasts(m) > lasts(c)) {
-                current = Some(m);
+        match m.term(day) {
+            Term::Future => begins = Some(begins.map_or(m.begin, |b| b.min(m.begin))),
+            Term::Past => ended = ended.max(m.end),
+            Term::Current => {
+                if current.is_none_or(|c| lasting(m) > lasting(c)) {
+                    current = Some(m);
+                }
             }
         }
     }

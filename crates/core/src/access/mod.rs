@@ -26,7 +26,15 @@ mod summary;
 pub use decide::{answer, decide};
 pub use groups::GroupSet;
 pub use policy::{AccessPolicy, AccessPolicyBuilder, EventAccess};
-pub use principal::{HeldMembership, MemberPrincipal, Principal};
+pub use principal::{MemberPrincipal, Principal};
 pub use reason::{AccessAnswer, Decision, EventNote, Reason, Subject, Why};
 pub use resource::{ContentId, Resource, ResourceError, ResourceKind};
 pub use summary::{access_summary, explain_is_member, CommunityTerm};
+
+// A policy is built once and shared by every request's decisions, and a
+// principal may live in a session cache: both must cross threads.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<AccessPolicy>();
+    shared::<Principal>();
+};

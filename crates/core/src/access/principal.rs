@@ -7,29 +7,23 @@
 //! memberships sorted by community so a decision finds a community's
 //! memberships by binary search.
 
+use std::cmp::Reverse;
 use std::collections::HashSet;
 
-use chrono::NaiveDate;
-
 use super::groups::GroupSet;
+use crate::community::Membership;
 use crate::group::{is_builtin, IS_MEMBER, PUBLIC, SUPER_ADMIN};
-use crate::keys::{CommunityKey, GroupKey, MemberKey};
+use crate::keys::{GroupKey, MemberKey};
 use crate::record::{effective_groups, MemberRecord};
 use crate::GroupSource;
 
-/// One membership as decisions see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldMembership {
-    pub community: CommunityKey,
-    pub begin: NaiveDate,
-    pub end: Option<NaiveDate>,
-    pub role: Option<String>,
-}
-
-impl HeldMembership {
-    pub fn is_current(&self, day: NaiveDate) -> bool {
-        self.begin <= day && self.end.is_none_or(|end| day <= end)
-    }
+/// How long a current membership lasts, as an order: open-ended outlasts
+/// any end, a later end an earlier one, and among equal ends the earliest
+/// begin (which identifies the membership) comes first. The membership a
+/// reason or a summary tells is the greatest, so it never depends on the
+/// order the memberships came in.
+pub(crate) fn lasting(m: &Membership) -> impl Ord {
+    (m.end.is_none(), m.end, Reverse(m.begin))
 }
 
 /// A member, as decisions see it.
@@ -43,7 +37,7 @@ pub struct MemberPrincipal {
     /// decided with the visitor's groups instead.
     groups: GroupSet,
     /// Sorted by (community, begin).
-    memberships: Box<[HeldMembership]>,
+    memberships: Box<[Membership]>,
 }
 
 impl MemberPrincipal {
@@ -71,14 +65,14 @@ impl MemberPrincipal {
     }
 
     /// Every visible membership, sorted by (community, begin).
-    pub fn memberships(&self) -> &[HeldMembership] {
+    pub fn memberships(&self) -> &[Membership] {
         &self.memberships
     }
 
     /// The memberships of one community, by begin.
-    pub fn memberships_of(&self, community: &str) -> &[HeldMembership] {
-        let start = self.memberships.partition_point(|m| m.community.as_str() < community);
-        let len = self.memberships[start..].partition_point(|m| m.community.as_str() == community);
+    pub fn memberships_of(&self, community: &str) -> &[Membership] {
+        let start = self.memberships.partition_point(|m| m.community.key.as_str() < community);
+        let len = self.memberships[start..].partition_point(|m| m.community.key.as_str() == community);
         &self.memberships[start..start + len]
     }
 }
@@ -135,17 +129,8 @@ impl Principal {
         } else {
             GroupSet::default()
         };
-        let mut memberships: Vec<HeldMembership> = record
-            .memberships
-            .iter()
-            .map(|m| HeldMembership {
-                community: m.community.key.clone(),
-                begin: m.begin,
-                end: m.end,
-                role: m.role.clone(),
-            })
-            .collect();
-        memberships.sort_by(|a, b| a.community.cmp(&b.community).then(a.begin.cmp(&b.begin)));
+        let mut memberships = record.memberships.clone();
+        memberships.sort_by(|a, b| a.id().cmp(&b.id()));
         Principal::Member(MemberPrincipal {
             key: record.key().clone(),
             active,

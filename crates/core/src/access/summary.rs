@@ -1,12 +1,14 @@
 //! Explanations for the API and the dashboard: why a member is (not)
 //! IsMember, and where each of its communities stands on a day.
 
+use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::fmt;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::principal::lasting;
 use crate::community::{Membership, Term};
 use crate::group::is_builtin;
 use crate::keys::{CommunityKey, GroupKey};
@@ -83,15 +85,21 @@ impl fmt::Display for CommunityTerm {
 pub fn access_summary(record: &MemberRecord, day: NaiveDate) -> Vec<CommunityTerm> {
     let mut by_community: Vec<&Membership> = record.memberships.iter().collect();
     by_community.sort_by(|a, b| a.community.key.cmp(&b.community.key).then(a.begin.cmp(&b.begin)));
-    let rank = |m: &Membership| match m.term(day) {
-        // Higher ranks are told first.
-        Term::Current => (2, m.end.is_none(), m.end, std::cmp::Reverse(m.begin)),
-        Term::Future => (1, false, None, std::cmp::Reverse(m.begin)),
-        Term::Past => (0, false, m.end, std::cmp::Reverse(m.begin)),
+    // The current membership lasting longest, else the next to begin, else
+    // the last that ended (for past ones, `lasting` orders by end).
+    let tells = |m: &Membership| {
+        let term = m.term(day);
+        let first = match term {
+            Term::Current => 2,
+            Term::Future => 1,
+            Term::Past => 0,
+        };
+        let future_begin = (term == Term::Future).then_some(Reverse(m.begin));
+        (first, future_begin, lasting(m))
     };
     let mut out: Vec<CommunityTerm> = Vec::new();
     for group in by_community.chunk_by(|a, b| a.community.key == b.community.key) {
-        let best = group.iter().copied().max_by_key(|m| rank(m)).expect("chunks are not empty");
+        let best = group.iter().copied().max_by_key(|m| tells(m)).expect("chunks are not empty");
         out.push(CommunityTerm {
             community: best.community.key.clone(),
             name: best.community.name.clone(),

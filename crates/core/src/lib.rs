@@ -10,6 +10,7 @@
 //! argument (`now`, `day`), never from the system clock. That is what makes
 //! the rules table-testable and the access decisions fast.
 
+pub mod access;
 pub mod community;
 pub mod diff;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod rules;
 pub mod trigger;
 pub mod watermark;
 
+pub use access::{decide, AccessPolicy, Decision, Principal, Resource};
 pub use community::{Community, Membership};
 pub use error::DataError;
 pub use event::{Event, EventStatus};

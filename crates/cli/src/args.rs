@@ -1,0 +1,175 @@
+//! The command line (product.md, "Command line").
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "amsync", version, about = "Keeps a member community in step with the association's AMS.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Writes a commented config file to start from.
+    Init {
+        /// Where to write it.
+        #[arg(long, default_value = "amsync.toml")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Everything at once with a built-in simulated AMS: embedded SQLite,
+    /// a trickle of simulated changes, the API and dashboard.
+    Demo(DemoArgs),
+    /// Scheduler, workers and web server.
+    Serve(ConfigArg),
+    /// Queue workers only (extra nodes; PostgreSQL only).
+    Worker(ConfigArg),
+    /// Enqueues refreshes; works them itself when no node serves.
+    Refresh(RefreshArgs),
+    /// The sync health summary.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The same data as `GET /api/v1/sync/status`, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Applies pending database migrations.
+    Migrate(ConfigArg),
+    /// Validates the config and reaches every configured service.
+    Check(ConfigArg),
+    /// A consistent copy of a SQLite database.
+    Backup {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The simulated AMS on its own.
+    SimAms(SimArgs),
+    /// Benchmarks; each prints its figures last as one JSON line.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(long, short = 'c', env = "AMSYNC_CONFIG", default_value = "amsync.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Simulated members.
+    #[arg(long, default_value_t = 3000)]
+    pub members: usize,
+    /// Where the API and dashboard listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The database (default: amsync-demo.db in the working directory).
+    #[arg(long, default_value = "sqlite://amsync-demo.db")]
+    pub db: String,
+    /// The simulator's seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Simulated changes per tick of the trickle (0 turns it off).
+    #[arg(long, default_value_t = 3)]
+    pub changes: usize,
+    /// Seconds between ticks of the trickle.
+    #[arg(long, default_value_t = 5)]
+    pub change_every: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Refresh one member.
+    #[arg(long, group = "what")]
+    pub member: Vec<String>,
+    /// List every member (a full refresh that also reconciles).
+    #[arg(long, group = "what")]
+    pub all: bool,
+    /// Members changed since this RFC 3339 time; never moves the watermark.
+    #[arg(long, group = "what")]
+    pub changed_since: Option<String>,
+    /// Follow progress to the end.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    pub listen: SocketAddr,
+    #[arg(long, default_value_t = 1000)]
+    pub members: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 40)]
+    pub events: usize,
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of data calls answered with a 5xx.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of data calls that hang.
+    #[arg(long, default_value_t = 0.0)]
+    pub hang_rate: f64,
+    /// Share of data calls answered with a malformed body.
+    #[arg(long, default_value_t = 0.0)]
+    pub malformed_rate: f64,
+    /// Require this API key (header X-Api-Key) on every call.
+    #[arg(long, env = "AMSYNC_SIM_API_KEY")]
+    pub api_key: Option<String>,
+    /// Worker threads of the simulator's runtime.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Member refreshes per second against a simulated AMS in its own process.
+    Refresh(BenchRefreshArgs),
+    /// Access decisions per second in process, and `GET /api/v1/access` latency.
+    Access(BenchAccessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRefreshArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub members: usize,
+    /// Member refreshes in flight.
+    #[arg(long, default_value_t = 96)]
+    pub workers: usize,
+    /// `json` or `xml`.
+    #[arg(long, default_value = "json")]
+    pub encoding: String,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Keep the database here instead of a temporary directory.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAccessArgs {
+    /// Decisions to time in process.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub decisions: u64,
+    /// Requests per second for the HTTP part.
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u64,
+    /// Seconds of HTTP load.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::{self, Override};
 use crate::error::{ConfigError, Problems};
+use crate::secrets::{Environment, SecretSource};
 use crate::sections::ams::{AmsConfig, SourceKind};
 use crate::sections::credential::{AuthConfig, CredentialKind, CredentialService};
 use crate::sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource};
@@ -18,7 +19,6 @@ use crate::sections::safety::{QuarantineConfig, ThresholdsConfig};
 use crate::sections::schedule::{EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
 use crate::sections::sso::{SsoConfig, SsoMode, SsoResolve};
 use crate::sections::web::{SessionsConfig, WebConfig};
-use crate::secrets::{Environment, SecretSource};
 use crate::tagged;
 
 /// amsync's configuration, one field per section of the file.
@@ -53,8 +53,8 @@ impl Config {
     /// Reads the file at `path`, applies the process's `AMSYNC_…__…`
     /// overrides, and validates the result.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         // Variables that are not valid UTF-8 cannot be overrides of ours.
         let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
         Config::from_toml_str(&text, vars)
@@ -110,45 +110,46 @@ impl Config {
     /// problems at once; errors name keys and variables, never values.
     pub fn validate_for_serve(&self, env: &(impl Environment + ?Sized)) -> Result<(), ConfigError> {
         let mut p = Problems::default();
-        let mut need = |source: Option<SecretSource>| {
+        let need = |p: &mut Problems, source: Option<SecretSource>| {
             if let Some(source) = source {
                 if let Err(e) = source.resolve(env) {
                     p.add(source.key(), secret_message(e));
                 }
             }
         };
-        need(Some(self.web.admin_token()));
-        need(self.web.next_admin_token());
-        need(self.web.next_site_token());
-        if let DatabaseUrlSource::Secret(s) = self.database.url_source() {
-            need(Some(s));
+        need(&mut p, Some(self.web.admin_token()));
+        need(&mut p, self.web.next_admin_token());
+        need(&mut p, self.web.next_site_token());
+        if let Err(e) = self.database_url(env) {
+            p.add(error_key(&e), secret_message(e));
         }
         if self.ams.kind.is_polled() {
-            need(self.ams.auth_secret());
-            need(self.ams.soap.as_ref().and_then(|s| s.security_key()));
-            need(self.ams.sql.as_ref().and_then(|s| s.url()));
-            need(self.ams.scim.as_ref().and_then(|s| s.token()));
+            need(&mut p, self.ams.auth_secret());
+            need(&mut p, self.ams.soap.as_ref().and_then(|s| s.security_key()));
+            need(&mut p, self.ams.sql.as_ref().and_then(|s| s.url()));
+            need(&mut p, self.ams.scim.as_ref().and_then(|s| s.token()));
         }
         let credentials = self.credential_service();
         if credentials.is_enabled() && credentials.auth_key != "ams.auth" {
-            need(credentials.auth_secret());
+            need(&mut p, credentials.auth_secret());
         }
         if self.sso.mode == SsoMode::Oidc {
-            need(self.sso.oidc.as_ref().and_then(|o| o.client_secret()));
+            need(&mut p, self.sso.oidc.as_ref().and_then(|o| o.client_secret()));
         }
         if self.ams.kind == SourceKind::Push {
-            need(Some(self.push.token()));
-            need(self.push.next_token());
+            need(&mut p, Some(self.push.token()));
+            need(&mut p, self.push.next_token());
         }
         if self.scim.enabled {
-            need(Some(self.scim.token()));
-            need(self.scim.next_token());
+            need(&mut p, Some(self.scim.token()));
+            need(&mut p, self.scim.next_token());
         }
-        need(self.webhooks.next_secret());
+        need(&mut p, self.webhooks.next_secret());
         for i in 0..self.webhooks.outbound.len() {
-            need(self.webhooks.outbound_secret(i));
+            need(&mut p, self.webhooks.outbound_secret(i));
         }
-        // Optional secrets: unset is fine, but explicitly named files must read.
+        // Optional secrets: unset turns their feature off, but a file that
+        // is named must read.
         for source in [self.web.site_token(), self.webhooks.secret()] {
             if let Err(e) = source.resolve_optional(env) {
                 p.add(source.key(), secret_message(e));
@@ -163,11 +164,6 @@ impl Config {
                     Ok(_) => {}
                     Err(e) => p.add(source.key(), secret_message(e)),
                 }
-            }
-        }
-        if let Err(e) = self.database_url(env) {
-            if !p.has(&error_key(&e)) {
-                p.add(error_key(&e), secret_message(e));
             }
         }
         p.into_result()
@@ -225,10 +221,16 @@ impl Config {
         }
         let service = self.credential_service();
         match service.kind {
-            CredentialKind::HttpJson | CredentialKind::HttpXml if service.base_url.is_none() => {
-                p.add("auth.base_url", format!("required when auth.kind = \"{}\" and ams.base_url is not set", service.kind.as_str()));
+            // A missing ams.base_url is reported already; it is the one to fix.
+            CredentialKind::HttpJson | CredentialKind::HttpXml
+                if service.base_url.is_none() && !p.has("ams.base_url") =>
+            {
+                p.add(
+                    "auth.base_url",
+                    format!("required when auth.kind = \"{}\" and ams.base_url is not set", service.kind.as_str()),
+                );
             }
-            CredentialKind::Soap if self.ams.soap.is_none() => {
+            CredentialKind::Soap if self.ams.soap.is_none() && !p.has("ams.soap") => {
                 p.add("auth.kind", "\"soap\" uses [ams.soap], which is not given");
             }
             _ => {}
@@ -283,7 +285,13 @@ fn deserialize_with_overrides(text: &str, root: toml::Table, overrides: &[Overri
         };
         // The path includes an unknown key itself, so `key` names it.
         let (key, message) = tagged::split(&err.path().to_string(), err.inner().message());
-        let retry = overrides.iter().enumerate().find(|(i, o)| o.dotted() == key && o.is_typed() && !as_text.contains(i));
+        // Only a type mismatch is retried: `-1` for a count stays a number,
+        // and its error says the value is out of range.
+        let type_mismatch = message.starts_with("invalid type:");
+        let retry = overrides
+            .iter()
+            .enumerate()
+            .find(|(i, o)| type_mismatch && o.dotted() == key && o.is_typed() && !as_text.contains(i));
         if let Some((i, _)) = retry {
             as_text.push(i);
             continue;

@@ -55,7 +55,9 @@ pub(crate) fn collect(vars: impl IntoIterator<Item = (String, String)>) -> Resul
         }
         let path: Vec<String> = rest.split(SEPARATOR).map(str::to_ascii_lowercase).collect();
         let well_formed = path.iter().all(|p| {
-            !p.is_empty() && !p.starts_with('_') && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            !p.is_empty()
+                && !p.starts_with('_')
+                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         });
         if !well_formed {
             return Err(ConfigError::Env {
@@ -96,15 +98,19 @@ pub(crate) fn apply(root: &mut toml::Table, overrides: &[Override], as_text: &[u
             table = match entry {
                 toml::Value::Table(t) => t,
                 toml::Value::Array(_) => {
-                    return Err(err(format!("{} is a list, and lists cannot be overridden by environment", walked.join("."))))
+                    return Err(err(format!(
+                        "{} is a list, and lists cannot be overridden by environment",
+                        walked.join(".")
+                    )))
                 }
                 other => return Err(err(format!("{} is a {}, not a table", walked.join("."), other.type_str()))),
             };
         }
         match table.get(leaf) {
             Some(toml::Value::Array(_)) => {
-                return Err(err("this key is a list, and lists cannot be overridden by environment; set it in the file"
-                    .into()))
+                return Err(err(
+                    "this key is a list, and lists cannot be overridden by environment; set it in the file".into(),
+                ))
             }
             Some(toml::Value::Table(_)) => {
                 return Err(err("this key is a table; override its keys one by one (…__KEY)".into()))
@@ -161,9 +167,8 @@ mod tests {
 
     #[test]
     fn lists_and_scalars_in_the_way_are_refused() {
-        let mut root: toml::Table = "[security_groups]\nis_member = [\"MEMBER\"]\n[database]\nurl = \"sqlite://x\"\n"
-            .parse()
-            .unwrap();
+        let mut root: toml::Table =
+            "[security_groups]\nis_member = [\"MEMBER\"]\n[database]\nurl = \"sqlite://x\"\n".parse().unwrap();
         let o = collect(vars(&[("AMSYNC_SECURITY_GROUPS__IS_MEMBER", "STAFF")])).unwrap();
         let err = apply(&mut root.clone(), &o, &[]).unwrap_err().to_string();
         assert!(err.contains("lists cannot be overridden"), "{err}");

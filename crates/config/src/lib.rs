@@ -39,7 +39,9 @@ pub use sections::inbound::{OutboundWebhook, PushConfig, ScimConfig, WebhooksCon
 pub use sections::log::{LogConfig, LogFormat};
 pub use sections::safety::{QuarantineConfig, ThresholdsConfig};
 pub use sections::schedule::{Cadence, EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
-pub use sections::sso::{OidcConfig, PskKey, PskResolve, SsoConfig, SsoMode, SsoResolve, SsoThrottle, SsoToken, TokenSource};
+pub use sections::sso::{
+    OidcConfig, PskKey, PskResolve, SsoConfig, SsoMode, SsoResolve, SsoThrottle, SsoToken, TokenSource,
+};
 pub use sections::web::{SessionsConfig, WebConfig, WebLimits};
 pub use template::TEMPLATE;
 pub use values::CronSchedule;

@@ -24,7 +24,7 @@ pub(crate) fn line_of(text: &str, dotted: &str) -> Option<usize> {
             }
             Segment::Index(i) => {
                 let Some(DeValue::Array(items)) = value else { break };
-                let Some(item) = items.iter().nth(i) else { break };
+                let Some(item) = items.get(i) else { break };
                 offset = Some(item.span().start);
                 value = Some(item.get_ref());
             }

@@ -5,7 +5,8 @@ use url::Url;
 
 /// Query parameters whose values say how to connect, not who connects;
 /// every other value is hidden.
-const HARMLESS_PARAMS: [&str; 6] = ["sslmode", "connect_timeout", "application_name", "mode", "cache", "target_session_attrs"];
+const HARMLESS_PARAMS: [&str; 6] =
+    ["sslmode", "connect_timeout", "application_name", "mode", "cache", "target_session_attrs"];
 
 const HIDDEN: &str = "***";
 
@@ -16,7 +17,9 @@ const HIDDEN: &str = "***";
 pub fn redact_url(raw: &str) -> String {
     let Ok(mut url) = Url::parse(raw) else {
         return match raw.split_once("://") {
-            Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
+            Some((scheme, _))
+                if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') =>
+            {
                 format!("{scheme}://[redacted]")
             }
             _ => "[redacted]".to_string(),

@@ -310,14 +310,14 @@ mod tests {
     fn pairs() {
         let some = |s: &str| Some(s.to_string());
         let file = Some(PathBuf::from("/run/secret"));
-        assert_eq!(pick("web.site_token", &None, &None, Some("AMSYNC_SITE_TOKEN")), Some(SecretSource::Env {
-            key: "web.site_token_env".into(),
-            var: "AMSYNC_SITE_TOKEN".into()
-        }));
-        assert_eq!(pick("web.site_token", &None, &file, Some("AMSYNC_SITE_TOKEN")), Some(SecretSource::File {
-            key: "web.site_token_file".into(),
-            path: "/run/secret".into()
-        }));
+        assert_eq!(
+            pick("web.site_token", &None, &None, Some("AMSYNC_SITE_TOKEN")),
+            Some(SecretSource::Env { key: "web.site_token_env".into(), var: "AMSYNC_SITE_TOKEN".into() })
+        );
+        assert_eq!(
+            pick("web.site_token", &None, &file, Some("AMSYNC_SITE_TOKEN")),
+            Some(SecretSource::File { key: "web.site_token_file".into(), path: "/run/secret".into() })
+        );
         assert_eq!(pick("a.b", &None, &None, None), None);
 
         let mut p = Problems::default();

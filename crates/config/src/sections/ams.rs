@@ -33,8 +33,14 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 6] =
-        [SourceKind::HttpJson, SourceKind::HttpXml, SourceKind::Soap, SourceKind::Sql, SourceKind::Scim, SourceKind::Push];
+    pub const ALL: [SourceKind; 6] = [
+        SourceKind::HttpJson,
+        SourceKind::HttpXml,
+        SourceKind::Soap,
+        SourceKind::Sql,
+        SourceKind::Scim,
+        SourceKind::Push,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -183,7 +189,9 @@ impl HttpAuth {
         match self {
             HttpAuth::ApiKey(a) => pick(&format!("{at}.value"), &a.value_env, &a.value_file, None),
             HttpAuth::Basic(b) => pick(&format!("{at}.password"), &b.password_env, &b.password_file, None),
-            HttpAuth::Oauth2(o) => pick(&format!("{at}.client_secret"), &o.client_secret_env, &o.client_secret_file, None),
+            HttpAuth::Oauth2(o) => {
+                pick(&format!("{at}.client_secret"), &o.client_secret_env, &o.client_secret_file, None)
+            }
         }
     }
 

@@ -72,7 +72,10 @@ impl WebhooksConfig {
             check_pair(p, &format!("webhooks.outbound[{i}].secret"), &hook.secret_env, &hook.secret_file, true);
             for (j, e) in hook.events.iter().enumerate() {
                 if e.is_empty() || e.chars().any(char::is_whitespace) {
-                    p.add(format!("webhooks.outbound[{i}].events[{j}]"), "must be an event name such as \"member.changed\"");
+                    p.add(
+                        format!("webhooks.outbound[{i}].events[{j}]"),
+                        "must be an event name such as \"member.changed\"",
+                    );
                 }
             }
         }

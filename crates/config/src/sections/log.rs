@@ -31,14 +31,17 @@ impl Default for LogConfig {
 
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
-/// Whether `filter` is a level or comma-separated `target=level` directives.
+/// Whether `filter` is a level or a comma-separated list of levels and
+/// `target=level` directives.
 pub fn is_valid_level_filter(filter: &str) -> bool {
     let level_ok = |l: &str| LEVELS.iter().any(|x| x.eq_ignore_ascii_case(l));
     let target_ok = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
     !filter.trim().is_empty()
         && filter.split(',').all(|d| match d.trim().split_once('=') {
             Some((target, level)) => target_ok(target) && level_ok(level),
-            None => level_ok(d.trim()) || target_ok(d.trim()),
+            // A bare target (`amsync_sync`, meaning "everything") is more
+            // likely a misspelt level here; refuse it.
+            None => level_ok(d.trim()),
         })
 }
 
@@ -49,6 +52,21 @@ impl LogConfig {
                 "log.level",
                 format!("{:?} is not a level (trace, debug, info, warn, error, off) or target=level list", self.level),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_level_filter;
+
+    #[test]
+    fn level_filters() {
+        for ok in ["info", "WARN", "info,amsync_sync=debug", "amsync_web::sso=trace", "off"] {
+            assert!(is_valid_level_filter(ok), "{ok}");
+        }
+        for bad in ["", "loud", "info,", "=debug", "amsync-sync=debug", "info,x=verbose"] {
+            assert!(!is_valid_level_filter(bad), "{bad}");
         }
     }
 }

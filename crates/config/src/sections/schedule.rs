@@ -40,7 +40,10 @@ pub struct PeriodicRefreshConfig {
 
 impl Default for PeriodicRefreshConfig {
     fn default() -> Self {
-        PeriodicRefreshConfig { cadence: Cadence::Every(Duration::from_secs(30 * 60)), overlap: Duration::from_secs(120) }
+        PeriodicRefreshConfig {
+            cadence: Cadence::Every(Duration::from_secs(30 * 60)),
+            overlap: Duration::from_secs(120),
+        }
     }
 }
 

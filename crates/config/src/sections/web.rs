@@ -103,7 +103,7 @@ impl WebConfig {
         check_pair(p, "web.next_admin_token", &self.next_admin_token_env, &self.next_admin_token_file, false);
         check_pair(p, "web.site_token", &self.site_token_env, &self.site_token_file, false);
         check_pair(p, "web.next_site_token", &self.next_site_token_env, &self.next_site_token_file, false);
-        if self.admin_token() == self.site_token() {
+        if self.admin_token().to_string() == self.site_token().to_string() {
             p.add("web.site_token_env", "must name a different secret than the admin token");
         }
         self.limits.check(p);

@@ -1,30 +1,47 @@
-use amsync_config::*;
+//! The configuration's tests, one binary: defaults, environment overrides,
+//! errors that name keys, cross-field rules, secrets, the template, the
+//! demo configuration, and a fuzz test that nothing panics.
 
-const BASE: &str = "[ams]\nbase_url = \"https://ams.example.org/api\"\n";
+mod cross_field;
+mod defaults;
+mod env_overrides;
+mod errors;
+mod fuzz;
+mod sample;
+mod secrets;
+mod template;
 
-fn probe(extra: &str, env: &[(&str, &str)]) {
-    let text = format!("{BASE}{extra}");
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    match Config::from_toml_str(&text, env) {
-        Ok(_) => println!("OK: {extra:?}"),
-        Err(e) => println!("ERR: {extra:?} => {e}"),
+use amsync_config::{Config, ConfigError};
+
+/// The smallest valid file: the AMS's base URL is the one key without a default.
+pub const BASE: &str = "[ams]\nbase_url = \"https://ams.example.org/api\"\n";
+
+pub fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+pub fn load(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_toml_str(text, env(vars))
+}
+
+/// `BASE` followed by `extra`.
+pub fn load_base(extra: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    load(&format!("{BASE}{extra}"), vars)
+}
+
+/// The error of loading `BASE` + `extra`, as text; panics if it loads.
+pub fn error_of(extra: &str, vars: &[(&str, &str)]) -> String {
+    match load_base(extra, vars) {
+        Ok(_) => panic!("accepted: {extra:?} with {vars:?}"),
+        Err(e) => e.to_string(),
     }
 }
 
-#[test]
-fn probe_messages() {
-    probe("", &[]);
-    probe("foo = 1\n", &[]);
-    probe("[member_refresh]\nworkers = \"x\"\nbogus = 2\n", &[]);
-    probe("[member_refresh]\nbogus = 2\n", &[]);
-    probe("[member_refresh]\nworkers = \"x\"\n", &[]);
-    probe("auth = { kind = \"tokn\" }\n", &[]);
-    probe("[sso]\nresolve = { kind = \"psk\", keys = [{ kid = \"a\", key_env = \"X\", extra = 1 }] }\n", &[]);
-    probe("[periodic_refresh]\ninterval = \"1m\"\nschedule = \"0 * * * * *\"\n", &[]);
-    probe("[periodic_refresh]\nschedule = \"0 * * *\"\n", &[]);
-    probe("", &[("AMSYNC_NOPE__X", "1")]);
-    probe("", &[("AMSYNC_MEMBER_REFRESH__WORKERS", "abc")]);
-    probe("", &[("AMSYNC_MEMBER_REFRESH__BOGUS", "abc")]);
-    probe("", &[("AMSYNC_AMS__AUTH__KIND", "basic")]);
-    probe("[web]\nlisten = \"nope\"\n", &[]);
+/// The keys of the problems found by validation; panics on any other outcome.
+pub fn problem_keys(text: &str) -> Vec<String> {
+    match load(text, &[]) {
+        Err(ConfigError::Invalid(p)) => p.iter().map(|p| p.key.clone()).collect(),
+        Err(other) => panic!("not a validation error: {other}"),
+        Ok(_) => panic!("accepted: {text}"),
+    }
 }

@@ -57,7 +57,8 @@ impl Config {
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         // Variables that are not valid UTF-8 cannot be overrides of ours.
         let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Config::from_toml_str(&text, vars)
+        // Some Windows editors start a UTF-8 file with a byte-order mark.
+        Config::from_toml_str(text.strip_prefix('\u{feff}').unwrap_or(&text), vars)
     }
 
     /// Parses `text`, applies the overrides found among `env` (name, value)
@@ -66,8 +67,21 @@ impl Config {
         let root: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax(e.to_string()))?;
         let overrides = env::collect(env)?;
         let config = deserialize_with_overrides(text, root, &overrides)?;
-        config.validate()?;
-        Ok(config)
+        match config.validate() {
+            Err(ConfigError::Invalid(mut problems)) => {
+                // A line helps only for values the file gave, not for overridden ones.
+                problems.locate(|key| {
+                    let overridden = overrides.iter().any(|o| o.dotted() == key);
+                    if overridden {
+                        None
+                    } else {
+                        crate::lines::line_of(text, key)
+                    }
+                });
+                Err(ConfigError::Invalid(problems))
+            }
+            other => other.map(|()| config),
+        }
     }
 
     /// Serializes the configuration back to TOML (secrets are only ever
@@ -251,6 +265,11 @@ impl Config {
     }
 }
 
+/// serde speaks of maps and sequences; a TOML file has tables and lists.
+fn in_toml_words(message: &str) -> String {
+    message.replace("expected a map", "expected a table").replace("expected a sequence", "expected a list")
+}
+
 fn is_psk_key(text: &str) -> bool {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(text.trim()).is_ok_and(|k| k.len() == 32)
@@ -285,6 +304,7 @@ fn deserialize_with_overrides(text: &str, root: toml::Table, overrides: &[Overri
         };
         // The path includes an unknown key itself, so `key` names it.
         let (key, message) = tagged::split(&err.path().to_string(), err.inner().message());
+        let message = in_toml_words(&message);
         // Only a type mismatch is retried: `-1` for a count stays a number,
         // and its error says the value is out of range.
         let type_mismatch = message.starts_with("invalid type:");
@@ -304,6 +324,11 @@ fn deserialize_with_overrides(text: &str, root: toml::Table, overrides: &[Overri
             })
             .max_by_key(|o| o.path.len());
         return Err(match culprit {
+            Some(o) if message.ends_with("expected a list") => ConfigError::Env {
+                var: o.var.clone(),
+                key,
+                message: format!("{message}; lists cannot be overridden by environment, set it in the file"),
+            },
             Some(o) => ConfigError::Env { var: o.var.clone(), key, message },
             None => ConfigError::Key { line: crate::lines::line_of(text, &key), key, message },
         });

@@ -49,12 +49,17 @@ impl ConfigError {
 pub struct Problem {
     /// Full dotted path of the key, such as `sso.oidc`.
     pub key: String,
+    /// Where the key (or, when it is missing, its table) is written in the file.
+    pub line: Option<usize>,
     pub message: String,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
+        match self.line {
+            Some(line) => write!(f, "{} (line {line}): {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
     }
 }
 
@@ -64,7 +69,7 @@ pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
     pub fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem { key: key.into(), message: message.into() });
+        self.0.push(Problem { key: key.into(), line: None, message: message.into() });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -81,6 +86,13 @@ impl Problems {
             Ok(())
         } else {
             Err(ConfigError::Invalid(self))
+        }
+    }
+
+    /// Fills in the line of each problem with `line_of(key)`.
+    pub(crate) fn locate(&mut self, line_of: impl Fn(&str) -> Option<usize>) {
+        for p in &mut self.0 {
+            p.line = line_of(&p.key);
         }
     }
 

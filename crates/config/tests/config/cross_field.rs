@@ -130,8 +130,8 @@ fn all_problems_are_reported_at_once() {
         text.starts_with("3 problems in the configuration:\n  ams.base_url: required when ams.kind = \"http-json\""),
         "{text}"
     );
-    assert!(text.contains("\n  member_refresh.workers: must be at least 1"), "{text}");
-    assert!(text.contains("\n  scim.enabled: needs ams.kind = \"push\""), "{text}");
+    assert!(text.contains("\n  member_refresh.workers (line 2): must be at least 1"), "{text}");
+    assert!(text.contains("\n  scim.enabled (line 4): needs ams.kind = \"push\""), "{text}");
 }
 
 #[test]

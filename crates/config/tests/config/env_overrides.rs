@@ -115,7 +115,7 @@ fn overrides_that_are_refused_name_the_variable() {
         (
             "a list the file does not have",
             &[("AMSYNC_WEB__TRUSTED_PROXIES", "10.0.0.1")],
-            "AMSYNC_WEB__TRUSTED_PROXIES (sets web.trusted_proxies): invalid type: string \"10.0.0.1\", expected a sequence",
+            "AMSYNC_WEB__TRUSTED_PROXIES (sets web.trusted_proxies): invalid type: string \"10.0.0.1\", expected a list; lists cannot be overridden by environment, set it in the file",
         ),
         (
             "inside a list",

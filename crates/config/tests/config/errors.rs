@@ -86,6 +86,7 @@ fn bad_values_are_refused_with_their_key() {
             "auth.auth.token_url (line 4): invalid URL \"nope\"",
         ),
         ("[auth]\nauth = { header = \"X\" }\n", "auth.auth (line 4): missing field `kind`"),
+        ("[auth]\nauth = \"none\"\n", "auth.auth (line 4): invalid type: string \"none\", expected a table"),
         ("[auth]\nauth = { kind = 1 }\n", "auth.auth.kind (line 4): invalid type: integer, expected a string"),
     ];
     for (extra, want) in cases {
@@ -119,6 +120,6 @@ fn a_missing_file_is_a_read_error() {
     assert!(matches!(err, ConfigError::Read { .. }));
     assert!(err.to_string().contains("amsync.toml"));
 
-    std::fs::write(&path, crate::BASE).unwrap();
+    std::fs::write(&path, format!("\u{feff}{}", crate::BASE)).unwrap();
     amsync_config::Config::load(&path).unwrap();
 }

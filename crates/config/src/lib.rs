@@ -1,1 +1,50 @@
 //! Configuration of amsync: the TOML file, environment overrides, validation.
+//!
+//! - [`Config::load`] reads a file, applies `AMSYNC_<SECTION>__<KEY>`
+//!   overrides from the environment and validates; every error names the
+//!   key (and the variable), see [`ConfigError`].
+//! - Secrets are named in the file (`*_env`, `*_file`) and resolved on
+//!   demand through [`SecretSource`]; [`redact_url`] makes URLs safe to log.
+//! - [`TEMPLATE`] is the commented file `amsync init` writes;
+//!   [`Config::demo`] the configuration of `amsync demo`.
+//!
+//! The file seeds the database on first start (community rules, IsMember
+//! designations, local groups); afterwards the database is authoritative.
+
+mod config;
+mod demo;
+mod env;
+mod error;
+mod lines;
+mod redact;
+mod secrets;
+pub mod sections;
+mod tagged;
+mod template;
+mod values;
+
+pub use config::Config;
+pub use demo::{public_url_for, DEMO_AMS_KEY_ENV};
+pub use error::{ConfigError, Problem, Problems};
+pub use redact::redact_url;
+pub use secrets::{Environment, LiveSecret, ProcessEnv, SecretFile, SecretSource, MAX_SECRET_FILE_BYTES};
+pub use sections::ams::{
+    AmsConfig, ApiKeyAuth, BasicAuth, HttpAuth, OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig,
+    SourceKind, SqlSourceConfig,
+};
+pub use sections::credential::{AuthConfig, CredentialKind, CredentialService};
+pub use sections::database::{DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
+pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
+pub use sections::inbound::{OutboundWebhook, PushConfig, ScimConfig, WebhooksConfig};
+pub use sections::log::{LogConfig, LogFormat};
+pub use sections::safety::{QuarantineConfig, ThresholdsConfig};
+pub use sections::schedule::{Cadence, EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
+pub use sections::sso::{
+    OidcConfig, PskKey, PskResolve, SsoConfig, SsoMode, SsoResolve, SsoThrottle, SsoToken, TokenSource,
+};
+pub use sections::web::{SessionsConfig, WebConfig, WebLimits};
+pub use template::TEMPLATE;
+pub use values::CronSchedule;
+
+/// Re-exported so callers can use resolved secrets without naming the crate.
+pub use secrecy::{ExposeSecret, SecretString};

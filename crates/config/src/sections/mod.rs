@@ -1,0 +1,12 @@
+//! One module per group of sections of the file; each type is a table.
+
+pub mod ams;
+pub mod credential;
+pub mod database;
+pub mod groups;
+pub mod inbound;
+pub mod log;
+pub mod safety;
+pub mod schedule;
+pub mod sso;
+pub mod web;

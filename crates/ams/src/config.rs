@@ -54,7 +54,9 @@ impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AuthConfig::None => f.write_str("None"),
-            AuthConfig::ApiKey { header, .. } => f.debug_struct("ApiKey").field("header", header).finish_non_exhaustive(),
+            AuthConfig::ApiKey { header, .. } => {
+                f.debug_struct("ApiKey").field("header", header).finish_non_exhaustive()
+            }
             AuthConfig::Basic { username, .. } => {
                 f.debug_struct("Basic").field("username", username).finish_non_exhaustive()
             }

@@ -58,10 +58,19 @@ impl HttpSource {
         self.base.token_fetches()
     }
 
-    async fn observed<T>(&self, part: Part, call: impl Future<Output = Result<T, SourceError>>) -> Result<T, SourceError> {
+    async fn observed<T>(
+        &self,
+        part: Part,
+        call: impl Future<Output = Result<T, SourceError>>,
+    ) -> Result<T, SourceError> {
         let started = Instant::now();
         let result = call.await;
-        record(self.observer.as_deref(), part, result.as_ref().map(|_| ()).map_err(SourceError::kind), started.elapsed());
+        record(
+            self.observer.as_deref(),
+            part,
+            result.as_ref().map(|_| ()).map_err(SourceError::kind),
+            started.elapsed(),
+        );
         result
     }
 
@@ -84,22 +93,30 @@ impl HttpSource {
 
     /// `members/{key}{suffix}`, or a data error for a key no URL can carry.
     fn member_path(&self, part: Part, key: &MemberKey, suffix: &str) -> Result<String, SourceError> {
-        let segment = path::segment(key.as_str())
-            .map_err(|e| SourceError::Data { error: DataError::new(key.as_str(), part, "/key", e.to_string()), excerpt: None })?;
+        let segment = path::segment(key.as_str()).map_err(|e| SourceError::Data {
+            error: DataError::new(key.as_str(), part, "/key", e.to_string()),
+            excerpt: None,
+        })?;
         Ok(format!("members/{segment}{suffix}"))
     }
 
-    async fn changed_page(&self, since: Option<DateTime<Utc>>, cursor: Option<&str>) -> Result<ChangedPage, SourceError> {
+    async fn changed_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, SourceError> {
         let part = Part::ChangedMembers;
         let record = page_record(cursor);
-        let answer = self.base.call(&self.get(part, &record, "members/changed".into(), listing_query(since, cursor))).await?;
+        let answer =
+            self.base.call(&self.get(part, &record, "members/changed".into(), listing_query(since, cursor))).await?;
         ok_or_failure(part, &answer)?;
         self.codec.changed_members(&answer.body, &record).map_err(|e| SourceError::data(e, &answer.body))
     }
 
     async fn details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError> {
         let part = Part::Details;
-        let answer = self.base.call(&self.get(part, key.as_str(), self.member_path(part, key, "")?, Vec::new())).await?;
+        let answer =
+            self.base.call(&self.get(part, key.as_str(), self.member_path(part, key, "")?, Vec::new())).await?;
         let value = match answer.status {
             s if s.is_success() => DetailsAnswer::Found(
                 self.codec.member_details(&answer.body, key).map_err(|e| SourceError::data(e, &answer.body))?,
@@ -149,7 +166,8 @@ impl HttpSource {
     async fn events_page(&self, since: Option<DateTime<Utc>>, cursor: Option<&str>) -> Result<EventsPage, SourceError> {
         let part = Part::ChangedEvents;
         let record = page_record(cursor);
-        let answer = self.base.call(&self.get(part, &record, "events/changed".into(), listing_query(since, cursor))).await?;
+        let answer =
+            self.base.call(&self.get(part, &record, "events/changed".into(), listing_query(since, cursor))).await?;
         ok_or_failure(part, &answer)?;
         self.codec.changed_events(&answer.body, &record).map_err(|e| SourceError::data(e, &answer.body))
     }

@@ -26,7 +26,12 @@ pub trait CallObserver: Send + Sync + 'static {
     fn on_call(&self, method: Part, outcome: Result<(), FailureKind>, latency: Duration);
 }
 
-pub(crate) fn record(observer: Option<&dyn CallObserver>, method: Part, outcome: Result<(), FailureKind>, latency: Duration) {
+pub(crate) fn record(
+    observer: Option<&dyn CallObserver>,
+    method: Part,
+    outcome: Result<(), FailureKind>,
+    latency: Duration,
+) {
     let label = match outcome {
         Ok(()) => "ok",
         Err(kind) => kind.as_str(),

@@ -71,8 +71,7 @@ struct KeyJson {
 pub fn changed_members(body: &[u8], record: &str) -> Result<ChangedPage, DataError> {
     let ctx = Ctx { record, part: Part::ChangedMembers };
     let page: ChangedPageJson = typed(document(body, ctx)?, ctx)?;
-    let mut out =
-        ChangedPage { as_of: page.as_of, next_cursor: cursor(page.next_cursor), ..ChangedPage::default() };
+    let mut out = ChangedPage { as_of: page.as_of, next_cursor: cursor(page.next_cursor), ..ChangedPage::default() };
     for (i, entry) in page.changed.into_iter().enumerate() {
         let prefix = format!("/changed/{i}");
         // Name the entry by its key when the key itself is fine.
@@ -240,13 +239,18 @@ mod tests {
         let fields: Vec<_> = page.rejected.iter().map(|e| (e.record.as_str(), e.field.as_str())).collect();
         assert_eq!(
             fields,
-            [("changed entry 1", "/changed/1/key"), ("M2", "/changed/2/changed_at"), ("changed entry 3", "/changed/3/key")]
+            [
+                ("changed entry 1", "/changed/1/key"),
+                ("M2", "/changed/2/changed_at"),
+                ("changed entry 3", "/changed/3/key")
+            ]
         );
     }
 
     #[test]
     fn empty_and_null_cursor_end_the_listing() {
-        for body in [r#"{"changed": [], "next_cursor": ""}"#, r#"{"changed": [], "next_cursor": null}"#, r#"{"changed": []}"#]
+        for body in
+            [r#"{"changed": [], "next_cursor": ""}"#, r#"{"changed": [], "next_cursor": null}"#, r#"{"changed": []}"#]
         {
             assert_eq!(changed_members(body.as_bytes(), "p").unwrap().next_cursor, None, "{body}");
         }

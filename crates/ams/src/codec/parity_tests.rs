@@ -34,7 +34,11 @@ fn changed_pages() {
     let page = both("changed_page1", |c, b| {
         let p = c.changed_members(b, "first page").unwrap();
         assert!(p.rejected.is_empty(), "{:?}", p.rejected);
-        (p.as_of, p.changed.iter().map(|c| (c.key.as_str().to_string(), c.changed_at)).collect::<Vec<_>>(), p.next_cursor)
+        (
+            p.as_of,
+            p.changed.iter().map(|c| (c.key.as_str().to_string(), c.changed_at)).collect::<Vec<_>>(),
+            p.next_cursor,
+        )
     });
     assert_eq!(page.0, Some("2026-11-29T14:00:02Z".parse().unwrap()));
     assert_eq!(
@@ -129,7 +133,8 @@ fn five_phones_name_the_fifth_in_both_encodings() {
 
 #[test]
 fn empty_values_read_alike() {
-    let json = br#"{"key": "M1", "first_name": "", "address": {"city": null}, "phones": [{"type": "", "number": "1"}]}"#;
+    let json =
+        br#"{"key": "M1", "first_name": "", "address": {"city": null}, "phones": [{"type": "", "number": "1"}]}"#;
     let xml = b"<Member><MemberKey>M1</MemberKey><FirstName/><Address><City></City></Address>\
                 <Phone1>1</Phone1><Phone1Type/></Member>";
     let [jc, xc] = codecs();

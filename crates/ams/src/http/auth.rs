@@ -37,7 +37,7 @@ pub enum Auth {
     None,
     ApiKey { header: HeaderName, value: SecretString },
     Basic { username: String, password: SecretString },
-    OAuth2(OAuth2),
+    OAuth2(Box<OAuth2>),
 }
 
 /// What a request was authenticated with, so a 401 can drop exactly that token.
@@ -49,7 +49,8 @@ impl Auth {
         Ok(match cfg {
             AuthConfig::None => Auth::None,
             AuthConfig::ApiKey { header, value } => {
-                let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| BuildError::HeaderName(header.clone()))?;
+                let name =
+                    HeaderName::from_bytes(header.as_bytes()).map_err(|_| BuildError::HeaderName(header.clone()))?;
                 HeaderValue::from_str(value.expose_secret()).map_err(|_| BuildError::SecretNotHeaderSafe("api_key"))?;
                 Auth::ApiKey { header: name, value: value.clone() }
             }
@@ -60,14 +61,14 @@ impl Auth {
                 if !matches!(token_url.scheme(), "http" | "https") {
                     return Err(BuildError::TokenUrl(token_url.to_string()));
                 }
-                Auth::OAuth2(OAuth2 {
+                Auth::OAuth2(Box::new(OAuth2 {
                     token_url: token_url.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
                     scope: scope.clone().filter(|s| !s.is_empty()),
                     cache: Mutex::new(Cache::default()),
                     attempts: AtomicU64::new(0),
-                })
+                }))
             }
         })
     }
@@ -85,8 +86,10 @@ impl Auth {
             Auth::ApiKey { header, value } => {
                 // Checked when built; a secret that stopped being header-safe
                 // (it cannot, it is immutable) would fail the request instead.
-                let mut v = HeaderValue::from_str(value.expose_secret())
-                    .map_err(|_| SourceError::Config { part, reason: "the api key is not a valid header value".into() })?;
+                let mut v = HeaderValue::from_str(value.expose_secret()).map_err(|_| SourceError::Config {
+                    part,
+                    reason: "the api key is not a valid header value".into(),
+                })?;
                 v.set_sensitive(true);
                 (rb.header(header.clone(), v), None)
             }
@@ -146,7 +149,12 @@ struct TokenAnswer {
 }
 
 impl OAuth2 {
-    async fn token(&self, client: &Client, timeout: Duration, part: Part) -> Result<(SecretString, TokenUse), SourceError> {
+    async fn token(
+        &self,
+        client: &Client,
+        timeout: Duration,
+        part: Part,
+    ) -> Result<(SecretString, TokenUse), SourceError> {
         let seen = self.attempts.load(Ordering::SeqCst);
         let mut cache = self.cache.lock().await;
         if let Some(t) = &cache.token {
@@ -185,14 +193,20 @@ impl OAuth2 {
         }
     }
 
-    async fn fetch(&self, client: &Client, timeout: Duration, part: Part) -> Result<(SecretString, Duration), SourceError> {
+    async fn fetch(
+        &self,
+        client: &Client,
+        timeout: Duration,
+        part: Part,
+    ) -> Result<(SecretString, Duration), SourceError> {
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &self.scope {
             form.push(("scope", scope));
         }
         // RFC 6749 §2.3.1: client_secret_basic, id and secret form-encoded first.
         let id: String = url::form_urlencoded::byte_serialize(self.client_id.as_bytes()).collect();
-        let secret: String = url::form_urlencoded::byte_serialize(self.client_secret.expose_secret().as_bytes()).collect();
+        let secret: String =
+            url::form_urlencoded::byte_serialize(self.client_secret.expose_secret().as_bytes()).collect();
         let request = client
             .post(self.token_url.clone())
             .basic_auth(id, Some(secret))
@@ -207,7 +221,9 @@ impl OAuth2 {
             excerpt: None,
         };
         let mut res = match tokio::time::timeout(timeout, request.send()).await {
-            Err(_) => return Err(transient(format!("the OAuth2 token endpoint did not answer within {timeout:?}"), None)),
+            Err(_) => {
+                return Err(transient(format!("the OAuth2 token endpoint did not answer within {timeout:?}"), None))
+            }
             Ok(Err(e)) => return Err(transient(format!("the OAuth2 token endpoint: {}", super::describe(&e)), None)),
             Ok(Ok(res)) => res,
         };
@@ -233,7 +249,9 @@ impl OAuth2 {
             reason: format!("the OAuth2 token endpoint's answer is unusable: {why}"),
         };
         let body = match tokio::time::timeout(timeout, read_capped(&mut res, MAX_TOKEN_BODY)).await {
-            Err(_) => return Err(transient(format!("the OAuth2 token endpoint did not answer within {timeout:?}"), None)),
+            Err(_) => {
+                return Err(transient(format!("the OAuth2 token endpoint did not answer within {timeout:?}"), None))
+            }
             Ok(Err(BodyError::Read(e))) => {
                 return Err(transient(format!("the OAuth2 token endpoint: {}", super::describe(&e)), None))
             }
@@ -247,7 +265,9 @@ impl OAuth2 {
         }
         let lifetime = match answer.expires_in {
             None | Some(serde_json::Value::Null) => DEFAULT_TOKEN_LIFETIME,
-            Some(serde_json::Value::Number(n)) => n.as_u64().map(Duration::from_secs).ok_or_else(|| unusable("bad expires_in"))?,
+            Some(serde_json::Value::Number(n)) => {
+                n.as_u64().map(Duration::from_secs).ok_or_else(|| unusable("bad expires_in"))?
+            }
             // Some servers send it as a string.
             Some(serde_json::Value::String(s)) => {
                 s.trim().parse().map(Duration::from_secs).map_err(|_| unusable("bad expires_in"))?

@@ -299,8 +299,5 @@ pub(crate) fn redact(url: &Url) -> String {
 }
 
 pub(crate) fn retry_after_of(res: &Response) -> Option<Duration> {
-    res.headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| retry_after::parse(v, SystemTime::now()))
+    res.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| retry_after::parse(v, SystemTime::now()))
 }

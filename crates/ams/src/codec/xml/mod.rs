@@ -63,9 +63,8 @@ pub fn changed_members(body: &[u8], record: &str, limits: &XmlLimits) -> Result<
     };
     for (i, entry) in root.all("ChangedMember").enumerate() {
         let key_text = entry.text_of("MemberKey", ctx, "/key").ok().flatten();
-        let name = key_text
-            .filter(|k| MemberKey::parse(k.as_str()).is_ok())
-            .unwrap_or_else(|| entry_record("changed", i));
+        let name =
+            key_text.filter(|k| MemberKey::parse(k.as_str()).is_ok()).unwrap_or_else(|| entry_record("changed", i));
         let ectx = Ctx { record: &name, part: Part::ChangedMembers };
         let read = || -> Result<ChangedKey, DataError> {
             let key = required(entry.text_of("MemberKey", ectx, "/key")?, ectx, "/key", "<MemberKey>")?;
@@ -111,7 +110,8 @@ pub fn member_details(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Resul
     if let Some(list) = root.one("SocialMedia", ctx, "/social")? {
         for (i, site) in list.all("Site").enumerate() {
             let field = format!("/social/{i}");
-            let network = required(site.attr("Network").map(str::to_string), ctx, &format!("{field}/network"), "Network")?;
+            let network =
+                required(site.attr("Network").map(str::to_string), ctx, &format!("{field}/network"), "Network")?;
             let url = required(site.leaf(ctx, &format!("{field}/url"))?, ctx, &format!("{field}/url"), "the URL")?;
             social.push(SocialLink { network, url });
         }
@@ -195,9 +195,7 @@ pub fn gone(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<Option<M
     }
     let ctx = Ctx { record: key.as_str(), part: Part::Details };
     let root = document(body, limits, ctx, "Gone")?;
-    root.attr("MergedInto")
-        .map(|k| MemberKey::parse(k).map_err(|e| ctx.err("/merged_into", e.to_string())))
-        .transpose()
+    root.attr("MergedInto").map(|k| MemberKey::parse(k).map_err(|e| ctx.err("/merged_into", e.to_string()))).transpose()
 }
 
 pub fn memberships(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<Vec<Membership>, DataError> {
@@ -216,7 +214,11 @@ pub fn memberships(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<V
                 group_type: c.attr("GroupType").map(str::to_string),
                 group_subtype: c.attr("GroupSubType").map(str::to_string),
             },
-            begin: date(required(m.attr("Begin").map(str::to_string), ctx, &field("begin"), "Begin")?.as_str(), ctx, &field("begin"))?,
+            begin: date(
+                required(m.attr("Begin").map(str::to_string), ctx, &field("begin"), "Begin")?.as_str(),
+                ctx,
+                &field("begin"),
+            )?,
             end: m.attr("End").map(|v| date(v, ctx, &field("end"))).transpose()?,
             role: m.attr("Role").map(str::to_string),
         });

@@ -102,9 +102,15 @@ fn memberships_and_groups_name_their_fields() {
     let k = key("M1");
     for (xml, field) in [
         ("<Memberships><Membership><Community Key=\"C\"/></Membership></Memberships>", "/memberships/0/begin"),
-        ("<Memberships><Membership Begin=\"2026-13-01\"><Community Key=\"C\"/></Membership></Memberships>", "/memberships/0/begin"),
+        (
+            "<Memberships><Membership Begin=\"2026-13-01\"><Community Key=\"C\"/></Membership></Memberships>",
+            "/memberships/0/begin",
+        ),
         ("<Memberships><Membership Begin=\"2026-01-01\"/></Memberships>", "/memberships/0/community"),
-        ("<Memberships><Membership Begin=\"2026-01-01\"><Community/></Membership></Memberships>", "/memberships/0/community/key"),
+        (
+            "<Memberships><Membership Begin=\"2026-01-01\"><Community/></Membership></Memberships>",
+            "/memberships/0/community/key",
+        ),
         (
             "<Memberships><Membership Begin=\"2026-01-01\" End=\"x\"><Community Key=\"C\"/></Membership></Memberships>",
             "/memberships/0/end",
@@ -175,5 +181,8 @@ fn requests_are_escaped() {
     assert_eq!(root.children[0].text, "a<b&c");
     assert_eq!(root.children[1].text, "p\"'>");
     let root = tree::parse(&token_request("t&k"), &limits()).unwrap();
-    assert_eq!((root.name.as_str(), root.children[0].name.as_str(), root.children[0].text.as_str()), ("ResolveToken", "Token", "t&k"));
+    assert_eq!(
+        (root.name.as_str(), root.children[0].name.as_str(), root.children[0].text.as_str()),
+        ("ResolveToken", "Token", "t&k")
+    );
 }

@@ -58,8 +58,8 @@ pub fn parse(body: &[u8], limits: &XmlLimits) -> Result<Element, Refusal> {
         ));
     }
     let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
-    let text = std::str::from_utf8(body)
-        .map_err(|e| refuse("the XML document is not UTF-8", Some(e.valid_up_to() as u64)))?;
+    let text =
+        std::str::from_utf8(body).map_err(|e| refuse("the XML document is not UTF-8", Some(e.valid_up_to() as u64)))?;
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.check_end_names = true;
@@ -258,5 +258,4 @@ mod tests {
             assert!(e.message.contains(what), "{:?}: {e}", String::from_utf8_lossy(doc));
         }
     }
-
 }

@@ -112,6 +112,8 @@ pub enum BuildError {
     TokenUrl(String),
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("the basic authentication username must not contain a colon")]
+    BasicUsername,
     #[error("the api_key header name {0:?} is not a valid HTTP header name")]
     HeaderName(String),
     #[error("the user agent is not a valid HTTP header value")]

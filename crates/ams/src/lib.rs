@@ -6,7 +6,7 @@
 //! polling an HTTP AMS (auth, timeouts, concurrency and rate limits, body
 //! caps, error classification) is written once and shared.
 //!
-//! - [`http`]: the shared HTTP base (client, limits, auth, classification);
+//! - `http`: the shared HTTP base (client, limits, auth, classification);
 //! - [`codec`]: the contract's JSON and XML encodings;
 //! - [`HttpSource`]: `http-json` and `http-xml`, built by [`http_source`] and
 //!   [`http_credentials`] from an [`HttpSourceConfig`];
@@ -18,7 +18,7 @@
 
 pub mod codec;
 pub mod config;
-pub mod http;
+mod http;
 pub mod http_source;
 pub mod observe;
 pub mod source;

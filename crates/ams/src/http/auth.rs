@@ -55,6 +55,10 @@ impl Auth {
                 Auth::ApiKey { header: name, value: value.clone() }
             }
             AuthConfig::Basic { username, password } => {
+                // RFC 7617: the user-id ends at the first colon.
+                if username.contains(':') {
+                    return Err(BuildError::BasicUsername);
+                }
                 Auth::Basic { username: username.clone(), password: password.clone() }
             }
             AuthConfig::OAuth2 { token_url, client_id, client_secret, scope } => {

@@ -236,16 +236,17 @@ impl HttpBase {
             Ok(body) => Ok(body),
             Err(BodyError::Read(e)) => Err(transport(req.part, &e)),
             Err(BodyError::TooLarge { limit, declared, prefix }) => {
-                let size = match declared {
-                    Some(n) => format!("{n} bytes"),
-                    None => format!("more than {limit} bytes"),
+                let message = match declared {
+                    Some(n) => format!(
+                        "the {} answer declares {n} bytes, over ams.max_body ({limit} bytes); it was not read",
+                        req.part
+                    ),
+                    None => format!(
+                        "the {} answer is larger than ams.max_body ({limit} bytes); reading stopped there",
+                        req.part
+                    ),
                 };
-                let error = DataError::new(
-                    req.record,
-                    req.part,
-                    "/",
-                    format!("the {} answer is {size}, over ams.max_body ({limit} bytes); it was not read", req.part),
-                );
+                let error = DataError::new(req.record, req.part, "/", message);
                 let excerpt = (!prefix.is_empty()).then(|| excerpt(&prefix));
                 Err(SourceError::Data { error, excerpt })
             }

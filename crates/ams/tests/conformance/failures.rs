@@ -28,13 +28,15 @@ async fn a_slow_answer_is_a_transient_timeout(encoding: Encoding) {
 async fn a_connection_error_is_transient(encoding: Encoding) {
     // A port that was just free: nothing listens there.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = url::Url::parse(&format!("http://{}/api", listener.local_addr().unwrap())).unwrap();
+    let url = url::Url::parse(&format!("http://{}/api?code=Q-SECRET", listener.local_addr().unwrap())).unwrap();
     drop(listener);
     let mut cfg = HttpSourceConfig::new(url);
     cfg.timeout = Duration::from_secs(2);
     let src = HttpSource::new(cfg, encoding).unwrap();
     let e = src.changed_members(None, None).await.unwrap_err();
     assert_eq!((e.kind(), e.part()), (FailureKind::Transient, Part::ChangedMembers));
+    assert!(e.to_string().contains("could not connect"), "{e}");
+    assert!(!format!("{e}{e:?}").contains("Q-SECRET"), "the query leaked: {e}");
 }
 
 async fn server_errors_and_429_are_transient_with_retry_after(encoding: Encoding) {

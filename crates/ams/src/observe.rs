@@ -42,3 +42,90 @@ pub(crate) fn record(
         o.on_call(method, outcome, latency);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    use super::*;
+
+    /// One metric update: name, labels, value.
+    type Update = (String, Vec<(String, String)>, f64);
+
+    /// Records every update.
+    #[derive(Default, Clone)]
+    struct Capture(Arc<Mutex<Vec<Update>>>);
+
+    struct Handle(Capture, Key);
+
+    impl Handle {
+        fn push(&self, value: f64) {
+            let labels = self.1.labels().map(|l| (l.key().to_string(), l.value().to_string())).collect();
+            self.0 .0.lock().unwrap().push((self.1.name().to_string(), labels, value));
+        }
+    }
+
+    impl CounterFn for Handle {
+        fn increment(&self, value: u64) {
+            self.push(value as f64);
+        }
+        fn absolute(&self, value: u64) {
+            self.push(value as f64);
+        }
+    }
+
+    impl HistogramFn for Handle {
+        fn record(&self, value: f64) {
+            self.push(value);
+        }
+    }
+
+    impl Recorder for Capture {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(Arc::new(Handle(self.clone(), key.clone())))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(Arc::new(Handle(self.clone(), key.clone())))
+        }
+    }
+
+    struct Count(Mutex<Vec<(Part, Result<(), FailureKind>)>>);
+
+    impl CallObserver for Count {
+        fn on_call(&self, method: Part, outcome: Result<(), FailureKind>, _: Duration) {
+            self.0.lock().unwrap().push((method, outcome));
+        }
+    }
+
+    #[test]
+    fn a_call_updates_both_metrics_and_the_observer() {
+        let capture = Capture::default();
+        let observer = Count(Mutex::new(Vec::new()));
+        metrics::with_local_recorder(&capture, || {
+            record(Some(&observer), Part::Details, Ok(()), Duration::from_millis(250));
+            record(None, Part::Communities, Err(FailureKind::Transient), Duration::from_millis(5));
+        });
+        let seen = capture.0.lock().unwrap().clone();
+        let label = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            seen,
+            vec![
+                (CALLS_TOTAL.into(), vec![label("method", "details"), label("outcome", "ok")], 1.0),
+                (CALL_SECONDS.into(), vec![label("method", "details")], 0.25),
+                (CALLS_TOTAL.into(), vec![label("method", "communities"), label("outcome", "transient")], 1.0),
+                (CALL_SECONDS.into(), vec![label("method", "communities")], 0.005),
+            ]
+        );
+        assert_eq!(*observer.0.lock().unwrap(), vec![(Part::Details, Ok(()))]);
+    }
+}

@@ -1,5 +1,5 @@
 //! `http-json` and `http-xml`: the contract's methods over the shared HTTP
-//! base ([`crate::http`]) and a codec ([`crate::codec`]).
+//! base (`crate::http`) and a codec ([`crate::codec`]).
 //!
 //! A source only knows paths and what each status means for its method; how
 //! to call, limit and classify lives in the base, how to read in the codec.

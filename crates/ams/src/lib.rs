@@ -8,9 +8,27 @@
 //!
 //! - `http`: the shared HTTP base (client, limits, auth, classification);
 //! - [`codec`]: the contract's JSON and XML encodings;
-//! - [`HttpSource`]: `http-json` and `http-xml`, built by [`http_source`] and
-//!   [`http_credentials`] from an [`HttpSourceConfig`];
+//! - [`HttpSource`]: `http-json` and `http-xml`, built by [`http_source()`] and
+//!   [`http_credentials()`] from an [`HttpSourceConfig`];
 //! - [`observe`]: metrics and the [`CallObserver`] hook.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use amsync_ams::{AmsSource, AuthConfig, CredentialService, HttpSource, HttpSourceConfig};
+//! use amsync_core::Encoding;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut cfg = HttpSourceConfig::new("https://ams.example.org/community-api".parse()?);
+//! cfg.auth = AuthConfig::api_key(std::env::var("AMS_API_KEY")?.into());
+//! // One client, one set of limits, one token, for both traits:
+//! let http = Arc::new(HttpSource::new(cfg, Encoding::Json)?);
+//! let source: Arc<dyn AmsSource> = http.clone();
+//! let credentials: Arc<dyn CredentialService> = http;
+//! let first = source.changed_members(None, None).await?;
+//! # let _ = (first, credentials);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! **Architecture invariant:** sources do not retry. A failed call is
 //! classified ([`amsync_core::FailureKind`]) and returned; retries belong to

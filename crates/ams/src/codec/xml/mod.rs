@@ -1,6 +1,6 @@
 //! The XML encoding of the contract.
 //!
-//! The document is first read into a small tree by [`tree::parse`], which
+//! The document is first read into a small tree by `tree::parse`, which
 //! enforces the safety rules (no DTD, capped depth, size and element count).
 //! The tree is then mapped to the core types by hand, element by element as
 //! the contract's XML section names them, so that every value is read

@@ -7,8 +7,8 @@
 //! equal. Field paths in errors are the JSON shape's (`/phones/4`) in both
 //! encodings, so an admin sees one vocabulary.
 
-pub mod json;
-pub mod xml;
+mod json;
+mod xml;
 
 use amsync_core::error::{DataError, Part};
 use amsync_core::group::SecurityGroupRef;

@@ -45,6 +45,8 @@ pub struct EventsPage {
 }
 
 /// GetMemberDetails: the member, or the AMS no longer has it.
+// Found is by far the common answer; boxing it would cost an allocation per refresh.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DetailsAnswer {
     /// Normalized and validated details.

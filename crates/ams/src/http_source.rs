@@ -1,0 +1,293 @@
+//! `http-json` and `http-xml`: the contract's methods over the shared HTTP
+//! base (`crate::http`) and a codec ([`crate::codec`]).
+//!
+//! A source only knows paths and what each status means for its method; how
+//! to call, limit and classify lives in the base, how to read in the codec.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use amsync_core::error::{DataError, Part};
+use amsync_core::group::SecurityGroupRef;
+use amsync_core::watermark::since_param;
+use amsync_core::{Encoding, MemberKey, Membership, RawPayload};
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+
+use crate::codec::Codec;
+use crate::config::{BuildError, HttpSourceConfig};
+use crate::http::{classify, path, Answer, HttpBase, Renewal, Request};
+use crate::observe::{record, CallObserver};
+use crate::source::{AmsSource, ChangedPage, CredentialService, DetailsAnswer, EventsPage, Fetched, SourceError};
+
+/// An HTTP source of either encoding. Cloning is cheap and shares the client,
+/// limits and token; [`HttpSource::with_encoding`] shares them across kinds.
+#[derive(Clone)]
+pub struct HttpSource {
+    base: Arc<HttpBase>,
+    codec: Codec,
+    observer: Option<Arc<dyn CallObserver>>,
+}
+
+impl HttpSource {
+    /// Builds the client and limits for `cfg`. Installs the crypto provider.
+    pub fn new(cfg: HttpSourceConfig, encoding: Encoding) -> Result<HttpSource, BuildError> {
+        let base = HttpBase::new(&cfg)?;
+        Ok(HttpSource { codec: Codec::new(encoding, base.max_body()), base: Arc::new(base), observer: None })
+    }
+
+    /// Reports every call to `observer` (besides the metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> HttpSource {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// A source of another encoding sharing this one's client, limits and token.
+    pub fn with_encoding(&self, encoding: Encoding) -> HttpSource {
+        HttpSource { codec: Codec::new(encoding, self.base.max_body()), ..self.clone() }
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.codec.encoding()
+    }
+
+    /// OAuth2 token fetches started so far (0 for other auth kinds).
+    pub fn token_fetches(&self) -> u64 {
+        self.base.token_fetches()
+    }
+
+    async fn observed<T>(
+        &self,
+        part: Part,
+        call: impl Future<Output = Result<T, SourceError>>,
+    ) -> Result<T, SourceError> {
+        let started = Instant::now();
+        let result = call.await;
+        record(
+            self.observer.as_deref(),
+            part,
+            result.as_ref().map(|_| ()).map_err(SourceError::kind),
+            started.elapsed(),
+        );
+        result
+    }
+
+    fn get<'a>(&self, part: Part, record: &'a str, path: String, query: Vec<(&'static str, String)>) -> Request<'a> {
+        Request {
+            part,
+            record,
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            accept: self.codec.media_type(),
+            renewal: Renewal::On401,
+        }
+    }
+
+    fn raw(&self, body: Vec<u8>) -> RawPayload {
+        RawPayload { encoding: self.codec.encoding(), body }
+    }
+
+    /// `members/{key}{suffix}`, or a data error for a key no URL can carry.
+    fn member_path(&self, part: Part, key: &MemberKey, suffix: &str) -> Result<String, SourceError> {
+        let segment = path::segment(key.as_str()).map_err(|e| SourceError::Data {
+            error: DataError::new(key.as_str(), part, "/key", e.to_string()),
+            excerpt: None,
+        })?;
+        Ok(format!("members/{segment}{suffix}"))
+    }
+
+    async fn changed_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, SourceError> {
+        let part = Part::ChangedMembers;
+        let record = page_record(cursor);
+        let answer =
+            self.base.call(&self.get(part, &record, "members/changed".into(), listing_query(since, cursor))).await?;
+        ok_or_failure(part, &answer)?;
+        self.codec.changed_members(&answer.body, &record).map_err(|e| SourceError::data(e, &answer.body))
+    }
+
+    async fn details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError> {
+        let part = Part::Details;
+        let answer =
+            self.base.call(&self.get(part, key.as_str(), self.member_path(part, key, "")?, Vec::new())).await?;
+        let value = match answer.status {
+            s if s.is_success() => DetailsAnswer::Found(
+                self.codec.member_details(&answer.body, key).map_err(|e| SourceError::data(e, &answer.body))?,
+            ),
+            StatusCode::NOT_FOUND => DetailsAnswer::Gone { status: 404, merged_into: None },
+            StatusCode::GONE => DetailsAnswer::Gone { status: 410, merged_into: self.merge_target(key, &answer.body) },
+            _ => return Err(classify::failure(part, &answer)),
+        };
+        Ok(Fetched { value, raw: self.raw(answer.body) })
+    }
+
+    /// The 410 status alone says the record is gone; a body that does not
+    /// name a usable merge target only costs the merge refresh (the target
+    /// changed too, so it is listed by GetChangedMembers anyway).
+    fn merge_target(&self, key: &MemberKey, body: &[u8]) -> Option<MemberKey> {
+        match self.codec.gone(body, key) {
+            Ok(Some(target)) if &target == key => {
+                tracing::warn!(key = key.as_str(), "the AMS says the member was merged into itself; ignored");
+                None
+            }
+            Ok(target) => target,
+            Err(error) => {
+                tracing::warn!(key = key.as_str(), %error, "the 410 body names no usable merge target");
+                None
+            }
+        }
+    }
+
+    async fn communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
+        let part = Part::Communities;
+        let path = self.member_path(part, key, "/communities")?;
+        let answer = self.base.call(&self.get(part, key.as_str(), path, Vec::new())).await?;
+        ok_or_failure(part, &answer)?;
+        let value = self.codec.memberships(&answer.body, key).map_err(|e| SourceError::data(e, &answer.body))?;
+        Ok(Fetched { value, raw: self.raw(answer.body) })
+    }
+
+    async fn groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError> {
+        let part = Part::SecurityGroups;
+        let path = self.member_path(part, key, "/security-groups")?;
+        let answer = self.base.call(&self.get(part, key.as_str(), path, Vec::new())).await?;
+        ok_or_failure(part, &answer)?;
+        let value = self.codec.groups(&answer.body, key).map_err(|e| SourceError::data(e, &answer.body))?;
+        Ok(Fetched { value, raw: self.raw(answer.body) })
+    }
+
+    async fn events_page(&self, since: Option<DateTime<Utc>>, cursor: Option<&str>) -> Result<EventsPage, SourceError> {
+        let part = Part::ChangedEvents;
+        let record = page_record(cursor);
+        let answer =
+            self.base.call(&self.get(part, &record, "events/changed".into(), listing_query(since, cursor))).await?;
+        ok_or_failure(part, &answer)?;
+        self.codec.changed_events(&answer.body, &record).map_err(|e| SourceError::data(e, &answer.body))
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        let part = Part::Health;
+        let answer = self.base.call(&self.get(part, "health", "health".into(), Vec::new())).await?;
+        match answer.status {
+            s if s.is_success() => Ok(()),
+            // The contract makes /health optional: probe with a listing of nothing.
+            StatusCode::NOT_FOUND => self.changed_page(Some(Utc::now()), None).await.map(drop),
+            _ => Err(classify::failure(part, &answer)),
+        }
+    }
+
+    /// AuthenticateCredentials and ResolveToken: a key, or `None` on 401.
+    async fn check(&self, part: Part, path: &str, body: Vec<u8>) -> Result<Option<MemberKey>, SourceError> {
+        let request = Request {
+            part,
+            record: part.as_str(),
+            method: Method::POST,
+            path: path.to_string(),
+            query: Vec::new(),
+            body: Some((body, self.codec.content_type())),
+            accept: self.codec.media_type(),
+            renewal: Renewal::OnBearerChallenge,
+        };
+        let answer = self.base.call(&request).await?;
+        match answer.status {
+            s if s.is_success() => {
+                self.codec.key_answer(&answer.body, part).map(Some).map_err(|e| SourceError::data(e, &answer.body))
+            }
+            StatusCode::UNAUTHORIZED => Ok(None),
+            _ => Err(classify::failure(part, &answer)),
+        }
+    }
+}
+
+fn ok_or_failure(part: Part, answer: &Answer) -> Result<(), SourceError> {
+    if answer.status.is_success() {
+        Ok(())
+    } else {
+        Err(classify::failure(part, answer))
+    }
+}
+
+fn listing_query(since: Option<DateTime<Utc>>, cursor: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    if let Some(since) = since {
+        query.push(("since", since_param(since)));
+    }
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor.to_string()));
+    }
+    query
+}
+
+/// How a listing page is named in data errors (no key can name it).
+fn page_record(cursor: Option<&str>) -> String {
+    match cursor {
+        None => "first page".to_string(),
+        Some(c) => {
+            let short: String = c.chars().take(32).collect();
+            let more = if short.len() < c.len() { "…" } else { "" };
+            format!("page at cursor {short}{more}")
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AmsSource for HttpSource {
+    fn kind(&self) -> &'static str {
+        match self.codec.encoding() {
+            Encoding::Json => "http-json",
+            Encoding::Xml => "http-xml",
+        }
+    }
+
+    async fn health(&self) -> Result<(), SourceError> {
+        self.observed(Part::Health, self.probe()).await
+    }
+
+    async fn changed_members(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, SourceError> {
+        self.observed(Part::ChangedMembers, self.changed_page(since, cursor)).await
+    }
+
+    async fn member_details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError> {
+        self.observed(Part::Details, self.details(key)).await
+    }
+
+    async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
+        self.observed(Part::Communities, self.communities(key)).await
+    }
+
+    async fn member_groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError> {
+        self.observed(Part::SecurityGroups, self.groups(key)).await
+    }
+
+    async fn changed_events(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<EventsPage, SourceError> {
+        self.observed(Part::ChangedEvents, self.events_page(since, cursor)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialService for HttpSource {
+    async fn authenticate(&self, username: &str, password: &SecretString) -> Result<Option<MemberKey>, SourceError> {
+        let body = self.codec.credentials_request(username, password);
+        self.observed(Part::Credentials, self.check(Part::Credentials, "auth/credentials", body)).await
+    }
+
+    async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError> {
+        let body = self.codec.token_request(token);
+        self.observed(Part::ResolveToken, self.check(Part::ResolveToken, "auth/resolve-token", body)).await
+    }
+}

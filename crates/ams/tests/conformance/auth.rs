@@ -1,0 +1,185 @@
+//! Authentication to the AMS: api key, basic, OAuth2 client credentials
+//! (token cached, renewed after expiry, one fetch for concurrent callers, a
+//! 401 renews once). Secrets never appear in errors or `Debug`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use amsync_ams::{AmsSource, AuthConfig, CredentialService, HttpSource, SourceError};
+use amsync_core::{Encoding, FailureKind};
+use secrecy::SecretString;
+
+use crate::server::{Script, ServerAuth, TestAms, CLIENT_ID, CLIENT_SECRET};
+use crate::support::{config, key, source};
+
+fn oauth2(ams: &TestAms, secret: &str) -> AuthConfig {
+    AuthConfig::OAuth2 {
+        token_url: ams.token_url(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SecretString::from(secret),
+        scope: Some("ams.read".into()),
+    }
+}
+
+async fn with_auth(
+    encoding: Encoding,
+    server: ServerAuth,
+    client: impl FnOnce(&TestAms) -> AuthConfig,
+) -> (TestAms, HttpSource) {
+    let ams = TestAms::start(encoding).await;
+    ams.set_auth(server);
+    let mut cfg = config(&ams);
+    cfg.auth = client(&ams);
+    let src = source(&ams, cfg);
+    (ams, src)
+}
+
+async fn api_key_uses_the_default_header(encoding: Encoding) {
+    let server = ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "k-123".into() };
+    let (ams, src) = with_auth(encoding, server, |_| AuthConfig::api_key(SecretString::from("k-123"))).await;
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.hits()[0].header("x-api-key"), Some("k-123"));
+}
+
+async fn api_key_with_a_custom_header_and_a_wrong_key(encoding: Encoding) {
+    let server = ServerAuth::ApiKey { header: "Ocp-Apim-Subscription-Key".into(), value: "right".into() };
+    let client = |_: &TestAms| AuthConfig::ApiKey { header: "Ocp-Apim-Subscription-Key".into(), value: "right".into() };
+    let (_ams, src) = with_auth(encoding, server.clone(), client).await;
+    src.member_groups(&key("M000123")).await.unwrap();
+    let wrong = |_: &TestAms| AuthConfig::ApiKey { header: "Ocp-Apim-Subscription-Key".into(), value: "wrong".into() };
+    let (_ams, src) = with_auth(encoding, server, wrong).await;
+    let e = src.member_groups(&key("M000123")).await.unwrap_err();
+    assert_eq!((e.kind(), e.to_failure().status), (FailureKind::Unauthorized, Some(401)));
+    assert!(!e.to_string().contains("wrong") && !format!("{e:?}").contains("wrong"), "{e:?}");
+}
+
+async fn basic_auth(encoding: Encoding) {
+    let server = ServerAuth::Basic { username: "community".into(), password: "pä55:word".into() };
+    let client =
+        |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: SecretString::from("pä55:word") };
+    let (_ams, src) = with_auth(encoding, server.clone(), client).await;
+    src.member_communities(&key("M000123")).await.unwrap();
+    let wrong = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: SecretString::from("nope") };
+    let (_ams, src) = with_auth(encoding, server, wrong).await;
+    assert_eq!(src.member_communities(&key("M000123")).await.unwrap_err().kind(), FailureKind::Unauthorized);
+}
+
+async fn oauth2_token_is_cached_across_calls(encoding: Encoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    *ams.state.token_expires_in.lock().unwrap() = Some(3600);
+    for _ in 0..3 {
+        src.member_details(&key("M000123")).await.unwrap();
+        src.changed_members(None, None).await.unwrap();
+    }
+    assert_eq!(ams.token_fetches(), 1);
+    assert_eq!(src.token_fetches(), 1);
+    assert!(ams.hits().iter().all(|h| h.header("authorization") == Some("Bearer tok-1")));
+    // The token request: client credentials grant, scope, client_secret_basic.
+    let (headers, form) = ams.state.token_requests.lock().unwrap()[0].clone();
+    assert!(form.contains(&("grant_type".into(), "client_credentials".into())), "{form:?}");
+    assert!(form.contains(&("scope".into(), "ams.read".into())), "{form:?}");
+    assert!(headers.get("authorization").unwrap().to_str().unwrap().starts_with("Basic "));
+}
+
+async fn oauth2_token_is_renewed_after_expiry(encoding: Encoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    *ams.state.token_expires_in.lock().unwrap() = Some(1);
+    src.member_details(&key("M000123")).await.unwrap();
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.token_fetches(), 1);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.token_fetches(), 2);
+    assert_eq!(ams.hits().last().unwrap().header("authorization"), Some("Bearer tok-2"));
+}
+
+async fn oauth2_concurrent_callers_share_one_fetch(encoding: Encoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    *ams.state.token_delay.lock().unwrap() = Duration::from_millis(200);
+    let src = Arc::new(src);
+    let calls = (0..16).map(|_| {
+        let src = src.clone();
+        tokio::spawn(async move { src.member_details(&key("M000123")).await.map(|_| ()) })
+    });
+    for r in futures::future::join_all(calls).await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(ams.token_fetches(), 1);
+}
+
+async fn oauth2_a_401_renews_the_token_once(encoding: Encoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    src.member_details(&key("M000123")).await.unwrap();
+    ams.revoke_tokens();
+    // The revoked token gets a 401; the source fetches a new one and repeats.
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.token_fetches(), 2);
+    let auths: Vec<_> = ams.hits().iter().map(|h| h.header("authorization").unwrap().to_string()).collect();
+    assert_eq!(auths, ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
+
+    // An AMS that keeps refusing gets exactly one repeat, then Unauthorized.
+    ams.script(Script::new("/members/M000123", 401, "no"));
+    let before = ams.hits().len();
+    let e = src.member_details(&key("M000123")).await.unwrap_err();
+    assert_eq!(e.kind(), FailureKind::Unauthorized);
+    assert_eq!(ams.hits().len() - before, 2);
+    assert_eq!(ams.token_fetches(), 3);
+}
+
+async fn oauth2_credential_401_is_an_answer_unless_the_token_was_refused(encoding: Encoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    let wrong = SecretString::from("wrong-password");
+    assert_eq!(src.authenticate("ada", &wrong).await.unwrap(), None);
+    assert_eq!(src.authenticate("ada", &wrong).await.unwrap(), None);
+    assert_eq!(ams.token_fetches(), 1, "a wrong password must not cost a token fetch");
+    // A revoked token is refused with a Bearer challenge: renewed once.
+    ams.revoke_tokens();
+    let right = SecretString::from("right-password");
+    assert_eq!(src.authenticate("ada", &right).await.unwrap(), Some(key("M000123")));
+    assert_eq!(ams.token_fetches(), 2);
+}
+
+async fn oauth2_token_endpoint_failures(encoding: Encoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, "not-the-secret")).await;
+    let e = src.member_details(&key("M000123")).await.unwrap_err();
+    assert_eq!((e.kind(), e.to_failure().status), (FailureKind::Unauthorized, Some(401)));
+    assert!(!format!("{e:?}").contains("not-the-secret"));
+    assert!(ams.hits().is_empty(), "no AMS call without a token");
+
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    *ams.state.token_status.lock().unwrap() = Some(503);
+    let e = src.member_details(&key("M000123")).await.unwrap_err();
+    assert_eq!(e.kind(), FailureKind::Transient);
+    *ams.state.token_status.lock().unwrap() = None;
+    src.member_details(&key("M000123")).await.unwrap();
+}
+
+async fn secrets_stay_out_of_debug_and_errors(encoding: Encoding) {
+    let ams = TestAms::start(encoding).await;
+    let mut cfg = config(&ams);
+    for auth in [
+        AuthConfig::api_key(SecretString::from("SECRET-1")),
+        AuthConfig::Basic { username: "u".into(), password: SecretString::from("SECRET-1") },
+        oauth2(&ams, "SECRET-1"),
+    ] {
+        cfg.auth = auth;
+        assert!(!format!("{cfg:?}").contains("SECRET-1"), "{cfg:?}");
+    }
+    ams.script(Script::new("/members/", 500, "boom"));
+    let src = source(&ams, cfg);
+    let e: SourceError = src.member_details(&key("M000123")).await.unwrap_err();
+    assert!(!format!("{e:?}{e}").contains("SECRET-1"));
+}
+
+crate::both!(
+    api_key_uses_the_default_header,
+    api_key_with_a_custom_header_and_a_wrong_key,
+    basic_auth,
+    oauth2_token_is_cached_across_calls,
+    oauth2_token_is_renewed_after_expiry,
+    oauth2_concurrent_callers_share_one_fetch,
+    oauth2_a_401_renews_the_token_once,
+    oauth2_credential_401_is_an_answer_unless_the_token_was_refused,
+    oauth2_token_endpoint_failures,
+    secrets_stay_out_of_debug_and_errors,
+);

@@ -1,0 +1,101 @@
+//! Every call is reported to the `CallObserver`, and debug logs carry the
+//! method, status and key but never a secret.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use amsync_ams::{AmsSource, AuthConfig, CallObserver, CredentialService};
+use amsync_core::error::Part;
+use amsync_core::{Encoding, FailureKind};
+use secrecy::SecretString;
+
+use crate::server::{Script, ServerAuth};
+use crate::support::{config, key, setup, source};
+
+/// One reported call: method, outcome, latency.
+type Call = (Part, Result<(), FailureKind>, Duration);
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Call>>);
+
+impl CallObserver for Recorder {
+    fn on_call(&self, method: Part, outcome: Result<(), FailureKind>, latency: Duration) {
+        self.0.lock().unwrap().push((method, outcome, latency));
+    }
+}
+
+async fn every_call_is_reported_to_the_observer(encoding: Encoding) {
+    let (ams, src) = setup(encoding).await;
+    let recorder = Arc::new(Recorder::default());
+    let src = src.with_observer(recorder.clone());
+    ams.set_delay(Duration::from_millis(20));
+    src.member_details(&key("M000123")).await.unwrap();
+    src.member_details(&key("M000404")).await.unwrap();
+    src.member_communities(&key("M000404")).await.unwrap_err();
+    ams.script(Script::new("/security-groups", 200, "garbage").times(1));
+    src.member_groups(&key("M000123")).await.unwrap_err();
+    ams.script(Script::new("/members/changed", 503, "busy").times(1));
+    src.changed_members(None, None).await.unwrap_err();
+    src.authenticate("ada", &SecretString::from("wrong")).await.unwrap();
+    let seen: Vec<_> = recorder.0.lock().unwrap().iter().map(|(m, o, _)| (*m, *o)).collect();
+    assert_eq!(
+        seen,
+        [
+            (Part::Details, Ok(())),
+            (Part::Details, Ok(())),
+            (Part::Communities, Err(FailureKind::Permanent)),
+            (Part::SecurityGroups, Err(FailureKind::Data)),
+            (Part::ChangedMembers, Err(FailureKind::Transient)),
+            (Part::Credentials, Ok(())),
+        ]
+    );
+    assert!(recorder.0.lock().unwrap().iter().all(|(_, _, latency)| *latency >= Duration::from_millis(20)));
+}
+
+/// A log sink for one test.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn debug_logs_name_the_call_but_no_secret(encoding: Encoding) {
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (ams, _) = setup(encoding).await;
+    ams.set_auth(ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "KEY-SECRET-42".into() });
+    let mut cfg = config(&ams);
+    cfg.base_url = ams.url.join("api?code=QUERY-SECRET-7").unwrap();
+    cfg.auth = AuthConfig::api_key(SecretString::from("KEY-SECRET-42"));
+    let src = source(&ams, cfg);
+    src.member_details(&key("M000123")).await.unwrap();
+    src.authenticate("ada", &SecretString::from("PASS-SECRET-9")).await.unwrap();
+    ams.script(Script::new("/members/", 500, "boom").times(1));
+    src.member_details(&key("M000123")).await.unwrap_err();
+    assert!(ams.hits()[0].query.as_deref() == Some("code=QUERY-SECRET-7"), "the base URL's query is kept");
+
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("AMS call answered"), "{logs}");
+    assert!(logs.contains("method=\"details\"") || logs.contains("method=details"), "{logs}");
+    assert!(logs.contains("M000123") && logs.contains("status=500"), "{logs}");
+    for secret in ["KEY-SECRET-42", "QUERY-SECRET-7", "PASS-SECRET-9"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
+    }
+}
+
+crate::both!(every_call_is_reported_to_the_observer, debug_logs_name_the_call_but_no_secret);

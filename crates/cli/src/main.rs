@@ -1,1 +1,32 @@
-fn main() {}
+//! The `amsync` binary: parses the command line, sets up logging and the
+//! TLS crypto provider, and runs one subcommand. Errors end here, as exit
+//! codes: 0 ok, 1 failure, 2 usage or configuration error.
+
+mod args;
+mod commands;
+mod exit;
+mod logging;
+mod progress;
+mod wiring;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    // One TLS crypto provider (ring), installed before anything builds a client.
+    amsync_ams::install_crypto_provider();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(e.code)
+        }
+    }
+}

@@ -20,7 +20,7 @@ async fn healthz() -> Json<Value> {
 /// The database answers and its schema is current.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let db = state.store.queue_counts().await.map(|_| ()).map_err(|e| e.to_string());
-    let schema = (state.readiness)();
+    let schema = (state.readiness)().await;
     let ready = db.is_ok() && schema.is_ok();
     let body = json!({
         "ready": ready,

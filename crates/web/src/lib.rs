@@ -22,7 +22,7 @@ use std::time::Duration;
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-pub use state::{AppState, WebSettings};
+pub use state::{AppState, Readiness, WebSettings};
 
 const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 

@@ -37,6 +37,9 @@ impl Default for WebSettings {
     }
 }
 
+/// Checks that the database schema is current (`Err` says what is pending).
+pub type Readiness = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
 /// Shared state of the router.
 #[derive(Clone)]
 pub struct AppState {
@@ -44,8 +47,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub tokens: Arc<Tokens>,
     pub settings: Arc<WebSettings>,
-    /// Pending migrations, for `/readyz`.
-    pub readiness: Arc<dyn Fn() -> Result<(), String> + Send + Sync>,
+    /// Whether the database schema is current, for `/readyz`.
+    pub readiness: Readiness,
 }
 
 impl AppState {

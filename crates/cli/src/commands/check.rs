@@ -1,0 +1,80 @@
+//! `amsync check`: validates the config and reaches every configured
+//! service; reports where the file and the database differ.
+
+use std::path::Path;
+
+use amsync_config::ProcessEnv;
+use amsync_store::sqlite::SqliteStore;
+use amsync_store::SettingsStore;
+
+use super::{load_config, sqlite_options};
+use crate::exit::{CliError, CliResult};
+use crate::wiring;
+
+pub async fn run(config: &Path) -> CliResult<()> {
+    let cfg = load_config(config)?;
+    println!("ok    config {} is valid", config.display());
+    cfg.validate_for_serve(&ProcessEnv)?;
+    println!("ok    every secret it names is set");
+    let mut failures = 0;
+
+    // The database.
+    let opts = sqlite_options(&cfg, &ProcessEnv)?;
+    match SqliteStore::schema_status(&opts.path) {
+        Ok(s) if s.current > s.latest => {
+            failures += 1;
+            println!("FAIL  database schema {} is newer than this binary knows ({})", s.current, s.latest);
+        }
+        Ok(s) if !s.pending.is_empty() => println!(
+            "warn  database {}: migrations {:?} pending (applied at start unless database.auto_migrate = false)",
+            cfg.database_url_redacted(&ProcessEnv),
+            s.pending
+        ),
+        Ok(_) => println!("ok    database {} reachable, schema current", cfg.database_url_redacted(&ProcessEnv)),
+        Err(e) => {
+            failures += 1;
+            println!("FAIL  database {}: {e}", cfg.database_url_redacted(&ProcessEnv));
+        }
+    }
+
+    // File seeds against the database, when the database exists.
+    if opts.path.exists() {
+        let mut ro = opts.clone();
+        ro.auto_migrate = false;
+        ro.readers = 1;
+        if let Ok(store) = SqliteStore::open(ro) {
+            let rules = store.community_rules().await?;
+            if rules != cfg.communities.rule_set() {
+                println!("note  communities.rules in the file differ from the database's (the database is used; change it with PUT /api/v1/community-rules)");
+            }
+            let mut db_is_member = store.is_member_groups().await?;
+            let mut file_is_member = cfg.security_groups.is_member.clone();
+            db_is_member.sort();
+            file_is_member.sort();
+            if db_is_member != file_is_member {
+                println!("note  security_groups.is_member in the file differs from the database's (the database is used; change it with PUT /api/v1/security-groups)");
+            }
+            store.shutdown().await;
+        }
+    }
+
+    // The AMS.
+    let source = wiring::http_source(&cfg, &ProcessEnv)?;
+    use amsync_ams::AmsSource;
+    match source.health().await {
+        Ok(()) => println!("ok    AMS at {} answers", cfg.ams.base_url.as_ref().map(|u| u.as_str()).unwrap_or("-")),
+        Err(e) => {
+            failures += 1;
+            println!("FAIL  AMS: {e}");
+        }
+    }
+    match wiring::credentials(&cfg, &ProcessEnv, Some(&source))? {
+        Some(_) => println!("ok    credential service configured ({})", cfg.credential_service().kind.as_str()),
+        None => println!("note  no credential service: sign-in with username and password is off"),
+    }
+    if failures > 0 {
+        return Err(CliError::failure(format!("{failures} check(s) failed")));
+    }
+    println!("All checks passed.");
+    Ok(())
+}

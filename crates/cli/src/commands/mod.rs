@@ -1,0 +1,135 @@
+//! One module per subcommand, and what they share: loading the config,
+//! opening the store, building the engine and the web state.
+
+mod bench;
+mod check;
+mod demo;
+mod init;
+mod maintenance;
+mod refresh;
+mod serve;
+mod sim;
+mod status;
+
+use std::sync::Arc;
+
+use amsync_config::{Config, Environment, ProcessEnv};
+use amsync_store::sqlite::{SqliteOptions, SqliteStore};
+use amsync_store::Store;
+
+use crate::args::Command;
+use crate::exit::{CliError, CliResult};
+use crate::logging;
+
+pub async fn run(command: Command) -> CliResult<()> {
+    match command {
+        Command::Init { out, force } => init::run(&out, force),
+        Command::Demo(args) => demo::run(args).await,
+        Command::Serve(c) => serve::run(&c.config, "serve").await,
+        Command::Worker(c) => serve::run_worker(&c.config).await,
+        Command::Refresh(args) => refresh::run(args).await,
+        Command::Status { config, json } => status::run(&config.config, json).await,
+        Command::Migrate(c) => maintenance::migrate(&c.config),
+        Command::Check(c) => check::run(&c.config).await,
+        Command::Backup { config, out } => maintenance::backup(&config.config, &out),
+        Command::SimAms(args) => sim::run(args).await,
+        Command::Bench { which } => bench::run(which).await,
+    }
+}
+
+/// Loads and validates the config file, then starts logging as it says.
+pub fn load_config(path: &std::path::Path) -> CliResult<Config> {
+    let cfg = Config::load(path)?;
+    let format = match cfg.log.format {
+        amsync_config::LogFormat::Json => logging::LogFormat::Json,
+        amsync_config::LogFormat::Text => logging::LogFormat::Text,
+    };
+    logging::init(format, &cfg.log.level);
+    Ok(cfg)
+}
+
+/// The SQLite options of `database.url`; another kind of database is
+/// refused with the key named.
+pub fn sqlite_options(cfg: &Config, env: &dyn Environment) -> CliResult<SqliteOptions> {
+    use secrecy::ExposeSecret;
+    let url = cfg.database_url(env)?;
+    let url = url.expose_secret();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(CliError::config(
+            "database.url: PostgreSQL is not available in this version; use sqlite://FILE",
+        ));
+    }
+    let mut opts = SqliteOptions::from_url(url).map_err(|e| CliError::config(format!("database.url: {e}")))?;
+    opts.auto_migrate = cfg.database.auto_migrate;
+    Ok(opts)
+}
+
+/// Opens the store and seeds settings from the file on first start.
+pub async fn open_store(cfg: &Config, env: &dyn Environment) -> CliResult<Arc<SqliteStore>> {
+    let opts = sqlite_options(cfg, env)?;
+    let store = SqliteStore::open(opts)?;
+    let seeded = store.seed_settings(&cfg.communities.rule_set(), &cfg.security_groups.is_member).await?;
+    if seeded {
+        tracing::info!("settings seeded from the config file (the database is authoritative from now on)");
+    }
+    Ok(store)
+}
+
+/// The process environment, with some variables set by amsync itself (the
+/// demo's generated secrets) taking precedence.
+pub struct LayeredEnv {
+    pub own: std::collections::HashMap<String, String>,
+}
+
+impl Environment for LayeredEnv {
+    fn var(&self, name: &str) -> Result<String, std::env::VarError> {
+        match self.own.get(name) {
+            Some(v) => Ok(v.clone()),
+            None => ProcessEnv.var(name),
+        }
+    }
+}
+
+/// Where the readiness check of `/readyz` reads the schema status.
+pub fn readiness(store: &Arc<SqliteStore>) -> amsync_web::Readiness {
+    let store = store.clone();
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            let s = store.pending_migrations().await.map_err(|e| e.to_string())?;
+            if s.is_current() {
+                Ok(())
+            } else {
+                Err(format!("schema version {} of {}; pending: {:?}", s.current, s.latest, s.pending))
+            }
+        })
+    })
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Store as the trait object the engine and web take.
+pub fn dyn_store(store: &Arc<SqliteStore>) -> Arc<dyn Store> {
+    store.clone()
+}

@@ -1,0 +1,98 @@
+//! `amsync serve`: scheduler, workers and web server in one process; and
+//! `amsync worker`, which needs a shared database.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use amsync_config::{Config, Environment, ProcessEnv};
+use amsync_store::sqlite::SqliteStore;
+use amsync_sync::Engine;
+use amsync_web::AppState;
+use tokio_util::sync::CancellationToken;
+
+use super::{dyn_store, load_config, open_store, readiness, shutdown_signal};
+use crate::exit::{CliError, CliResult};
+use crate::wiring;
+
+pub async fn run(config: &Path, role: &str) -> CliResult<()> {
+    let cfg = load_config(config)?;
+    cfg.validate_for_serve(&ProcessEnv)?;
+    let node = Node::start(&cfg, &ProcessEnv, role).await?;
+    tracing::info!(listen = %node.addr, "amsync is serving");
+    shutdown_signal().await;
+    node.stop().await;
+    Ok(())
+}
+
+pub async fn run_worker(config: &Path) -> CliResult<()> {
+    let _ = load_config(config)?;
+    Err(CliError::config(
+        "amsync worker adds nodes on a shared PostgreSQL database; with SQLite, `amsync serve` runs the workers",
+    ))
+}
+
+/// A running node: engine and web server.
+pub struct Node {
+    pub addr: std::net::SocketAddr,
+    pub store: Arc<SqliteStore>,
+    pub engine: Arc<Engine>,
+    stop: CancellationToken,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Node {
+    /// Opens the store, builds source and engine, binds the web listener
+    /// (`cfg.web.listen`) and starts everything.
+    pub async fn start(cfg: &Config, env: &dyn Environment, role: &str) -> CliResult<Node> {
+        let listener = tokio::net::TcpListener::bind(cfg.web.listen)
+            .await
+            .map_err(|e| CliError::config(format!("web.listen: cannot listen on {}: {e}", cfg.web.listen)))?;
+        Node::start_on(cfg, env, role, listener).await
+    }
+
+    pub async fn start_on(
+        cfg: &Config,
+        env: &dyn Environment,
+        role: &str,
+        listener: tokio::net::TcpListener,
+    ) -> CliResult<Node> {
+        let addr = listener.local_addr()?;
+        let store = open_store(cfg, env).await?;
+        let source = wiring::http_source(cfg, env)?;
+        let engine = Engine::new(dyn_store(&store), Arc::new(source), wiring::sync_settings(cfg, role));
+        let state = AppState {
+            store: dyn_store(&store),
+            engine: engine.clone(),
+            tokens: Arc::new(wiring::tokens(cfg, env)?),
+            settings: Arc::new(wiring::web_settings(cfg)),
+            readiness: readiness(&store),
+        };
+        let stop = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                if let Err(e) = engine.run(stop).await {
+                    tracing::error!(error = %e, "the engine stopped");
+                }
+            });
+        }
+        {
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                if let Err(e) = amsync_web::serve(listener, state, stop).await {
+                    tracing::error!(error = %e, "the web server stopped");
+                }
+            });
+        }
+        Ok(Node { addr, store, engine, stop, tasks })
+    }
+
+    /// Stops taking work, lets refreshes in flight commit, closes the store.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        while self.tasks.join_next().await.is_some() {}
+        self.store.shutdown().await;
+    }
+}

@@ -1,0 +1,159 @@
+//! From a [`Config`] to running parts: the source, the credential service,
+//! the engine's and the web layer's settings, the API tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use amsync_ams::{AmsSource, AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
+use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SecretSource, SourceKind};
+use amsync_core::Encoding;
+use amsync_sync::{Schedule, SyncSettings};
+use amsync_web::auth::Tokens;
+use amsync_web::WebSettings;
+
+use crate::exit::{CliError, CliResult};
+
+pub const USER_AGENT: &str = concat!("amsync/", env!("CARGO_PKG_VERSION"));
+
+fn secret(source: Option<SecretSource>, env: &dyn Environment, what: &str) -> CliResult<secrecy::SecretString> {
+    let source = source.ok_or_else(|| CliError::config(format!("{what}: no secret is configured")))?;
+    source.resolve(env).map_err(CliError::from)
+}
+
+fn source_auth(auth: Option<&HttpAuth>, at: &str, env: &dyn Environment) -> CliResult<SourceAuth> {
+    Ok(match auth {
+        None => SourceAuth::None,
+        Some(a @ HttpAuth::ApiKey(k)) => SourceAuth::ApiKey { header: k.header.clone(), value: secret(a.secret(at), env, at)? },
+        Some(a @ HttpAuth::Basic(b)) => {
+            SourceAuth::Basic { username: b.username.clone(), password: secret(a.secret(at), env, at)? }
+        }
+        Some(a @ HttpAuth::Oauth2(o)) => SourceAuth::OAuth2 {
+            token_url: o.token_url.clone(),
+            client_id: o.client_id.clone(),
+            client_secret: secret(a.secret(at), env, at)?,
+            scope: o.scope.clone(),
+        },
+    })
+}
+
+fn encoding_of(kind: SourceKind) -> CliResult<Encoding> {
+    match kind {
+        SourceKind::HttpJson => Ok(Encoding::Json),
+        SourceKind::HttpXml => Ok(Encoding::Xml),
+        other => Err(CliError::config(format!(
+            "ams.kind = \"{}\" is not available in this version; use \"http-json\" or \"http-xml\"",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The HTTP source of `[ams]`.
+pub fn http_source(cfg: &Config, env: &dyn Environment) -> CliResult<HttpSource> {
+    let encoding = encoding_of(cfg.ams.kind)?;
+    let base_url = cfg.ams.base_url.clone().ok_or_else(|| CliError::config("ams.base_url: required"))?;
+    let http = HttpSourceConfig {
+        base_url,
+        auth: source_auth(cfg.ams.auth.as_ref(), "ams.auth", env)?,
+        timeout: cfg.ams.timeout,
+        max_concurrency: cfg.ams.max_concurrency as usize,
+        max_rate: cfg.ams.max_rate,
+        max_body: cfg.ams.max_body,
+        user_agent: USER_AGENT.to_string(),
+    };
+    HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("ams: {e}")))
+}
+
+/// The source as the engine uses it.
+pub fn source(cfg: &Config, env: &dyn Environment) -> CliResult<Arc<dyn AmsSource>> {
+    Ok(Arc::new(http_source(cfg, env)?))
+}
+
+/// The credential service of `[auth]`, when one is configured. When it is the
+/// source's own service, it shares the source's client and limits.
+pub fn credentials(
+    cfg: &Config,
+    env: &dyn Environment,
+    source: Option<&HttpSource>,
+) -> CliResult<Option<Arc<dyn CredentialService>>> {
+    let service = cfg.credential_service();
+    let encoding = match service.kind {
+        CredentialKind::None => return Ok(None),
+        CredentialKind::HttpJson => Encoding::Json,
+        CredentialKind::HttpXml => Encoding::Xml,
+        CredentialKind::Soap => {
+            return Err(CliError::config("auth.kind = \"soap\" is not available in this version"));
+        }
+    };
+    let same_service = cfg.auth.base_url.is_none() && cfg.auth.auth.is_none();
+    if let (true, Some(src)) = (same_service, source) {
+        return Ok(Some(Arc::new(src.with_encoding(encoding))));
+    }
+    let base_url = service.base_url.clone().ok_or_else(|| CliError::config("auth.base_url: required"))?;
+    let http = HttpSourceConfig {
+        base_url,
+        auth: source_auth(service.auth.as_ref(), service.auth_key, env)?,
+        timeout: cfg.ams.timeout,
+        max_concurrency: cfg.ams.max_concurrency as usize,
+        max_rate: 0,
+        max_body: 64 * 1024,
+        user_agent: USER_AGENT.to_string(),
+    };
+    let s = HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("auth: {e}")))?;
+    Ok(Some(Arc::new(s)))
+}
+
+pub fn schedule(c: &Cadence) -> Schedule {
+    match c {
+        Cadence::Every(d) => Schedule::Interval(*d),
+        Cadence::Cron(c) => Schedule::Cron(Box::new(c.schedule().clone())),
+    }
+}
+
+/// The engine's settings for a node of `role`.
+pub fn sync_settings(cfg: &Config, role: &str) -> SyncSettings {
+    let defaults = SyncSettings::default();
+    let lease = cfg.member_refresh.lease;
+    SyncSettings {
+        role: role.to_string(),
+        periodic: schedule(&cfg.periodic_refresh.cadence),
+        overlap: cfg.periodic_refresh.overlap,
+        events: Schedule::Interval(cfg.events.interval),
+        workers: cfg.member_refresh.workers as usize,
+        retry: cfg.member_refresh.retry_policy(),
+        lease,
+        probe_interval: cfg.quarantine.poll_floor.min(Duration::from_secs(60)),
+        rescue_interval: (lease / 2).max(Duration::from_millis(100)),
+        ..defaults
+    }
+}
+
+pub fn web_settings(cfg: &Config) -> WebSettings {
+    WebSettings {
+        timezone: cfg.communities.timezone,
+        max_body: cfg.web.limits.max_body as usize,
+        periodic: schedule(&cfg.periodic_refresh.cadence),
+        events: Schedule::Interval(cfg.events.interval),
+        ..WebSettings::default()
+    }
+}
+
+/// The admin and site tokens (with their rotation values). The admin token
+/// is required; the site token is optional.
+pub fn tokens(cfg: &Config, env: &dyn Environment) -> CliResult<Tokens> {
+    let mut t = Tokens::default();
+    t.admin.push(cfg.web.admin_token().resolve(env)?);
+    if let Some(next) = cfg.web.next_admin_token() {
+        if let Some(v) = next.resolve_optional(env)? {
+            t.admin.push(v);
+        }
+    }
+    if let Some(v) = cfg.web.site_token().resolve_optional(env)? {
+        t.site.push(v);
+    }
+    if let Some(next) = cfg.web.next_site_token() {
+        if let Some(v) = next.resolve_optional(env)? {
+            t.site.push(v);
+        }
+    }
+    Ok(t)
+}

@@ -92,20 +92,20 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-/// Parses `since` and `cursor`; a bad one is a 400.
-fn list_position(q: &ListQuery, enc: Enc) -> Result<(Option<i64>, Option<Cursor>), Response> {
+/// Parses `since` and `cursor`; a bad one is refused with the reason (a 400).
+fn list_position(q: &ListQuery) -> Result<(Option<i64>, Option<Cursor>), String> {
     let since = match q.since.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => match chrono::DateTime::parse_from_rfc3339(s) {
             Ok(t) => Some(t.timestamp()),
-            Err(e) => return Err(error_body(StatusCode::BAD_REQUEST, enc, &format!("since is not RFC 3339: {e}"))),
+            Err(e) => return Err(format!("since is not RFC 3339: {e}")),
         },
     };
     let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => match Cursor::decode(c) {
             Some(c) => Some(c),
-            None => return Err(error_body(StatusCode::BAD_REQUEST, enc, "unknown cursor")),
+            None => return Err("unknown cursor".into()),
         },
     };
     Ok((since, cursor))
@@ -118,9 +118,9 @@ pub async fn changed_members(Extract(state): St, headers: HeaderMap, Query(q): Q
         Ok(m) => m,
         Err(r) => return r,
     };
-    let (since, cursor) = match list_position(&q, enc) {
+    let (since, cursor) = match list_position(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(reason) => return error_body(StatusCode::BAD_REQUEST, enc, &reason),
     };
     let page = state.store.changed_page(since, cursor, state.page_size);
     let body = match enc {
@@ -137,9 +137,9 @@ pub async fn changed_events(Extract(state): St, headers: HeaderMap, Query(q): Qu
         Ok(m) => m,
         Err(r) => return r,
     };
-    let (since, cursor) = match list_position(&q, enc) {
+    let (since, cursor) = match list_position(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(reason) => return error_body(StatusCode::BAD_REQUEST, enc, &reason),
     };
     let page = state.events.changed_page(since, cursor, state.page_size);
     let body = match enc {

@@ -99,9 +99,11 @@ impl Generator {
         m.email = Some(format!("{fa}.{la}{}@{}", index as u64 + 1, d.pick(EMAIL_DOMAINS)));
 
         let phone_count = d.weighted(&[10, 35, 30, 17, 8]);
-        let mut types = vec!["Mobile", "Work", "Home", "Primary", "Fax"];
+        // Mobile and Work numbers are common, a fax is rare.
+        let mut types = vec![("Mobile", 40), ("Work", 30), ("Home", 20), ("Primary", 8), ("Fax", 2)];
         for _ in 0..phone_count {
-            let kind = types.remove(d.below(types.len() as u64) as usize);
+            let weights: Vec<u32> = types.iter().map(|t| t.1).collect();
+            let kind = types.remove(d.weighted(&weights)).0;
             let pattern = if kind == "Mobile" { d.pick(country.mobile) } else { d.pick(country.landline) };
             m.phones.push(Phone {
                 kind: if d.chance(0.03) { None } else { Some(kind.to_string()) },

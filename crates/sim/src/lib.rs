@@ -2,15 +2,42 @@
 //! with fault injection and a control API. Tests, `amsync demo`,
 //! `amsync sim-ams` and the benchmarks run against it.
 //!
-//! - Data is deterministic: a member's details, memberships and groups
-//!   depend only on (seed, index) and the day the sim started, never on the
-//!   number of members. Keys are `M000001`…; the password of a member for
-//!   AuthenticateCredentials is `pw-<key>`.
-//! - The contract's methods are at the root of [`SimHandle::base_url`]; the
-//!   control API is under `/_sim` (see `http/control.rs`), and the same
-//!   operations are methods of [`Sim`] for in-process users.
-//! - Speed: bodies are rendered once per member version and served as
-//!   cached `Bytes` from sharded locks.
+//! **Data.** Deterministic: a member's details, memberships and groups
+//! depend only on (seed, index) and the day the sim started (terms are
+//! relative to it), never on the number of members. Keys are `M000001`…;
+//! AuthenticateCredentials takes the member's e-mail (any case) or key with
+//! the password `pw-<key>`. Initial `changed_at` values lie in the 30 days
+//! before midnight UTC of the start day.
+//!
+//! **Contract** (at the root of [`SimHandle::base_url`]; XML with
+//! `Accept: application/xml`, JSON otherwise): `GET /health`,
+//! `GET /members/changed?since=&cursor=`, `GET /members/{key}`,
+//! `GET /members/{key}/communities`, `GET /members/{key}/security-groups`,
+//! `GET /events/changed?since=&cursor=`, `POST /auth/credentials`,
+//! `POST /auth/resolve-token`, and `POST /oauth/token` in OAuth 2.0 mode.
+//! The changed listings are ordered by (changed_at, change sequence), so a
+//! change made while a client pages always lands after its cursor; a `since`
+//! listing also reports deleted and merged members (their removal is a
+//! change), the full listing only members that still exist.
+//!
+//! **Control API** (`/_sim`, JSON, never authenticated or faulted), each
+//! also a method of [`Sim`]:
+//! `GET /_sim/members/{key}` and `GET /_sim/truth` ([`MemberTruth`]),
+//! `POST /_sim/members` (create; optional [`ChangeRequest`] body),
+//! `POST /_sim/members/{key}/change` (optional [`ChangeRequest`]; `{}` is a
+//! random realistic change), `POST /_sim/members/{key}/delete`,
+//! `POST /_sim/members/{key}/merge {"into"}`, `POST /_sim/churn {"count"}` →
+//! `{"changed": [keys]}`, `GET /_sim/events`, `POST /_sim/events/{key}/change`
+//! (optional body: event fields to set), `POST /_sim/events/{key}/cancel`,
+//! `POST /_sim/tokens {"key"}` → `{"token"}`, `GET`/`PUT /_sim/faults`
+//! ([`Faults`]), `GET /_sim/stats` ([`SimStats`]), `POST /_sim/stats/reset`.
+//!
+//! **Faults** apply to the contract's data and auth methods; `/health` gets
+//! only the global latency, hang and error faults (a failing AMS fails its
+//! health check too), `/oauth/token` and `/_sim` none.
+//!
+//! **Speed.** Bodies are rendered once per member version and encoding and
+//! served as cached `Bytes` from 64 independently locked shards.
 
 mod auth;
 mod changes;

@@ -13,12 +13,15 @@ pub fn parse_member_key(key: &str) -> Option<u32> {
     if digits.len() < 6 || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    // Canonical form only: exactly six digits, or more without a leading zero.
+    if digits.len() > 6 && digits.starts_with('0') {
+        return None;
+    }
     let number: u64 = digits.parse().ok()?;
     if number == 0 || number > u32::MAX as u64 {
         return None;
     }
-    let index = (number - 1) as u32;
-    (member_key(index) == key).then_some(index)
+    Some((number - 1) as u32)
 }
 
 #[cfg(test)]

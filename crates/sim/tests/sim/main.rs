@@ -8,5 +8,6 @@ mod control;
 mod determinism;
 mod faults;
 mod helpers;
+mod lifecycle;
 mod paging;
 mod stats;

@@ -119,10 +119,12 @@ fn main() {
             let (done, elapsed, failures) = load(addr, requests, args.connections, secs, once).await;
             let s = stats(addr).await;
             println!(
-                "{name}: {done} requests in {:.2}s = {:.0} req/s ({failures} non-200); cpu_share {:.2} ({whose}), rss {:.0} MB",
+                "{name}: {done} requests in {:.2}s = {:.0} req/s ({failures} non-200); \
+                 cpu_share {:.2} ({whose}), sim runtime cpu_share {}, rss {:.0} MB",
                 elapsed.as_secs_f64(),
                 done as f64 / elapsed.as_secs_f64(),
                 s["cpu_share"].as_f64().unwrap(),
+                s["runtime_cpu_share"].as_f64().map_or("-".to_string(), |c| format!("{c:.2}")),
                 s["rss_mb"].as_f64().unwrap(),
             );
         }

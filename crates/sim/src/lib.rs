@@ -61,10 +61,13 @@ mod truth;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+use crate::stats::RuntimeCpu;
 
 pub use changes::ChangeRequest;
 pub use config::{SimAuth, SimConfig};
@@ -91,8 +94,16 @@ pub async fn start(config: SimConfig, listener: TcpListener) -> io::Result<SimHa
 
 /// Serves a sim on `addr` until `shutdown` completes (for `amsync sim-ams`).
 pub async fn serve(config: SimConfig, addr: SocketAddr, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    serve_sim(Sim::new(&config), &config, addr, shutdown).await
+}
+
+async fn serve_sim(
+    sim: Sim,
+    config: &SimConfig,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    let sim = Sim::new(&config);
     tracing::info!(
         addr = %listener.local_addr()?,
         members = config.members,
@@ -113,24 +124,30 @@ pub async fn serve(config: SimConfig, addr: SocketAddr, shutdown: impl Future<Ou
 
 /// Serves a sim on its own tokio runtime with `workers` worker threads
 /// (default: the number of available cores), blocking the calling thread
-/// until `shutdown` completes. For callers without a runtime of their own.
+/// until `shutdown` completes. For callers without a runtime of their own;
+/// the stats then also report the runtime's own CPU.
 pub fn serve_blocking(
     config: SimConfig,
     addr: SocketAddr,
     workers: Option<usize>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    runtime(workers)?.block_on(serve(config, addr, shutdown))
+    let cpu = Arc::new(RuntimeCpu::default());
+    let rt = runtime(workers, &cpu)?;
+    let sim = Sim::build(&config, chrono::Utc::now().date_naive(), Some(cpu));
+    rt.block_on(serve_sim(sim, &config, addr, shutdown))
 }
 
 /// Starts a sim on a dedicated thread running its own runtime with
 /// `workers` worker threads, so its CPU use can be bounded apart from the
-/// caller's (e.g. one core for the sim in a benchmark).
+/// caller's (e.g. one core for the sim in a benchmark) and is reported
+/// apart in the stats (`runtime_cpu_seconds`).
 pub fn start_dedicated(config: SimConfig, listener: std::net::TcpListener, workers: usize) -> io::Result<SimHandle> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let sim = Sim::new(&config);
-    let rt = runtime(Some(workers))?;
+    let cpu = Arc::new(RuntimeCpu::default());
+    let rt = runtime(Some(workers), &cpu)?;
+    let sim = Sim::build(&config, chrono::Utc::now().date_naive(), Some(cpu));
     let (done_tx, done) = oneshot::channel();
     let server_sim = sim.clone();
     std::thread::Builder::new().name("amsync-sim".into()).spawn(move || {
@@ -145,15 +162,14 @@ pub fn start_dedicated(config: SimConfig, listener: std::net::TcpListener, worke
     Ok(SimHandle { addr, sim, done: Some(done) })
 }
 
-fn runtime(workers: Option<usize>) -> io::Result<tokio::runtime::Runtime> {
+fn runtime(workers: Option<usize>, cpu: &Arc<RuntimeCpu>) -> io::Result<tokio::runtime::Runtime> {
     let workers = workers
         .filter(|&w| w > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("amsync-sim-worker")
-        .enable_all()
-        .build()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(workers).thread_name("amsync-sim-worker").enable_all();
+    cpu.instrument(&mut builder);
+    builder.build()
 }
 
 /// Runs the HTTP server until the sim's shutdown token is cancelled.

@@ -18,7 +18,7 @@ use crate::events::EventStore;
 use crate::faults::{FaultBox, Faults};
 use crate::generate::Generator;
 use crate::member_key::member_key;
-use crate::stats::{SimStats, Stats};
+use crate::stats::{RuntimeCpu, SimStats, Stats};
 use crate::store::MemberStore;
 use crate::truth::MemberTruth;
 
@@ -53,6 +53,11 @@ impl Sim {
     /// A sim as if started on `today` (terms, event dates and initial
     /// `changed_at` values are relative to it).
     pub fn new_on(config: &SimConfig, today: NaiveDate) -> Sim {
+        Sim::build(config, today, None)
+    }
+
+    /// A sim whose stats also report the CPU of the runtime it runs on.
+    pub(crate) fn build(config: &SimConfig, today: NaiveDate, runtime: Option<Arc<RuntimeCpu>>) -> Sim {
         let gen = Generator::new(config.seed, today);
         let clock = Arc::new(SimClock::new(gen.anchor));
         let events = EventStore::new(config.seed, config.events, today, gen.anchor, Arc::clone(&clock));
@@ -69,7 +74,7 @@ impl Sim {
             events,
             faults: FaultBox::new(faults),
             gate: Gatekeeper::new(config.auth.clone()),
-            stats: Stats::default(),
+            stats: Stats::new(runtime),
             tokens: ResolveTokens::default(),
             page_size: config.page_size.max(1),
             shutdown: CancellationToken::new(),

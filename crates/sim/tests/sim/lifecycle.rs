@@ -41,6 +41,12 @@ async fn dedicated_runtime_and_serve() {
     assert_eq!(r.status(), 200);
     handle.change("M000002", &Default::default()).unwrap();
     assert_eq!(handle.truth("M000002").unwrap().version, 2);
+    for _ in 0..200 {
+        reqwest::get(format!("{}/members/changed", handle.base_url())).await.unwrap();
+    }
+    let stats = handle.stats();
+    assert_eq!(stats.changed_members, 200);
+    assert!(stats.runtime_cpu_seconds.unwrap() > 0.0, "{stats:?}");
     handle.shutdown().await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

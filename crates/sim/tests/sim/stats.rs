@@ -38,6 +38,7 @@ async fn counters_per_method_and_reset() {
     assert!(s["wall_seconds"].as_f64().unwrap() > 0.0);
     assert!(s["cpu_share"].as_f64().unwrap() >= 0.0);
     assert!(s["rss_mb"].as_f64().unwrap() > 1.0);
+    assert!(s["runtime_cpu_seconds"].is_null(), "no runtime of its own under start()");
 
     let after = sim.control("/_sim/stats/reset", json!({})).await;
     assert_eq!(after["requests_total"], 0);

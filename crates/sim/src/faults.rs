@@ -39,7 +39,10 @@ pub enum FaultKind {
 
 /// A fault for calls matching `key` (any when absent) and `method` (any
 /// data or auth method when absent); `count` times, then it is removed.
+/// Only the member-document methods have a key: a fault with a key never
+/// hits the listings or the auth methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetedFault {
     #[serde(default)]
     pub key: Option<String>,

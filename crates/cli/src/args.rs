@@ -140,8 +140,6 @@ pub struct SimArgs {
 pub enum BenchCommand {
     /// Member refreshes per second against a simulated AMS in its own process.
     Refresh(BenchRefreshArgs),
-    /// Access decisions per second in process, and `GET /api/v1/access` latency.
-    Access(BenchAccessArgs),
 }
 
 #[derive(Debug, Args)]
@@ -159,17 +157,4 @@ pub struct BenchRefreshArgs {
     /// Keep the database here instead of a temporary directory.
     #[arg(long)]
     pub db: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchAccessArgs {
-    /// Decisions to time in process.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub decisions: u64,
-    /// Requests per second for the HTTP part.
-    #[arg(long, default_value_t = 2000)]
-    pub rate: u64,
-    /// Seconds of HTTP load.
-    #[arg(long, default_value_t = 10)]
-    pub seconds: u64,
 }

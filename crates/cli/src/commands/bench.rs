@@ -1,0 +1,203 @@
+//! `amsync bench …`: measured figures, printed last as one JSON line so runs
+//! can be compared.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
+use amsync_core::Encoding;
+use amsync_store::sqlite::{SqliteOptions, SqliteStore};
+use amsync_store::RunOutcome;
+use amsync_sync::{Engine, PollMode, SyncSettings};
+use serde_json::json;
+use tokio::io::AsyncBufReadExt;
+
+use super::dyn_store;
+use crate::args::{BenchCommand, BenchRefreshArgs};
+use crate::exit::{CliError, CliResult};
+
+pub async fn run(which: BenchCommand) -> CliResult<()> {
+    crate::logging::init(crate::logging::LogFormat::Text, "warn");
+    match which {
+        BenchCommand::Refresh(args) => refresh(args).await,
+    }
+}
+
+/// Peak resident set size of this process, in MiB.
+pub fn peak_rss_mb() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+/// The simulated AMS in a child process of its own, so its CPU is not ours.
+pub struct SimProcess {
+    pub child: tokio::process::Child,
+    pub base_url: String,
+}
+
+impl SimProcess {
+    pub async fn spawn(members: usize, seed: u64, threads: usize) -> CliResult<SimProcess> {
+        let exe = std::env::current_exe()?;
+        let mut child = tokio::process::Command::new(exe)
+            .args(["sim-ams", "--listen", "127.0.0.1:0", "--members", &members.to_string()])
+            .args(["--seed", &seed.to_string(), "--threads", &threads.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or_else(|| CliError::failure("no stdout from sim-ams"))?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .map_err(|_| CliError::failure("sim-ams did not start within 30s"))??
+            .ok_or_else(|| CliError::failure("sim-ams ended before listening"))?;
+        let base_url = line
+            .strip_prefix("listening on ")
+            .ok_or_else(|| CliError::failure(format!("unexpected first line from sim-ams: {line:?}")))?
+            .to_string();
+        Ok(SimProcess { child, base_url })
+    }
+
+    pub async fn stats(&self) -> CliResult<serde_json::Value> {
+        let url = format!("{}/_sim/stats", self.base_url);
+        let body = reqwest::get(&url).await.map_err(anyhow::Error::from)?.bytes().await.map_err(anyhow::Error::from)?;
+        Ok(serde_json::from_slice(&body).map_err(anyhow::Error::from)?)
+    }
+
+    pub async fn reset_stats(&self) -> CliResult<()> {
+        let url = format!("{}/_sim/stats/reset", self.base_url);
+        reqwest::Client::new().post(&url).send().await.map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+}
+
+async fn count_rows(store: &Arc<SqliteStore>) -> CliResult<serde_json::Value> {
+    let v = store
+        .read(|c| {
+            let mut out = serde_json::Map::new();
+            for t in ["members", "memberships", "member_ams_groups", "member_history", "change_feed", "member_payloads"] {
+                let n: i64 = c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                out.insert(t.to_string(), json!(n));
+            }
+            // total_changes of this connection is not the writer's; compare
+            // row counts and the newest update time instead.
+            let newest: Option<i64> = c.query_row("SELECT max(updated_at) FROM members", [], |r| r.get(0))?;
+            out.insert("members_max_updated_at".into(), json!(newest));
+            Ok(serde_json::Value::Object(out))
+        })
+        .await?;
+    Ok(v)
+}
+
+/// One full refresh through the engine: listing, enqueue, refresh of every
+/// member. Returns seconds taken.
+async fn full_pass(engine: &Arc<Engine>) -> CliResult<(f64, amsync_store::Run)> {
+    let t0 = Instant::now();
+    let report = engine.poll_members(PollMode::Full).await?;
+    if let Some(e) = report.error {
+        return Err(CliError::failure(format!("listing failed: {e}")));
+    }
+    let run = engine
+        .work_until_run_done(report.run_id, Some(Duration::from_secs(3600)))
+        .await?
+        .ok_or_else(|| CliError::failure("the run vanished"))?;
+    if run.outcome == RunOutcome::Running {
+        return Err(CliError::failure("the run did not finish within an hour"));
+    }
+    Ok((t0.elapsed().as_secs_f64(), run))
+}
+
+async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
+    let encoding = match args.encoding.as_str() {
+        "json" => Encoding::Json,
+        "xml" => Encoding::Xml,
+        other => return Err(CliError::config(format!("--encoding {other:?}: json or xml"))),
+    };
+    eprintln!("Starting the simulated AMS with {} members in its own process…", args.members);
+    let sim = SimProcess::spawn(args.members, args.seed, 1).await?;
+    let dir = tempfile::tempdir()?;
+    let path = args.db.clone().unwrap_or_else(|| dir.path().join("bench.db"));
+    let _ = std::fs::remove_file(&path);
+    let store = SqliteStore::open(SqliteOptions::new(&path))?;
+    let mut http = HttpSourceConfig::new(url::Url::parse(&sim.base_url).map_err(anyhow::Error::from)?);
+    http.auth = AuthConfig::None;
+    http.timeout = Duration::from_secs(30);
+    http.max_concurrency = args.workers * 3;
+    http.user_agent = crate::wiring::USER_AGENT.into();
+    let source = HttpSource::new(http, encoding).map_err(|e| CliError::failure(e.to_string()))?;
+    let settings = SyncSettings {
+        role: "bench".into(),
+        workers: args.workers,
+        lease: Duration::from_secs(600),
+        idle_poll: Duration::from_millis(20),
+        ..SyncSettings::default()
+    };
+    let engine = Engine::new(dyn_store(&store), Arc::new(source), settings);
+
+    sim.reset_stats().await?;
+    eprintln!("Initial load…");
+    let (first_s, first_run) = full_pass(&engine).await?;
+    let sim_first = sim.stats().await?;
+    let rows_after_first = count_rows(&store).await?;
+    let rss_after_first = peak_rss_mb();
+
+    sim.reset_stats().await?;
+    eprintln!("Re-run with nothing changed…");
+    let (second_s, second_run) = full_pass(&engine).await?;
+    let sim_second = sim.stats().await?;
+    let rows_after_second = count_rows(&store).await?;
+    let peak = peak_rss_mb();
+
+    let members = args.members as f64;
+    let calls_first = sim_first["details"].as_f64().unwrap_or(0.0)
+        + sim_first["communities"].as_f64().unwrap_or(0.0)
+        + sim_first["security_groups"].as_f64().unwrap_or(0.0);
+    let no_writes = rows_after_first == rows_after_second;
+    eprintln!(
+        "initial load: {} members in {first_s:.2}s = {:.0} members/s ({:.0} AMS calls/s); sim CPU share {:.2}; run {:?} ({} created)",
+        args.members,
+        members / first_s,
+        calls_first / first_s,
+        sim_first["runtime_cpu_share"].as_f64().unwrap_or(f64::NAN),
+        first_run.outcome,
+        first_run.counts.created,
+    );
+    eprintln!(
+        "unchanged re-run: {second_s:.2}s = {:.0} members/s ({:.1}x faster); {} unchanged; rows written: {}",
+        members / second_s,
+        first_s / second_s,
+        second_run.counts.unchanged,
+        if no_writes { "none" } else { "SOME (see rows_*)" },
+    );
+    eprintln!("peak RSS of amsync: {peak:.0} MB (after the initial load: {rss_after_first:.0} MB)");
+    store.shutdown().await;
+    let line = json!({
+        "bench": "refresh",
+        "members": args.members,
+        "encoding": args.encoding,
+        "workers": args.workers,
+        "members_per_s": (members / first_s).round(),
+        "ams_calls_per_s": (calls_first / first_s).round(),
+        "seconds": first_s,
+        "sim_cpu_share": sim_first["runtime_cpu_share"],
+        "unchanged_members_per_s": (members / second_s).round(),
+        "unchanged_seconds": second_s,
+        "unchanged_speedup": first_s / second_s,
+        "unchanged_writes_no_rows": no_writes,
+        "unchanged_sim_cpu_share": sim_second["runtime_cpu_share"],
+        "rows": rows_after_second,
+        "peak_rss_mb": peak.round(),
+        "created": first_run.counts.created,
+        "failed": first_run.counts.failed + second_run.counts.failed,
+    });
+    println!("{line}");
+    if first_run.counts.created as usize != args.members || !no_writes {
+        return Err(CliError::failure("the benchmark's work was not right (see the figures)"));
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `amsync demo`: everything at once on one machine. A simulated AMS on a
+//! loopback port, a SQLite file in the working directory, short intervals,
+//! and a trickle of simulated changes so a user sees change flow through.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use amsync_config::{Config, DEMO_AMS_KEY_ENV};
+use amsync_sim::{SimAuth, SimConfig};
+use rand::Rng;
+
+use super::serve::Node;
+use super::{shutdown_signal, LayeredEnv};
+use crate::args::DemoArgs;
+use crate::exit::{CliError, CliResult};
+use crate::logging;
+
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+}
+
+pub async fn run(args: DemoArgs) -> CliResult<()> {
+    logging::init(logging::LogFormat::Text, "info,amsync_store=warn,tower_http=warn");
+    let ams_key = random_hex(16);
+    let admin_token = std::env::var("AMSYNC_ADMIN_TOKEN").unwrap_or_else(|_| random_hex(24));
+
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sim_config = SimConfig {
+        members: args.members,
+        seed: args.seed,
+        auth: SimAuth::ApiKey { header: "X-Api-Key".into(), value: ams_key.clone() },
+        ..SimConfig::default()
+    };
+    let sim = amsync_sim::start(sim_config, sim_listener).await?;
+    let ams_url = url::Url::parse(&sim.base_url()).map_err(|e| CliError::failure(format!("simulator URL: {e}")))?;
+
+    let web_listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::config(format!("--listen {}: {e}", args.listen)))?;
+    let listen = web_listener.local_addr()?;
+    let cfg = Config::demo(&args.db, listen, ams_url.clone());
+    let env = LayeredEnv {
+        own: HashMap::from([
+            (DEMO_AMS_KEY_ENV.to_string(), ams_key),
+            ("AMSYNC_ADMIN_TOKEN".to_string(), admin_token.clone()),
+        ]),
+    };
+    cfg.validate_for_serve(&env)?;
+    let node = Node::start_on(&cfg, &env, "demo", web_listener).await?;
+
+    let base = format!("http://{listen}");
+    println!(
+        "\n\
+         amsync demo is running.\n\
+         \n\
+         \x20 API and dashboard   {base}\n\
+         \x20 admin token         {admin_token}\n\
+         \x20 simulated AMS       {ams_url} ({members} members, seed {seed})\n\
+         \x20 database            {db}\n\
+         \n\
+         Things to try (another terminal):\n\
+         \x20 export T={admin_token}\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/sync/status\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/members?q=ada'\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/M000001\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/M000001/history\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" -d '{{\"keys\":[\"M000001\"],\"wait\":true}}' {base}/api/v1/refresh\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" -d '{{\"all\":true}}' {base}/api/v1/refresh\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/sync/runs?limit=5'\n\
+         \n\
+         Every {every}s the simulated AMS changes {changes} members; the periodic refresh (every 10s)\n\
+         brings the changes over, and each member's history shows them field by field.\n\
+         Press Ctrl-C to stop.\n",
+        members = args.members,
+        seed = args.seed,
+        db = args.db,
+        every = args.change_every,
+        changes = args.changes,
+    );
+
+    let trickle = {
+        let sim = sim.sim().clone();
+        let (changes, every) = (args.changes, args.change_every.max(1));
+        tokio::spawn(async move {
+            if changes == 0 {
+                return;
+            }
+            let mut tick = tokio::time::interval(Duration::from_secs(every));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let keys = sim.churn(changes);
+                tracing::info!(keys = ?keys, "the simulated AMS changed members");
+            }
+        })
+    };
+
+    shutdown_signal().await;
+    trickle.abort();
+    node.stop().await;
+    sim.shutdown().await;
+    Ok(())
+}

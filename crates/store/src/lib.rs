@@ -4,8 +4,8 @@
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
 //! [`SyncStateStore`], [`EventStore`], [`SettingsStore`]) rather than one god
 //! trait; [`Store`] is all of them together. One implementation per database
-//! kind: `sqlite` now, `postgres` later, both passing the same conformance
-//! suite (`tests/conformance.rs`).
+//! kind: [`sqlite`] now, `postgres` later, both passing the same conformance
+//! suite (`tests/conformance/`).
 //!
 //! **Architecture invariants:**
 //! - every member refresh is applied atomically: its own transaction, or a
@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod error;
+pub mod sqlite;
 pub mod types;
 
 pub use api::*;

@@ -1,0 +1,102 @@
+//! What the writer keeps in memory so a refresh need not read settings:
+//! the community rules, the folded keys of built-in and local groups (an AMS
+//! group with one of those keys is refused), the groups already registered,
+//! and the attributes last written for each community.
+//!
+//! The cache is loaded lazily inside the writer's transaction and dropped
+//! whenever an operation fails or a settings write may have changed it, so
+//! it never outlives a rolled-back change. It assumes settings change only
+//! through this store's writer.
+
+use std::collections::{HashMap, HashSet};
+
+use amsync_core::hash::ContentHash;
+use amsync_core::rules::RuleSet;
+use rusqlite::{Connection, OptionalExtension};
+
+use super::codec::from_json;
+use crate::error::Result;
+
+pub(crate) const RULES_SETTING: &str = "community_rules";
+
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    loaded: bool,
+    rules: RuleSet,
+    local_folded: HashSet<String>,
+    known_folded: HashSet<String>,
+    communities: HashMap<String, ContentHash>,
+}
+
+/// The part of the cache a refresh plans with.
+pub(crate) struct Loaded<'a> {
+    pub rules: &'a RuleSet,
+    pub local_folded: &'a HashSet<String>,
+}
+
+impl Cache {
+    pub fn invalidate(&mut self) {
+        self.loaded = false;
+        self.communities.clear();
+    }
+
+    fn ensure(&mut self, conn: &Connection) -> Result<()> {
+        if self.loaded {
+            return Ok(());
+        }
+        self.rules = read_rules(conn)?;
+        self.local_folded.clear();
+        self.known_folded.clear();
+        let mut stmt = conn.prepare_cached("SELECT key_folded, source, first_seen IS NOT NULL FROM security_groups")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let folded: String = r.get(0)?;
+            let source: String = r.get(1)?;
+            let seen: bool = r.get(2)?;
+            if source != "ams" {
+                self.local_folded.insert(folded.clone());
+            }
+            if source != "ams" || seen {
+                self.known_folded.insert(folded);
+            }
+        }
+        self.loaded = true;
+        Ok(())
+    }
+
+    pub fn loaded(&mut self, conn: &Connection) -> Result<Loaded<'_>> {
+        self.ensure(conn)?;
+        Ok(Loaded { rules: &self.rules, local_folded: &self.local_folded })
+    }
+
+    /// Whether an AMS group (by folded key) was already registered.
+    pub fn group_known(&mut self, conn: &Connection, folded: &str) -> Result<bool> {
+        self.ensure(conn)?;
+        Ok(self.known_folded.contains(folded))
+    }
+
+    pub fn note_group(&mut self, folded: String) {
+        self.known_folded.insert(folded);
+    }
+
+    /// Whether a community was last written with these attributes.
+    pub fn community_current(&self, key: &str, hash: ContentHash) -> bool {
+        self.communities.get(key) == Some(&hash)
+    }
+
+    pub fn note_community(&mut self, key: String, hash: ContentHash) {
+        self.communities.insert(key, hash);
+    }
+}
+
+/// The stored community rules (none stored: no rules, everything included).
+pub(crate) fn read_rules(conn: &Connection) -> Result<RuleSet> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT value FROM settings WHERE name = ?1")?
+        .query_row([RULES_SETTING], |r| r.get(0))
+        .optional()?;
+    match text {
+        Some(t) => from_json("community rules", &t),
+        None => Ok(RuleSet::default()),
+    }
+}

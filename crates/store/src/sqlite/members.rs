@@ -1,0 +1,246 @@
+//! The [`MemberStore`] impl: refresh commits go to the writer; reads
+//! (member documents, search, history, the change feed) to the readers.
+
+use amsync_core::community::Membership;
+use amsync_core::rules::RuleSet;
+use amsync_core::{MemberKey, Trigger};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms};
+use super::member_io as io;
+use super::{reapply, refresh, SqliteStore};
+use crate::api::MemberStore;
+use crate::error::{Result, StoreError};
+use crate::types::*;
+
+/// Page size when a query gives none, and the most a page may hold.
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 1000;
+
+fn encode_cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(c: &str) -> Result<String> {
+    let bad = || StoreError::Invalid("the cursor is not one this server gave".into());
+    if c.len() % 2 != 0 || !c.is_ascii() {
+        return Err(bad());
+    }
+    let bytes = (0..c.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&c[i..i + 2], 16).map_err(|_| bad()))
+        .collect::<Result<Vec<u8>>>()?;
+    String::from_utf8(bytes).map_err(|_| bad())
+}
+
+fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
+    let limit = if q.limit == 0 { DEFAULT_PAGE } else { q.limit.min(MAX_PAGE) };
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or_default();
+    let mut sql = String::from(
+        "SELECT m.key, m.first_name, m.last_name, m.email, m.status, r.last_refreshed_at
+         FROM members m LEFT JOIN member_refresh r ON r.member_key = m.key
+         WHERE m.key > ?1",
+    );
+    let mut args: Vec<Value> = vec![Value::Text(after)];
+    let arg = |v: Value, args: &mut Vec<Value>| {
+        args.push(v);
+        args.len()
+    };
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let n = arg(Value::Text(text.to_lowercase()), &mut args);
+        sql.push_str(&format!(" AND instr(m.search_text, ?{n}) > 0"));
+    }
+    if let Some(c) = &q.community {
+        let n = arg(Value::Text(c.clone()), &mut args);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_key = m.key AND ms.community_key = ?{n}"
+        ));
+        if let Some(day) = q.current_on {
+            let d = arg(Value::Text(day.to_string()), &mut args);
+            sql.push_str(&format!(" AND ms.begin <= ?{d} AND (ms.end IS NULL OR ms.end >= ?{d})"));
+        }
+        sql.push(')');
+    }
+    if let Some(g) = &q.group {
+        let n = arg(Value::Text(g.clone()), &mut args);
+        sql.push_str(&format!(
+            " AND (EXISTS (SELECT 1 FROM member_ams_groups g WHERE g.member_key = m.key AND g.group_key = ?{n})
+               OR EXISTS (SELECT 1 FROM member_local_groups l WHERE l.member_key = m.key AND l.group_key = ?{n}))"
+        ));
+    }
+    let n = arg(Value::Integer(limit as i64 + 1), &mut args);
+    sql.push_str(&format!(" ORDER BY m.key LIMIT ?{n}"));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<i64>>(5)?,
+        ))
+    })?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (key, first_name, last_name, email, status, refreshed) = row?;
+        items.push(MemberSummary {
+            key: codec::key("member", key)?,
+            first_name,
+            last_name,
+            email,
+            status: codec::member_status(&status)?,
+            last_refreshed_at: opt_from_ms(refreshed),
+        });
+    }
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|m| encode_cursor(m.key.as_str()))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+fn history(conn: &Connection, key: &str, limit: usize, before: Option<i64>) -> Result<Vec<HistoryEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, trigger, kind, run_id, fields FROM member_history
+         WHERE member_key = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![key, before.unwrap_or(i64::MAX), limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, at, trigger, kind, run_id, fields) = row?;
+        out.push(HistoryEntry {
+            id,
+            at: from_ms(at),
+            trigger: codec::trigger(&trigger)?,
+            kind: codec::change_kind(&kind)?,
+            run_id,
+            fields: from_json("history fields", &fields)?,
+        });
+    }
+    Ok(out)
+}
+
+fn feed(conn: &Connection, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, member_key, kind, at FROM change_feed WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = stmt.query_map(params![after, limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, key, kind, at) = row?;
+        out.push(FeedItem { seq, key: codec::key("member", key)?, kind: codec::change_kind(&kind)?, at: from_ms(at) });
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl MemberStore for SqliteStore {
+    async fn commit_refresh(&self, commit: RefreshCommit) -> Result<CommitOutcome> {
+        self.write_op(move |ctx| refresh::commit(ctx, commit)).await
+    }
+
+    async fn get_member(&self, key: &MemberKey) -> Result<Option<StoredMember>> {
+        let key = key.as_str().to_owned();
+        self.read_op(move |c| io::load_stored(c, &key)).await
+    }
+
+    async fn ams_memberships(&self, key: &MemberKey) -> Result<Option<Vec<Membership>>> {
+        let key = key.as_str().to_owned();
+        self.read_op(move |c| {
+            let json: Option<String> = c
+                .prepare_cached("SELECT ams_memberships FROM members WHERE key = ?1")?
+                .query_row([&key], |r| r.get(0))
+                .optional()?;
+            json.map(|j| from_json("AMS memberships", &j)).transpose()
+        })
+        .await
+    }
+
+    async fn search_members(&self, query: &MemberQuery) -> Result<Page<MemberSummary>> {
+        let query = query.clone();
+        self.read_op(move |c| search(c, &query)).await
+    }
+
+    async fn member_history(&self, key: &MemberKey, limit: usize, before_id: Option<i64>) -> Result<Vec<HistoryEntry>> {
+        let key = key.as_str().to_owned();
+        self.read_op(move |c| history(c, &key, limit, before_id)).await
+    }
+
+    async fn active_member_keys(&self) -> Result<Vec<MemberKey>> {
+        self.read_op(|c| {
+            let mut stmt = c.prepare_cached("SELECT key FROM members WHERE status = 'active' ORDER BY key")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(codec::key("member", row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn member_count(&self) -> Result<u64> {
+        self.read_op(|c| Ok(count(c.prepare_cached("SELECT COUNT(*) FROM members")?.query_row([], |r| r.get(0))?)))
+            .await
+    }
+
+    async fn reapply_rules(
+        &self,
+        rules: &RuleSet,
+        trigger: Trigger,
+        run_id: Option<RunId>,
+        at: DateTime<Utc>,
+    ) -> Result<ReapplySummary> {
+        let mut total = ReapplySummary::default();
+        let mut after = String::new();
+        loop {
+            let rules = rules.clone();
+            let from = std::mem::take(&mut after);
+            let (sum, last) =
+                self.write_op(move |ctx| reapply::batch(&ctx.conn, &rules, trigger, run_id, ms(at), &from)).await?;
+            total.members += sum.members;
+            total.changed += sum.changed;
+            total.memberships_added += sum.memberships_added;
+            total.memberships_removed += sum.memberships_removed;
+            match last {
+                Some(k) if sum.members as usize == reapply::BATCH => after = k,
+                _ => break,
+            }
+        }
+        tracing::info!(members = total.members, changed = total.changed, "re-applied the community rules");
+        Ok(total)
+    }
+
+    async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
+        self.read_op(move |c| feed(c, after, limit)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_roundtrip_and_refusal() {
+        for k in ["M1", "é/~ x", ""] {
+            assert_eq!(decode_cursor(&encode_cursor(k)).unwrap(), k);
+        }
+        assert!(decode_cursor("zz").is_err());
+        assert!(decode_cursor("abc").is_err());
+    }
+}

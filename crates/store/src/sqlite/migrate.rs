@@ -1,0 +1,130 @@
+//! Embedded schema migrations, tracked in `schema_migrations`.
+//!
+//! Migrations are applied in one `BEGIN IMMEDIATE` transaction, so two
+//! processes starting at once serialize on SQLite's write lock and the
+//! second finds nothing left to do. A database carrying a version this
+//! binary does not know is refused ([`StoreError::SchemaTooNew`]).
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Result, StoreError};
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration this binary knows, in order.
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
+
+/// The newest schema version this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Where a database's schema stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Highest version applied (0 for an empty database).
+    pub current: i64,
+    /// Highest version this binary knows.
+    pub latest: i64,
+    /// Known versions not applied yet.
+    pub pending: Vec<i64>,
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty() && self.current <= self.latest
+    }
+
+    /// Refuses a schema newer than this binary, or one with pending
+    /// migrations.
+    pub fn check(&self) -> Result<()> {
+        if self.current > self.latest {
+            return Err(StoreError::SchemaTooNew { found: self.current, known: self.latest });
+        }
+        if !self.pending.is_empty() {
+            return Err(StoreError::MigrationsPending { pending: self.pending.len() as i64 });
+        }
+        Ok(())
+    }
+}
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+)";
+
+fn applied_versions(conn: &Connection) -> Result<Vec<i64>> {
+    let exists: Option<i64> = conn
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [], |r| r.get(0))
+        .optional()?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+    let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
+/// Reads the schema status without changing anything.
+pub fn status(conn: &Connection) -> Result<SchemaStatus> {
+    let applied = applied_versions(conn)?;
+    let current = applied.iter().copied().max().unwrap_or(0);
+    let pending = MIGRATIONS.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
+    Ok(SchemaStatus { current, latest: latest_version(), pending })
+}
+
+/// Applies every pending migration; returns the versions applied.
+pub fn apply(conn: &mut Connection) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(CREATE_TABLE)?;
+    let st = status(&tx)?;
+    if st.current > st.latest {
+        return Err(StoreError::SchemaTooNew { found: st.current, known: st.latest });
+    }
+    let mut done = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| st.pending.contains(&m.version)) {
+        tx.execute_batch(m.sql).map_err(|e| StoreError::Migration { version: m.version, reason: e.to_string() })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m.version, m.name, Utc::now().timestamp_millis()],
+        )?;
+        tracing::info!(version = m.version, name = m.name, "applied a database migration");
+        done.push(m.version);
+    }
+    tx.commit()?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_once_and_reports_current() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(status(&conn).unwrap().pending, vec![1]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![1]);
+        assert!(apply(&mut conn).unwrap().is_empty());
+        let st = status(&conn).unwrap();
+        assert!(st.is_current());
+        st.check().unwrap();
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", []).unwrap();
+        assert!(matches!(status(&conn).unwrap().check(), Err(StoreError::SchemaTooNew { found: 999, .. })));
+        assert!(matches!(apply(&mut conn), Err(StoreError::SchemaTooNew { .. })));
+    }
+}

@@ -1,0 +1,252 @@
+//! The SQLite store: embedded, one file, WAL.
+//!
+//! **Architecture:**
+//! - one writer thread owns the only read-write connection and group-commits
+//!   operations (see [`writer`]); every write of the store goes through it,
+//!   so commit order is one total order (the change feed relies on it);
+//! - a small pool of read-only connections (`query_only`) serves reads from
+//!   `spawn_blocking`, each read in its own snapshot transaction;
+//! - migrations are embedded and applied at open (see [`migrate`]).
+//!
+//! Durability: WAL with `synchronous = NORMAL`, which survives a killed
+//! process (kill -9); a power loss may lose the last commits, never
+//! consistency.
+
+mod cache;
+mod codec;
+mod events;
+mod member_io;
+mod members;
+pub mod migrate;
+mod options;
+mod queue;
+mod reapply;
+mod refresh;
+mod runs;
+mod settings;
+mod sync_state;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+pub use migrate::SchemaStatus;
+pub use options::SqliteOptions;
+pub use writer::WriterStats;
+
+use crate::error::{Result, StoreError};
+use writer::{Writer, WriterCtx};
+
+/// How long a connection waits for another process's lock (a CLI `refresh`
+/// beside `serve`, a backup) before reporting busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per writer connection; the store uses fewer
+/// than this, so every statement stays prepared.
+const WRITER_STATEMENT_CACHE: usize = 256;
+const READER_STATEMENT_CACHE: usize = 64;
+
+/// The SQLite implementation of every store trait.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn open_writer_connection(path: &Path, cache_mb: usize) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // foreign_keys off: the schema declares none (see the first migration).
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA cache_size = -{};",
+        cache_mb.max(2) * 1024
+    ))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database(format!("the database could not be put in WAL mode (it is {mode})")));
+    }
+    conn.set_prepared_statement_cache_capacity(WRITER_STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn reader_pool(path: &Path, readers: usize, cache_mb: usize) -> Result<r2d2::Pool<SqliteConnectionManager>> {
+    let cache_kib = (cache_mb / 4).max(2) * 1024;
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .with_init(move |c| {
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            c.execute_batch(&format!("PRAGMA query_only = ON; PRAGMA cache_size = -{cache_kib};"))?;
+            c.set_prepared_statement_cache_capacity(READER_STATEMENT_CACHE);
+            Ok(())
+        });
+    // Connections open on first use; idle ones are closed after a while.
+    Ok(r2d2::Pool::builder()
+        .max_size(readers.max(1) as u32)
+        .min_idle(Some(0))
+        .idle_timeout(Some(Duration::from_secs(300)))
+        .connection_timeout(Duration::from_secs(30))
+        .build(manager)?)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, checks its schema (applying
+    /// pending migrations when `auto_migrate`), and starts the writer.
+    pub fn open(opts: SqliteOptions) -> Result<Arc<SqliteStore>> {
+        let mut conn = open_writer_connection(&opts.path, opts.cache_mb)?;
+        let status = migrate::status(&conn)?;
+        if status.current > status.latest {
+            return Err(StoreError::SchemaTooNew { found: status.current, known: status.latest });
+        }
+        if !status.pending.is_empty() {
+            if !opts.auto_migrate {
+                return Err(StoreError::MigrationsPending { pending: status.pending.len() as i64 });
+            }
+            migrate::apply(&mut conn)?;
+        }
+        let readers = reader_pool(&opts.path, opts.readers, opts.cache_mb)?;
+        let writer = Writer::start(conn, opts.group_commit_max)?;
+        tracing::info!(path = %opts.path.display(), "opened the SQLite store");
+        Ok(Arc::new(SqliteStore { path: opts.path, writer, readers }))
+    }
+
+    /// Applies pending migrations to the database at `path` (creating it if
+    /// needed); returns the versions applied. For `amsync migrate`.
+    pub fn migrate(path: &Path) -> Result<Vec<i64>> {
+        let mut conn = open_writer_connection(path, 2)?;
+        migrate::apply(&mut conn)
+    }
+
+    /// The schema status of the database at `path`, without changing it. A
+    /// missing file is an empty database.
+    pub fn schema_status(path: &Path) -> Result<SchemaStatus> {
+        if !path.exists() {
+            return migrate::status(&Connection::open_in_memory()?);
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        migrate::status(&conn)
+    }
+
+    /// The schema status of this open store (for `/readyz`: reachable, and
+    /// migrations current).
+    pub async fn pending_migrations(&self) -> Result<SchemaStatus> {
+        self.read_op(migrate::status).await
+    }
+
+    /// Writes a consistent copy of the database to `out` with SQLite's
+    /// online backup API, while the store keeps working. The copy is written
+    /// beside `out` and renamed into place when complete.
+    pub async fn backup_to(&self, out: &Path) -> Result<()> {
+        let src = self.path.clone();
+        let out = out.to_path_buf();
+        tokio::task::spawn_blocking(move || SqliteStore::backup_file(&src, &out))
+            .await
+            .map_err(|e| StoreError::Database(format!("backup task: {e}")))?
+    }
+
+    /// [`SqliteStore::backup_to`] for a database no store has open here
+    /// (`amsync backup`).
+    pub fn backup_file(db: &Path, out: &Path) -> Result<()> {
+        let src = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        src.busy_timeout(BUSY_TIMEOUT)?;
+        let partial = out.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        {
+            let mut dst = Connection::open(&partial)?;
+            let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            // All pages in one step: one consistent snapshot of the source,
+            // which WAL lets the writer keep committing beside.
+            loop {
+                match backup.step(-1)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    _ => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+        std::fs::rename(&partial, out)
+            .map_err(|e| StoreError::Database(format!("cannot move the backup into place: {e}")))?;
+        tracing::info!(out = %out.display(), "backed up the database");
+        Ok(())
+    }
+
+    /// Stops taking writes, lets the writer answer and commit every
+    /// operation already sent, and closes its connection.
+    pub async fn shutdown(self: &Arc<Self>) {
+        let me = self.clone();
+        let _ = tokio::task::spawn_blocking(move || me.writer.shutdown_blocking()).await;
+    }
+
+    /// Counters of the writer (group commits, operations).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer connection, inside a group commit and its own
+    /// savepoint: an error rolls back `f`'s writes alone. An escape hatch for
+    /// maintenance and tests; the store's cached settings are reloaded after
+    /// it, so `f` may change anything.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.write_op(move |ctx| {
+            let r = f(&ctx.conn);
+            ctx.cache.invalidate();
+            r
+        })
+        .await
+    }
+
+    /// Runs `f` on a read-only connection, in one snapshot.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.read_op(f).await
+    }
+
+    pub(crate) async fn write_op<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriterCtx) -> Result<T> + Send + 'static,
+    {
+        self.writer.run(f).await
+    }
+
+    pub(crate) async fn read_op<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            // A deferred transaction: every query of `f` sees one snapshot.
+            let tx = conn.transaction()?;
+            f(&tx)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("reader task: {e}")))?
+    }
+}

@@ -1,0 +1,297 @@
+//! Committing one Member Refresh (product.md job 3), on the writer, inside
+//! the operation's savepoint.
+//!
+//! The decisions come from `amsync_core::diff`; this module only persists
+//! them, and writes as little as it can: an unchanged refresh (equal hashes
+//! of all three parts, and no AMS-side disable to undo) writes only the
+//! `member_refresh` bookkeeping row and settles its queue entry; a changed
+//! one rewrites the member row and only the child tables whose content
+//! differs, and stores only the payloads of the parts whose hash changed.
+
+use std::collections::HashSet;
+
+use amsync_core::community::Membership;
+use amsync_core::diff::{plan_fetched, plan_gone, ChangeKind, FetchedMember, RefreshPlan};
+use amsync_core::hash::ContentHash;
+use amsync_core::record::{DisabledReason, MemberRecord};
+use amsync_core::{MemberKey, RawPayload, Trigger};
+use rusqlite::{params, Connection};
+
+use super::cache::Cache;
+use super::codec::{ms, to_json};
+use super::member_io as io;
+use super::queue::{self, Running};
+use super::runs::add_counts;
+use super::writer::WriterCtx;
+use crate::error::Result;
+use crate::types::*;
+
+/// Applies a refresh; see [`crate::api::MemberStore::commit_refresh`].
+pub(crate) fn commit(ctx: &mut WriterCtx, c: RefreshCommit) -> Result<CommitOutcome> {
+    let WriterCtx { conn, cache } = ctx;
+    let entry = match c.claim {
+        Some(token) => match queue::running_entry(conn, token)? {
+            Some(e) => Some(e),
+            None => return Ok(CommitOutcome::Fenced),
+        },
+        None => None,
+    };
+    let at = ms(c.at);
+    let key = c.key.as_str();
+    match c.outcome {
+        RefreshOutcome::Fetched { member, hashes, raw } => {
+            let out = apply_fetched(conn, cache, key, c.trigger, c.run_id, at, member, hashes, &raw)?;
+            finish_success(conn, &c.run_id, entry.as_ref(), &out, at)?;
+            Ok(out)
+        }
+        RefreshOutcome::Gone { merged_into, .. } => {
+            let out = apply_gone(conn, key, c.trigger, c.run_id, at, merged_into.as_ref())?;
+            if let Some(target) = &merged_into {
+                // Enqueued before the entry settles, so the run waits for it too.
+                queue::enqueue_one(conn, target.as_str(), Trigger::Merge, c.run_id, at, at)?;
+            }
+            finish_success(conn, &c.run_id, entry.as_ref(), &out, at)?;
+            Ok(out)
+        }
+        RefreshOutcome::Failed { failure, disposition } => {
+            let failure_json = to_json(&failure);
+            io::note_failure(conn, key, &failure_json, at)?;
+            let mut counts = RunCounts::default();
+            if !matches!(disposition, Disposition::Release { .. }) {
+                counts.failed = 1;
+            }
+            if matches!(disposition, Disposition::Dead) && entry.is_some() {
+                counts.dead = 1;
+            }
+            add_run_counts(conn, c.run_id, &counts)?;
+            if let Some(e) = &entry {
+                match disposition {
+                    Disposition::Retry { due } => queue::retry(conn, e, ms(due), &failure_json, at)?,
+                    Disposition::Dead => queue::bury(conn, e, &failure_json, at)?,
+                    Disposition::Release { due } => queue::give_back(conn, e, ms(due), Some(&failure_json), at)?,
+                }
+            }
+            Ok(CommitOutcome::FailureRecorded)
+        }
+    }
+}
+
+fn add_run_counts(conn: &Connection, run_id: Option<i64>, counts: &RunCounts) -> Result<()> {
+    if let Some(run) = run_id {
+        if !add_counts(conn, run, counts)? {
+            tracing::warn!(run, "a refresh named a run that does not exist; its counters were not kept");
+        }
+    }
+    Ok(())
+}
+
+/// Counts the outcome on its run, then settles the queue entry (which may
+/// finish the run, so the counters must be in first).
+fn finish_success(
+    conn: &Connection,
+    run_id: &Option<i64>,
+    entry: Option<&Running>,
+    out: &CommitOutcome,
+    at: i64,
+) -> Result<()> {
+    let mut counts = RunCounts { refreshed: 1, ..Default::default() };
+    if let CommitOutcome::Applied { kind, fields, .. } = out {
+        match kind {
+            ChangeKind::Created => counts.created = 1,
+            ChangeKind::Disabled => counts.disabled = 1,
+            ChangeKind::Changed if *fields == 0 => counts.unchanged = 1,
+            ChangeKind::Changed | ChangeKind::Enabled | ChangeKind::Erased => counts.changed = 1,
+        }
+    }
+    add_run_counts(conn, *run_id, &counts)?;
+    if let Some(e) = entry {
+        queue::settle(conn, e, at)?;
+    }
+    Ok(())
+}
+
+/// Which parts' content hashes differ from the stored ones.
+struct Changed {
+    details: bool,
+    memberships: bool,
+    groups: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_fetched(
+    conn: &Connection,
+    cache: &mut Cache,
+    key: &str,
+    trigger: Trigger,
+    run_id: Option<i64>,
+    at: i64,
+    member: FetchedMember,
+    hashes: PartHashes,
+    raw: &RawParts,
+) -> Result<CommitOutcome> {
+    let stored = io::fingerprint(conn, key)?;
+    let parts = match &stored {
+        Some(fp) => {
+            let undo_disable =
+                !matches!(fp.disabled_reason, None | Some(DisabledReason::AmsStatus) | Some(DisabledReason::Admin));
+            if fp.hashes == hashes && !undo_disable {
+                io::note_refreshed(conn, key, at, trigger)?;
+                return Ok(CommitOutcome::Applied { kind: ChangeKind::Changed, fields: 0, group_errors: Vec::new() });
+            }
+            Changed {
+                details: fp.hashes.details != hashes.details,
+                memberships: fp.hashes.memberships != hashes.memberships,
+                groups: fp.hashes.groups != hashes.groups,
+            }
+        }
+        None => Changed { details: true, memberships: true, groups: true },
+    };
+    let old = match stored {
+        Some(_) => io::load_record(conn, key)?.map(|l| l.record),
+        None => None,
+    };
+    let ams_json = to_json(&member.memberships);
+    if parts.memberships {
+        upsert_communities(conn, cache, &member.memberships, at)?;
+    }
+    let plan = {
+        let loaded = cache.loaded(conn)?;
+        plan_fetched(old.as_ref(), member, loaded.rules, loaded.local_folded)
+    };
+    write_plan(conn, cache, key, old.as_ref(), &plan, &hashes, &ams_json, at)?;
+    for (changed, part, payload) in [
+        (parts.details, "details", &raw.details),
+        (parts.memberships, "communities", &raw.communities),
+        (parts.groups, "groups", &raw.groups),
+    ] {
+        if changed {
+            store_payload(conn, key, part, payload, at)?;
+        }
+    }
+    record_change(conn, key, trigger, run_id, at, &plan)?;
+    io::note_refreshed(conn, key, at, trigger)?;
+    Ok(CommitOutcome::Applied { kind: plan.kind, fields: plan.changes.len(), group_errors: plan.group_errors })
+}
+
+fn store_payload(conn: &Connection, key: &str, part: &str, raw: &RawPayload, at: i64) -> Result<()> {
+    io::upsert_payload(conn, key, part, raw, at)
+}
+
+/// Writes the member row and the child tables whose content differs.
+#[allow(clippy::too_many_arguments)]
+fn write_plan(
+    conn: &Connection,
+    cache: &mut Cache,
+    key: &str,
+    old: Option<&MemberRecord>,
+    plan: &RefreshPlan,
+    hashes: &PartHashes,
+    ams_json: &str,
+    at: i64,
+) -> Result<()> {
+    let new = &plan.new;
+    io::upsert_member_row(conn, new, hashes, ams_json, at)?;
+    let clear = old.is_some();
+    let od = old.map(|o| &o.details);
+    if od.map(|d| &d.phones) != Some(&new.details.phones) {
+        io::replace_phones(conn, key, &new.details.phones, clear)?;
+    }
+    if od.map(|d| &d.social) != Some(&new.details.social) {
+        io::replace_social(conn, key, &new.details.social, clear)?;
+    }
+    if od.map(|d| &d.demographics) != Some(&new.details.demographics) {
+        io::replace_demographics(conn, key, &new.details.demographics, clear)?;
+    }
+    if old.map(|o| &o.memberships) != Some(&new.memberships) {
+        io::replace_memberships(conn, key, &new.memberships, clear)?;
+    }
+    if old.map(|o| &o.ams_groups) != Some(&new.ams_groups) {
+        io::replace_ams_groups(conn, key, &new.ams_groups, clear)?;
+        register_groups(conn, cache, new, at)?;
+    }
+    Ok(())
+}
+
+/// History and change feed, when the plan changes anything.
+pub(crate) fn record_change(
+    conn: &Connection,
+    key: &str,
+    trigger: Trigger,
+    run_id: Option<i64>,
+    at: i64,
+    plan: &RefreshPlan,
+) -> Result<()> {
+    if plan.kind != ChangeKind::Created && plan.changes.is_empty() {
+        return Ok(());
+    }
+    io::insert_history(conn, key, at, trigger, plan.kind, run_id, &to_json(&plan.changes))?;
+    io::insert_feed(conn, key, plan.kind, at)
+}
+
+/// Registers the AMS groups no refresh has registered yet.
+fn register_groups(conn: &Connection, cache: &mut Cache, rec: &MemberRecord, at: i64) -> Result<()> {
+    for g in &rec.ams_groups {
+        let folded = g.key.folded();
+        if cache.group_known(conn, &folded)? {
+            continue;
+        }
+        conn.prepare_cached(
+            "INSERT INTO security_groups (key_folded, key, name, source, first_seen) VALUES (?1, ?2, ?3, 'ams', ?4)
+             ON CONFLICT (key_folded) DO UPDATE SET first_seen = COALESCE(first_seen, excluded.first_seen),
+                name = COALESCE(name, excluded.name)
+             WHERE source = 'ams'",
+        )?
+        .execute(params![folded, g.key.as_str(), g.name, at])?;
+        tracing::info!(group = g.key.as_str(), "registered a new AMS security group");
+        cache.note_group(folded);
+    }
+    Ok(())
+}
+
+/// Upserts every community the AMS listed (excluded ones too), writing only
+/// those whose attributes differ from what is stored.
+fn upsert_communities(conn: &Connection, cache: &mut Cache, list: &[Membership], at: i64) -> Result<()> {
+    let mut seen = HashSet::new();
+    for m in list {
+        let c = &m.community;
+        if !seen.insert(c.key.as_str()) {
+            continue;
+        }
+        let h = ContentHash::of(c);
+        if cache.community_current(c.key.as_str(), h) {
+            continue;
+        }
+        conn.prepare_cached(
+            "INSERT INTO communities (key, name, type, group_type, group_subtype, first_seen, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT (key) DO UPDATE SET name = excluded.name, type = excluded.type,
+                group_type = excluded.group_type, group_subtype = excluded.group_subtype,
+                updated_at = excluded.updated_at
+             WHERE name IS NOT excluded.name OR type IS NOT excluded.type OR group_type IS NOT excluded.group_type
+                OR group_subtype IS NOT excluded.group_subtype",
+        )?
+        .execute(params![c.key.as_str(), c.name, c.community_type, c.group_type, c.group_subtype, at])?;
+        cache.note_community(c.key.as_str().to_owned(), h);
+    }
+    Ok(())
+}
+
+fn apply_gone(
+    conn: &Connection,
+    key: &str,
+    trigger: Trigger,
+    run_id: Option<i64>,
+    at: i64,
+    merged_into: Option<&MemberKey>,
+) -> Result<CommitOutcome> {
+    let old = io::load_record(conn, key)?.map(|l| l.record);
+    let Some(plan) = plan_gone(old.as_ref(), merged_into.cloned()) else {
+        return Ok(CommitOutcome::UnknownGone);
+    };
+    if !plan.changes.is_empty() {
+        io::update_state(conn, &plan.new, at)?;
+        record_change(conn, key, trigger, run_id, at, &plan)?;
+    }
+    io::note_refreshed(conn, key, at, trigger)?;
+    Ok(CommitOutcome::Applied { kind: plan.kind, fields: plan.changes.len(), group_errors: Vec::new() })
+}

@@ -1,0 +1,272 @@
+//! Runs: one trigger's work, its counters, and when it finishes.
+//!
+//! A run with queue entries finishes when its listing is over and its last
+//! entry settles (deleted after success, or dead); the commit or queue
+//! operation that settles it finishes it in the same transaction.
+
+use amsync_core::Trigger;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms, to_json};
+use super::SqliteStore;
+use crate::api::RunStore;
+use crate::error::{Result, StoreError};
+use crate::types::*;
+
+/// Adds to a run's counters.
+pub(crate) fn add_counts(conn: &Connection, id: i64, c: &RunCounts) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE runs SET pages = pages + ?2, listed = listed + ?3, enqueued = enqueued + ?4, merged = merged + ?5,
+                refreshed = refreshed + ?6, created = created + ?7, changed = changed + ?8,
+                unchanged = unchanged + ?9, disabled = disabled + ?10, failed = failed + ?11, dead = dead + ?12
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            c.pages as i64,
+            c.listed as i64,
+            c.enqueued as i64,
+            c.merged as i64,
+            c.refreshed as i64,
+            c.created as i64,
+            c.changed as i64,
+            c.unchanged as i64,
+            c.disabled as i64,
+            c.failed as i64,
+            c.dead as i64
+        ])?;
+    Ok(n == 1)
+}
+
+fn has_pending(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM refresh_queue WHERE run_id = ?1 AND state <> 'dead')")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// The outcome of a run that ran to its end: partial when an entry went to
+/// the dead letters or the listing reported an error (failed when it
+/// enqueued nothing then).
+fn natural_outcome(dead: i64, enqueued: i64, error: bool) -> RunOutcome {
+    match (error, dead > 0) {
+        (true, _) if enqueued == 0 => RunOutcome::Failed,
+        (true, _) | (false, true) => RunOutcome::Partial,
+        (false, false) => RunOutcome::Succeeded,
+    }
+}
+
+/// Finishes a run whose listing is over and whose last entry has settled.
+pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
+    let row = conn
+        .prepare_cached("SELECT listing_done, finished_at IS NULL, dead, enqueued, error IS NOT NULL FROM runs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    let Some((listing_done, open, dead, enqueued, error)) = row else { return Ok(()) };
+    if !listing_done || !open || has_pending(conn, id)? {
+        return Ok(());
+    }
+    let outcome = natural_outcome(dead, enqueued, error);
+    conn.prepare_cached("UPDATE runs SET finished_at = ?2, outcome = ?3 WHERE id = ?1")?.execute(params![
+        id,
+        at,
+        outcome.as_str()
+    ])?;
+    tracing::info!(run = id, outcome = outcome.as_str(), "run finished");
+    Ok(())
+}
+
+const RUN_COLUMNS: &str = "id, kind, started_at, finished_at, outcome, watermark_before, watermark_after, pages, listed,
+    enqueued, merged, refreshed, created, changed, unchanged, disabled, failed, dead, error, params,
+    (SELECT COUNT(*) FROM refresh_queue q WHERE q.run_id = runs.id AND q.state <> 'dead')";
+
+struct RawRun {
+    id: i64,
+    kind: String,
+    started_at: i64,
+    finished_at: Option<i64>,
+    outcome: String,
+    watermark_before: Option<i64>,
+    watermark_after: Option<i64>,
+    counts: [i64; 11],
+    error: Option<String>,
+    params: String,
+    pending: i64,
+}
+
+fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
+    let mut counts = [0i64; 11];
+    for (i, c) in counts.iter_mut().enumerate() {
+        *c = r.get(7 + i)?;
+    }
+    Ok(RawRun {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        started_at: r.get(2)?,
+        finished_at: r.get(3)?,
+        outcome: r.get(4)?,
+        watermark_before: r.get(5)?,
+        watermark_after: r.get(6)?,
+        counts,
+        error: r.get(18)?,
+        params: r.get(19)?,
+        pending: r.get(20)?,
+    })
+}
+
+impl RawRun {
+    fn into_run(self) -> Result<Run> {
+        let [pages, listed, enqueued, merged, refreshed, created, changed, unchanged, disabled, failed, dead] =
+            self.counts.map(count);
+        Ok(Run {
+            id: self.id,
+            kind: codec::trigger(&self.kind)?,
+            started_at: from_ms(self.started_at),
+            finished_at: opt_from_ms(self.finished_at),
+            outcome: codec::run_outcome(&self.outcome)?,
+            watermark_before: opt_from_ms(self.watermark_before),
+            watermark_after: opt_from_ms(self.watermark_after),
+            counts: RunCounts {
+                pages,
+                listed,
+                enqueued,
+                merged,
+                refreshed,
+                created,
+                changed,
+                unchanged,
+                disabled,
+                failed,
+                dead,
+            },
+            pending: count(self.pending),
+            error: self.error,
+            params: from_json("run parameters", &self.params)?,
+        })
+    }
+}
+
+fn get_run(conn: &Connection, id: i64) -> Result<Option<Run>> {
+    conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"))?
+        .query_row([id], raw_run)
+        .optional()?
+        .map(RawRun::into_run)
+        .transpose()
+}
+
+fn list_runs(conn: &Connection, f: &RunFilter) -> Result<Vec<Run>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs
+         WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR outcome = ?2) AND id < ?3
+         ORDER BY id DESC LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            f.kind.map(Trigger::as_str),
+            f.outcome.map(RunOutcome::as_str),
+            f.before.unwrap_or(i64::MAX),
+            f.limit as i64
+        ],
+        raw_run,
+    )?;
+    let raw: Vec<RawRun> = rows.collect::<rusqlite::Result<_>>()?;
+    raw.into_iter().map(RawRun::into_run).collect()
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound(format!("run {id}"))
+}
+
+#[async_trait::async_trait]
+impl RunStore for SqliteStore {
+    async fn start_run(
+        &self,
+        kind: Trigger,
+        at: DateTime<Utc>,
+        watermark_before: Option<DateTime<Utc>>,
+        params: serde_json::Value,
+    ) -> Result<RunId> {
+        let params = to_json(&params);
+        self.write_op(move |ctx| {
+            Ok(ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO runs (kind, started_at, outcome, watermark_before, params)
+                     VALUES (?1, ?2, 'running', ?3, ?4) RETURNING id",
+                )?
+                .query_row(params![kind.as_str(), ms(at), watermark_before.map(ms), params], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn add_run_counts(&self, id: RunId, counts: &RunCounts) -> Result<()> {
+        let counts = counts.clone();
+        self.write_op(move |ctx| if add_counts(&ctx.conn, id, &counts)? { Ok(()) } else { Err(not_found(id)) })
+            .await
+    }
+
+    async fn finish_listing(
+        &self,
+        id: RunId,
+        at: DateTime<Utc>,
+        watermark_after: Option<DateTime<Utc>>,
+        error: Option<String>,
+    ) -> Result<()> {
+        self.write_op(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE runs SET listing_done = 1, watermark_after = COALESCE(?2, watermark_after),
+                        error = COALESCE(?3, error)
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, watermark_after.map(ms), error])?;
+            if n == 0 {
+                return Err(not_found(id));
+            }
+            maybe_finish(&ctx.conn, id, ms(at))
+        })
+        .await
+    }
+
+    async fn finish_run(&self, id: RunId, at: DateTime<Utc>, outcome: RunOutcome, error: Option<String>) -> Result<()> {
+        self.write_op(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE runs SET finished_at = ?2, outcome = ?3, error = COALESCE(?4, error), listing_done = 1
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, ms(at), outcome.as_str(), error])?;
+            if n == 0 {
+                Err(not_found(id))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn get_run(&self, id: RunId) -> Result<Option<Run>> {
+        self.read_op(move |c| get_run(c, id)).await
+    }
+
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
+        let filter = filter.clone();
+        self.read_op(move |c| list_runs(c, &filter)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes() {
+        assert_eq!(natural_outcome(0, 10, false), RunOutcome::Succeeded);
+        assert_eq!(natural_outcome(1, 10, false), RunOutcome::Partial);
+        assert_eq!(natural_outcome(0, 10, true), RunOutcome::Partial);
+        assert_eq!(natural_outcome(0, 0, true), RunOutcome::Failed);
+    }
+}

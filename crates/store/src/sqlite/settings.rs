@@ -1,0 +1,124 @@
+//! Settings the config file seeds once (community rules, IsMember
+//! designations) and the API changes afterwards, and the security groups.
+//! Writes here drop the writer's cache so the next refresh plans with them.
+
+use amsync_core::rules::RuleSet;
+use amsync_core::GroupKey;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::cache::{read_rules, RULES_SETTING};
+use super::codec::{self, ms, opt_from_ms, to_json};
+use super::SqliteStore;
+use crate::api::{GroupInfo, SettingsStore};
+use crate::error::Result;
+
+const SEEDED_SETTING: &str = "seeded";
+
+fn put_setting(conn: &Connection, name: &str, value: &str, at: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?
+    .execute(params![name, value, at])?;
+    Ok(())
+}
+
+/// Designates AMS groups as counting for IsMember, registering those no
+/// refresh has seen yet (without a `first_seen`). Built-in and local groups
+/// cannot be designated.
+fn designate(conn: &Connection, keys: &[GroupKey]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO security_groups (key_folded, key, source, is_member) VALUES (?1, ?2, 'ams', 1)
+         ON CONFLICT (key_folded) DO UPDATE SET is_member = 1 WHERE source = 'ams'",
+    )?;
+    for k in keys {
+        stmt.execute(params![k.folded(), k.as_str()])?;
+    }
+    Ok(())
+}
+
+fn security_groups(conn: &Connection) -> Result<Vec<GroupInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, name, source, is_member, first_seen FROM security_groups
+         ORDER BY CASE source WHEN 'builtin' THEN 0 WHEN 'ams' THEN 1 ELSE 2 END, position, key",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, name, source, is_member, first_seen) = row?;
+        out.push(GroupInfo {
+            key: codec::key("group", key)?,
+            name,
+            source: codec::group_source(&source)?,
+            is_member,
+            first_seen: opt_from_ms(first_seen),
+        });
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl SettingsStore for SqliteStore {
+    async fn seed_settings(&self, rules: &RuleSet, is_member: &[GroupKey]) -> Result<bool> {
+        let rules = to_json(rules);
+        let is_member = is_member.to_vec();
+        self.write_op(move |ctx| {
+            let conn = &ctx.conn;
+            let seeded: Option<i64> = conn
+                .prepare_cached("SELECT 1 FROM settings WHERE name = ?1")?
+                .query_row([SEEDED_SETTING], |r| r.get(0))
+                .optional()?;
+            if seeded.is_some() {
+                return Ok(false);
+            }
+            let now = ms(chrono::Utc::now());
+            put_setting(conn, RULES_SETTING, &rules, now)?;
+            designate(conn, &is_member)?;
+            put_setting(conn, SEEDED_SETTING, "true", now)?;
+            ctx.cache.invalidate();
+            tracing::info!("seeded settings from the configuration file");
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn community_rules(&self) -> Result<RuleSet> {
+        self.read_op(read_rules).await
+    }
+
+    async fn set_community_rules(&self, rules: &RuleSet) -> Result<()> {
+        let rules = to_json(rules);
+        self.write_op(move |ctx| {
+            put_setting(&ctx.conn, RULES_SETTING, &rules, ms(chrono::Utc::now()))?;
+            ctx.cache.invalidate();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_member_groups(&self) -> Result<Vec<GroupKey>> {
+        self.read_op(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams' ORDER BY key")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(codec::key("group", row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn security_groups(&self) -> Result<Vec<GroupInfo>> {
+        self.read_op(security_groups).await
+    }
+}

@@ -1,0 +1,95 @@
+//! Watermarks, the source's paused state and node heartbeats.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::codec::{from_ms, ms, opt_from_ms};
+use super::SqliteStore;
+use crate::api::SyncStateStore;
+use crate::error::Result;
+use crate::types::{NodeInfo, SourceState};
+
+#[async_trait::async_trait]
+impl SyncStateStore for SqliteStore {
+    async fn watermark(&self, name: &str) -> Result<Option<DateTime<Utc>>> {
+        let name = name.to_owned();
+        self.read_op(move |c| {
+            Ok(c.prepare_cached("SELECT at FROM watermarks WHERE name = ?1")?
+                .query_row([&name], |r| r.get::<_, i64>(0))
+                .optional()?
+                .map(from_ms))
+        })
+        .await
+    }
+
+    async fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let name = name.to_owned();
+        self.write_op(move |ctx| {
+            let at: i64 = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO watermarks (name, at) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET at = MAX(at, excluded.at) RETURNING at",
+                )?
+                .query_row(params![name, ms(to)], |r| r.get(0))?;
+            Ok(from_ms(at))
+        })
+        .await
+    }
+
+    async fn source_state(&self) -> Result<SourceState> {
+        self.read_op(|c| {
+            Ok(c.prepare_cached("SELECT paused, reason, since FROM source_state WHERE id = 1")?
+                .query_row([], |r| {
+                    Ok(SourceState { paused: r.get(0)?, reason: r.get(1)?, since: opt_from_ms(r.get(2)?) })
+                })
+                .optional()?
+                .unwrap_or(SourceState { paused: false, reason: None, since: None }))
+        })
+        .await
+    }
+
+    async fn set_source_state(&self, state: &SourceState) -> Result<()> {
+        let s = state.clone();
+        self.write_op(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO source_state (id, paused, reason, since) VALUES (1, ?1, ?2, ?3)
+                     ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,
+                        since = excluded.since",
+                )?
+                .execute(params![s.paused, s.reason, s.since.map(ms)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn heartbeat(&self, node: &NodeInfo) -> Result<()> {
+        let n = node.clone();
+        self.write_op(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO nodes (id, role, last_seen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (id) DO UPDATE SET role = excluded.role, last_seen = excluded.last_seen",
+                )?
+                .execute(params![n.id, n.role, ms(n.last_seen)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn live_nodes(&self, now: DateTime<Utc>, ttl: Duration) -> Result<Vec<NodeInfo>> {
+        let since = ms(now) - ttl.as_millis().min(i64::MAX as u128) as i64;
+        self.read_op(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id, role, last_seen FROM nodes WHERE last_seen >= ?1 ORDER BY id")?;
+            let rows = stmt.query_map([since], |r| {
+                Ok(NodeInfo { id: r.get(0)?, role: r.get(1)?, last_seen: from_ms(r.get(2)?) })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}

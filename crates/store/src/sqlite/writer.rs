@@ -1,0 +1,246 @@
+//! The single writer: one thread owning the read-write connection, fed by a
+//! channel of operations, committing them in groups.
+//!
+//! The thread blocks for the first operation, takes up to
+//! `group_commit_max - 1` more that are already waiting, and runs them in
+//! one `BEGIN IMMEDIATE` transaction with a SAVEPOINT per operation: an
+//! operation that fails is rolled back to its savepoint alone and the others
+//! commit. Callers are answered only after COMMIT; if COMMIT fails, every
+//! caller of the group gets the error. No transaction is ever held across
+//! an await: operations are plain closures run on this thread.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::cache::Cache;
+use crate::error::{Result, StoreError};
+
+/// What an operation runs with, on the writer thread, inside its savepoint.
+pub(crate) struct WriterCtx {
+    pub conn: Connection,
+    pub cache: Cache,
+}
+
+/// Operations waiting for the writer beyond this make callers wait
+/// (back-pressure instead of unbounded memory).
+const CHANNEL_CAPACITY: usize = 8192;
+
+trait WriteOp: Send {
+    /// Runs the operation; returns whether it succeeded.
+    fn run(&mut self, ctx: &mut WriterCtx) -> bool;
+    /// Records a failure that happened outside `run` (a panic).
+    fn fail(&mut self, e: StoreError);
+    /// Answers the caller once the group's fate is known.
+    fn answer(self: Box<Self>, group: std::result::Result<(), &StoreError>);
+}
+
+struct Op<T, F> {
+    f: Option<F>,
+    out: Option<Result<T>>,
+    tx: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> WriteOp for Op<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut WriterCtx) -> Result<T> + Send,
+{
+    fn run(&mut self, ctx: &mut WriterCtx) -> bool {
+        let Some(f) = self.f.take() else { return false };
+        let r = f(ctx);
+        let ok = r.is_ok();
+        self.out = Some(r);
+        ok
+    }
+
+    fn fail(&mut self, e: StoreError) {
+        self.out = Some(Err(e));
+    }
+
+    fn answer(self: Box<Self>, group: std::result::Result<(), &StoreError>) {
+        let reply = match (self.out, group) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(e)) => Err(StoreError::Database(format!("the transaction did not commit: {e}"))),
+            (None, Ok(())) => Err(StoreError::Database("the operation did not run".into())),
+        };
+        // The caller may have gone away (its future dropped); nothing to do then.
+        let _ = self.tx.send(reply);
+    }
+}
+
+/// Counters of the writer, for metrics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub batches: u64,
+    /// Operations answered successfully.
+    pub ops: u64,
+    /// Operations rolled back to their savepoint.
+    pub failed_ops: u64,
+    /// Groups whose BEGIN or COMMIT failed.
+    pub failed_batches: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    ops: AtomicU64,
+    failed_ops: AtomicU64,
+    failed_batches: AtomicU64,
+}
+
+/// The handle async code holds.
+pub(crate) struct Writer {
+    tx: Mutex<Option<mpsc::Sender<Box<dyn WriteOp>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection, group_commit_max: usize) -> Result<Writer> {
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteOp>>(CHANNEL_CAPACITY);
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        let ctx = WriterCtx { conn, cache: Cache::default() };
+        let max = group_commit_max.max(1);
+        let thread = std::thread::Builder::new()
+            .name("amsync-sqlite-writer".into())
+            .spawn(move || writer_loop(ctx, rx, max, &c))
+            .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)), counters })
+    }
+
+    /// Runs `f` on the writer inside a group commit and returns its result
+    /// once committed.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriterCtx) -> Result<T> + Send + 'static,
+    {
+        let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or(StoreError::Closed)?;
+        let (tx, rx) = oneshot::channel();
+        sender.send(Box::new(Op { f: Some(f), out: None, tx })).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        WriterStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            ops: c.ops.load(Ordering::Relaxed),
+            failed_ops: c.failed_ops.load(Ordering::Relaxed),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Closes the channel and waits until the writer has answered every
+    /// operation already sent and closed its connection.
+    pub fn shutdown_blocking(&self) {
+        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shutdown_blocking();
+    }
+}
+
+fn writer_loop(mut ctx: WriterCtx, mut rx: mpsc::Receiver<Box<dyn WriteOp>>, max: usize, counters: &Counters) {
+    let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(max);
+    while let Some(op) = rx.blocking_recv() {
+        batch.push(op);
+        while batch.len() < max {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut ctx, &mut batch, counters);
+    }
+    tracing::debug!("the SQLite writer stopped");
+}
+
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &Counters) {
+    if let Err(e) = exec(&ctx.conn, "BEGIN IMMEDIATE") {
+        fail_batch(ctx, batch, counters, e.into());
+        return;
+    }
+    let mut failed = 0u64;
+    for op in batch.iter_mut() {
+        if let Err(e) = exec(&ctx.conn, "SAVEPOINT op") {
+            op.fail(e.into());
+            failed += 1;
+            continue;
+        }
+        let ok = match catch_unwind(AssertUnwindSafe(|| op.run(ctx))) {
+            Ok(ok) => ok,
+            Err(_) => {
+                tracing::error!("a store operation panicked; it was rolled back");
+                op.fail(StoreError::Database("the operation panicked".into()));
+                false
+            }
+        };
+        let ok = ok
+            && match exec(&ctx.conn, "RELEASE op") {
+                Ok(()) => true,
+                Err(e) => {
+                    op.fail(e.into());
+                    false
+                }
+            };
+        if ok {
+            continue;
+        }
+        failed += 1;
+        // The operation's changes, and any cache entry it added, go away.
+        ctx.cache.invalidate();
+        let rolled_back = exec(&ctx.conn, "ROLLBACK TO op").and_then(|_| exec(&ctx.conn, "RELEASE op"));
+        if rolled_back.is_err() || ctx.conn.is_autocommit() {
+            // SQLite aborted the whole transaction (disk full, I/O error):
+            // the earlier operations' writes are gone too.
+            let e = StoreError::Database("the transaction was aborted by an error".into());
+            fail_batch(ctx, batch, counters, e);
+            return;
+        }
+    }
+    if let Err(e) = exec(&ctx.conn, "COMMIT") {
+        let _ = exec(&ctx.conn, "ROLLBACK");
+        fail_batch(ctx, batch, counters, e.into());
+        return;
+    }
+    counters.batches.fetch_add(1, Ordering::Relaxed);
+    counters.failed_ops.fetch_add(failed, Ordering::Relaxed);
+    counters.ops.fetch_add(batch.len() as u64 - failed, Ordering::Relaxed);
+    for op in batch.drain(..) {
+        op.answer(Ok(()));
+    }
+}
+
+fn fail_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &Counters, e: StoreError) {
+    tracing::error!(error = %e, ops = batch.len(), "a group commit failed");
+    if !ctx.conn.is_autocommit() {
+        let _ = exec(&ctx.conn, "ROLLBACK");
+    }
+    ctx.cache.invalidate();
+    counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+    for op in batch.drain(..) {
+        op.answer(Err(&e));
+    }
+}

@@ -1,0 +1,73 @@
+//! The store conformance suite: every behaviour the store traits promise,
+//! written once against `dyn Store` and run on each backend (SQLite files in
+//! a temporary directory now; PostgreSQL adds one macro invocation with its
+//! own [`harness::Backend`]). One test binary, so it links once.
+
+mod events;
+mod feed;
+mod fixtures;
+mod harness;
+mod members;
+mod queue;
+mod runs;
+mod settings;
+mod sqlite;
+
+/// Runs each listed test against a fresh store of one backend.
+macro_rules! conformance {
+    ($backend:ident => $open:path: $($module:ident::$test:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let mut db = $open().await;
+                    crate::$module::$test(&mut db).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(on_sqlite => crate::harness::sqlite:
+    queue::one_waiting_entry_per_key,
+    queue::running_key_gets_a_new_waiting_entry_but_never_runs_twice,
+    queue::merging_raises_priority_moves_due_earlier_and_keeps_attempts,
+    queue::claim_order_follows_priority_with_aging,
+    queue::claim_takes_only_due_entries_and_respects_the_limit,
+    queue::a_stale_fence_commits_nothing,
+    queue::renewing_keeps_a_lease_from_expiring,
+    queue::rescue_drops_an_expired_entry_whose_key_waits_again,
+    queue::retry_waits_for_its_due_time,
+    queue::dead_letters_wait_for_a_requeue_and_an_enqueue_replaces_them,
+    queue::release_gives_the_attempt_back,
+    queue::requeue_brings_dead_letters_back,
+    queue::listing_pages_by_id_and_filters_by_state,
+    queue::enqueue_takes_a_hundred_thousand_keys_in_one_call,
+    queue::a_claim_left_by_a_crashed_worker_comes_back_after_its_lease,
+    members::first_load_is_one_created_entry,
+    members::an_unchanged_refresh_writes_only_bookkeeping,
+    members::a_changed_field_is_recorded_by_name,
+    members::gone_disables_and_a_merge_enqueues_the_target,
+    members::a_member_that_reappears_is_enabled,
+    members::an_ams_disable_is_followed_and_undone,
+    members::an_admin_disable_sticks,
+    members::rules_apply_on_refresh_and_reapply_without_the_ams,
+    members::reapply_walks_every_member_in_batches,
+    members::a_colliding_ams_group_is_a_data_error_not_a_privilege,
+    members::a_failure_is_kept_on_the_member_until_a_refresh_succeeds,
+    members::search_matches_text_community_and_group_with_a_cursor,
+    runs::a_run_counts_its_refreshes_and_finishes_with_its_last_entry,
+    runs::a_run_waits_for_retries_and_succeeds,
+    runs::a_merge_target_joins_the_run,
+    runs::an_adopted_entry_lets_its_old_run_finish,
+    runs::runs_finish_at_once_list_newest_first_and_filter,
+    runs::a_watermark_never_moves_backwards,
+    runs::the_source_state_and_heartbeats_are_kept,
+    runs::everything_survives_a_reopen,
+    events::events_upsert_by_content,
+    events::events_are_listed_by_overlap_in_start_order,
+    settings::settings_are_seeded_once,
+    settings::security_groups_list_builtins_then_ams_groups_as_first_seen,
+    feed::the_feed_lists_changes_in_commit_order,
+    feed::concurrent_commits_each_get_one_feed_item,
+);

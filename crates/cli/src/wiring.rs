@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AmsSource, AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
+use amsync_ams::{AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
 use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SecretSource, SourceKind};
 use amsync_core::Encoding;
 use amsync_sync::{Schedule, SyncSettings};
@@ -23,7 +23,9 @@ fn secret(source: Option<SecretSource>, env: &dyn Environment, what: &str) -> Cl
 fn source_auth(auth: Option<&HttpAuth>, at: &str, env: &dyn Environment) -> CliResult<SourceAuth> {
     Ok(match auth {
         None => SourceAuth::None,
-        Some(a @ HttpAuth::ApiKey(k)) => SourceAuth::ApiKey { header: k.header.clone(), value: secret(a.secret(at), env, at)? },
+        Some(a @ HttpAuth::ApiKey(k)) => {
+            SourceAuth::ApiKey { header: k.header.clone(), value: secret(a.secret(at), env, at)? }
+        }
         Some(a @ HttpAuth::Basic(b)) => {
             SourceAuth::Basic { username: b.username.clone(), password: secret(a.secret(at), env, at)? }
         }
@@ -61,11 +63,6 @@ pub fn http_source(cfg: &Config, env: &dyn Environment) -> CliResult<HttpSource>
         user_agent: USER_AGENT.to_string(),
     };
     HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("ams: {e}")))
-}
-
-/// The source as the engine uses it.
-pub fn source(cfg: &Config, env: &dyn Environment) -> CliResult<Arc<dyn AmsSource>> {
-    Ok(Arc::new(http_source(cfg, env)?))
 }
 
 /// The credential service of `[auth]`, when one is configured. When it is the

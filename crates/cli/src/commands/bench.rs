@@ -69,6 +69,11 @@ impl SimProcess {
         Ok(serde_json::from_slice(&body).map_err(anyhow::Error::from)?)
     }
 
+    /// Stops the simulator.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     pub async fn reset_stats(&self) -> CliResult<()> {
         let url = format!("{}/_sim/stats/reset", self.base_url);
         reqwest::Client::new().post(&url).send().await.map_err(anyhow::Error::from)?;
@@ -80,7 +85,8 @@ async fn count_rows(store: &Arc<SqliteStore>) -> CliResult<serde_json::Value> {
     let v = store
         .read(|c| {
             let mut out = serde_json::Map::new();
-            for t in ["members", "memberships", "member_ams_groups", "member_history", "change_feed", "member_payloads"] {
+            for t in ["members", "memberships", "member_ams_groups", "member_history", "change_feed", "member_payloads"]
+            {
                 let n: i64 = c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
                 out.insert(t.to_string(), json!(n));
             }
@@ -176,6 +182,7 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     );
     eprintln!("peak RSS of amsync: {peak:.0} MB (after the initial load: {rss_after_first:.0} MB)");
     store.shutdown().await;
+    sim.stop().await;
     let line = json!({
         "bench": "refresh",
         "members": args.members,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use amsync_config::{Config, Environment, ProcessEnv};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::Store;
+use amsync_store::{SettingsStore, Store};
 
 use crate::args::Command;
 use crate::exit::{CliError, CliResult};
@@ -55,9 +55,7 @@ pub fn sqlite_options(cfg: &Config, env: &dyn Environment) -> CliResult<SqliteOp
     let url = cfg.database_url(env)?;
     let url = url.expose_secret();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(CliError::config(
-            "database.url: PostgreSQL is not available in this version; use sqlite://FILE",
-        ));
+        return Err(CliError::config("database.url: PostgreSQL is not available in this version; use sqlite://FILE"));
     }
     let mut opts = SqliteOptions::from_url(url).map_err(|e| CliError::config(format!("database.url: {e}")))?;
     opts.auto_migrate = cfg.database.auto_migrate;

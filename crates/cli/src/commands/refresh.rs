@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use amsync_config::ProcessEnv;
 use amsync_core::{MemberKey, Trigger};
-use amsync_store::{RunId, RunOutcome};
+use amsync_store::{RunId, RunOutcome, SyncStateStore};
 use amsync_sync::{Engine, PollMode};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -51,7 +51,11 @@ pub async fn run(args: RefreshArgs) -> CliResult<()> {
             report.listed,
             report.enqueued,
             report.merged,
-            if report.reconciled > 0 { format!(", {} missing from the listing enqueued", report.reconciled) } else { String::new() }
+            if report.reconciled > 0 {
+                format!(", {} missing from the listing enqueued", report.reconciled)
+            } else {
+                String::new()
+            }
         );
         if let Some(e) = report.error {
             store.shutdown().await;

@@ -35,7 +35,6 @@ pub async fn run_worker(config: &Path) -> CliResult<()> {
 pub struct Node {
     pub addr: std::net::SocketAddr,
     pub store: Arc<SqliteStore>,
-    pub engine: Arc<Engine>,
     stop: CancellationToken,
     tasks: tokio::task::JoinSet<()>,
 }
@@ -86,7 +85,7 @@ impl Node {
                 }
             });
         }
-        Ok(Node { addr, store, engine, stop, tasks })
+        Ok(Node { addr, store, stop, tasks })
     }
 
     /// Stops taking work, lets refreshes in flight commit, closes the store.

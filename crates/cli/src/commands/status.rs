@@ -54,7 +54,10 @@ fn run_line(r: &Option<amsync_store::Run>) -> String {
 pub fn table(s: &SyncStatus, database: &str) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("database", database.to_string()),
-        ("sync", if s.paused { format!("PAUSED ({})", s.pause_reason.as_deref().unwrap_or("-")) } else { "running".into() }),
+        (
+            "sync",
+            if s.paused { format!("PAUSED ({})", s.pause_reason.as_deref().unwrap_or("-")) } else { "running".into() },
+        ),
         ("members", s.members.to_string()),
         ("last periodic refresh", run_line(&s.periodic_refresh.last_run)),
         ("next periodic refresh", when(s.periodic_refresh.next_at)),

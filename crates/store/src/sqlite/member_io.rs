@@ -34,7 +34,12 @@ pub(crate) fn fingerprint(conn: &Connection, key: &str) -> Result<Option<Fingerp
     )?;
     let row = stmt
         .query_row([key], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Vec<u8>>(3)?))
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
         })
         .optional()?;
     Ok(row.map(|(reason, d, m, g)| Fingerprint {
@@ -90,8 +95,7 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
         return Ok(None);
     };
     let member_key: MemberKey = codec::key("member", key.to_string())?;
-    let [prefix, first_name, middle_name, last_name, nickname, suffix, credentials, email]: [Option<String>; 8] =
-        names;
+    let [prefix, first_name, middle_name, last_name, nickname, suffix, credentials, email]: [Option<String>; 8] = names;
     let details = MemberDetails {
         key: member_key,
         status: codec::ams_status(&ams_status)?,
@@ -158,7 +162,8 @@ pub(crate) fn load_membership_ids(conn: &Connection, key: &str) -> Result<HashSe
     let mut out = HashSet::new();
     for row in rows {
         let (c, b) = row?;
-        let begin = b.parse().map_err(|_| StoreError::Database(format!("stored membership begin {b:?} is not a date")))?;
+        let begin =
+            b.parse().map_err(|_| StoreError::Database(format!("stored membership begin {b:?} is not a date")))?;
         out.insert((c, begin));
     }
     Ok(out)
@@ -303,7 +308,8 @@ pub(crate) fn replace_phones(conn: &Connection, key: &str, list: &[Phone], clear
     if clear {
         conn.prepare_cached("DELETE FROM member_phones WHERE member_key = ?1")?.execute([key])?;
     }
-    let mut stmt = conn.prepare_cached("INSERT INTO member_phones (member_key, pos, type, number) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO member_phones (member_key, pos, type, number) VALUES (?1, ?2, ?3, ?4)")?;
     for (i, p) in list.iter().enumerate() {
         stmt.execute(params![key, i as i64, p.kind, p.number])?;
     }

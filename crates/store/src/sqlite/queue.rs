@@ -74,7 +74,13 @@ fn waiting_entry(conn: &Connection, key: &str) -> Result<Option<Waiting>> {
     )?;
     Ok(stmt
         .query_row([key], |r| {
-            Ok(Waiting { id: r.get(0)?, priority: r.get(1)?, due_at: r.get(2)?, attempts: r.get(3)?, run_id: r.get(4)? })
+            Ok(Waiting {
+                id: r.get(0)?,
+                priority: r.get(1)?,
+                due_at: r.get(2)?,
+                attempts: r.get(3)?,
+                run_id: r.get(4)?,
+            })
         })
         .optional()?)
 }
@@ -195,8 +201,9 @@ fn claim(conn: &Connection, limit: usize, node: &str, now: i64, lease_until: i64
 }
 
 fn renew(conn: &Connection, tokens: &[ClaimToken], lease_until: i64) -> Result<Vec<bool>> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE refresh_queue SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 AND state = 'running'")?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE refresh_queue SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 AND state = 'running'",
+    )?;
     tokens.iter().map(|t| Ok(stmt.execute(params![t.id, t.fence, lease_until])? == 1)).collect()
 }
 
@@ -357,11 +364,7 @@ fn requeue_key(conn: &Connection, key: &str, now: i64) -> Result<bool> {
             .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     };
-    let found = [
-        find("state IN ('queued', 'retrying')")?,
-        find("state = 'running'")?,
-        find("state = 'dead'")?,
-    ];
+    let found = [find("state IN ('queued', 'retrying')")?, find("state = 'running'")?, find("state = 'dead'")?];
     let mut entries = found.into_iter().flatten();
     let Some((survivor, _)) = entries.next() else { return Ok(false) };
     let mut runs = Vec::new();
@@ -499,9 +502,8 @@ impl QueueStore for SqliteStore {
         for chunk in keys.chunks(ENQUEUE_CHUNK) {
             let keys: Vec<String> = chunk.iter().map(|k| k.as_str().to_owned()).collect();
             let due = ms(due);
-            let r = self
-                .write_op(move |ctx| enqueue_chunk(&ctx.conn, &keys, trigger, run_id, due, ms(Utc::now())))
-                .await?;
+            let r =
+                self.write_op(move |ctx| enqueue_chunk(&ctx.conn, &keys, trigger, run_id, due, ms(Utc::now()))).await?;
             total.created += r.created;
             total.merged += r.merged;
         }
@@ -581,9 +583,11 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         for (due, prio) in [(0i64, 1i64), (1_700_000_000_000, 6), (5, 3)] {
             let got: i64 = conn
-                .query_row(&format!("SELECT {SORT_KEY_SQL} FROM (SELECT ?3 AS priority)"), params![due, aging_step_ms(), prio], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    &format!("SELECT {SORT_KEY_SQL} FROM (SELECT ?3 AS priority)"),
+                    params![due, aging_step_ms(), prio],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(got, sort_key(due, prio));
         }

@@ -134,4 +134,3 @@ pub async fn sqlite() -> TestDb {
     let backend = SqliteBackend { dir, store: Some(store.clone()) };
     TestDb { store: Some(store), backend: Box::new(backend) }
 }
-

@@ -61,7 +61,8 @@ pub async fn an_unchanged_refresh_writes_only_bookkeeping(db: &mut TestDb) {
 pub async fn a_changed_field_is_recorded_by_name(db: &mut TestDb) {
     let s = db.s();
     s.commit_refresh(commit(member("A"), t0())).await.unwrap();
-    let payload_times = "SELECT COUNT(*) FROM member_payloads WHERE fetched_at > (SELECT MIN(fetched_at) FROM member_payloads)";
+    let payload_times =
+        "SELECT COUNT(*) FROM member_payloads WHERE fetched_at > (SELECT MIN(fetched_at) FROM member_payloads)";
     assert_eq!(db.scalar(payload_times).await, 0);
     let mut m = member("A");
     m.details.last_name = Some("Byron".into());
@@ -299,9 +300,11 @@ pub async fn search_matches_text_community_and_group_with_a_cursor(db: &mut Test
     let page = q(MemberQuery { community: Some("CMT-A".into()), ..Default::default() }).await;
     assert_eq!(page.items.len(), 6, "odd members kept the committee");
     let day = |d: &str| Some(d.parse().unwrap());
-    let page = q(MemberQuery { community: Some("CH-NYC".into()), current_on: day("2026-06-01"), ..Default::default() }).await;
+    let page =
+        q(MemberQuery { community: Some("CH-NYC".into()), current_on: day("2026-06-01"), ..Default::default() }).await;
     assert_eq!(page.items.len(), 6, "even members' chapter starts in 2027");
-    let page = q(MemberQuery { community: Some("CH-NYC".into()), current_on: day("2027-06-01"), ..Default::default() }).await;
+    let page =
+        q(MemberQuery { community: Some("CH-NYC".into()), current_on: day("2027-06-01"), ..Default::default() }).await;
     assert_eq!(page.items.len(), 6, "odd members' chapter ended in 2026");
     // Keyset pages cover everything once, in key order.
     let mut all = Vec::new();

@@ -63,7 +63,10 @@ async fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("amsync.db");
     let store = open(&dir);
-    store.write(|c| Ok(c.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)", [])?)).await.unwrap();
+    store
+        .write(|c| Ok(c.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)", [])?))
+        .await
+        .unwrap();
     store.shutdown().await;
     drop(store);
     let err = SqliteStore::open(SqliteOptions::new(&path)).unwrap_err();

@@ -56,6 +56,8 @@ pub fn member_document(m: &StoredMember, groups: &GroupContext, today: NaiveDate
     doc.insert("memberships".into(), Value::Array(memberships));
     let eff = effective_groups(r, |k| groups.is_member.contains(k), |k| groups.names.get(k).cloned().flatten());
     doc.insert("security_groups".into(), json!(eff));
+    // What the AMS says, also for a disabled member (whose effective groups are empty).
+    doc.insert("ams_groups".into(), json!(r.ams_groups));
     doc.insert("last_refreshed_at".into(), json!(m.last_refreshed_at));
     doc.insert("created_at".into(), json!(m.created_at));
     doc.insert("updated_at".into(), json!(m.updated_at));

@@ -1,0 +1,13 @@
+//! amsync's integration tests: one test binary, a module per capability.
+//! Every test talks to real parts: the simulated AMS over HTTP on
+//! 127.0.0.1, SQLite files in a temporary directory, the API over HTTP.
+
+mod helpers;
+
+mod sync_atomicity;
+mod sync_crash;
+mod sync_dedup;
+mod sync_disable;
+mod sync_faults;
+mod sync_initial_load;
+mod sync_watermark;

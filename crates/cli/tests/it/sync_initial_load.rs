@@ -1,0 +1,66 @@
+//! Initial load: 1,000 members equal the simulator's truth, field by field,
+//! in both encodings.
+
+use amsync_core::Encoding;
+
+use crate::helpers::{assert_matches_truth, AppOptions, TestApp, HEAVY};
+
+async fn initial_load(encoding: Encoding) {
+    let _heavy = HEAVY.lock().await;
+    let app = TestApp::spawn_with(AppOptions { members: 1000, encoding, ..AppOptions::default() }).await;
+    let (report, run) = app.full_refresh().await;
+    assert!(report.complete);
+    assert_eq!(report.listed, 1000);
+    assert_eq!(run.counts.created, 1000, "{run:?}");
+    assert_eq!(run.counts.failed + run.counts.dead, 0, "{run:?}");
+    assert_matches_truth(&app).await;
+    // A listing of everything sets the watermark.
+    assert!(report.watermark_after.is_some());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_load_equals_truth_json() {
+    initial_load(Encoding::Json).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_load_equals_truth_xml() {
+    initial_load(Encoding::Xml).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_rerun_writes_nothing_but_bookkeeping() {
+    let app = TestApp::spawn().await;
+    app.full_refresh().await;
+    let before = row_counts(&app).await;
+    let (_, run) = app.full_refresh().await;
+    assert_eq!(run.counts.unchanged, 200, "{run:?}");
+    assert_eq!(row_counts(&app).await, before, "an unchanged re-run wrote member, child or history rows");
+    app.stop().await;
+}
+
+async fn row_counts(app: &TestApp) -> Vec<(String, i64, Option<i64>)> {
+    app.store
+        .read(|c| {
+            let mut out = Vec::new();
+            for (t, stamp) in [
+                ("members", Some("updated_at")),
+                ("memberships", None),
+                ("member_ams_groups", None),
+                ("member_history", Some("id")),
+                ("change_feed", Some("seq")),
+                ("member_payloads", Some("fetched_at")),
+            ] {
+                let n: i64 = c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                let max: Option<i64> = match stamp {
+                    Some(col) => c.query_row(&format!("SELECT max({col}) FROM {t}"), [], |r| r.get(0))?,
+                    None => None,
+                };
+                out.push((t.to_string(), n, max));
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod cli;
+
 mod sync_atomicity;
 mod sync_crash;
 mod sync_dedup;

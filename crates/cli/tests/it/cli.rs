@@ -1,0 +1,103 @@
+//! The command line: exit codes, `init`, `refresh` working the queue when
+//! no node serves, `status` as a table and as JSON, `migrate`, `backup`.
+
+use std::process::Output;
+
+use amsync_sim::SimConfig;
+
+use crate::helpers::{init_tracing, ADMIN_TOKEN};
+
+async fn amsync(args: &[&str], dir: &std::path::Path) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+        .args(args)
+        .current_dir(dir)
+        .env("AMSYNC_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("amsync runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_config_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[member_refresh]\nworkerz = 3\n").unwrap();
+    let out = amsync(&["status", "--config", "bad.toml"], dir.path()).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("member_refresh.workerz"), "{}", text(&out));
+
+    std::fs::write(dir.path().join("bad2.toml"), "[periodic_refresh]\ninterval = \"soon\"\n").unwrap();
+    let out = amsync(&["status", "--config", "bad2.toml"], dir.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("periodic_refresh.interval"), "{}", text(&out));
+
+    let out = amsync(&["refresh", "--config", "bad.toml", "--all", "--member", "M1"], dir.path()).await;
+    assert_eq!(out.status.code(), Some(2), "conflicting arguments are a usage error: {}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_a_config_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = amsync(&["init", "--out", "amsync.toml"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let written = std::fs::read_to_string(dir.path().join("amsync.toml")).unwrap();
+    assert!(written.contains("[member_refresh]") && written.contains('#'), "commented config");
+    let again = amsync(&["init", "--out", "amsync.toml"], dir.path()).await;
+    assert_eq!(again.status.code(), Some(2), "does not overwrite without --force");
+    amsync_config::Config::from_toml_str(&written, Vec::new()).expect("the template loads");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_works_the_queue_without_a_server_and_status_reports_it() {
+    init_tracing();
+    let sim = amsync_sim::start(
+        SimConfig { members: 60, ..SimConfig::default() },
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("amsync.toml"),
+        format!(
+            "[database]\nurl = \"sqlite://amsync.db\"\n[ams]\nbase_url = \"{}\"\n[member_refresh]\nbackoff_initial = \"100ms\"\n",
+            sim.base_url()
+        ),
+    )
+    .unwrap();
+    let out = amsync(&["refresh", "--config", "amsync.toml", "--all"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("60 refreshed"), "{}", text(&out));
+
+    let out = amsync(&["refresh", "--config", "amsync.toml", "--member", "M000002"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = amsync(&["status", "--config", "amsync.toml", "--json"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["members"], 60);
+    assert_eq!(status["full_refresh"]["outcome"], "succeeded");
+    assert_eq!(status["queue"]["dead"], 0);
+
+    let out = amsync(&["status", "--config", "amsync.toml"], dir.path()).await;
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("members") && table.contains("60"), "{table}");
+    assert!(table.contains("sqlite://amsync.db"), "{table}");
+
+    let out = amsync(&["backup", "--config", "amsync.toml", "--out", "copy.db"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let copy =
+        amsync_store::sqlite::SqliteStore::open(amsync_store::sqlite::SqliteOptions::new(dir.path().join("copy.db")))
+            .unwrap();
+    assert_eq!(amsync_store::MemberStore::member_count(copy.as_ref()).await.unwrap(), 60);
+    copy.shutdown().await;
+
+    let out = amsync(&["migrate", "--config", "amsync.toml"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("current"), "{}", text(&out));
+}

@@ -119,7 +119,8 @@ mod tests {
 
     #[test]
     fn enum_names_roundtrip() {
-        for k in [ChangeKind::Created, ChangeKind::Changed, ChangeKind::Disabled, ChangeKind::Enabled, ChangeKind::Erased]
+        for k in
+            [ChangeKind::Created, ChangeKind::Changed, ChangeKind::Disabled, ChangeKind::Enabled, ChangeKind::Erased]
         {
             assert_eq!(change_kind(k.as_str()).unwrap(), k);
         }

@@ -18,7 +18,8 @@ fn rfc3339(t: &DateTime<FixedOffset>) -> String {
 }
 
 fn parse_time(what: &str, s: &str) -> Result<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(s).map_err(|_| StoreError::Database(format!("stored event {what} {s:?} is not RFC 3339")))
+    DateTime::parse_from_rfc3339(s)
+        .map_err(|_| StoreError::Database(format!("stored event {what} {s:?} is not RFC 3339")))
 }
 
 fn upsert(conn: &Connection, events: &[Event], at: i64) -> Result<UpsertCounts> {

@@ -74,7 +74,13 @@ fn waiting_entry(conn: &Connection, key: &str) -> Result<Option<Waiting>> {
     )?;
     Ok(stmt
         .query_row([key], |r| {
-            Ok(Waiting { id: r.get(0)?, priority: r.get(1)?, due_at: r.get(2)?, attempts: r.get(3)?, run_id: r.get(4)? })
+            Ok(Waiting {
+                id: r.get(0)?,
+                priority: r.get(1)?,
+                due_at: r.get(2)?,
+                attempts: r.get(3)?,
+                run_id: r.get(4)?,
+            })
         })
         .optional()?)
 }
@@ -157,10 +163,10 @@ fn claim(conn: &Connection, limit: usize, node: &str, now: i64, lease_until: i64
     let mut stmt = conn.prepare_cached(
         "UPDATE refresh_queue SET state = 'running', attempts = attempts + 1, fence = ?1, lease_until = ?2, node = ?3
          WHERE id IN (
-            SELECT q.id FROM refresh_queue q
+            SELECT q.id FROM refresh_queue AS q INDEXED BY refresh_queue_claim
             WHERE q.state IN ('queued', 'retrying') AND q.due_at <= ?4
               AND NOT EXISTS (SELECT 1 FROM refresh_queue r WHERE r.member_key = q.member_key AND r.state = 'running')
-            ORDER BY q.sort_key, q.id LIMIT ?5)
+            ORDER BY q.sort_key LIMIT ?5)
          RETURNING id, member_key, trigger, priority, attempts, run_id, sort_key",
     )?;
     let rows = stmt.query_map(params![fence, lease_until, node, now, limit as i64], |r| {
@@ -195,8 +201,9 @@ fn claim(conn: &Connection, limit: usize, node: &str, now: i64, lease_until: i64
 }
 
 fn renew(conn: &Connection, tokens: &[ClaimToken], lease_until: i64) -> Result<Vec<bool>> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE refresh_queue SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 AND state = 'running'")?;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE refresh_queue SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 AND state = 'running'",
+    )?;
     tokens.iter().map(|t| Ok(stmt.execute(params![t.id, t.fence, lease_until])? == 1)).collect()
 }
 
@@ -205,7 +212,8 @@ fn rescue_expired(conn: &Connection, now: i64) -> Result<u64> {
     let mut dropped_runs = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
-            "DELETE FROM refresh_queue AS q WHERE q.state = 'running' AND q.lease_until <= ?1
+            "DELETE FROM refresh_queue AS q INDEXED BY refresh_queue_leases
+             WHERE q.state = 'running' AND q.lease_until <= ?1
                AND EXISTS (SELECT 1 FROM refresh_queue w
                            WHERE w.member_key = q.member_key AND w.state IN ('queued', 'retrying'))
              RETURNING run_id",
@@ -216,8 +224,8 @@ fn rescue_expired(conn: &Connection, now: i64) -> Result<u64> {
         }
     }
     let sql = format!(
-        "UPDATE refresh_queue SET state = 'retrying', due_at = ?1, sort_key = {SORT_KEY_SQL},
-            fence = NULL, lease_until = NULL, node = NULL
+        "UPDATE refresh_queue INDEXED BY refresh_queue_leases
+         SET state = 'retrying', due_at = ?1, sort_key = {SORT_KEY_SQL}, fence = NULL, lease_until = NULL, node = NULL
          WHERE state = 'running' AND lease_until <= ?1"
     );
     let moved = conn.prepare_cached(&sql)?.execute(params![now, aging_step_ms()])?;
@@ -357,11 +365,7 @@ fn requeue_key(conn: &Connection, key: &str, now: i64) -> Result<bool> {
             .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     };
-    let found = [
-        find("state IN ('queued', 'retrying')")?,
-        find("state = 'running'")?,
-        find("state = 'dead'")?,
-    ];
+    let found = [find("state IN ('queued', 'retrying')")?, find("state = 'running'")?, find("state = 'dead'")?];
     let mut entries = found.into_iter().flatten();
     let Some((survivor, _)) = entries.next() else { return Ok(false) };
     let mut runs = Vec::new();
@@ -370,11 +374,11 @@ fn requeue_key(conn: &Connection, key: &str, now: i64) -> Result<bool> {
         runs.extend(run);
     }
     // A running entry requeued is fenced: its worker's commit will not apply.
-    conn.prepare_cached(&format!(
+    conn.prepare_cached(
         "UPDATE refresh_queue SET state = 'queued', attempts = 0, due_at = MIN(due_at, ?1),
             sort_key = MIN(due_at, ?1) - priority * ?2, fence = NULL, lease_until = NULL, node = NULL
-         WHERE id = ?3"
-    ))?
+         WHERE id = ?3",
+    )?
     .execute(params![now, aging_step_ms(), survivor])?;
     for r in runs {
         maybe_finish(conn, r, now)?;
@@ -499,9 +503,8 @@ impl QueueStore for SqliteStore {
         for chunk in keys.chunks(ENQUEUE_CHUNK) {
             let keys: Vec<String> = chunk.iter().map(|k| k.as_str().to_owned()).collect();
             let due = ms(due);
-            let r = self
-                .write_op(move |ctx| enqueue_chunk(&ctx.conn, &keys, trigger, run_id, due, ms(Utc::now())))
-                .await?;
+            let r =
+                self.write_op(move |ctx| enqueue_chunk(&ctx.conn, &keys, trigger, run_id, due, ms(Utc::now()))).await?;
             total.created += r.created;
             total.merged += r.merged;
         }
@@ -581,9 +584,11 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         for (due, prio) in [(0i64, 1i64), (1_700_000_000_000, 6), (5, 3)] {
             let got: i64 = conn
-                .query_row(&format!("SELECT {SORT_KEY_SQL} FROM (SELECT ?3 AS priority)"), params![due, aging_step_ms(), prio], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    &format!("SELECT {SORT_KEY_SQL} FROM (SELECT ?3 AS priority)"),
+                    params![due, aging_step_ms(), prio],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(got, sort_key(due, prio));
         }

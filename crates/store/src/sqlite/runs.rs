@@ -60,7 +60,9 @@ fn natural_outcome(dead: i64, enqueued: i64, error: bool) -> RunOutcome {
 /// Finishes a run whose listing is over and whose last entry has settled.
 pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
     let row = conn
-        .prepare_cached("SELECT listing_done, finished_at IS NULL, dead, enqueued, error IS NOT NULL FROM runs WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT listing_done, finished_at IS NULL, dead, enqueued, error IS NOT NULL FROM runs WHERE id = ?1",
+        )?
         .query_row([id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
     let Some((listing_done, open, dead, enqueued, error)) = row else { return Ok(()) };
@@ -77,7 +79,8 @@ pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
     Ok(())
 }
 
-const RUN_COLUMNS: &str = "id, kind, started_at, finished_at, outcome, watermark_before, watermark_after, pages, listed,
+const RUN_COLUMNS: &str =
+    "id, kind, started_at, finished_at, outcome, watermark_before, watermark_after, pages, listed,
     enqueued, merged, refreshed, created, changed, unchanged, disabled, failed, dead, error, params,
     (SELECT COUNT(*) FROM refresh_queue q WHERE q.run_id = runs.id AND q.state <> 'dead')";
 
@@ -202,8 +205,7 @@ impl RunStore for SqliteStore {
 
     async fn add_run_counts(&self, id: RunId, counts: &RunCounts) -> Result<()> {
         let counts = counts.clone();
-        self.write_op(move |ctx| if add_counts(&ctx.conn, id, &counts)? { Ok(()) } else { Err(not_found(id)) })
-            .await
+        self.write_op(move |ctx| if add_counts(&ctx.conn, id, &counts)? { Ok(()) } else { Err(not_found(id)) }).await
     }
 
     async fn finish_listing(

@@ -106,8 +106,9 @@ impl SettingsStore for SqliteStore {
 
     async fn is_member_groups(&self) -> Result<Vec<GroupKey>> {
         self.read_op(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams' ORDER BY key")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams' ORDER BY key",
+            )?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             let mut out = Vec::new();
             for row in rows {

@@ -28,7 +28,12 @@ pub async fn the_feed_lists_changes_in_commit_order(db: &mut TestDb) {
     let got: Vec<_> = feed.iter().map(|f| (f.key.as_str(), f.kind)).collect();
     assert_eq!(
         got,
-        [("B", ChangeKind::Created), ("A", ChangeKind::Created), ("B", ChangeKind::Changed), ("A", ChangeKind::Disabled)]
+        [
+            ("B", ChangeKind::Created),
+            ("A", ChangeKind::Created),
+            ("B", ChangeKind::Changed),
+            ("A", ChangeKind::Disabled)
+        ]
     );
     assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(feed[3].at, t0() + mins(2));

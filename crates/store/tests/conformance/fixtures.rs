@@ -3,7 +3,9 @@
 use amsync_core::community::{Community, Membership};
 use amsync_core::diff::FetchedMember;
 use amsync_core::member::{Address, Demographic, MemberDetails, Phone, SocialLink};
-use amsync_core::{CommunityKey, Encoding, Failure, FailureKind, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger};
+use amsync_core::{
+    CommunityKey, Encoding, Failure, FailureKind, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger,
+};
 use amsync_store::*;
 use chrono::{DateTime, Utc};
 
@@ -65,7 +67,8 @@ pub fn member(k: &str) -> FetchedMember {
         ..Default::default()
     });
     d.social = vec![SocialLink { network: "linkedin".into(), url: format!("https://linkedin.example/{k}") }];
-    d.demographics = vec![Demographic { name: "Industry".into(), value: Some("Computing".into()), search: true, network: true }];
+    d.demographics =
+        vec![Demographic { name: "Industry".into(), value: Some("Computing".into()), search: true, network: true }];
     FetchedMember {
         details: d,
         memberships: vec![

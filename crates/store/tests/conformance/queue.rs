@@ -92,13 +92,8 @@ pub async fn claim_order_follows_priority_with_aging(db: &mut TestDb) {
     let step = chrono::Duration::from_std(amsync_core::queue::AGING_STEP).unwrap();
     s.enqueue(&keys(&["OLD-FULL"]), Trigger::Full, None, t0()).await.unwrap();
     s.enqueue(&keys(&["NEW-LOGIN"]), Trigger::Login, None, t0() + step * 6).await.unwrap();
-    let got: Vec<String> = s
-        .claim(10, "n", t0() + step * 7, LEASE)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.key.as_str().to_owned())
-        .collect();
+    let got: Vec<String> =
+        s.claim(10, "n", t0() + step * 7, LEASE).await.unwrap().iter().map(|c| c.key.as_str().to_owned()).collect();
     assert_eq!(got, ["OLD-FULL", "NEW-LOGIN"]);
 }
 

@@ -11,11 +11,17 @@ use crate::harness::TestDb;
 pub async fn a_run_counts_its_refreshes_and_finishes_with_its_last_entry(db: &mut TestDb) {
     let s = db.s();
     s.commit_refresh(commit(member("OLD"), t0())).await.unwrap();
-    let run = s.start_run(Trigger::Periodic, t0(), Some(t("2026-11-29T13:00:00Z")), serde_json::json!({"since": "x"})).await.unwrap();
-    let r = s.enqueue(&keys(&["NEW", "OLD", "BAD"]), Trigger::Periodic, Some(run), t0()).await.unwrap();
-    s.add_run_counts(run, &RunCounts { pages: 1, listed: 3, enqueued: r.created, merged: r.merged, ..Default::default() })
+    let run = s
+        .start_run(Trigger::Periodic, t0(), Some(t("2026-11-29T13:00:00Z")), serde_json::json!({"since": "x"}))
         .await
         .unwrap();
+    let r = s.enqueue(&keys(&["NEW", "OLD", "BAD"]), Trigger::Periodic, Some(run), t0()).await.unwrap();
+    s.add_run_counts(
+        run,
+        &RunCounts { pages: 1, listed: 3, enqueued: r.created, merged: r.merged, ..Default::default() },
+    )
+    .await
+    .unwrap();
     s.finish_listing(run, t0(), Some(t("2026-11-29T13:58:00Z")), None).await.unwrap();
     let got = s.get_run(run).await.unwrap().unwrap();
     assert_eq!((got.outcome, got.pending, got.finished_at), (RunOutcome::Running, 3, None));

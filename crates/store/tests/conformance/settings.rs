@@ -11,7 +11,11 @@ fn gk(k: &str) -> GroupKey {
 }
 
 fn rules() -> RuleSet {
-    RuleSet::new(vec![CommunityRule { action: RuleAction::Exclude, group_type: Some("Committee".into()), group_subtype: None }])
+    RuleSet::new(vec![CommunityRule {
+        action: RuleAction::Exclude,
+        group_type: Some("Committee".into()),
+        group_subtype: None,
+    }])
 }
 
 pub async fn settings_are_seeded_once(db: &mut TestDb) {

@@ -1,7 +1,7 @@
 //! Measures the SQLite store's commit path with realistic members.
 //!
 //! ```text
-//! cargo run --release -p amsync-store --example commit_bench -- --members 100000 [--concurrency 256] [--db FILE] [--load-only]
+//! cargo run --release -p amsync-store --example commit_bench -- --members 100000 [--concurrency 256] [--db FILE] [--load-only] [--shuffle]
 //! ```
 //!
 //! Phases: the initial load (every member created), an unchanged re-run
@@ -31,10 +31,13 @@ struct Args {
     db: Option<std::path::PathBuf>,
     /// Stop after the initial load (for profiling it).
     load_only: bool,
+    /// Commit members in a scrambled key order (keys arrive in no order, so
+    /// every key-ordered b-tree takes inserts all over).
+    shuffle: bool,
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { members: 100_000, concurrency: 256, db: None, load_only: false };
+    let mut a = Args { members: 100_000, concurrency: 256, db: None, load_only: false, shuffle: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -43,7 +46,10 @@ fn parse_args() -> Args {
             "--concurrency" => a.concurrency = value().parse().expect("--concurrency N"),
             "--db" => a.db = Some(value().into()),
             "--load-only" => a.load_only = true,
-            other => panic!("unknown argument {other}; use --members N --concurrency N --db FILE --load-only"),
+            "--shuffle" => a.shuffle = true,
+            other => {
+                panic!("unknown argument {other}; use --members N --concurrency N --db FILE --load-only --shuffle")
+            }
         }
     }
     a
@@ -199,13 +205,20 @@ fn peak_rss_mib() -> f64 {
     u.ru_maxrss as f64 / 1024.0
 }
 
-/// Commits members 0..n from `concurrency` tasks; returns the wall time.
-async fn commit_all(
-    store: &Arc<SqliteStore>,
-    n: usize,
-    concurrency: usize,
-    expect: fn(&CommitOutcome) -> bool,
-) -> Duration {
+/// The member committed `i`-th: `i` itself, or a fixed scramble of 0..n
+/// (multiplying by a prime that does not divide n is a permutation mod n).
+fn nth(i: usize, n: usize, shuffle: bool) -> usize {
+    const PRIME: usize = 1_000_003;
+    if shuffle && n % PRIME != 0 {
+        (i * PRIME) % n
+    } else {
+        i
+    }
+}
+
+/// Commits every member from `args.concurrency` tasks; returns the wall time.
+async fn commit_all(store: &Arc<SqliteStore>, args: &Args, expect: fn(&CommitOutcome) -> bool) -> Duration {
+    let (n, concurrency, shuffle) = (args.members, args.concurrency, args.shuffle);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -217,6 +230,7 @@ async fn commit_all(
                 if i >= n {
                     break;
                 }
+                let i = nth(i, n, shuffle);
                 let out = store.commit_refresh(refresh(i, None, Utc::now())).await.expect("commit");
                 assert!(expect(&out), "member {i}: {out:?}");
             }
@@ -229,10 +243,10 @@ async fn commit_all(
 }
 
 /// Enqueues every member in a run; returns the run and the wall time.
-async fn enqueue_all(store: &Arc<SqliteStore>, n: usize) -> (RunId, Duration) {
+async fn enqueue_all(store: &Arc<SqliteStore>, n: usize, shuffle: bool) -> (RunId, Duration) {
     let now = Utc::now();
     let run = store.start_run(Trigger::Full, now, None, serde_json::json!({})).await.expect("run");
-    let keys: Vec<MemberKey> = (0..n).map(key).collect();
+    let keys: Vec<MemberKey> = (0..n).map(|i| key(nth(i, n, shuffle))).collect();
     let started = Instant::now();
     store.enqueue(&keys, Trigger::Full, Some(run), now).await.expect("enqueue");
     let took = started.elapsed();
@@ -292,21 +306,26 @@ async fn main() {
     let path = args.db.clone().unwrap_or_else(|| dir.path().join("bench.db"));
     let store = SqliteStore::open(SqliteOptions::new(&path)).expect("open");
     let n = args.members;
-    println!("{n} members, {} concurrent committers, database {}", args.concurrency, path.display());
+    println!(
+        "{n} members{}, {} concurrent committers, database {}",
+        if args.shuffle { " in scrambled order" } else { "" },
+        args.concurrency,
+        path.display()
+    );
 
     let (stats, m) = (store.writer_stats(), mark());
-    let took = commit_all(&store, n, args.concurrency, |o| matches!(o, CommitOutcome::Applied { .. })).await;
+    let took = commit_all(&store, &args, |o| matches!(o, CommitOutcome::Applied { .. })).await;
     println!("initial load:     {}  {:.0} commits/transaction", rate(n, took, &m), per_transaction(&store, stats));
     if args.load_only {
         return;
     }
 
     let (stats, m) = (store.writer_stats(), mark());
-    let took = commit_all(&store, n, args.concurrency, CommitOutcome::is_unchanged).await;
+    let took = commit_all(&store, &args, CommitOutcome::is_unchanged).await;
     println!("unchanged re-run: {}  {:.0} commits/transaction", rate(n, took, &m), per_transaction(&store, stats));
 
     let m = mark();
-    let (run, took) = enqueue_all(&store, n).await;
+    let (run, took) = enqueue_all(&store, n, args.shuffle).await;
     println!("enqueue:          {}", rate(n, took, &m).replace("members", "   keys"));
     let (stats, m) = (store.writer_stats(), mark());
     let took = work_queue(&store, n, run, args.concurrency).await;

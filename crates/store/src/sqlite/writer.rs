@@ -37,8 +37,9 @@ pub(crate) struct WriterCtx {
 }
 
 /// Operations waiting for the writer beyond this make callers wait
-/// (back-pressure instead of unbounded memory).
-const CHANNEL_CAPACITY: usize = 8192;
+/// (back-pressure instead of unbounded memory: a waiting refresh commit
+/// holds its member and raw answers, a few KiB).
+const CHANNEL_CAPACITY: usize = 1024;
 
 trait WriteOp: Send {
     /// Runs the operation; returns whether it succeeded. May be called again

@@ -5,6 +5,8 @@
 -- snake_case names. Tables keyed by a member and written per refresh are
 -- WITHOUT ROWID when their rows are small, so a member's rows sit together
 -- in one b-tree and a refresh touches one or two pages per table.
+-- Only what is queried by itself gets its own table (memberships by
+-- community, groups by key); lists that change as a whole live on the row.
 -- There are no FOREIGN KEY clauses: the single writer keeps the tables
 -- consistent, and a parent lookup per child row would tax every refresh.
 
@@ -36,6 +38,12 @@ CREATE TABLE members (
     address_postal_code  TEXT,
     address_country_code TEXT,
     website              TEXT,
+    -- Phones, social links and demographics: lists without keys that the
+    -- contract and history treat as whole values, kept as JSON arrays on the
+    -- row (one write instead of a dozen child rows per changed member).
+    phones               TEXT NOT NULL,
+    social               TEXT NOT NULL,
+    demographics         TEXT NOT NULL,
     -- Lower-cased key, names and email, separated by U+001F: what search matches.
     search_text          TEXT NOT NULL,
     created_at           INTEGER NOT NULL,
@@ -46,32 +54,6 @@ CREATE TABLE members (
 );
 -- Covers active_member_keys and member_count without reading wide rows.
 CREATE INDEX members_by_status ON members (status, key);
-
-CREATE TABLE member_phones (
-    member_key TEXT NOT NULL,
-    pos        INTEGER NOT NULL,
-    type       TEXT,
-    number     TEXT NOT NULL,
-    PRIMARY KEY (member_key, pos)
-) WITHOUT ROWID;
-
-CREATE TABLE member_social (
-    member_key TEXT NOT NULL,
-    pos        INTEGER NOT NULL,
-    network    TEXT NOT NULL,
-    url        TEXT NOT NULL,
-    PRIMARY KEY (member_key, pos)
-) WITHOUT ROWID;
-
-CREATE TABLE member_demographics (
-    member_key TEXT NOT NULL,
-    pos        INTEGER NOT NULL,
-    name       TEXT NOT NULL,
-    value      TEXT,
-    search     INTEGER NOT NULL,
-    network    INTEGER NOT NULL,
-    PRIMARY KEY (member_key, pos)
-) WITHOUT ROWID;
 
 -- Every community seen in an AMS answer (excluded ones too: a rule change
 -- may bring them in). Written only when its attributes change.
@@ -87,6 +69,11 @@ CREATE TABLE communities (
 
 -- The memberships the community rules let through. Identity is
 -- (community, begin); begin/end are 'YYYY-MM-DD', which sort as dates.
+-- Deliberately no index by community: its entries land all over the b-tree
+-- (one hot page per community per transaction), which measured nearly half
+-- of the pages a first load writes. Reads by community (search filter,
+-- community member lists) walk members in key order and probe this primary
+-- key instead; add the index in a migration if those reads become hot.
 CREATE TABLE memberships (
     member_key    TEXT NOT NULL,
     community_key TEXT NOT NULL,
@@ -95,7 +82,6 @@ CREATE TABLE memberships (
     role          TEXT,
     PRIMARY KEY (member_key, community_key, begin)
 ) WITHOUT ROWID;
-CREATE INDEX memberships_by_community ON memberships (community_key, begin, end);
 
 -- Built-in, AMS-managed and local groups. Keys are unique case-insensitively
 -- (key_folded is the lower-cased key) so an AMS group can never shadow a
@@ -139,13 +125,19 @@ CREATE TABLE member_local_groups (
 CREATE INDEX member_local_groups_by_group ON member_local_groups (group_key);
 
 -- The last raw answer of each part, written only when that part changed.
+-- One row per member with a column group per part: a first load writes one
+-- row instead of three, and a NULL in an upsert keeps the stored part.
 CREATE TABLE member_payloads (
-    member_key TEXT NOT NULL,
-    part       TEXT NOT NULL CHECK (part IN ('details', 'communities', 'groups')),
-    encoding   TEXT NOT NULL,
-    body       BLOB NOT NULL,
-    fetched_at INTEGER NOT NULL,
-    PRIMARY KEY (member_key, part)
+    member_key           TEXT PRIMARY KEY NOT NULL,
+    details_at           INTEGER,
+    communities_at       INTEGER,
+    groups_at            INTEGER,
+    details_encoding     TEXT,
+    communities_encoding TEXT,
+    groups_encoding      TEXT,
+    details              BLOB,
+    communities          BLOB,
+    groups               BLOB
 );
 
 -- Refresh bookkeeping: the only member table an unchanged refresh writes.
@@ -168,10 +160,12 @@ CREATE TABLE member_history (
 );
 CREATE INDEX member_history_by_member ON member_history (member_key, id);
 
--- The site's change feed, in commit order (one writer). AUTOINCREMENT so a
--- sequence number is never reused, even after pruning.
+-- The site's change feed, in commit order (one writer). Not AUTOINCREMENT
+-- (its sqlite_sequence update costs a row per insert): a sequence number
+-- is max + 1, so pruning must always keep the newest row for numbers never
+-- to be reused.
 CREATE TABLE change_feed (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq        INTEGER PRIMARY KEY,
     member_key TEXT NOT NULL,
     kind       TEXT NOT NULL,
     at         INTEGER NOT NULL

@@ -125,6 +125,9 @@ pub struct RawParts {
 }
 
 /// What a Member Refresh found out.
+// A commit is built once and moved to the store; boxing the large variant
+// would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum RefreshOutcome {
     /// All three parts fetched, parsed and validated.

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use amsync_core::hash::ContentHash;
+use amsync_core::community::Community;
 use amsync_core::rules::RuleSet;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -25,7 +25,7 @@ pub(crate) struct Cache {
     rules: RuleSet,
     local_folded: HashSet<String>,
     known_folded: HashSet<String>,
-    communities: HashMap<String, ContentHash>,
+    communities: HashMap<String, Community>,
 }
 
 /// The part of the cache a refresh plans with.
@@ -80,12 +80,12 @@ impl Cache {
     }
 
     /// Whether a community was last written with these attributes.
-    pub fn community_current(&self, key: &str, hash: ContentHash) -> bool {
-        self.communities.get(key) == Some(&hash)
+    pub fn community_current(&self, c: &Community) -> bool {
+        self.communities.get(c.key.as_str()) == Some(c)
     }
 
-    pub fn note_community(&mut self, key: String, hash: ContentHash) {
-        self.communities.insert(key, hash);
+    pub fn note_community(&mut self, c: &Community) {
+        self.communities.insert(c.key.as_str().to_owned(), c.clone());
     }
 }
 

@@ -1,6 +1,7 @@
-//! Reading and writing a member's rows: the `members` row, its child tables
-//! (phones, social links, demographics, memberships, AMS groups, local
-//! groups), payloads, history, the change feed and refresh bookkeeping.
+//! Reading and writing a member's rows: the `members` row (details, with
+//! phones, social links and demographics as JSON), its child tables
+//! (memberships, AMS groups, local groups), payloads, history, the change
+//! feed and refresh bookkeeping.
 //!
 //! Every function takes the connection it runs on, so the same code serves
 //! the writer (inside its savepoint) and the readers.
@@ -9,12 +10,12 @@ use std::collections::HashSet;
 
 use amsync_core::community::Membership;
 use amsync_core::diff::ChangeKind;
-use amsync_core::member::{Address, Demographic, MemberDetails, Phone, SocialLink};
+use amsync_core::member::{Address, MemberDetails};
 use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{Failure, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{self, from_json, from_ms, opt_from_ms};
+use super::codec::{self, from_json, from_ms, opt_from_ms, to_json};
 use crate::error::{Result, StoreError};
 use crate::types::{PartHashes, StoredMember};
 
@@ -61,7 +62,7 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
         "SELECT status, disabled_reason, merged_into, ams_status, prefix, first_name, middle_name, last_name,
                 nickname, suffix, credentials, email, address_line1, address_line2, address_line3, address_city,
                 address_state, address_postal_code, address_country_code, website, created_at, updated_at,
-                ams_memberships
+                ams_memberships, phones, social, demographics
          FROM members WHERE key = ?1",
     )?;
     let row = stmt
@@ -86,16 +87,29 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
                 r.get::<_, i64>(20)?,
                 r.get::<_, i64>(21)?,
                 r.get::<_, String>(22)?,
+                [r.get::<_, String>(23)?, r.get::<_, String>(24)?, r.get::<_, String>(25)?],
             ))
         })
         .optional()?;
-    let Some((status, reason, merged_into, ams_status, names, address, website, created_at, updated_at, ams_json)) =
-        row
+    let Some((
+        status,
+        reason,
+        merged_into,
+        ams_status,
+        names,
+        address,
+        website,
+        created_at,
+        updated_at,
+        ams_json,
+        lists,
+    )) = row
     else {
         return Ok(None);
     };
     let member_key: MemberKey = codec::key("member", key.to_string())?;
     let [prefix, first_name, middle_name, last_name, nickname, suffix, credentials, email]: [Option<String>; 8] = names;
+    let [phones, social, demographics] = lists;
     let details = MemberDetails {
         key: member_key,
         status: codec::ams_status(&ams_status)?,
@@ -107,11 +121,11 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
         suffix,
         credentials,
         email,
-        phones: load_phones(conn, key)?,
+        phones: from_json("phones", &phones)?,
         address: if address.is_empty() { None } else { Some(address) },
         website,
-        social: load_social(conn, key)?,
-        demographics: load_demographics(conn, key)?,
+        social: from_json("social links", &social)?,
+        demographics: from_json("demographics", &demographics)?,
     };
     let all: Vec<Membership> = from_json("AMS memberships", &ams_json)?;
     let kept = load_membership_ids(conn, key)?;
@@ -131,28 +145,6 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
         local_groups: load_local_groups(conn, key)?,
     };
     Ok(Some(Loaded { record, created_at, updated_at }))
-}
-
-fn load_phones(conn: &Connection, key: &str) -> Result<Vec<Phone>> {
-    let mut stmt = conn.prepare_cached("SELECT type, number FROM member_phones WHERE member_key = ?1 ORDER BY pos")?;
-    let rows = stmt.query_map([key], |r| Ok(Phone { kind: r.get(0)?, number: r.get(1)? }))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn load_social(conn: &Connection, key: &str) -> Result<Vec<SocialLink>> {
-    let mut stmt = conn.prepare_cached("SELECT network, url FROM member_social WHERE member_key = ?1 ORDER BY pos")?;
-    let rows = stmt.query_map([key], |r| Ok(SocialLink { network: r.get(0)?, url: r.get(1)? }))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn load_demographics(conn: &Connection, key: &str) -> Result<Vec<Demographic>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, value, search, network FROM member_demographics WHERE member_key = ?1 ORDER BY pos",
-    )?;
-    let rows = stmt.query_map([key], |r| {
-        Ok(Demographic { name: r.get(0)?, value: r.get(1)?, search: r.get(2)?, network: r.get(3)? })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// (community, begin) of the memberships the rules let through.
@@ -220,6 +212,30 @@ pub(crate) fn load_stored(conn: &Connection, key: &str) -> Result<Option<StoredM
     }))
 }
 
+/// The text columns of a member row that depend only on what the AMS sent,
+/// computed by the caller before the commit reaches the writer (the writer
+/// is the one thread every commit waits for; this work is not its job).
+pub(crate) struct RowText {
+    pub phones: String,
+    pub social: String,
+    pub demographics: String,
+    pub search_text: String,
+    /// Every membership the AMS listed, before the rules.
+    pub ams_memberships: String,
+}
+
+impl RowText {
+    pub fn of(details: &MemberDetails, ams_memberships: &[Membership]) -> RowText {
+        RowText {
+            phones: to_json(&details.phones),
+            social: to_json(&details.social),
+            demographics: to_json(&details.demographics),
+            search_text: search_text(details),
+            ams_memberships: to_json(ams_memberships),
+        }
+    }
+}
+
 /// What search matches: key, names and email, lower-cased, separated by a
 /// character no query can usefully contain.
 pub(crate) fn search_text(d: &MemberDetails) -> String {
@@ -228,11 +244,12 @@ pub(crate) fn search_text(d: &MemberDetails) -> String {
 }
 
 /// Writes the `members` row (insert or full update; `created_at` is kept).
+/// `text` must have been computed from `rec.details`.
 pub(crate) fn upsert_member_row(
     conn: &Connection,
     rec: &MemberRecord,
     hashes: &PartHashes,
-    ams_memberships_json: &str,
+    text: &RowText,
     at: i64,
 ) -> Result<()> {
     let d = &rec.details;
@@ -242,9 +259,10 @@ pub(crate) fn upsert_member_row(
         "INSERT INTO members (key, status, disabled_reason, details_hash, memberships_hash, groups_hash, merged_into,
             ams_status, prefix, first_name, middle_name, last_name, nickname, suffix, credentials, email,
             address_line1, address_line2, address_line3, address_city, address_state, address_postal_code,
-            address_country_code, website, search_text, created_at, updated_at, ams_memberships)
+            address_country_code, website, phones, social, demographics, search_text, created_at, updated_at,
+            ams_memberships)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-            ?23, ?24, ?25, ?26, ?26, ?27)
+            ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?29, ?30)
          ON CONFLICT (key) DO UPDATE SET status = excluded.status, disabled_reason = excluded.disabled_reason,
             details_hash = excluded.details_hash, memberships_hash = excluded.memberships_hash,
             groups_hash = excluded.groups_hash, merged_into = excluded.merged_into, ams_status = excluded.ams_status,
@@ -254,7 +272,8 @@ pub(crate) fn upsert_member_row(
             address_line2 = excluded.address_line2, address_line3 = excluded.address_line3,
             address_city = excluded.address_city, address_state = excluded.address_state,
             address_postal_code = excluded.address_postal_code, address_country_code = excluded.address_country_code,
-            website = excluded.website, search_text = excluded.search_text, updated_at = excluded.updated_at,
+            website = excluded.website, phones = excluded.phones, social = excluded.social,
+            demographics = excluded.demographics, search_text = excluded.search_text, updated_at = excluded.updated_at,
             ams_memberships = excluded.ams_memberships",
     )?;
     stmt.execute(params![
@@ -282,9 +301,12 @@ pub(crate) fn upsert_member_row(
         a.postal_code,
         a.country_code,
         d.website,
-        search_text(d),
+        text.phones,
+        text.social,
+        text.demographics,
+        text.search_text,
         at,
-        ams_memberships_json,
+        text.ams_memberships,
     ])?;
     Ok(())
 }
@@ -304,42 +326,18 @@ pub(crate) fn update_state(conn: &Connection, rec: &MemberRecord, at: i64) -> Re
     Ok(())
 }
 
-pub(crate) fn replace_phones(conn: &Connection, key: &str, list: &[Phone], clear: bool) -> Result<()> {
-    if clear {
-        conn.prepare_cached("DELETE FROM member_phones WHERE member_key = ?1")?.execute([key])?;
+/// `YYYY-MM-DD`, the stored form of a date (sorts as the date does).
+/// Written by hand: chrono's `Display` showed in the writer's profile.
+pub(crate) fn date_text(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return d.to_string();
     }
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO member_phones (member_key, pos, type, number) VALUES (?1, ?2, ?3, ?4)")?;
-    for (i, p) in list.iter().enumerate() {
-        stmt.execute(params![key, i as i64, p.kind, p.number])?;
-    }
-    Ok(())
-}
-
-pub(crate) fn replace_social(conn: &Connection, key: &str, list: &[SocialLink], clear: bool) -> Result<()> {
-    if clear {
-        conn.prepare_cached("DELETE FROM member_social WHERE member_key = ?1")?.execute([key])?;
-    }
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO member_social (member_key, pos, network, url) VALUES (?1, ?2, ?3, ?4)")?;
-    for (i, s) in list.iter().enumerate() {
-        stmt.execute(params![key, i as i64, s.network, s.url])?;
-    }
-    Ok(())
-}
-
-pub(crate) fn replace_demographics(conn: &Connection, key: &str, list: &[Demographic], clear: bool) -> Result<()> {
-    if clear {
-        conn.prepare_cached("DELETE FROM member_demographics WHERE member_key = ?1")?.execute([key])?;
-    }
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO member_demographics (member_key, pos, name, value, search, network)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (i, d) in list.iter().enumerate() {
-        stmt.execute(params![key, i as i64, d.name, d.value, d.search, d.network])?;
-    }
-    Ok(())
+    let y = y as u32;
+    let digits = [y / 1000, y / 100 % 10, y / 10 % 10, y % 10, m / 10, m % 10, day / 10, day % 10];
+    let b = |i: usize| char::from(b'0' + digits[i] as u8);
+    [b(0), b(1), b(2), b(3), '-', b(4), b(5), '-', b(6), b(7)].iter().collect()
 }
 
 pub(crate) fn replace_memberships(conn: &Connection, key: &str, list: &[Membership], clear: bool) -> Result<()> {
@@ -350,13 +348,7 @@ pub(crate) fn replace_memberships(conn: &Connection, key: &str, list: &[Membersh
         "INSERT INTO memberships (member_key, community_key, begin, end, role) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for m in list {
-        stmt.execute(params![
-            key,
-            m.community.key.as_str(),
-            m.begin.to_string(),
-            m.end.map(|e| e.to_string()),
-            m.role
-        ])?;
+        stmt.execute(params![key, m.community.key.as_str(), date_text(m.begin), m.end.map(date_text), m.role])?;
     }
     Ok(())
 }
@@ -373,13 +365,32 @@ pub(crate) fn replace_ams_groups(conn: &Connection, key: &str, list: &[SecurityG
     Ok(())
 }
 
-pub(crate) fn upsert_payload(conn: &Connection, key: &str, part: &str, raw: &RawPayload, at: i64) -> Result<()> {
+/// Stores the raw answers of the parts given (`None` keeps the stored one).
+pub(crate) fn upsert_payloads(conn: &Connection, key: &str, parts: [Option<&RawPayload>; 3], at: i64) -> Result<()> {
+    fn enc(p: Option<&RawPayload>) -> Option<&'static str> {
+        p.map(|r| r.encoding.as_str())
+    }
+    fn body(p: Option<&RawPayload>) -> Option<&[u8]> {
+        p.map(|r| r.body.as_slice())
+    }
+    let when = |p: Option<&RawPayload>| p.map(|_| at);
+    let [d, c, g] = parts;
     conn.prepare_cached(
-        "INSERT INTO member_payloads (member_key, part, encoding, body, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (member_key, part) DO UPDATE SET encoding = excluded.encoding, body = excluded.body,
-            fetched_at = excluded.fetched_at",
+        "INSERT INTO member_payloads (member_key, details_at, communities_at, groups_at, details_encoding,
+            communities_encoding, groups_encoding, details, communities, groups)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (member_key) DO UPDATE SET
+            details_at = COALESCE(excluded.details_at, details_at),
+            communities_at = COALESCE(excluded.communities_at, communities_at),
+            groups_at = COALESCE(excluded.groups_at, groups_at),
+            details_encoding = COALESCE(excluded.details_encoding, details_encoding),
+            communities_encoding = COALESCE(excluded.communities_encoding, communities_encoding),
+            groups_encoding = COALESCE(excluded.groups_encoding, groups_encoding),
+            details = COALESCE(excluded.details, details),
+            communities = COALESCE(excluded.communities, communities),
+            groups = COALESCE(excluded.groups, groups)",
     )?
-    .execute(params![key, part, raw.encoding.as_str(), raw.body, at])?;
+    .execute(params![key, when(d), when(c), when(g), enc(d), enc(c), enc(g), body(d), body(c), body(g)])?;
     Ok(())
 }
 
@@ -428,4 +439,16 @@ pub(crate) fn note_failure(conn: &Connection, key: &str, failure_json: &str, at:
     )?
     .execute(params![key, failure_json, at])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_iso() {
+        for d in ["2026-01-01", "0001-12-31", "9999-09-09", "2024-02-29"] {
+            assert_eq!(date_text(d.parse().unwrap()), d);
+        }
+    }
 }

@@ -151,7 +151,8 @@ fn feed(conn: &Connection, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
 #[async_trait::async_trait]
 impl MemberStore for SqliteStore {
     async fn commit_refresh(&self, commit: RefreshCommit) -> Result<CommitOutcome> {
-        self.write_op(move |ctx| refresh::commit(ctx, commit)).await
+        let prepared = refresh::Prepared::of(&commit);
+        self.write_op(move |ctx| refresh::commit(ctx, &commit, &prepared)).await
     }
 
     async fn get_member(&self, key: &MemberKey) -> Result<Option<StoredMember>> {

@@ -12,9 +12,8 @@ use std::collections::HashSet;
 
 use amsync_core::community::Membership;
 use amsync_core::diff::{plan_fetched, plan_gone, ChangeKind, FetchedMember, RefreshPlan};
-use amsync_core::hash::ContentHash;
 use amsync_core::record::{DisabledReason, MemberRecord};
-use amsync_core::{MemberKey, RawPayload, Trigger};
+use amsync_core::{MemberKey, Trigger};
 use rusqlite::{params, Connection};
 
 use super::cache::Cache;
@@ -26,8 +25,26 @@ use super::writer::WriterCtx;
 use crate::error::Result;
 use crate::types::*;
 
+/// What the caller computes before a commit reaches the writer.
+pub(crate) struct Prepared {
+    /// The text columns of a fetched member's row.
+    pub text: Option<io::RowText>,
+}
+
+impl Prepared {
+    pub fn of(c: &RefreshCommit) -> Prepared {
+        let text = match &c.outcome {
+            RefreshOutcome::Fetched { member, .. } => Some(io::RowText::of(&member.details, &member.memberships)),
+            _ => None,
+        };
+        Prepared { text }
+    }
+}
+
 /// Applies a refresh; see [`crate::api::MemberStore::commit_refresh`].
-pub(crate) fn commit(ctx: &mut WriterCtx, c: RefreshCommit) -> Result<CommitOutcome> {
+/// `prepared` must come from [`Prepared::of`] on the same commit. Takes the
+/// commit by reference: a writer operation may run twice.
+pub(crate) fn commit(ctx: &mut WriterCtx, c: &RefreshCommit, prepared: &Prepared) -> Result<CommitOutcome> {
     let WriterCtx { conn, cache } = ctx;
     let entry = match c.claim {
         Some(token) => match queue::running_entry(conn, token)? {
@@ -38,15 +55,24 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: RefreshCommit) -> Result<CommitOutc
     };
     let at = ms(c.at);
     let key = c.key.as_str();
-    match c.outcome {
+    match &c.outcome {
         RefreshOutcome::Fetched { member, hashes, raw } => {
-            let out = apply_fetched(conn, cache, key, c.trigger, c.run_id, at, member, hashes, &raw)?;
+            let fallback;
+            let text = match &prepared.text {
+                Some(t) => t,
+                None => {
+                    fallback = io::RowText::of(&member.details, &member.memberships);
+                    &fallback
+                }
+            };
+            let fetch = Fetch { member, hashes: *hashes, raw, text };
+            let out = apply_fetched(conn, cache, key, c.trigger, c.run_id, at, fetch)?;
             finish_success(conn, &c.run_id, entry.as_ref(), &out, at)?;
             Ok(out)
         }
         RefreshOutcome::Gone { merged_into, .. } => {
             let out = apply_gone(conn, key, c.trigger, c.run_id, at, merged_into.as_ref())?;
-            if let Some(target) = &merged_into {
+            if let Some(target) = merged_into {
                 // Enqueued before the entry settles, so the run waits for it too.
                 queue::enqueue_one(conn, target.as_str(), Trigger::Merge, c.run_id, at, at)?;
             }
@@ -54,7 +80,7 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: RefreshCommit) -> Result<CommitOutc
             Ok(out)
         }
         RefreshOutcome::Failed { failure, disposition } => {
-            let failure_json = to_json(&failure);
+            let failure_json = to_json(failure);
             io::note_failure(conn, key, &failure_json, at)?;
             let mut counts = RunCounts::default();
             if !matches!(disposition, Disposition::Release { .. }) {
@@ -66,9 +92,9 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: RefreshCommit) -> Result<CommitOutc
             add_run_counts(conn, c.run_id, &counts)?;
             if let Some(e) = &entry {
                 match disposition {
-                    Disposition::Retry { due } => queue::retry(conn, e, ms(due), &failure_json, at)?,
+                    Disposition::Retry { due } => queue::retry(conn, e, ms(*due), &failure_json, at)?,
                     Disposition::Dead => queue::bury(conn, e, &failure_json, at)?,
-                    Disposition::Release { due } => queue::give_back(conn, e, ms(due), Some(&failure_json), at)?,
+                    Disposition::Release { due } => queue::give_back(conn, e, ms(*due), Some(&failure_json), at)?,
                 }
             }
             Ok(CommitOutcome::FailureRecorded)
@@ -117,7 +143,14 @@ struct Changed {
     groups: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A fetched member and what was computed from it before the writer.
+struct Fetch<'a> {
+    member: &'a FetchedMember,
+    hashes: PartHashes,
+    raw: &'a RawParts,
+    text: &'a io::RowText,
+}
+
 fn apply_fetched(
     conn: &Connection,
     cache: &mut Cache,
@@ -125,10 +158,9 @@ fn apply_fetched(
     trigger: Trigger,
     run_id: Option<i64>,
     at: i64,
-    member: FetchedMember,
-    hashes: PartHashes,
-    raw: &RawParts,
+    fetch: Fetch<'_>,
 ) -> Result<CommitOutcome> {
+    let Fetch { member, hashes, raw, text } = fetch;
     let stored = io::fingerprint(conn, key)?;
     let parts = match &stored {
         Some(fp) => {
@@ -150,34 +182,29 @@ fn apply_fetched(
         Some(_) => io::load_record(conn, key)?.map(|l| l.record),
         None => None,
     };
-    let ams_json = to_json(&member.memberships);
     if parts.memberships {
         upsert_communities(conn, cache, &member.memberships, at)?;
     }
     let plan = {
         let loaded = cache.loaded(conn)?;
-        plan_fetched(old.as_ref(), member, loaded.rules, loaded.local_folded)
+        // The core plans from an owned member; the commit stays intact in
+        // case its group runs again.
+        plan_fetched(old.as_ref(), member.clone(), loaded.rules, loaded.local_folded)
     };
-    write_plan(conn, cache, key, old.as_ref(), &plan, &hashes, &ams_json, at)?;
-    for (changed, part, payload) in [
-        (parts.details, "details", &raw.details),
-        (parts.memberships, "communities", &raw.communities),
-        (parts.groups, "groups", &raw.groups),
-    ] {
-        if changed {
-            store_payload(conn, key, part, payload, at)?;
-        }
+    write_plan(conn, cache, key, old.as_ref(), &plan, &hashes, text, at)?;
+    let pick = |changed: bool, p| if changed { Some(p) } else { None };
+    let payloads =
+        [pick(parts.details, &raw.details), pick(parts.memberships, &raw.communities), pick(parts.groups, &raw.groups)];
+    if payloads.iter().any(Option::is_some) {
+        io::upsert_payloads(conn, key, payloads, at)?;
     }
     record_change(conn, key, trigger, run_id, at, &plan)?;
     io::note_refreshed(conn, key, at, trigger)?;
     Ok(CommitOutcome::Applied { kind: plan.kind, fields: plan.changes.len(), group_errors: plan.group_errors })
 }
 
-fn store_payload(conn: &Connection, key: &str, part: &str, raw: &RawPayload, at: i64) -> Result<()> {
-    io::upsert_payload(conn, key, part, raw, at)
-}
-
 /// Writes the member row and the child tables whose content differs.
+/// (`plan.new.details` is the fetched details, so `text` describes it.)
 #[allow(clippy::too_many_arguments)]
 fn write_plan(
     conn: &Connection,
@@ -186,22 +213,12 @@ fn write_plan(
     old: Option<&MemberRecord>,
     plan: &RefreshPlan,
     hashes: &PartHashes,
-    ams_json: &str,
+    text: &io::RowText,
     at: i64,
 ) -> Result<()> {
     let new = &plan.new;
-    io::upsert_member_row(conn, new, hashes, ams_json, at)?;
+    io::upsert_member_row(conn, new, hashes, text, at)?;
     let clear = old.is_some();
-    let od = old.map(|o| &o.details);
-    if od.map(|d| &d.phones) != Some(&new.details.phones) {
-        io::replace_phones(conn, key, &new.details.phones, clear)?;
-    }
-    if od.map(|d| &d.social) != Some(&new.details.social) {
-        io::replace_social(conn, key, &new.details.social, clear)?;
-    }
-    if od.map(|d| &d.demographics) != Some(&new.details.demographics) {
-        io::replace_demographics(conn, key, &new.details.demographics, clear)?;
-    }
     if old.map(|o| &o.memberships) != Some(&new.memberships) {
         io::replace_memberships(conn, key, &new.memberships, clear)?;
     }
@@ -257,8 +274,7 @@ fn upsert_communities(conn: &Connection, cache: &mut Cache, list: &[Membership],
         if !seen.insert(c.key.as_str()) {
             continue;
         }
-        let h = ContentHash::of(c);
-        if cache.community_current(c.key.as_str(), h) {
+        if cache.community_current(c) {
             continue;
         }
         conn.prepare_cached(
@@ -271,7 +287,7 @@ fn upsert_communities(conn: &Connection, cache: &mut Cache, list: &[Membership],
                 OR group_subtype IS NOT excluded.group_subtype",
         )?
         .execute(params![c.key.as_str(), c.name, c.community_type, c.group_type, c.group_subtype, at])?;
-        cache.note_community(c.key.as_str().to_owned(), h);
+        cache.note_community(c);
     }
     Ok(())
 }

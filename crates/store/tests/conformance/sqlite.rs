@@ -23,7 +23,14 @@ async fn a_failing_operation_in_a_group_commit_leaves_the_others_committed() {
     // one group.
     let hold = tokio::spawn({
         let store = store.clone();
-        async move { store.write(|_| Ok(std::thread::sleep(Duration::from_millis(400)))).await }
+        async move {
+            store
+                .write(|_| {
+                    std::thread::sleep(Duration::from_millis(400));
+                    Ok(())
+                })
+                .await
+        }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut tasks = tokio::task::JoinSet::new();
@@ -52,10 +59,19 @@ async fn a_failing_operation_in_a_group_commit_leaves_the_others_committed() {
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], StoreError::Conflict(_)), "{:?}", errors[0]);
     assert_eq!(store.member_count().await.unwrap(), 59);
+    // The group ran twice (fast, then with savepoints); every commit applied once.
+    assert_eq!(store.changes_after(0, 1000).await.unwrap().len(), 59);
+    let history = store.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM member_history", [], |r| r.get::<_, i64>(0))?));
+    assert_eq!(history.await.unwrap(), 59);
     let after = store.writer_stats();
     assert_eq!(after.batches - before.batches, 2, "the hold, then everything else in one transaction");
     assert_eq!(after.failed_ops - before.failed_ops, 1);
+    assert_eq!(after.safe_reruns - before.safe_reruns, 1);
     assert_eq!(after.failed_batches, 0);
+    // Alone in its group, a failing operation needs no second run.
+    let alone = store.write(|c| Ok(c.execute("INSERT INTO counters (name, value) VALUES ('fence', 1)", [])?)).await;
+    assert!(matches!(alone, Err(StoreError::Conflict(_))));
+    assert_eq!(store.writer_stats().safe_reruns, after.safe_reruns);
 }
 
 #[tokio::test]

@@ -27,6 +27,7 @@ pub struct Engine {
     pub(crate) schedule_state: Mutex<ScheduleState>,
     pub(crate) throughput: Throughput,
     pub(crate) inflight: crate::maintenance::Inflight,
+    pub(crate) phases: crate::timing::PhaseTimes,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -47,6 +48,8 @@ pub struct EngineStatus {
     pub refreshes_per_minute: Vec<u64>,
     pub inflight: usize,
     pub workers: usize,
+    /// Where refreshes spend their time (averages since start).
+    pub phases: crate::timing::PhaseAverages,
 }
 
 impl Engine {
@@ -60,6 +63,7 @@ impl Engine {
             schedule_state: Mutex::new(ScheduleState::default()),
             throughput: Throughput::default(),
             inflight: Default::default(),
+            phases: Default::default(),
         })
     }
 
@@ -154,6 +158,7 @@ impl Engine {
             refreshes_per_minute: per_minute,
             inflight: self.inflight.len(),
             workers: self.settings.workers,
+            phases: self.phases.averages(),
         }
     }
 

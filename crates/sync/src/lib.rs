@@ -31,6 +31,7 @@ pub mod refresh;
 pub mod schedule;
 pub mod settings;
 pub mod status;
+mod timing;
 pub mod worker;
 
 pub use engine::{Engine, EngineStatus};
@@ -39,3 +40,4 @@ pub use poll::PollMode;
 pub use schedule::Schedule;
 pub use settings::SyncSettings;
 pub use status::{sync_status, JobStatus, SyncStatus};
+pub use timing::PhaseAverages;

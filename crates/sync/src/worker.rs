@@ -29,8 +29,12 @@ pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken
         };
         let want = 1 + slots.available_permits();
         let now = Utc::now();
+        let started = std::time::Instant::now();
         let claims = match engine.store.claim(want, &engine.settings.node_id, now, engine.settings.lease).await {
-            Ok(c) => c,
+            Ok(c) => {
+                engine.phases.claim(started.elapsed(), c.len());
+                c
+            }
             Err(e) => {
                 tracing::error!(error = %e, "claiming queue entries failed");
                 drop(first);
@@ -75,7 +79,9 @@ impl Engine {
     /// Refreshes a claimed member and commits under the claim's fencing token.
     pub(crate) async fn refresh_claimed(&self, claim: Claim) {
         let token = claim.token();
+        let started = std::time::Instant::now();
         let fetch = self.fetch_member(&claim.key).await;
+        let fetched = started.elapsed();
         let outcome = self.outcome_for_claim(&claim, fetch).await;
         let commit = RefreshCommit {
             claim: Some(token),
@@ -85,7 +91,9 @@ impl Engine {
             at: Utc::now(),
             outcome,
         };
+        let committing = std::time::Instant::now();
         let result = self.store.commit_refresh(commit).await;
+        self.phases.refresh(fetched, committing.elapsed());
         self.inflight.remove(token);
         let label = match &result {
             Ok(CommitOutcome::Applied { kind, fields, .. }) => {

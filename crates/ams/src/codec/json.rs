@@ -92,6 +92,9 @@ pub fn changed_members(body: &[u8], record: &str) -> Result<ChangedPage, DataErr
 
 pub fn member_details(body: &[u8], key: &MemberKey) -> Result<MemberDetails, DataError> {
     let ctx = Ctx { record: key.as_str(), part: Part::Details };
+    if let Some(d) = direct(body) {
+        return Ok(d);
+    }
     typed(document(body, ctx)?, ctx)
 }
 
@@ -106,11 +109,17 @@ pub fn gone(body: &[u8], key: &MemberKey) -> Result<Option<MemberKey>, DataError
 
 pub fn memberships(body: &[u8], key: &MemberKey) -> Result<Vec<Membership>, DataError> {
     let ctx = Ctx { record: key.as_str(), part: Part::Communities };
+    if let Some(m) = direct::<MembershipsJson>(body) {
+        return Ok(m.memberships);
+    }
     Ok(typed::<MembershipsJson>(document(body, ctx)?, ctx)?.memberships)
 }
 
 pub fn groups(body: &[u8], key: &MemberKey) -> Result<Vec<SecurityGroupRef>, DataError> {
     let ctx = Ctx { record: key.as_str(), part: Part::SecurityGroups };
+    if let Some(g) = direct::<GroupsJson>(body) {
+        return Ok(g.groups);
+    }
     Ok(typed::<GroupsJson>(document(body, ctx)?, ctx)?.groups)
 }
 
@@ -151,6 +160,19 @@ pub fn credentials_request(username: &str, password: &SecretString) -> Vec<u8> {
 
 pub fn token_request(token: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "token": token })).expect("a JSON object of one string serializes")
+}
+
+/// The fast path of the per-member documents: straight into the typed
+/// value, skipping the `Value` tree. Taken only when the body has no empty
+/// string, so that it reads exactly what the slow path would: with no `""`,
+/// dropping `null` members changes nothing that reads successfully (a `null`
+/// `Option` is `None` either way; a `null` anywhere else fails here too).
+/// Any failure falls back to the slow path, which names the bad field.
+fn direct<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    if body.windows(2).any(|w| w == b"\"\"") {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
 }
 
 /// Parses the body as JSON and drops `null` and `""` object members.
@@ -345,5 +367,38 @@ mod tests {
         assert_eq!(key_answer(br#"{"key": 1}"#, Part::ResolveToken).unwrap_err().field, "/key");
         let v: Value = serde_json::from_slice(&token_request("t")).unwrap();
         assert_eq!(v, serde_json::json!({"token": "t"}));
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    fn slow<T: DeserializeOwned>(body: &[u8]) -> T {
+        let ctx = Ctx { record: "M000123", part: Part::Details };
+        typed(document(body, ctx).unwrap(), ctx).unwrap()
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_slow_path_reads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/json/");
+        let member = std::fs::read(format!("{dir}member_M000123.json")).unwrap();
+        let direct_member: MemberDetails = direct(&member).expect("the fixture has no empty string");
+        assert_eq!(direct_member, slow::<MemberDetails>(&member));
+        let communities = std::fs::read(format!("{dir}communities_M000123.json")).unwrap();
+        assert_eq!(
+            direct::<MembershipsJson>(&communities).unwrap().memberships,
+            slow::<MembershipsJson>(&communities).memberships
+        );
+        let groups = std::fs::read(format!("{dir}groups_M000123.json")).unwrap();
+        assert_eq!(direct::<GroupsJson>(&groups).unwrap().groups, slow::<GroupsJson>(&groups).groups);
+    }
+
+    #[test]
+    fn empty_strings_and_null_lists_take_the_slow_path() {
+        assert!(direct::<MemberDetails>(br#"{"key": "M1", "first_name": ""}"#).is_none());
+        assert!(direct::<MemberDetails>(br#"{"key": "M1", "phones": null}"#).is_none());
+        let slow_read: MemberDetails = slow(br#"{"key": "M1", "phones": null, "first_name": ""}"#);
+        assert!(slow_read.phones.is_empty() && slow_read.first_name.is_none());
     }
 }

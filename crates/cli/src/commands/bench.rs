@@ -23,6 +23,17 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
     }
 }
 
+/// CPU time (user + system) this process has used, in seconds.
+pub fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
 /// Peak resident set size of this process, in MiB.
 pub fn peak_rss_mb() -> f64 {
     // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
@@ -147,14 +158,19 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
 
     sim.reset_stats().await?;
     eprintln!("Initial load…");
+    let cpu0 = cpu_seconds();
     let (first_s, first_run) = full_pass(&engine).await?;
+    let cpu_first = cpu_seconds() - cpu0;
+    let phases_first = engine.status().phases;
     let sim_first = sim.stats().await?;
     let rows_after_first = count_rows(&store).await?;
     let rss_after_first = peak_rss_mb();
 
     sim.reset_stats().await?;
     eprintln!("Re-run with nothing changed…");
+    let cpu1 = cpu_seconds();
     let (second_s, second_run) = full_pass(&engine).await?;
+    let cpu_second = cpu_seconds() - cpu1;
     let sim_second = sim.stats().await?;
     let rows_after_second = count_rows(&store).await?;
     let peak = peak_rss_mb();
@@ -180,6 +196,13 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         second_run.counts.unchanged,
         if no_writes { "none" } else { "SOME (see rows_*)" },
     );
+    eprintln!("time per refresh (initial load): {phases_first:?}");
+    eprintln!(
+        "amsync CPU per member: {:.0} µs initial load, {:.0} µs unchanged (machine load average {})",
+        cpu_first / members * 1e6,
+        cpu_second / members * 1e6,
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?"),
+    );
     eprintln!("peak RSS of amsync: {peak:.0} MB (after the initial load: {rss_after_first:.0} MB)");
     store.shutdown().await;
     sim.stop().await;
@@ -199,6 +222,9 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "unchanged_sim_cpu_share": sim_second["runtime_cpu_share"],
         "rows": rows_after_second,
         "peak_rss_mb": peak.round(),
+        "phases": phases_first,
+        "cpu_us_per_member": (cpu_first / members * 1e6).round(),
+        "unchanged_cpu_us_per_member": (cpu_second / members * 1e6).round(),
         "created": first_run.counts.created,
         "failed": first_run.counts.failed + second_run.counts.failed,
     });

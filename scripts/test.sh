@@ -28,6 +28,13 @@ step "toolchain"
 command -v cargo >/dev/null || { echo "cargo is missing: install Rust from https://rustup.rs" >&2; exit 1; }
 cargo --version
 
+step "supply chain: cargo deny (bans, licenses, sources)"
+if ! command -v cargo-deny >/dev/null; then
+  echo "installing cargo-deny 0.18.9 (pinned)"
+  cargo install cargo-deny --locked --version 0.18.9
+fi
+budget 300 cargo deny --locked check bans licenses sources
+
 step "build (debug, all targets)"
 budget 900 cargo build --workspace --all-targets --locked
 

@@ -200,6 +200,12 @@ pub struct GroupInfo {
 }
 
 /// All the store's capabilities together.
-pub trait Store: QueueStore + MemberStore + RunStore + SyncStateStore + EventStore + SettingsStore {}
+pub trait Store:
+    QueueStore + MemberStore + RunStore + SyncStateStore + EventStore + SettingsStore + crate::audit::AuditStore
+{
+}
 
-impl<T> Store for T where T: QueueStore + MemberStore + RunStore + SyncStateStore + EventStore + SettingsStore {}
+impl<T> Store for T where
+    T: QueueStore + MemberStore + RunStore + SyncStateStore + EventStore + SettingsStore + crate::audit::AuditStore
+{
+}

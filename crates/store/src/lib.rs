@@ -2,7 +2,7 @@
 //! security groups, events, the Refresh Queue, runs and watermarks.
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
-//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`]) rather than one god
+//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`]) rather than one god
 //! trait; [`Store`] is all of them together. One implementation per database
 //! kind: [`sqlite`] now, `postgres` later, both passing the same conformance
 //! suite (`tests/conformance/`).
@@ -17,10 +17,12 @@
 //!   `amsync_core::diff`; the store only persists them.
 
 pub mod api;
+pub mod audit;
 pub mod error;
 pub mod sqlite;
 pub mod types;
 
 pub use api::*;
+pub use audit::*;
 pub use error::StoreError;
 pub use types::*;

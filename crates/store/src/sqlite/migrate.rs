@@ -19,8 +19,10 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in order.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
+    Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
+];
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
@@ -111,8 +113,9 @@ mod tests {
     #[test]
     fn applies_once_and_reports_current() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(status(&conn).unwrap().pending, vec![1]);
-        assert_eq!(apply(&mut conn).unwrap(), vec![1]);
+        let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(status(&conn).unwrap().pending, all);
+        assert_eq!(apply(&mut conn).unwrap(), all);
         assert!(apply(&mut conn).unwrap().is_empty());
         let st = status(&conn).unwrap();
         assert!(st.is_current());

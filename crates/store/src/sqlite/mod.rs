@@ -24,6 +24,7 @@
 //! database (JSON of the row, search text) is done by the caller before the
 //! commit reaches the writer, and what a commit owns is freed by the caller.
 
+mod audit;
 mod cache;
 mod checkpoint;
 mod codec;

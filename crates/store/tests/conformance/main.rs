@@ -3,6 +3,7 @@
 //! a temporary directory now; PostgreSQL adds one macro invocation with its
 //! own [`harness::Backend`]). One test binary, so it links once.
 
+mod audit;
 mod events;
 mod feed;
 mod fixtures;
@@ -70,4 +71,6 @@ conformance!(on_sqlite => crate::harness::sqlite:
     settings::security_groups_list_builtins_then_ams_groups_as_first_seen,
     feed::the_feed_lists_changes_in_commit_order,
     feed::concurrent_commits_each_get_one_feed_item,
+    audit::the_audit_log_lists_newest_first_pages_and_filters_by_actor,
+    audit::the_audit_log_survives_a_reopen,
 );

@@ -28,6 +28,7 @@ pub struct Engine {
     pub(crate) throughput: Throughput,
     pub(crate) inflight: crate::maintenance::Inflight,
     pub(crate) phases: crate::timing::PhaseTimes,
+    pub(crate) reachability: crate::reachability::ReachabilityCache,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -50,6 +51,9 @@ pub struct EngineStatus {
     pub workers: usize,
     /// Where refreshes spend their time (averages since start).
     pub phases: crate::timing::PhaseAverages,
+    /// The last AMS probe (lifted to `SyncStatus::ams`).
+    #[serde(skip)]
+    pub ams: crate::reachability::Reachability,
 }
 
 impl Engine {
@@ -64,6 +68,7 @@ impl Engine {
             throughput: Throughput::default(),
             inflight: Default::default(),
             phases: Default::default(),
+            reachability: Default::default(),
         })
     }
 
@@ -97,6 +102,7 @@ impl Engine {
         tasks.spawn(crate::events::run_scheduler(self.clone(), shutdown.clone()));
         tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
         tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::reachability::run(self.clone(), shutdown.clone()));
         while let Some(r) = tasks.join_next().await {
             if let Err(e) = r {
                 tracing::error!(error = %e, "an engine task ended abnormally");
@@ -159,7 +165,21 @@ impl Engine {
             inflight: self.inflight.len(),
             workers: self.settings.workers,
             phases: self.phases.averages(),
+            ams: self.reachability.get(),
         }
+    }
+
+    /// The last AMS probe (see [`crate::reachability`]).
+    pub fn reachability(&self) -> crate::reachability::Reachability {
+        self.reachability.get()
+    }
+
+    /// Probes the AMS now and caches the result.
+    pub async fn probe_ams(&self) -> crate::reachability::Reachability {
+        let previous = self.reachability.get();
+        let r = crate::reachability::probe(self.source.as_ref(), self.settings.reachability_timeout, &previous).await;
+        self.reachability.set(r.clone());
+        r
     }
 
     /// Enqueues keys as one run of `trigger` (manual refresh, webhook, a

@@ -11,6 +11,8 @@
 //! - [`maintenance`]: lease renewal, the rescuer of expired leases, the node
 //!   heartbeat and the probe that resumes a source paused for bad credentials.
 //! - [`schedule`]: interval or cron schedules.
+//! - [`reachability`]: the cached AMS probe shown on the dashboard.
+//! - [`status`]: the health summary of the API, the dashboard and `amsync status`.
 //!
 //! **Architecture invariants:** the engine holds no database transaction
 //! across an AMS call (claim → fetch → commit are separate steps, the commit
@@ -27,6 +29,7 @@ pub mod error;
 pub mod events;
 pub mod maintenance;
 pub mod poll;
+pub mod reachability;
 pub mod refresh;
 pub mod schedule;
 pub mod settings;
@@ -37,6 +40,7 @@ pub mod worker;
 pub use engine::{Engine, EngineStatus};
 pub use error::SyncError;
 pub use poll::PollMode;
+pub use reachability::Reachability;
 pub use schedule::Schedule;
 pub use settings::SyncSettings;
 pub use status::{sync_status, JobStatus, SyncStatus};

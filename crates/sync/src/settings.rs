@@ -33,6 +33,11 @@ pub struct SyncSettings {
     pub rescue_interval: Duration,
     /// How often this node's heartbeat is written.
     pub heartbeat_interval: Duration,
+    /// How often the AMS is probed for the reachability shown on the
+    /// dashboard and in `/metrics`.
+    pub reachability_interval: Duration,
+    /// How long a reachability probe may take.
+    pub reachability_timeout: Duration,
 }
 
 impl Default for SyncSettings {
@@ -52,6 +57,8 @@ impl Default for SyncSettings {
             probe_interval: Duration::from_secs(60),
             rescue_interval: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(5),
+            reachability_interval: Duration::from_secs(60),
+            reachability_timeout: Duration::from_secs(10),
         }
     }
 }

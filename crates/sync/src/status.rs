@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::engine::EngineStatus;
 use crate::error::SyncError;
+use crate::reachability::Reachability;
 use crate::schedule::Schedule;
 
 #[derive(Debug, Clone, Serialize)]
@@ -16,6 +17,12 @@ pub struct SyncStatus {
     pub paused: bool,
     pub pause_reason: Option<String>,
     pub paused_since: Option<DateTime<Utc>>,
+    /// Paused by the quarantine of a failing source (product.md job 10),
+    /// told by its pause reason (`"quarantine: …"`).
+    pub quarantined: bool,
+    /// Whether the AMS answers its probe: the engine's cached probe, or one
+    /// made by `amsync status`; absent when nothing probed it.
+    pub ams: Option<Reachability>,
     pub periodic_refresh: JobStatus,
     pub full_refresh: Option<Run>,
     pub events: JobStatus,
@@ -59,7 +66,10 @@ pub async fn sync_status(
         .as_ref()
         .and_then(|e| e.next_events_sync)
         .or_else(|| Some(events.next_after(events_last.as_ref().map(|r| r.started_at), now)));
+    let ams = engine.as_ref().map(|e| e.ams.clone()).filter(|r| r.reachable.is_some());
     Ok(SyncStatus {
+        quarantined: source.paused && source.reason.as_deref().is_some_and(is_quarantine_reason),
+        ams,
         paused: source.paused,
         pause_reason: source.reason,
         paused_since: if source.paused { source.since } else { None },
@@ -79,4 +89,10 @@ pub async fn sync_status(
         engine,
         nodes: store.live_nodes(now, std::time::Duration::from_secs(30)).await?,
     })
+}
+
+/// Whether a pause reason is the quarantine's (its reasons start with
+/// `quarantine`).
+pub fn is_quarantine_reason(reason: &str) -> bool {
+    reason.starts_with("quarantine")
 }

@@ -4,6 +4,11 @@
 //! site's back end) may only read members, communities, events and access
 //! decisions and introspect sessions. Each accepts a second value during
 //! rotation. Comparisons are constant-time.
+//!
+//! Without a bearer token, a dashboard session cookie (the admin token
+//! traded at `/admin/login`) opens the admin API too; its state-changing
+//! calls must carry the session's CSRF token in `X-CSRF-Token`. An admitted
+//! admin is named for the audit log ([`crate::audit::note_actor`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -28,7 +33,7 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-fn matches_any(presented: &str, accepted: &[SecretString]) -> bool {
+pub(crate) fn matches_any(presented: &str, accepted: &[SecretString]) -> bool {
     // Check every value, so timing does not tell which one matched.
     accepted.iter().fold(false, |hit, t| {
         let eq: bool = t.expose_secret().as_bytes().ct_eq(presented.as_bytes()).into();
@@ -56,8 +61,13 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        let Some(token) = bearer(parts) else {
+            let actor = crate::admin::api_session(parts)?;
+            crate::audit::note_actor(&parts.extensions, &actor);
+            return Ok(Admin(()));
+        };
         if matches_any(token, &state.tokens.admin) {
+            crate::audit::note_actor(&parts.extensions, amsync_store::ADMIN_TOKEN_ACTOR);
             Ok(Admin(()))
         } else if matches_any(token, &state.tokens.site) {
             Err(ApiError::Forbidden)
@@ -72,7 +82,10 @@ impl FromRequestParts<AppState> for Reader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        let Some(token) = bearer(parts) else {
+            crate::admin::api_session(parts)?;
+            return Ok(Reader { is_admin: true });
+        };
         if matches_any(token, &state.tokens.admin) {
             Ok(Reader { is_admin: true })
         } else if matches_any(token, &state.tokens.site) {

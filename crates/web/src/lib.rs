@@ -7,19 +7,27 @@
 //! - [`error`]: one error type, mapped to `{"error": {"code", "message"}}`
 //!   and a status in one place.
 //! - [`api`]: one module per resource.
+//! - [`admin`]: the sync details dashboard (`/admin`), server-rendered.
+//! - [`audit`]: every state-changing admin call is recorded in the audit log.
+//! - [`metrics`]: the Prometheus recorder and `/metrics`.
 //!
 //! **Architecture invariant:** handlers hold no business rules: they parse,
 //! call the store or the engine, and shape the answer with the domain core.
 
+pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod state;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::routing::get;
+use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use state::{AppState, Readiness, WebSettings};
@@ -29,9 +37,18 @@ const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id
 /// The whole router with its layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body;
+    metrics::install();
+    let s = &state.settings;
+    let sessions =
+        Arc::new(admin::session::AdminSessions::new(s.admin_session_lifetime, s.admin_session_idle, s.secure_cookies));
     Router::new()
         .merge(health::routes())
+        .route("/metrics", get(metrics::scrape))
+        .merge(admin::routes())
         .nest("/api/v1", api::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(Extension(sessions))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &http::Request<axum::body::Body>| {

@@ -22,6 +22,11 @@ pub struct WebSettings {
     pub max_wait_keys: usize,
     /// How long a waiting refresh answers at the latest.
     pub wait_timeout: std::time::Duration,
+    /// Cookies get `Secure` (and the `__Host-` prefix): `web.public_url` is https.
+    pub secure_cookies: bool,
+    /// Dashboard sessions: `sessions.lifetime` and `sessions.idle_timeout`.
+    pub admin_session_lifetime: std::time::Duration,
+    pub admin_session_idle: std::time::Duration,
 }
 
 impl Default for WebSettings {
@@ -33,6 +38,9 @@ impl Default for WebSettings {
             events: Schedule::Interval(std::time::Duration::from_secs(1800)),
             max_wait_keys: 100,
             wait_timeout: std::time::Duration::from_secs(30),
+            secure_cookies: false,
+            admin_session_lifetime: std::time::Duration::from_secs(12 * 3600),
+            admin_session_idle: std::time::Duration::from_secs(2 * 3600),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `/api/v1`: one module per resource.
 
+pub mod audit;
 pub mod events;
 pub mod member_doc;
 pub mod members;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/members/{key}", get(members::get_one))
         .route("/members/{key}/history", get(members::history))
         .route("/events", get(events::list))
+        .route("/audit", get(audit::list))
 }
 
 /// Parses a key from a path segment (already percent-decoded by axum).

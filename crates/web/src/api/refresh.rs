@@ -39,16 +39,7 @@ pub async fn refresh(
         if body.wait {
             return Err(ApiError::BadRequest("wait is allowed only for up to 100 keys".into()));
         }
-        // The listing can take a while: answer with the run id at once.
-        let engine = state.engine.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let report = engine.poll_members_reporting(PollMode::Full, tx).await;
-            if let Err(e) = report {
-                tracing::error!(error = %e, "full refresh failed");
-            }
-        });
-        let run_id = rx.await.map_err(|_| ApiError::Internal("the full refresh did not start".into()))??;
+        let run_id = start_full_refresh(&state).await?;
         return Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id }))));
     }
     let keys = if let Some(keys) = body.keys {
@@ -79,8 +70,25 @@ pub async fn refresh(
     Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": run_id }))))
 }
 
+/// Starts a full refresh in the background; answers with its run id as
+/// soon as the run exists (the listing can take a while).
+pub(crate) async fn start_full_refresh(state: &AppState) -> Result<amsync_store::RunId, ApiError> {
+    let engine = state.engine.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let report = engine.poll_members_reporting(PollMode::Full, tx).await;
+        if let Err(e) = report {
+            tracing::error!(error = %e, "full refresh failed");
+        }
+    });
+    Ok(rx.await.map_err(|_| ApiError::Internal("the full refresh did not start".into()))??)
+}
+
 /// Every member with a membership of the community (past, current or future).
-async fn community_members(state: &AppState, community: &str) -> Result<Vec<amsync_core::MemberKey>, ApiError> {
+pub(crate) async fn community_members(
+    state: &AppState,
+    community: &str,
+) -> Result<Vec<amsync_core::MemberKey>, ApiError> {
     let mut keys = Vec::new();
     let mut cursor = None;
     loop {

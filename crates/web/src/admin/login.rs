@@ -1,0 +1,146 @@
+//! `GET`/`POST /admin/login`: the admin token, typed into a form (never in
+//! a URL), is traded for a dashboard session; `POST /admin/logout` ends it.
+//!
+//! Before any session exists, the form is protected by a double-submit
+//! token: a random value both in a `SameSite=Strict` cookie and in the
+//! form, which must match. Outcomes are counted in
+//! `amsync_logins_total{kind="admin_token"}`; the token itself is never
+//! logged or recorded.
+
+use std::time::Duration;
+
+use amsync_store::ADMIN_TOKEN_ACTOR;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::session::{self, random_id, same_secret, LOGIN_COOKIE};
+use super::{render, Dashboard, PageError};
+use crate::audit::{ActorSlot, AuditNote};
+use crate::state::AppState;
+
+/// How long the sign-in form stays valid.
+const FORM_LIFETIME: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Where to go after signing in: a dashboard path, else the overview.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/admin".to_string(),
+    }
+}
+
+fn form_page(status: StatusCode, next: &str, error: Option<&str>, sessions: &session::AdminSessions) -> Response {
+    let csrf = random_id();
+    let ctx = context! { title => "Sign in", next => next, csrf => csrf, error => error };
+    let mut resp = match render::render("login.html", ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    resp.headers_mut().append(header::SET_COOKIE, sessions.set_cookie(LOGIN_COOKIE, &csrf, Some(FORM_LIFETIME)));
+    resp
+}
+
+pub async fn form(
+    Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = safe_next(q.next.as_deref());
+    if sessions.find(&headers).is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    form_page(StatusCode::OK, &next, None, &sessions)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+    csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+// The token is a secret: no Debug that could print it.
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm").field("next", &self.next).finish_non_exhaustive()
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,
+    Extension(actor): Extension<ActorSlot>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let cookie = sessions.cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if !same_secret(cookie, &f.csrf) {
+        crate::metrics::login_outcome("admin_token", "bad_form");
+        tracing::warn!("dashboard sign-in refused: the form's token does not match its cookie");
+        let msg = "The sign-in form expired or did not come from this page. Please try again.";
+        return form_page(StatusCode::FORBIDDEN, &next, Some(msg), &sessions);
+    }
+    if !crate::auth::matches_any(f.token.trim(), &state.tokens.admin) {
+        crate::metrics::login_outcome("admin_token", "refused");
+        tracing::warn!("dashboard sign-in refused: wrong admin token");
+        return form_page(StatusCode::UNAUTHORIZED, &next, Some("That is not the admin token."), &sessions);
+    }
+    crate::metrics::login_outcome("admin_token", "ok");
+    let (_, set_cookie) = sessions.start(ADMIN_TOKEN_ACTOR);
+    actor.fill(ADMIN_TOKEN_ACTOR);
+    tracing::info!("signed in to the dashboard with the admin token");
+    let mut resp = Redirect::to(&next).into_response();
+    resp.headers_mut().append(header::SET_COOKIE, set_cookie);
+    resp.headers_mut().append(header::SET_COOKIE, sessions.clear_cookie(LOGIN_COOKIE));
+    let note = AuditNote {
+        action: Some("dashboard: sign in".into()),
+        target: Some("dashboard".into()),
+        detail: Some("signed in with the admin token".into()),
+    };
+    note.attach(resp)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    d: Dashboard,
+    Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    d.check_csrf(&f.csrf)?;
+    sessions.end(&headers);
+    let mut resp = Redirect::to("/admin/login").into_response();
+    resp.headers_mut().append(header::SET_COOKIE, sessions.clear_cookie(session::COOKIE));
+    let note = AuditNote { action: Some("dashboard: sign out".into()), target: Some("dashboard".into()), detail: None };
+    Ok(note.attach(resp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dashboard_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/admin/members/M1?x=1")), "/admin/members/M1?x=1");
+        assert_eq!(safe_next(Some("https://evil.example/admin")), "/admin");
+        assert_eq!(safe_next(Some("//evil.example/admin")), "/admin");
+        assert_eq!(safe_next(Some("/api/v1/sync/status")), "/admin");
+        assert_eq!(safe_next(Some("/admin\\@evil")), "/admin");
+        assert_eq!(safe_next(None), "/admin");
+    }
+}

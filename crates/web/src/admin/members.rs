@@ -1,0 +1,231 @@
+//! `GET /admin/members?q=`: member search; `GET /admin/members/{key}`: one
+//! member — details, memberships (current, future, past), security groups
+//! and why IsMember holds, the access summary, the last refresh and its
+//! failure, and the change history field by field (before → after) with
+//! the trigger of each change.
+
+use amsync_core::access::{access_summary, explain_is_member};
+use amsync_core::community::Term;
+use amsync_core::record::effective_groups;
+use amsync_store::MemberQuery;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::{Dashboard, PageError};
+use crate::api::member_doc::GroupContext;
+use crate::state::AppState;
+
+const SEARCH_PAGE: usize = 50;
+const HISTORY_PAGE: usize = 50;
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+    community: Option<String>,
+    group: Option<String>,
+    cursor: Option<String>,
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+pub async fn search(
+    d: Dashboard,
+    State(state): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Html<String>, PageError> {
+    let query = MemberQuery {
+        q: non_empty(q.q),
+        community: non_empty(q.community),
+        current_on: None,
+        group: non_empty(q.group),
+        limit: SEARCH_PAGE,
+        cursor: non_empty(q.cursor),
+    };
+    let page = state.store.search_members(&query).await?;
+    let total = state.store.member_count().await?;
+    let ctx = context! {
+        members => page.items,
+        next_cursor => page.next_cursor,
+        q => query.q,
+        community => query.community,
+        group => query.group,
+        total => total,
+    };
+    super::page(&state, &d, "members.html", "members", "Members", ctx).await
+}
+
+/// A value as a person reads it: text as it is, nothing as empty, anything
+/// else as compact JSON.
+pub fn value_text(v: &Json) -> String {
+    match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Field {
+    name: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MembershipRow {
+    community: String,
+    name: Option<String>,
+    community_type: Option<String>,
+    begin: String,
+    end: Option<String>,
+    role: Option<String>,
+    term: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ChangeRow {
+    field: String,
+    before: String,
+    after: String,
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryRow {
+    id: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    trigger: &'static str,
+    kind: &'static str,
+    run_id: Option<i64>,
+    changes: Vec<ChangeRow>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberQueryParams {
+    before: Option<i64>,
+}
+
+pub async fn one(
+    d: Dashboard,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(q): Query<MemberQueryParams>,
+) -> Result<Html<String>, PageError> {
+    let key =
+        amsync_core::MemberKey::parse(raw.as_str()).map_err(|e| PageError::BadRequest(format!("member key: {e}")))?;
+    let member = state
+        .store
+        .get_member(&key)
+        .await?
+        .ok_or_else(|| PageError::NotFound(format!("No member {key} is known here.")))?;
+    let groups = state.store.security_groups().await?;
+    let context_groups = GroupContext::from_groups(&groups);
+    let is_member_groups: Vec<_> = groups.iter().filter(|g| g.is_member).map(|g| g.key.clone()).collect();
+    let today = state.today();
+    let r = &member.record;
+
+    let details: Vec<Field> = match serde_json::to_value(&r.details) {
+        Ok(Json::Object(map)) => map
+            .into_iter()
+            .filter(|(k, v)| k != "key" && !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+            .map(|(name, v)| Field { name, value: value_text(&v) })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut memberships: Vec<MembershipRow> = r
+        .memberships
+        .iter()
+        .map(|m| MembershipRow {
+            community: m.community.key.to_string(),
+            name: m.community.name.clone(),
+            community_type: m.community.community_type.clone(),
+            begin: m.begin.to_string(),
+            end: m.end.map(|e| e.to_string()),
+            role: m.role.clone(),
+            term: match m.term(today) {
+                Term::Current => "current",
+                Term::Future => "future",
+                Term::Past => "past",
+            },
+        })
+        .collect();
+    let rank = |t: &str| match t {
+        "current" => 0,
+        "future" => 1,
+        _ => 2,
+    };
+    memberships.sort_by(|a, b| rank(a.term).cmp(&rank(b.term)).then(a.community.cmp(&b.community)));
+
+    let effective = effective_groups(
+        r,
+        |k| context_groups.is_member.contains(k),
+        |k| context_groups.names.get(k).cloned().flatten(),
+    );
+    let summary: Vec<String> = access_summary(r, today).iter().map(ToString::to_string).collect();
+    let entries = state.store.member_history(&key, HISTORY_PAGE, q.before).await?;
+    let next_before = if entries.len() == HISTORY_PAGE { entries.last().map(|e| e.id) } else { None };
+    let history: Vec<HistoryRow> = entries
+        .into_iter()
+        .map(|e| HistoryRow {
+            id: e.id,
+            at: e.at,
+            trigger: e.trigger.as_str(),
+            kind: e.kind.as_str(),
+            run_id: e.run_id,
+            changes: e
+                .fields
+                .iter()
+                .map(|f| ChangeRow {
+                    field: f.field.clone(),
+                    before: value_text(&f.before),
+                    after: value_text(&f.after),
+                })
+                .collect(),
+        })
+        .collect();
+    let display_name = [r.details.first_name.as_deref(), r.details.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ctx = context! {
+        key => key.as_str(),
+        display_name => display_name,
+        status => r.status.as_str(),
+        ams_status => r.details.status.as_str(),
+        disabled_reason => r.disabled_reason.map(|x| x.as_str()),
+        merged_into => r.merged_into.as_ref().map(|k| k.as_str()),
+        details => details,
+        memberships => memberships,
+        effective_groups => effective,
+        ams_groups => r.ams_groups,
+        local_groups => r.local_groups,
+        is_member_reason => explain_is_member(r, &is_member_groups),
+        access_summary => summary,
+        last_refreshed_at => member.last_refreshed_at,
+        last_trigger => member.last_trigger.map(|t| t.as_str()),
+        last_error => member.last_error,
+        last_error_at => member.last_error_at,
+        created_at => member.created_at,
+        updated_at => member.updated_at,
+        history => history,
+        next_before => next_before,
+    };
+    super::page(&state, &d, "member.html", "members", &format!("Member {key}"), ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_as_text() {
+        assert_eq!(value_text(&Json::Null), "");
+        assert_eq!(value_text(&serde_json::json!("Ada")), "Ada");
+        assert_eq!(value_text(&serde_json::json!({"city": "Bern"})), "{\"city\":\"Bern\"}");
+        assert_eq!(value_text(&serde_json::json!(3)), "3");
+    }
+}

@@ -1,0 +1,171 @@
+//! Prometheus metrics: the process-wide recorder, `GET /metrics`, the
+//! gauges read at scrape time, and the HTTP request metrics.
+//!
+//! The recorder is installed once per process ([`install`]); every crate
+//! emits through the `metrics` facade. Counters and histograms are updated
+//! where the work happens; state that lives in the database (queue depth,
+//! watermark age, the paused state) is read when Prometheus scrapes, so it
+//! is never stale and costs nothing between scrapes.
+//!
+//! Exported (see docs/observability.md for their meaning and example alerts):
+//! - `amsync_refreshes_total{outcome,trigger}`, `amsync_polls_total{outcome}`,
+//!   `amsync_source_pauses_total` (the sync engine);
+//! - `amsync_ams_calls_total{method,outcome}`, `amsync_ams_call_seconds{method}`
+//!   (the AMS client), `amsync_ams_reachable` (the engine's probe);
+//! - `amsync_queue_entries{state}`, `amsync_queue_oldest_waiting_seconds`,
+//!   `amsync_watermark_age_seconds{watermark}`,
+//!   `amsync_periodic_refresh_age_seconds`, `amsync_source_paused`,
+//!   `amsync_source_quarantined`, `amsync_members` (scrape time);
+//! - `amsync_http_requests_total{method,route,status}`,
+//!   `amsync_http_request_seconds{route}` (every request);
+//! - `amsync_logins_total{kind,outcome}` (sign-in outcomes: the dashboard's
+//!   admin-token sign-in now; [`login_outcome`] is the hook for sign-on);
+//! - `amsync_build_info{version}`.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use amsync_core::Trigger;
+use amsync_store::{RunFilter, RunOutcome, WATERMARK_EVENTS, WATERMARK_MEMBERS};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+/// Upper bounds of the latency histograms, in seconds.
+const SECONDS_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the Prometheus recorder for this process (once; later calls
+/// return the same handle). Call it before the engine starts so no early
+/// update is lost. If another recorder was installed first (a test's), the
+/// handle renders only what reaches it: nothing, rather than failing.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+                .expect("the buckets are not empty");
+            match builder.install_recorder() {
+                Ok(handle) => {
+                    describe();
+                    spawn_upkeep(handle.clone());
+                    handle
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "another metrics recorder is installed; /metrics will be empty");
+                    PrometheusBuilder::new().build_recorder().handle()
+                }
+            }
+        })
+        .clone()
+}
+
+/// Drains histogram samples into their buckets now and then, so memory
+/// stays bounded even when nobody scrapes.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(5));
+        handle.run_upkeep();
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the metrics upkeep thread; histograms are drained at scrape time only");
+    }
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!("amsync_refreshes_total", "Member refreshes finished, by outcome and trigger.");
+    describe_counter!("amsync_polls_total", "Periodic and full polls of the AMS, by outcome.");
+    describe_counter!(
+        "amsync_source_pauses_total",
+        "Times the source was paused (admin, bad credentials, quarantine)."
+    );
+    describe_counter!("amsync_ams_calls_total", "AMS calls ended, by contract method and outcome.");
+    describe_histogram!("amsync_ams_call_seconds", Unit::Seconds, "Time per AMS call, waiting for a slot included.");
+    describe_gauge!("amsync_ams_reachable", "1 when the AMS answered its last probe, 0 when it did not.");
+    describe_gauge!("amsync_queue_entries", "Refresh Queue entries by state.");
+    describe_gauge!("amsync_queue_oldest_waiting_seconds", "Age of the oldest waiting (queued or retrying) entry.");
+    describe_gauge!("amsync_watermark_age_seconds", "Age of a watermark (members, events).");
+    describe_gauge!("amsync_periodic_refresh_age_seconds", "Time since the last periodic refresh that succeeded.");
+    describe_gauge!("amsync_source_paused", "1 while the source is paused (polling and refreshing stopped).");
+    describe_gauge!("amsync_source_quarantined", "1 while the source is paused by the quarantine of a failing AMS.");
+    describe_gauge!("amsync_members", "Members held.");
+    describe_counter!("amsync_http_requests_total", "HTTP requests answered, by method, route and status.");
+    describe_histogram!("amsync_http_request_seconds", Unit::Seconds, "Time to answer an HTTP request, by route.");
+    describe_counter!("amsync_logins_total", "Sign-in attempts by kind and outcome.");
+    describe_gauge!("amsync_build_info", "Always 1; the version is a label.");
+}
+
+/// The sign-in outcome hook: `kind` is `admin_token` for the dashboard's
+/// sign-in (sign-on adds its modes), `outcome` is `ok`, `refused`, `throttled`…
+pub fn login_outcome(kind: &'static str, outcome: &'static str) {
+    metrics::counter!("amsync_logins_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// Counts and times every request by its route (the matched pattern, so
+/// member keys never become label values).
+pub async fn track(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().into());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("amsync_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("amsync_http_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    resp
+}
+
+fn set_flag(name: &'static str, on: bool) {
+    metrics::gauge!(name).set(if on { 1.0 } else { 0.0 });
+}
+
+fn age_seconds(t: chrono::DateTime<Utc>) -> f64 {
+    (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+}
+
+/// Reads the database-held state into gauges.
+async fn refresh_gauges(state: &AppState) -> Result<(), amsync_store::StoreError> {
+    let store = state.store.as_ref();
+    let q = store.queue_counts().await?;
+    for (s, n) in [("queued", q.queued), ("running", q.running), ("retrying", q.retrying), ("dead", q.dead)] {
+        metrics::gauge!("amsync_queue_entries", "state" => s).set(n as f64);
+    }
+    metrics::gauge!("amsync_queue_oldest_waiting_seconds").set(q.oldest_waiting_since.map_or(0.0, age_seconds));
+    for name in [WATERMARK_MEMBERS, WATERMARK_EVENTS] {
+        if let Some(w) = store.watermark(name).await? {
+            metrics::gauge!("amsync_watermark_age_seconds", "watermark" => name).set(age_seconds(w));
+        }
+    }
+    let filter =
+        RunFilter { kind: Some(Trigger::Periodic), outcome: Some(RunOutcome::Succeeded), limit: 1, before: None };
+    if let Some(run) = store.list_runs(&filter).await?.first() {
+        let at = run.finished_at.unwrap_or(run.started_at);
+        metrics::gauge!("amsync_periodic_refresh_age_seconds").set(age_seconds(at));
+    }
+    let source = store.source_state().await?;
+    set_flag("amsync_source_paused", source.paused);
+    let quarantined = source.paused && source.reason.as_deref().is_some_and(amsync_sync::status::is_quarantine_reason);
+    set_flag("amsync_source_quarantined", quarantined);
+    metrics::gauge!("amsync_members").set(store.member_count().await? as f64);
+    metrics::gauge!("amsync_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    Ok(())
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let handle = install();
+    if let Err(e) = refresh_gauges(&state).await {
+        // Counters are still worth serving; the database gauges keep their last values.
+        tracing::warn!(error = %e, "reading the database for /metrics failed");
+    }
+    handle.run_upkeep();
+    let body = handle.render();
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}

@@ -130,6 +130,9 @@ pub fn web_settings(cfg: &Config) -> WebSettings {
         max_body: cfg.web.limits.max_body as usize,
         periodic: schedule(&cfg.periodic_refresh.cadence),
         events: Schedule::Interval(cfg.events.interval),
+        secure_cookies: cfg.web.public_url.scheme() == "https",
+        admin_session_lifetime: cfg.sessions.lifetime,
+        admin_session_idle: cfg.sessions.idle_timeout,
         ..WebSettings::default()
     }
 }

@@ -23,10 +23,25 @@
     return d >= 0 ? span(d) + ' ago' : 'in ' + span(d);
   }
 
+  function due(iso) {
+    if (!iso) return '';
+    var d = (Date.parse(iso) - Date.now()) / 1000;
+    return d > 0 ? 'in ' + span(d) : 'due now';
+  }
+
+  // Relative times ("3 min ago") written by the server go stale; rewrite them.
+  function refreshTimes() {
+    document.querySelectorAll('time[datetime]').forEach(function (el) {
+      el.textContent = ago(el.getAttribute('datetime'));
+    });
+  }
+
   function show(el, value) {
     var fmt = el.getAttribute('data-format');
     if (fmt === 'ago') {
       el.textContent = ago(value);
+    } else if (fmt === 'due') {
+      el.textContent = due(value);
     } else if (fmt === 'age') {
       el.textContent = value ? span((Date.now() - Date.parse(value)) / 1000) : 'none';
     } else if (fmt === 'reachable') {
@@ -114,6 +129,7 @@
   }
 
   document.addEventListener('DOMContentLoaded', function () {
+    setInterval(refreshTimes, 5000);
     if (document.querySelector('[data-live-status]')) {
       pollStatus();
       setInterval(pollStatus, 5000);

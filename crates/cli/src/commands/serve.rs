@@ -56,6 +56,8 @@ impl Node {
         listener: tokio::net::TcpListener,
     ) -> CliResult<Node> {
         let addr = listener.local_addr()?;
+        // Before anything emits a metric.
+        amsync_web::metrics::install();
         let store = open_store(cfg, env).await?;
         let source = wiring::http_source(cfg, env)?;
         let engine = Engine::new(dyn_store(&store), Arc::new(source), wiring::sync_settings(cfg, role));

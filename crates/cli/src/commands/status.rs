@@ -12,6 +12,9 @@ use super::{load_config, sqlite_options};
 use crate::exit::CliResult;
 use crate::wiring;
 
+/// How long `amsync status` waits for the AMS to answer its probe.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn run(config: &Path, json: bool) -> CliResult<()> {
     let cfg = load_config(config)?;
     let mut opts = sqlite_options(&cfg, &ProcessEnv)?;
@@ -21,12 +24,21 @@ pub async fn run(config: &Path, json: bool) -> CliResult<()> {
     let store = SqliteStore::open(opts)?;
     let periodic = wiring::schedule(&cfg.periodic_refresh.cadence);
     let events = amsync_sync::Schedule::Interval(cfg.events.interval);
-    let status = sync_status(store.as_ref(), None, &periodic, &events).await?;
+    let mut status = sync_status(store.as_ref(), None, &periodic, &events).await?;
     store.shutdown().await;
+    // No engine runs here to have probed the AMS: probe it once now.
+    let probe_note = match wiring::http_source(&cfg, &ProcessEnv) {
+        Ok(source) => {
+            let r = amsync_sync::reachability::probe(&source, PROBE_TIMEOUT, &Default::default()).await;
+            status.ams = Some(r);
+            None
+        }
+        Err(e) => Some(format!("not checked ({e})")),
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&status).map_err(anyhow::Error::from)?);
     } else {
-        print!("{}", table(&status, &cfg.database_url_redacted(&ProcessEnv)));
+        print!("{}", table(&status, &cfg.database_url_redacted(&ProcessEnv), probe_note.as_deref()));
     }
     Ok(())
 }
@@ -35,14 +47,40 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "-".into())
 }
 
+/// `3 min ago`, `in 5 min`, as on the dashboard.
+fn ago(t: Option<DateTime<Utc>>) -> String {
+    let Some(t) = t else { return String::new() };
+    let d = (Utc::now() - t).num_seconds();
+    if d >= 0 {
+        format!(" ({} ago)", span(d))
+    } else {
+        format!(" (in {})", span(d))
+    }
+}
+
+fn span(seconds: i64) -> String {
+    let s = seconds.abs();
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=86_399 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+fn when_ago(t: Option<DateTime<Utc>>) -> String {
+    format!("{}{}", when(t), ago(t))
+}
+
 fn run_line(r: &Option<amsync_store::Run>) -> String {
     match r {
         None => "never".into(),
         Some(r) => format!(
-            "#{} {} at {} ({} listed, {} changed, {} failed)",
+            "#{} {} at {}{} ({} listed, {} changed, {} failed)",
             r.id,
             r.outcome.as_str(),
             when(Some(r.started_at)),
+            ago(Some(r.started_at)),
             r.counts.listed,
             r.counts.changed + r.counts.created,
             r.counts.failed + r.counts.dead
@@ -50,21 +88,45 @@ fn run_line(r: &Option<amsync_store::Run>) -> String {
     }
 }
 
-/// The human table.
-pub fn table(s: &SyncStatus, database: &str) -> String {
+fn sync_line(s: &SyncStatus) -> String {
+    let reason = s.pause_reason.as_deref().unwrap_or("-");
+    match (s.paused, s.quarantined) {
+        (true, true) => format!("QUARANTINED ({reason}) since {}", when_ago(s.paused_since)),
+        (true, false) => format!("PAUSED ({reason}) since {}", when_ago(s.paused_since)),
+        _ => "running".into(),
+    }
+}
+
+fn ams_line(s: &SyncStatus, probe_note: Option<&str>) -> String {
+    match (&s.ams, probe_note) {
+        (_, Some(note)) => note.to_string(),
+        (Some(r), None) if r.reachable == Some(true) => {
+            format!("reachable ({} ms, checked {})", r.latency_ms.unwrap_or(0), when_ago(r.checked_at))
+        }
+        (Some(r), None) if r.reachable == Some(false) => format!(
+            "UNREACHABLE: {} (checked {}; last good answer {})",
+            r.error.as_deref().unwrap_or("-"),
+            when_ago(r.checked_at),
+            when_ago(r.last_ok_at)
+        ),
+        _ => "not checked".into(),
+    }
+}
+
+/// The human table: the health summary the dashboard's overview shows.
+pub fn table(s: &SyncStatus, database: &str, probe_note: Option<&str>) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("database", database.to_string()),
-        (
-            "sync",
-            if s.paused { format!("PAUSED ({})", s.pause_reason.as_deref().unwrap_or("-")) } else { "running".into() },
-        ),
+        ("sync", sync_line(s)),
+        ("ams", ams_line(s, probe_note)),
         ("members", s.members.to_string()),
         ("last periodic refresh", run_line(&s.periodic_refresh.last_run)),
-        ("next periodic refresh", when(s.periodic_refresh.next_at)),
-        ("watermark", when(s.periodic_refresh.watermark)),
+        ("next periodic refresh", when_ago(s.periodic_refresh.next_at)),
+        ("watermark", when_ago(s.periodic_refresh.watermark)),
         ("last full refresh", run_line(&s.full_refresh)),
         ("last events sync", run_line(&s.events.last_run)),
-        ("events watermark", when(s.events.watermark)),
+        ("next events sync", when_ago(s.events.next_at)),
+        ("events watermark", when_ago(s.events.watermark)),
         (
             "queue",
             format!(
@@ -72,7 +134,7 @@ pub fn table(s: &SyncStatus, database: &str) -> String {
                 s.queue.queued, s.queue.running, s.queue.retrying, s.queue.dead
             ),
         ),
-        ("oldest waiting since", when(s.queue.oldest_waiting_since)),
+        ("oldest waiting since", when_ago(s.queue.oldest_waiting_since)),
         (
             "nodes",
             if s.nodes.is_empty() {
@@ -83,7 +145,10 @@ pub fn table(s: &SyncStatus, database: &str) -> String {
         ),
     ];
     if let Some(e) = &s.engine {
-        rows.push(("refreshes last minute", e.refreshes_last_minute.to_string()));
+        rows.push((
+            "refreshes",
+            format!("{} last minute, {} last hour", e.refreshes_last_minute, e.refreshes_last_hour),
+        ));
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter().map(|(k, v)| format!("{k:<width$}  {v}\n")).collect()

@@ -52,6 +52,7 @@ fn key_list(keys: &[MemberKey]) -> String {
 
 #[derive(Debug, Deserialize)]
 pub struct RefreshForm {
+    #[serde(default)]
     csrf: String,
     /// `member`, `keys`, `community` or `all`.
     what: String,
@@ -95,6 +96,7 @@ pub async fn refresh(
 
 #[derive(Debug, Deserialize)]
 pub struct RequeueForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     keys: String,
@@ -124,6 +126,7 @@ pub async fn requeue(
 
 #[derive(Debug, Deserialize)]
 pub struct PauseForm {
+    #[serde(default)]
     csrf: String,
 }
 

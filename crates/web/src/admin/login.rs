@@ -64,6 +64,7 @@ pub async fn form(
 #[derive(Deserialize)]
 pub struct LoginForm {
     token: String,
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     next: Option<String>,
@@ -113,6 +114,7 @@ pub async fn submit(
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 

@@ -69,10 +69,46 @@ pub fn value_text(v: &Json) -> String {
     }
 }
 
+/// Lines a person reads for a detail field: an address on one line, one
+/// line per phone, social link or demographic answer; other values as text.
+pub fn detail_lines(field: &str, v: &Json) -> Vec<String> {
+    let text = |v: &Json, k: &str| v.get(k).map(value_text).unwrap_or_default();
+    let joined =
+        |parts: Vec<String>, sep: &str| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(sep);
+    let items = || v.as_array().cloned().unwrap_or_default();
+    match field {
+        "address" if v.is_object() => {
+            let city = joined(vec![text(v, "postal_code"), text(v, "city")], " ");
+            let line = ["line1", "line2", "line3"].iter().map(|k| text(v, k)).collect::<Vec<_>>();
+            vec![joined([line, vec![city, text(v, "state"), text(v, "country_code")]].concat(), ", ")]
+        }
+        "phones" => items()
+            .iter()
+            .map(|p| match text(p, "type") {
+                t if t.is_empty() => text(p, "number"),
+                t => format!("{} ({t})", text(p, "number")),
+            })
+            .collect(),
+        "social" => items().iter().map(|s| format!("{}: {}", text(s, "network"), text(s, "url"))).collect(),
+        "demographics" => items().iter().map(|d| format!("{}: {}", text(d, "name"), text(d, "value"))).collect(),
+        _ => vec![value_text(v)],
+    }
+}
+
+/// A history value: the field's name is the path's first segment.
+fn change_text(path: &str, v: &Json) -> String {
+    let field = path.trim_start_matches('/');
+    if field.contains('/') {
+        value_text(v)
+    } else {
+        detail_lines(field, v).join("; ")
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Field {
     name: String,
-    value: String,
+    lines: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -131,7 +167,7 @@ pub async fn one(
         Ok(Json::Object(map)) => map
             .into_iter()
             .filter(|(k, v)| k != "key" && !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
-            .map(|(name, v)| Field { name, value: value_text(&v) })
+            .map(|(name, v)| Field { lines: detail_lines(&name, &v), name })
             .collect(),
         _ => Vec::new(),
     };
@@ -227,5 +263,18 @@ mod tests {
         assert_eq!(value_text(&serde_json::json!("Ada")), "Ada");
         assert_eq!(value_text(&serde_json::json!({"city": "Bern"})), "{\"city\":\"Bern\"}");
         assert_eq!(value_text(&serde_json::json!(3)), "3");
+    }
+
+    #[test]
+    fn details_read_as_lines() {
+        let address = serde_json::json!({"line1": "Am Weinberg 106", "line2": null, "city": "Berlin",
+            "postal_code": "10169", "state": "Berlin", "country_code": "DE"});
+        assert_eq!(detail_lines("address", &address), ["Am Weinberg 106, 10169 Berlin, Berlin, DE"]);
+        let phones = serde_json::json!([{"number": "+49 1", "type": "Mobile"}, {"number": "+49 2", "type": null}]);
+        assert_eq!(detail_lines("phones", &phones), ["+49 1 (Mobile)", "+49 2"]);
+        assert_eq!(change_text("/phones", &phones), "+49 1 (Mobile); +49 2");
+        assert_eq!(change_text("/address/city", &serde_json::json!("Bern")), "Bern");
+        let social = serde_json::json!([{"network": "github", "url": "https://github.com/x"}]);
+        assert_eq!(detail_lines("social", &social), ["github: https://github.com/x"]);
     }
 }

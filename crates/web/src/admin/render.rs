@@ -65,6 +65,15 @@ fn ago(v: Value) -> String {
     }
 }
 
+/// For times that are expected: `in 5 min`, or `due now` once passed.
+fn due(v: Value) -> String {
+    match v.as_str().and_then(parse_time) {
+        Some(t) if t > Utc::now() => format!("in {}", span((t - Utc::now()).num_seconds())),
+        Some(_) => "due now".to_string(),
+        None => String::new(),
+    }
+}
+
 /// Percent-encodes a path segment or a query value.
 pub fn encode_component(s: &str) -> String {
     utf8_percent_encode(s, COMPONENT).to_string()
@@ -85,6 +94,7 @@ fn environment() -> Environment<'static> {
     }
     env.add_filter("when", when);
     env.add_filter("ago", ago);
+    env.add_filter("due", due);
     env.add_filter("enc", enc);
     env.add_global("version", env!("CARGO_PKG_VERSION"));
     env
@@ -118,6 +128,8 @@ mod tests {
         let future = (Utc::now() + chrono::Duration::seconds(7300)).to_rfc3339();
         assert!(ago(Value::from(future)).starts_with("in 2 h"));
         assert_eq!(enc(Value::from("A/B ~é")), "A%2FB%20~%C3%A9");
+        assert_eq!(due(Value::from((Utc::now() - chrono::Duration::seconds(5)).to_rfc3339())), "due now");
+        assert_eq!(due(Value::from((Utc::now() + chrono::Duration::seconds(200)).to_rfc3339())), "in 3 min");
         assert_eq!(span(90_000), "1 d 1 h");
     }
 }

@@ -79,6 +79,22 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// `/readyz`'s schema check, as `amsync serve` wires it.
+pub fn readiness(store: &Arc<SqliteStore>) -> amsync_web::Readiness {
+    let store = store.clone();
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            let s = store.pending_migrations().await.map_err(|e| e.to_string())?;
+            if s.is_current() {
+                Ok(())
+            } else {
+                Err(format!("schema version {} of {}; pending: {:?}", s.current, s.latest, s.pending))
+            }
+        })
+    })
+}
+
 pub fn key(s: &str) -> MemberKey {
     MemberKey::parse(s).unwrap()
 }
@@ -130,7 +146,7 @@ impl TestApp {
             engine: engine.clone(),
             tokens: Arc::new(Tokens { admin: vec![ADMIN_TOKEN.into()], site: vec![SITE_TOKEN.into()] }),
             settings: Arc::new(WebSettings::default()),
-            readiness: Arc::new(|| Box::pin(async { Ok(()) })),
+            readiness: readiness(&store),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -2,10 +2,16 @@
 //! Every test talks to real parts: the simulated AMS over HTTP on
 //! 127.0.0.1, SQLite files in a temporary directory, the API over HTTP.
 
+mod admin_client;
+mod browser;
 mod helpers;
+mod prometheus_text;
 
 mod cli;
-
+mod cli_observability;
+mod dashboard;
+mod dashboard_browser;
+mod observability;
 mod sync_atomicity;
 mod sync_crash;
 mod sync_dedup;

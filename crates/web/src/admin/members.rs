@@ -216,8 +216,8 @@ pub async fn one(
                 .iter()
                 .map(|f| ChangeRow {
                     field: f.field.clone(),
-                    before: value_text(&f.before),
-                    after: value_text(&f.after),
+                    before: change_text(&f.field, &f.before),
+                    after: change_text(&f.field, &f.after),
                 })
                 .collect(),
         })

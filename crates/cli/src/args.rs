@@ -140,6 +140,25 @@ pub struct SimArgs {
 pub enum BenchCommand {
     /// Member refreshes per second against a simulated AMS in its own process.
     Refresh(BenchRefreshArgs),
+    /// Render time of each dashboard page on a large database.
+    Dashboard(BenchDashboardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDashboardArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub members: u64,
+    /// History rows, spread over the members.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub history: u64,
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: u64,
+    /// Requests per page (after two warm-up requests).
+    #[arg(long, default_value_t = 20)]
+    pub iterations: usize,
+    /// Keep the database here instead of a temporary directory.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
     crate::logging::init(crate::logging::LogFormat::Text, "warn");
     match which {
         BenchCommand::Refresh(args) => refresh(args).await,
+        BenchCommand::Dashboard(args) => super::bench_dashboard::run(args).await,
     }
 }
 

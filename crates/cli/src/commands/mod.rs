@@ -2,6 +2,7 @@
 //! opening the store, building the engine and the web state.
 
 mod bench;
+mod bench_dashboard;
 mod check;
 mod demo;
 mod init;

@@ -35,6 +35,16 @@ if ! command -v cargo-deny >/dev/null; then
 fi
 budget 300 cargo deny --locked check bans licenses sources
 
+step "headless Chromium for the dashboard's browser tests"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    budget 900 bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null'
+  else
+    echo "chromium and chromium-driver are missing: apt-get install -y chromium chromium-driver" >&2; exit 1
+  fi
+fi
+chromedriver --version
+
 step "build (debug, all targets)"
 budget 900 cargo build --workspace --all-targets --locked
 

@@ -2,22 +2,28 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
 /// The process answers.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "health", security(()),
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", content_type = "application/json")))]
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// The database answers and its schema is current.
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "health", security(()),
+    responses((status = 200, description = "`{\"ready\": true, \"database\": \"ok\", \"migrations\": \"current\"}`", content_type = "application/json"),
+        (status = 503, description = "Not ready: the body says why", content_type = "application/json")))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let db = state.store.queue_counts().await.map(|_| ()).map_err(|e| e.to_string());
     let schema = (state.readiness)().await;

@@ -10,6 +10,7 @@
 //! - [`admin`]: the sync details dashboard (`/admin`), server-rendered.
 //! - [`audit`]: every state-changing admin call is recorded in the audit log.
 //! - [`metrics`]: the Prometheus recorder and `/metrics`.
+//! - [`openapi`]: `/api/v1/openapi.json`, generated from the routes.
 //!
 //! **Architecture invariant:** handlers hold no business rules: they parse,
 //! call the store or the engine, and shape the answer with the domain core.
@@ -21,18 +22,42 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod state;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
 use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::{AppState, Readiness, WebSettings};
 
 const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// Every route with its OpenAPI documentation.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::routes())
+        .routes(routes!(metrics::scrape))
+        .merge(admin::routes())
+        .nest("/api/v1", api::routes().routes(routes!(openapi::serve)))
+}
+
+/// The OpenAPI document of every route [`router`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = routes().into_openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// An unknown path: our error shape rather than an empty body.
+async fn no_route() -> error::ApiError {
+    error::ApiError::NotFound("no such route".into())
+}
 
 /// The whole router with its layers.
 pub fn router(state: AppState) -> Router {
@@ -41,11 +66,9 @@ pub fn router(state: AppState) -> Router {
     let s = &state.settings;
     let sessions =
         Arc::new(admin::session::AdminSessions::new(s.admin_session_lifetime, s.admin_session_idle, s.secure_cookies));
-    Router::new()
-        .merge(health::routes())
-        .route("/metrics", get(metrics::scrape))
-        .merge(admin::routes())
-        .nest("/api/v1", api::routes())
+    let (routes, _) = routes().split_for_parts();
+    routes
+        .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(Extension(sessions))

@@ -158,7 +158,9 @@ async fn refresh_gauges(state: &AppState) -> Result<(), amsync_store::StoreError
     Ok(())
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// Prometheus metrics (text format 0.0.4); see docs/observability.md.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "health", security(()),
+    responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4")))]
 pub async fn scrape(State(state): State<AppState>) -> Response {
     let handle = install();
     if let Err(e) = refresh_gauges(&state).await {

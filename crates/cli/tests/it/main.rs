@@ -12,6 +12,7 @@ mod cli_observability;
 mod dashboard;
 mod dashboard_browser;
 mod observability;
+mod openapi;
 mod sync_atomicity;
 mod sync_crash;
 mod sync_dedup;

@@ -50,7 +50,7 @@ fn key_list(keys: &[MemberKey]) -> String {
     s
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshForm {
     #[serde(default)]
     csrf: String,
@@ -62,6 +62,9 @@ pub struct RefreshForm {
     community: String,
 }
 
+/// Refreshes one member, several keys, a community's members or everyone.
+#[utoipa::path(post, path = "/admin/refresh", operation_id = "dashboard_refresh", tag = "dashboard",
+    request_body(content = RefreshForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Done: to the page that shows it (or to the sign-in form)"), (status = 400, description = "A bad value"), (status = 403, description = "Missing or wrong CSRF token")))]
 pub async fn refresh(
     d: Dashboard,
     State(state): State<AppState>,
@@ -94,7 +97,7 @@ pub async fn refresh(
     Ok(audit.attach(Redirect::to(&format!("/admin/runs/{run_id}")).into_response()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RequeueForm {
     #[serde(default)]
     csrf: String,
@@ -105,6 +108,9 @@ pub struct RequeueForm {
     all_dead: Option<String>,
 }
 
+/// Requeues given keys, or every dead letter.
+#[utoipa::path(post, path = "/admin/queue/requeue", operation_id = "dashboard_requeue", tag = "dashboard",
+    request_body(content = RequeueForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Done: to the page that shows it (or to the sign-in form)"), (status = 400, description = "A bad value"), (status = 403, description = "Missing or wrong CSRF token")))]
 pub async fn requeue(
     d: Dashboard,
     State(state): State<AppState>,
@@ -124,12 +130,15 @@ pub async fn requeue(
     Ok(note("requeue", target, format!("{n} entries requeued")).attach(resp))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PauseForm {
     #[serde(default)]
     csrf: String,
 }
 
+/// Pauses the sync (AMS maintenance).
+#[utoipa::path(post, path = "/admin/pause", operation_id = "dashboard_pause", tag = "dashboard",
+    request_body(content = PauseForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Done: to the page that shows it (or to the sign-in form)"), (status = 400, description = "A bad value"), (status = 403, description = "Missing or wrong CSRF token")))]
 pub async fn pause(
     d: Dashboard,
     State(state): State<AppState>,
@@ -141,6 +150,9 @@ pub async fn pause(
     Ok(note("pause", "sync", "polling and refreshing stopped").attach(resp))
 }
 
+/// Resumes the sync.
+#[utoipa::path(post, path = "/admin/resume", operation_id = "dashboard_resume", tag = "dashboard",
+    request_body(content = PauseForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Done: to the page that shows it (or to the sign-in form)"), (status = 400, description = "A bad value"), (status = 403, description = "Missing or wrong CSRF token")))]
 pub async fn resume(
     d: Dashboard,
     State(state): State<AppState>,

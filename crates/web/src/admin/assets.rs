@@ -12,6 +12,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("favicon.svg", "image/svg+xml", include_str!("../../assets/favicon.svg")),
 ];
 
+/// The dashboard's CSS, script and icon.
+#[utoipa::path(get, path = "/admin/assets/{file}", operation_id = "dashboard_asset", tag = "dashboard", security(()),
+    params(("file" = String, Path, description = "`app.css`, `app.js` or `favicon.svg`")),
+    responses((status = 200, description = "The file"), (status = 404, description = "No such file")))]
 pub async fn serve(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, body)) => (

@@ -11,12 +11,17 @@ use crate::state::AppState;
 
 const PAGE: usize = 50;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only this actor's actions.
     actor: Option<String>,
+    /// Entries older than this id.
     before: Option<i64>,
 }
 
+/// The audit log.
+#[utoipa::path(get, path = "/admin/audit", operation_id = "dashboard_audit", tag = "dashboard", params(AuditQuery), responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form")))]
 pub async fn page(
     d: Dashboard,
     State(state): State<AppState>,

@@ -25,8 +25,10 @@ use crate::state::AppState;
 /// How long the sign-in form stays valid.
 const FORM_LIFETIME: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LoginQuery {
+    /// A dashboard path to go to after signing in.
     next: Option<String>,
 }
 
@@ -49,6 +51,10 @@ fn form_page(status: StatusCode, next: &str, error: Option<&str>, sessions: &ses
     resp
 }
 
+/// The sign-in form (the admin token is typed in, never put in a URL).
+#[utoipa::path(get, path = "/admin/login", operation_id = "dashboard_login_form", tag = "dashboard", params(LoginQuery), security(()),
+    responses((status = 200, description = "The form", content_type = "text/html"),
+        (status = 303, description = "Already signed in: to `next`")))]
 pub async fn form(
     Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,
     headers: HeaderMap,
@@ -61,7 +67,7 @@ pub async fn form(
     form_page(StatusCode::OK, &next, None, &sessions)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginForm {
     token: String,
     #[serde(default)]
@@ -77,6 +83,12 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
+/// Trades the admin token for a dashboard session cookie.
+#[utoipa::path(post, path = "/admin/login", operation_id = "dashboard_sign_in", tag = "dashboard", security(()),
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in: the session cookie is set; to `next`"),
+        (status = 401, description = "Not the admin token", content_type = "text/html"),
+        (status = 403, description = "The form's CSRF token does not match its cookie", content_type = "text/html")))]
 pub async fn submit(
     State(state): State<AppState>,
     Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,
@@ -112,12 +124,15 @@ pub async fn submit(
     note.attach(resp)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CsrfForm {
     #[serde(default)]
     csrf: String,
 }
 
+/// Ends the dashboard session.
+#[utoipa::path(post, path = "/admin/logout", operation_id = "dashboard_sign_out", tag = "dashboard",
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Done: to the page that shows it (or to the sign-in form)"), (status = 400, description = "A bad value"), (status = 403, description = "Missing or wrong CSRF token")))]
 pub async fn logout(
     d: Dashboard,
     Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,

@@ -21,11 +21,16 @@ use crate::state::AppState;
 const SEARCH_PAGE: usize = 50;
 const HISTORY_PAGE: usize = 50;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Key, names or e-mail.
     q: Option<String>,
+    /// A community key.
     community: Option<String>,
+    /// A security group key.
     group: Option<String>,
+    /// The next page's cursor.
     cursor: Option<String>,
 }
 
@@ -33,6 +38,8 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
+/// Member search.
+#[utoipa::path(get, path = "/admin/members", operation_id = "dashboard_members", tag = "dashboard", params(SearchQuery), responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form")))]
 pub async fn search(
     d: Dashboard,
     State(state): State<AppState>,
@@ -139,11 +146,17 @@ struct HistoryRow {
     changes: Vec<ChangeRow>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MemberQueryParams {
+    /// History entries older than this id.
     before: Option<i64>,
 }
 
+/// One member: details, memberships, groups and why, access summary, history.
+#[utoipa::path(get, path = "/admin/members/{key}", operation_id = "dashboard_member", tag = "dashboard",
+    params(("key" = String, Path, description = "The member key"), MemberQueryParams),
+    responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form"), (status = 404, description = "Unknown member")))]
 pub async fn one(
     d: Dashboard,
     State(state): State<AppState>,

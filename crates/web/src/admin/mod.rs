@@ -38,10 +38,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use minijinja::{context, Value};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -60,22 +60,22 @@ pub const NAV: &[(&str, &str, &str)] = &[
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(overview::page))
-        .route("/admin/login", get(login::form).post(login::submit))
-        .route("/admin/logout", post(login::logout))
-        .route("/admin/queue", get(queue::page))
-        .route("/admin/queue/requeue", post(actions::requeue))
-        .route("/admin/runs", get(runs::list))
-        .route("/admin/runs/{id}", get(runs::one))
-        .route("/admin/members", get(members::search))
-        .route("/admin/members/{key}", get(members::one))
-        .route("/admin/refresh", post(actions::refresh))
-        .route("/admin/pause", post(actions::pause))
-        .route("/admin/resume", post(actions::resume))
-        .route("/admin/audit", get(audit_page::page))
-        .route("/admin/assets/{file}", get(assets::serve))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(overview::page))
+        .routes(routes!(login::form, login::submit))
+        .routes(routes!(login::logout))
+        .routes(routes!(queue::page))
+        .routes(routes!(actions::requeue))
+        .routes(routes!(runs::list))
+        .routes(routes!(runs::one))
+        .routes(routes!(members::search))
+        .routes(routes!(members::one))
+        .routes(routes!(actions::refresh))
+        .routes(routes!(actions::pause))
+        .routes(routes!(actions::resume))
+        .routes(routes!(audit_page::page))
+        .routes(routes!(assets::serve))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))

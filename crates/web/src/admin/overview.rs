@@ -14,7 +14,8 @@ use serde::Deserialize;
 use super::{chart, render, Dashboard, PageError};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// A fixed notice after an action (`paused`, `resumed`).
     done: Option<String>,
@@ -54,6 +55,8 @@ pub async fn render_overview(state: &AppState, d: &Dashboard, done: Option<&str>
     super::page(state, d, "overview.html", "overview", "Overview", ctx).await
 }
 
+/// The dashboard's overview.
+#[utoipa::path(get, path = "/admin", operation_id = "dashboard_overview", tag = "dashboard", params(OverviewQuery), responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form")))]
 pub async fn page(
     d: Dashboard,
     State(state): State<AppState>,

@@ -14,14 +14,21 @@ use crate::state::AppState;
 
 const PAGE: usize = 50;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
+    /// `queued`, `running`, `retrying` or `dead`.
     state: Option<String>,
+    /// Entries after this id.
     after: Option<i64>,
+    /// `requeued`: shows how many entries an action requeued (`n`).
     done: Option<String>,
     n: Option<u64>,
 }
 
+/// The Refresh Queue by state.
+#[utoipa::path(get, path = "/admin/queue", operation_id = "dashboard_queue", tag = "dashboard", params(QueueQuery),
+    responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form"), (status = 400, description = "Unknown state")))]
 pub async fn page(
     d: Dashboard,
     State(state): State<AppState>,

@@ -15,13 +15,20 @@ use crate::state::AppState;
 const PAGE: usize = 50;
 const OUTCOMES: [RunOutcome; 4] = [RunOutcome::Running, RunOutcome::Succeeded, RunOutcome::Partial, RunOutcome::Failed];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunsQuery {
+    /// A trigger (`periodic`, `full`, `manual`, …).
     kind: Option<String>,
+    /// `running`, `succeeded`, `partial` or `failed`.
     outcome: Option<String>,
+    /// Runs older than this id.
     before: Option<i64>,
 }
 
+/// Runs, filterable by kind and outcome.
+#[utoipa::path(get, path = "/admin/runs", operation_id = "dashboard_runs", tag = "dashboard", params(RunsQuery),
+    responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form"), (status = 400, description = "Unknown kind or outcome")))]
 pub async fn list(
     d: Dashboard,
     State(state): State<AppState>,
@@ -53,6 +60,9 @@ pub async fn list(
     super::page(&state, &d, "runs.html", "runs", "Runs", ctx).await
 }
 
+/// One run, its progress followed live.
+#[utoipa::path(get, path = "/admin/runs/{id}", operation_id = "dashboard_run", tag = "dashboard", params(("id" = i64, Path, description = "The run id")),
+    responses((status = 200, description = "The page", content_type = "text/html"), (status = 303, description = "Not signed in: to the sign-in form"), (status = 404, description = "No such run")))]
 pub async fn one(d: Dashboard, State(state): State<AppState>, Path(id): Path<i64>) -> Result<Html<String>, PageError> {
     let run = state.store.get_run(id).await?.ok_or_else(|| PageError::NotFound(format!("There is no run {id}.")))?;
     let total = run.counts.enqueued + run.counts.merged;

@@ -10,14 +10,21 @@ use crate::auth::Admin;
 use crate::error::{ApiError, QueryParams};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only this actor's actions (`admin token`, or a member key).
     actor: Option<String>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
+    /// Entries older than this id (the previous page's `next_before`).
     before: Option<i64>,
 }
 
+/// Admin actions: who, what, target, when, status, request id; newest first.
+#[utoipa::path(get, path = "/audit", operation_id = "list_audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "`{\"entries\": [...], \"next_before\": id}`", content_type = "application/json"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,

@@ -10,10 +10,13 @@ use crate::auth::Reader;
 use crate::error::{ApiError, QueryParams};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// RFC 3339 instant: events ending at or after it.
     from: Option<String>,
+    /// RFC 3339 instant: events starting at or before it.
     to: Option<String>,
 }
 
@@ -26,6 +29,10 @@ fn instant(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, ApiEr
     }
 }
 
+/// The calendar: events overlapping the interval.
+#[utoipa::path(get, path = "/events", operation_id = "list_events", tag = "events", params(EventsQuery),
+    responses((status = 200, description = "`{\"events\": [...]}`", content_type = "application/json"),
+        (status = 400, description = "Not an RFC 3339 instant, or `to` before `from`"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn list(
     _: Reader,
     State(state): State<AppState>,

@@ -11,18 +11,28 @@ use crate::auth::Reader;
 use crate::error::{ApiError, QueryParams};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Matches key, names and e-mail (case-insensitive).
     q: Option<String>,
+    /// Members with a membership of this community.
     community: Option<String>,
+    /// Members in this security group.
     group: Option<String>,
     /// With `community`: only current memberships.
     current: Option<bool>,
+    /// At most this many (default 50, at most 500).
     limit: Option<usize>,
+    /// The previous page's `next_cursor`.
     cursor: Option<String>,
 }
 
+/// Member search.
+#[utoipa::path(get, path = "/members", operation_id = "search_members", tag = "members", params(SearchQuery),
+    responses((status = 200, description = "`{\"members\": [...], \"next_cursor\": …}`", content_type = "application/json"),
+        (status = 400, description = "A bad cursor"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn search(
     _: Reader,
     State(state): State<AppState>,
@@ -40,6 +50,10 @@ pub async fn search(
     Ok(Json(json!({ "members": page.items, "next_cursor": page.next_cursor })))
 }
 
+/// The member document.
+#[utoipa::path(get, path = "/members/{key}", operation_id = "get_member", tag = "members", params(("key" = String, Path, description = "The member key")),
+    responses((status = 200, description = "The member document", content_type = "application/json"),
+        (status = 404, description = "Unknown member"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn get_one(
     _: Reader,
     State(state): State<AppState>,
@@ -52,13 +66,21 @@ pub async fn get_one(
     Ok(Json(member_document(&member, &groups, state.today())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
+    /// Entries older than this id (the previous page's `next_before`).
     before: Option<i64>,
 }
 
+/// The member's refreshes with field-level changes, newest first.
+#[utoipa::path(get, path = "/members/{key}/history", operation_id = "member_history", tag = "members",
+    params(("key" = String, Path, description = "The member key"), HistoryQuery),
+    responses((status = 200, description = "`{\"changes\": [...], \"next_before\": id}`", content_type = "application/json"),
+        (status = 404, description = "Unknown member"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn history(
     _: Reader,
     State(state): State<AppState>,

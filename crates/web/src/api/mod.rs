@@ -8,26 +8,28 @@ pub mod queue;
 pub mod refresh;
 pub mod sync;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/sync/status", get(sync::status))
-        .route("/sync/runs", get(sync::runs))
-        .route("/sync/runs/{id}", get(sync::run))
-        .route("/sync/pause", post(sync::pause))
-        .route("/sync/resume", post(sync::resume))
-        .route("/queue", get(queue::list))
-        .route("/queue/requeue", post(queue::requeue))
-        .route("/refresh", post(refresh::refresh))
-        .route("/members", get(members::search))
-        .route("/members/{key}", get(members::get_one))
-        .route("/members/{key}/history", get(members::history))
-        .route("/events", get(events::list))
-        .route("/audit", get(audit::list))
+/// The routes with their OpenAPI documentation (each handler carries a
+/// `#[utoipa::path]`), relative to `/api/v1`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sync::status))
+        .routes(routes!(sync::runs))
+        .routes(routes!(sync::run))
+        .routes(routes!(sync::pause))
+        .routes(routes!(sync::resume))
+        .routes(routes!(queue::list))
+        .routes(routes!(queue::requeue))
+        .routes(routes!(refresh::refresh))
+        .routes(routes!(members::search))
+        .routes(routes!(members::get_one))
+        .routes(routes!(members::history))
+        .routes(routes!(events::list))
+        .routes(routes!(audit::list))
 }
 
 /// Parses a key from a path segment (already percent-decoded by axum).

@@ -12,14 +12,22 @@ use crate::auth::Admin;
 use crate::error::{ApiError, JsonBody, QueryParams};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `queued`, `running`, `retrying` or `dead`; every state when absent.
     state: Option<String>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
+    /// Entries after this id (the previous page's `next_after`).
     after: Option<i64>,
 }
 
+/// Queue entries, oldest first, with their last error.
+#[utoipa::path(get, path = "/queue", operation_id = "list_queue", tag = "queue", params(ListQuery),
+    responses((status = 200, description = "`{\"entries\": [...], \"next_after\": id}`", content_type = "application/json"),
+        (status = 400, description = "Unknown state"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn list(
     _: Admin,
     State(state): State<AppState>,
@@ -35,7 +43,7 @@ pub async fn list(
     Ok(Json(json!({ "entries": entries, "next_after": next })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequeueBody {
     #[serde(default)]
@@ -44,6 +52,11 @@ pub struct RequeueBody {
     keys: Option<Vec<String>>,
 }
 
+/// Dead letters (`{"all_dead": true}`) or given keys back to queued; an
+/// empty body is refused.
+#[utoipa::path(post, path = "/queue/requeue", operation_id = "requeue", tag = "queue", request_body = RequeueBody,
+    responses((status = 200, description = "`{\"requeued\": n}`", content_type = "application/json"),
+        (status = 400, description = "Nothing or both selected, or a bad key"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn requeue(
     _: Admin,
     State(state): State<AppState>,

@@ -13,7 +13,7 @@ use crate::auth::Admin;
 use crate::error::{ApiError, JsonBody};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     #[serde(default)]
@@ -26,6 +26,15 @@ pub struct RefreshBody {
     wait: bool,
 }
 
+/// Refreshes everyone (`{"all": true}`), some keys or a community's
+/// members; answers 202 with the run id (`"wait": true`, for at most 100
+/// keys, answers when done or after 30 s).
+#[utoipa::path(post, path = "/refresh", operation_id = "refresh", tag = "refresh", request_body = RefreshBody,
+    responses((status = 202, description = "`{\"run_id\": id}`", content_type = "application/json"),
+        (status = 200, description = "With `wait`: done, `{\"run_id\", \"done\": true, \"run\"}`", content_type = "application/json"),
+        (status = 400, description = "Not exactly one of all, keys, community; or wait for too many keys"),
+        (status = 404, description = "No member of that community is known"),
+        (status = 409, description = "The sync is paused"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn refresh(
     _: Admin,
     State(state): State<AppState>,

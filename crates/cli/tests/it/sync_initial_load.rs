@@ -50,7 +50,10 @@ async fn row_counts(app: &TestApp) -> Vec<(String, i64, Option<i64>)> {
                 ("member_ams_groups", None),
                 ("member_history", Some("id")),
                 ("change_feed", Some("seq")),
-                ("member_payloads", Some("fetched_at")),
+                (
+                    "member_payloads",
+                    Some("max(coalesce(details_at, 0), coalesce(communities_at, 0), coalesce(groups_at, 0))"),
+                ),
             ] {
                 let n: i64 = c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
                 let max: Option<i64> = match stamp {

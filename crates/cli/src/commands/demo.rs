@@ -54,7 +54,8 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
         "\n\
          amsync demo is running.\n\
          \n\
-         \x20 API and dashboard   {base}\n\
+         \x20 API                 {base}/api/v1 (OpenAPI: {base}/api/v1/openapi.json)\n\
+         \x20 dashboard           {base}/admin (sign in with the admin token)\n\
          \x20 admin token         {admin_token}\n\
          \x20 simulated AMS       {ams_url} ({members} members, seed {seed})\n\
          \x20 database            {db}\n\

@@ -58,6 +58,8 @@ async fn failed_poll_leaves_the_watermark_and_a_good_one_moves_it() {
     assert_eq!(run.outcome, amsync_store::RunOutcome::Failed);
 
     app.clear_faults();
+    // The watermark has whole seconds: let the AMS clock pass the load's.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (report, _) = app.poll(PollMode::Changed).await;
     assert!(report.complete);
     assert!(report.listed >= 1);

@@ -201,11 +201,29 @@ pub struct GroupInfo {
 
 /// All the store's capabilities together.
 pub trait Store:
-    QueueStore + MemberStore + RunStore + SyncStateStore + EventStore + SettingsStore + crate::audit::AuditStore
+    QueueStore
+    + MemberStore
+    + RunStore
+    + SyncStateStore
+    + EventStore
+    + SettingsStore
+    + crate::access_api::CommunityStore
+    + crate::access_api::GroupStore
+    + crate::access_api::AccessStore
+    + crate::audit::AuditStore
 {
 }
 
 impl<T> Store for T where
-    T: QueueStore + MemberStore + RunStore + SyncStateStore + EventStore + SettingsStore + crate::audit::AuditStore
+    T: QueueStore
+        + MemberStore
+        + RunStore
+        + SyncStateStore
+        + EventStore
+        + SettingsStore
+        + crate::access_api::CommunityStore
+        + crate::access_api::GroupStore
+        + crate::access_api::AccessStore
+        + crate::audit::AuditStore
 {
 }

@@ -2,7 +2,8 @@
 //! security groups, events, the Refresh Queue, runs and watermarks.
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
-//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`]) rather than one god
+//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`], and
+//! for access [`CommunityStore`], [`GroupStore`], [`AccessStore`]) rather than one god
 //! trait; [`Store`] is all of them together. One implementation per database
 //! kind: [`sqlite`] now, `postgres` later, both passing the same conformance
 //! suite (`tests/conformance/`).
@@ -16,12 +17,14 @@
 //! - the decisions (what changed, what the new state is) come from
 //!   `amsync_core::diff`; the store only persists them.
 
+pub mod access_api;
 pub mod api;
 pub mod audit;
 pub mod error;
 pub mod sqlite;
 pub mod types;
 
+pub use access_api::*;
 pub use api::*;
 pub use audit::*;
 pub use error::StoreError;

@@ -203,7 +203,9 @@ pub struct MemberQuery {
     /// Members with a membership of this community (current on `day`, when given).
     pub community: Option<String>,
     pub current_on: Option<chrono::NaiveDate>,
-    /// Members whose AMS or local groups include this key.
+    /// Members of this group (compared case-insensitively): the stored AMS
+    /// and local groups; for the computed `IsMember` and `Authenticated`,
+    /// the active members they apply to; `Public` is everyone.
     pub group: Option<String>,
     pub limit: usize,
     /// Opaque cursor from a previous page.

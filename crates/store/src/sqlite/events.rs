@@ -7,6 +7,7 @@ use amsync_core::{Event, EventKey};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::access::bump_access_version;
 use super::codec::{self, from_ms, ms};
 use super::SqliteStore;
 use crate::api::EventStore;
@@ -64,6 +65,10 @@ fn upsert(conn: &Connection, events: &[Event], at: i64) -> Result<UpsertCounts> 
             at,
             e.description,
         ])?;
+    }
+    if counts.created + counts.updated > 0 {
+        // Decisions on events read their community and status.
+        bump_access_version(conn)?;
     }
     Ok(counts)
 }

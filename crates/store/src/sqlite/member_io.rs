@@ -161,7 +161,7 @@ pub(crate) fn load_membership_ids(conn: &Connection, key: &str) -> Result<HashSe
     Ok(out)
 }
 
-fn load_ams_groups(conn: &Connection, key: &str) -> Result<Vec<SecurityGroupRef>> {
+pub(crate) fn load_ams_groups(conn: &Connection, key: &str) -> Result<Vec<SecurityGroupRef>> {
     let mut stmt =
         conn.prepare_cached("SELECT group_key, name FROM member_ams_groups WHERE member_key = ?1 ORDER BY group_key")?;
     let rows = stmt.query_map([key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
@@ -173,7 +173,7 @@ fn load_ams_groups(conn: &Connection, key: &str) -> Result<Vec<SecurityGroupRef>
     Ok(out)
 }
 
-fn load_local_groups(conn: &Connection, key: &str) -> Result<Vec<GroupKey>> {
+pub(crate) fn load_local_groups(conn: &Connection, key: &str) -> Result<Vec<GroupKey>> {
     let mut stmt =
         conn.prepare_cached("SELECT group_key FROM member_local_groups WHERE member_key = ?1 ORDER BY group_key")?;
     let rows = stmt.query_map([key], |r| r.get::<_, String>(0))?;

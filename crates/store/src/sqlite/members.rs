@@ -64,11 +64,7 @@ fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
         sql.push(')');
     }
     if let Some(g) = &q.group {
-        let n = arg(Value::Text(g.clone()), &mut args);
-        sql.push_str(&format!(
-            " AND (EXISTS (SELECT 1 FROM member_ams_groups g WHERE g.member_key = m.key AND g.group_key = ?{n})
-               OR EXISTS (SELECT 1 FROM member_local_groups l WHERE l.member_key = m.key AND l.group_key = ?{n}))"
-        ));
+        group_filter(g, &mut sql, &mut args);
     }
     let n = arg(Value::Integer(limit as i64 + 1), &mut args);
     sql.push_str(&format!(" ORDER BY m.key LIMIT ?{n}"));
@@ -102,6 +98,36 @@ fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
         None
     };
     Ok(Page { items, next_cursor })
+}
+
+/// Narrows a search to a group's members. The computed groups are as
+/// decisions see them: `Public` is everyone, `Authenticated` every active
+/// member, `IsMember` every active member holding a designated AMS group.
+/// Other keys match the stored AMS and local groups (disabled members
+/// included), compared case-insensitively through the registered key.
+fn group_filter(group: &str, sql: &mut String, args: &mut Vec<Value>) {
+    let folded = group.to_lowercase();
+    match folded.as_str() {
+        "public" => {}
+        "authenticated" => sql.push_str(" AND m.status = 'active'"),
+        "ismember" => sql.push_str(
+            " AND m.status = 'active' AND EXISTS (SELECT 1 FROM member_ams_groups g JOIN security_groups s
+               ON s.key = g.group_key AND s.source = 'ams' AND s.is_member = 1 WHERE g.member_key = m.key)",
+        ),
+        _ => {
+            args.push(Value::Text(group.to_string()));
+            let n = args.len();
+            args.push(Value::Text(folded));
+            let f = args.len();
+            let registered = format!("(SELECT key FROM security_groups WHERE key_folded = ?{f})");
+            sql.push_str(&format!(
+                " AND (EXISTS (SELECT 1 FROM member_ams_groups g WHERE g.member_key = m.key
+                                AND g.group_key IN (?{n}, {registered}))
+                   OR EXISTS (SELECT 1 FROM member_local_groups l WHERE l.member_key = m.key
+                                AND l.group_key IN (?{n}, {registered})))"
+            ));
+        }
+    }
 }
 
 fn history(conn: &Connection, key: &str, limit: usize, before: Option<i64>) -> Result<Vec<HistoryEntry>> {

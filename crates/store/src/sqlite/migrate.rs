@@ -21,6 +21,7 @@ pub struct Migration {
 /// Every migration this binary knows, in order.
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
+    Migration { version: 2, name: "access", sql: include_str!("../../migrations/0002_access.sql") },
     Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
 ];
 

@@ -24,11 +24,14 @@
 //! database (JSON of the row, search text) is done by the caller before the
 //! commit reaches the writer, and what a commit owns is freed by the caller.
 
+mod access;
 mod audit;
 mod cache;
 mod checkpoint;
 mod codec;
+mod communities;
 mod events;
+mod groups;
 mod member_io;
 mod members;
 pub mod migrate;
@@ -240,16 +243,22 @@ impl SqliteStore {
     /// rolls back `f`'s writes alone. `f` may run twice (when another
     /// operation of its group fails, the group runs again). An escape hatch
     /// for maintenance and tests; the store's cached settings are reloaded
-    /// after it, so `f` may change anything.
+    /// after it and, when `f` wrote anything, cached access policies are
+    /// marked stale, so `f` may change anything.
     pub async fn write<T, F>(&self, mut f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnMut(&Connection) -> Result<T> + Send + 'static,
     {
         self.write_op(move |ctx| {
+            let before = ctx.conn.total_changes();
             let r = f(&ctx.conn);
             ctx.cache.invalidate();
-            r
+            let v = r?;
+            if ctx.conn.total_changes() != before {
+                access::bump_access_version(&ctx.conn)?;
+            }
+            Ok(v)
         })
         .await
     }

@@ -16,6 +16,7 @@ use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{MemberKey, Trigger};
 use rusqlite::{params, Connection};
 
+use super::access::bump_access_version;
 use super::cache::Cache;
 use super::codec::{ms, to_json};
 use super::member_io as io;
@@ -277,16 +278,21 @@ fn upsert_communities(conn: &Connection, cache: &mut Cache, list: &[Membership],
         if cache.community_current(c) {
             continue;
         }
-        conn.prepare_cached(
-            "INSERT INTO communities (key, name, type, group_type, group_subtype, first_seen, updated_at)
+        let written = conn
+            .prepare_cached(
+                "INSERT INTO communities (key, name, type, group_type, group_subtype, first_seen, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT (key) DO UPDATE SET name = excluded.name, type = excluded.type,
                 group_type = excluded.group_type, group_subtype = excluded.group_subtype,
                 updated_at = excluded.updated_at
              WHERE name IS NOT excluded.name OR type IS NOT excluded.type OR group_type IS NOT excluded.group_type
                 OR group_subtype IS NOT excluded.group_subtype",
-        )?
-        .execute(params![c.key.as_str(), c.name, c.community_type, c.group_type, c.group_subtype, at])?;
+            )?
+            .execute(params![c.key.as_str(), c.name, c.community_type, c.group_type, c.group_subtype, at])?;
+        if written > 0 {
+            // A new community, or new types the rules match on.
+            bump_access_version(conn)?;
+        }
         cache.note_community(c);
     }
     Ok(())

@@ -1,11 +1,13 @@
 //! Settings the config file seeds once (community rules, IsMember
 //! designations) and the API changes afterwards, and the security groups.
-//! Writes here drop the writer's cache so the next refresh plans with them.
+//! Writes here drop the writer's cache so the next refresh plans with them,
+//! and mark cached access policies stale.
 
 use amsync_core::rules::RuleSet;
 use amsync_core::GroupKey;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::access::bump_access_version;
 use super::cache::{read_rules, RULES_SETTING};
 use super::codec::{self, ms, opt_from_ms, to_json};
 use super::SqliteStore;
@@ -83,6 +85,7 @@ impl SettingsStore for SqliteStore {
             put_setting(conn, RULES_SETTING, &rules, now)?;
             designate(conn, &is_member)?;
             put_setting(conn, SEEDED_SETTING, "true", now)?;
+            bump_access_version(conn)?;
             ctx.cache.invalidate();
             tracing::info!("seeded settings from the configuration file");
             Ok(true)
@@ -98,6 +101,8 @@ impl SettingsStore for SqliteStore {
         let rules = to_json(rules);
         self.write_op(move |ctx| {
             put_setting(&ctx.conn, RULES_SETTING, &rules, ms(chrono::Utc::now()))?;
+            // The rules decide which communities decisions know.
+            bump_access_version(&ctx.conn)?;
             ctx.cache.invalidate();
             Ok(())
         })

@@ -3,6 +3,7 @@
 //! a temporary directory now; PostgreSQL adds one macro invocation with its
 //! own [`harness::Backend`]). One test binary, so it links once.
 
+mod access;
 mod audit;
 mod events;
 mod feed;
@@ -71,6 +72,17 @@ conformance!(on_sqlite => crate::harness::sqlite:
     settings::security_groups_list_builtins_then_ams_groups_as_first_seen,
     feed::the_feed_lists_changes_in_commit_order,
     feed::concurrent_commits_each_get_one_feed_item,
+    access::communities_hide_excluded_ones_and_count_current_active_members,
+    access::grants_take_known_groups_of_known_communities,
+    access::content_items_keep_their_groups_in_order,
+    access::the_access_config_is_what_decisions_need,
+    access::the_access_version_moves_with_what_policies_are_built_from,
+    access::local_groups_are_never_shadowed_by_ams_groups,
+    access::an_is_member_designation_feeds_every_member_whose_aggregate_flips,
+    access::local_group_members_are_set_by_full_replace_and_recorded,
+    access::deleting_a_local_group_takes_its_members_grants_and_content_along,
+    access::local_groups_are_seeded_once,
+    access::search_by_group_follows_computed_groups,
     audit::the_audit_log_lists_newest_first_pages_and_filters_by_actor,
     audit::the_audit_log_survives_a_reopen,
 );

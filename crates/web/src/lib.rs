@@ -7,6 +7,7 @@
 //! - [`error`]: one error type, mapped to `{"error": {"code", "message"}}`
 //!   and a status in one place.
 //! - [`api`]: one module per resource.
+//! - [`access_cache`]: the access policy, built once per access version.
 //! - [`admin`]: the sync details dashboard (`/admin`), server-rendered.
 //! - [`audit`]: every state-changing admin call is recorded in the audit log.
 //! - [`metrics`]: the Prometheus recorder and `/metrics`.
@@ -15,6 +16,7 @@
 //! **Architecture invariant:** handlers hold no business rules: they parse,
 //! call the store or the engine, and shape the answer with the domain core.
 
+pub mod access_cache;
 pub mod admin;
 pub mod api;
 pub mod audit;

@@ -6,6 +6,7 @@ use amsync_store::Store;
 use amsync_sync::{Engine, Schedule};
 use chrono_tz::Tz;
 
+use crate::access_cache::AccessCache;
 use crate::auth::Tokens;
 
 /// Settings of the HTTP layer, from `[web]` and `[communities]`.
@@ -55,6 +56,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub tokens: Arc<Tokens>,
     pub settings: Arc<WebSettings>,
+    /// The access policy, cached per access version.
+    pub access: Arc<AccessCache>,
     /// Whether the database schema is current, for `/readyz`.
     pub readiness: Readiness,
 }

@@ -225,6 +225,7 @@ pub async fn run(args: BenchDashboardArgs) -> CliResult<()> {
         engine: engine.clone(),
         tokens: Arc::new(Tokens { admin: vec![TOKEN.into()], site: vec![] }),
         settings: Arc::new(WebSettings::default()),
+        access: Arc::new(amsync_web::access_cache::AccessCache::new()),
         readiness: Arc::new(|| Box::pin(async { Ok(()) })),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

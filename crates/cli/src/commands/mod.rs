@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use amsync_config::{Config, Environment, ProcessEnv};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::{SettingsStore, Store};
+use amsync_store::{GroupStore, LocalGroupSeed, SettingsStore, Store};
 
 use crate::args::Command;
 use crate::exit::{CliError, CliResult};
@@ -70,6 +70,12 @@ pub async fn open_store(cfg: &Config, env: &dyn Environment) -> CliResult<Arc<Sq
     let seeded = store.seed_settings(&cfg.communities.rule_set(), &cfg.security_groups.is_member).await?;
     if seeded {
         tracing::info!("settings seeded from the config file (the database is authoritative from now on)");
+    }
+    let locals: Vec<LocalGroupSeed> =
+        cfg.security_groups.local.iter().map(|g| LocalGroupSeed { key: g.key.clone(), name: g.name.clone() }).collect();
+    let created = store.seed_local_groups(&locals).await?;
+    if created > 0 {
+        tracing::info!(created, "local groups seeded from the config file");
     }
     Ok(store)
 }

@@ -66,6 +66,7 @@ impl Node {
             engine: engine.clone(),
             tokens: Arc::new(wiring::tokens(cfg, env)?),
             settings: Arc::new(wiring::web_settings(cfg)),
+            access: Arc::new(amsync_web::access_cache::AccessCache::new()),
             readiness: readiness(&store),
         };
         let stop = CancellationToken::new();

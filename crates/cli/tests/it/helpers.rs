@@ -146,6 +146,7 @@ impl TestApp {
             engine: engine.clone(),
             tokens: Arc::new(Tokens { admin: vec![ADMIN_TOKEN.into()], site: vec![SITE_TOKEN.into()] }),
             settings: Arc::new(WebSettings::default()),
+            access: Arc::new(amsync_web::access_cache::AccessCache::new()),
             readiness: readiness(&store),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,11 +1,17 @@
 //! `/api/v1`: one module per resource.
 
+pub mod access;
 pub mod audit;
+pub mod changes;
+pub mod communities;
+pub mod community_rules;
+pub mod content;
 pub mod events;
 pub mod member_doc;
 pub mod members;
 pub mod queue;
 pub mod refresh;
+pub mod security_groups;
 pub mod sync;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +36,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members::history))
         .routes(routes!(events::list))
         .routes(routes!(audit::list))
+        .routes(routes!(changes::list))
+        .routes(routes!(communities::list))
+        .routes(routes!(communities::members))
+        .routes(routes!(communities::get_access, communities::put_access))
+        .routes(routes!(community_rules::get, community_rules::put))
+        .routes(routes!(security_groups::list, security_groups::put))
+        .routes(routes!(security_groups::delete))
+        .routes(routes!(security_groups::members, security_groups::put_members))
+        .routes(routes!(content::get, content::put))
+        .routes(routes!(access::decide))
 }
 
 /// Parses a key from a path segment (already percent-decoded by axum).

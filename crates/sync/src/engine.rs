@@ -217,13 +217,9 @@ impl Engine {
         let result = self.store.reapply_rules(rules, trigger, Some(run), now).await;
         match result {
             Ok(summary) => {
-                let counts = amsync_store::RunCounts {
-                    listed: summary.members,
-                    refreshed: summary.members,
-                    changed: summary.changed,
-                    unchanged: summary.members - summary.changed,
-                    ..Default::default()
-                };
+                // The store counts refreshed/changed/unchanged on the run as
+                // each batch commits; the listing count is the engine's.
+                let counts = amsync_store::RunCounts { listed: summary.members, ..Default::default() };
                 self.store.add_run_counts(run, &counts).await?;
                 self.store.finish_run(run, Utc::now(), amsync_store::RunOutcome::Succeeded, None).await?;
                 Ok((run, summary))

@@ -15,6 +15,7 @@ use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::{Run, RunOutcome, Store};
 use amsync_sync::poll::PollReport;
 use amsync_sync::{Engine, PollMode, Schedule, SyncSettings};
+use amsync_web::access_cache::AccessCache;
 use amsync_web::auth::Tokens;
 use amsync_web::{AppState, WebSettings};
 use reqwest::StatusCode;
@@ -40,6 +41,8 @@ pub struct AppOptions {
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
     pub lease: Duration,
+    /// `communities.timezone`: whose "today" decides which memberships are current.
+    pub timezone: chrono_tz::Tz,
 }
 
 impl Default for AppOptions {
@@ -55,6 +58,7 @@ impl Default for AppOptions {
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_millis(500),
             lease: Duration::from_secs(10),
+            timezone: chrono_tz::UTC,
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct TestApp {
     pub sim: SimHandle,
     pub store: Arc<SqliteStore>,
     pub engine: Arc<Engine>,
+    /// The web layer's access policy cache.
+    pub access: Arc<AccessCache>,
     pub base: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
@@ -141,12 +147,13 @@ impl TestApp {
         };
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(dyn_store.clone(), Arc::new(source), settings);
+        let access = Arc::new(AccessCache::new());
         let state = AppState {
             store: dyn_store,
             engine: engine.clone(),
             tokens: Arc::new(Tokens { admin: vec![ADMIN_TOKEN.into()], site: vec![SITE_TOKEN.into()] }),
-            settings: Arc::new(WebSettings::default()),
-            access: Arc::new(amsync_web::access_cache::AccessCache::new()),
+            settings: Arc::new(WebSettings { timezone: o.timezone, ..WebSettings::default() }),
+            access: access.clone(),
             readiness: readiness(&store),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -166,7 +173,7 @@ impl TestApp {
                 engine.run_workers_only(stop).await.unwrap();
             });
         }
-        TestApp { sim, store, engine, base, client: reqwest::Client::new(), dir, stop, tasks }
+        TestApp { sim, store, engine, access, base, client: reqwest::Client::new(), dir, stop, tasks }
     }
 
     pub async fn stop(mut self) {
@@ -240,6 +247,45 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(self.client.put(format!("{}{path}", self.base)).json(&body), Some(ADMIN_TOKEN)).await
+    }
+
+    pub async fn put_as(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(self.client.put(format!("{}{path}", self.base)).json(&body), token).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.delete_as(path, Some(ADMIN_TOKEN)).await
+    }
+
+    pub async fn delete_as(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(self.client.delete(format!("{}{path}", self.base)), token).await
+    }
+
+    /// `GET /api/v1/access` for a member (or a visitor), asserting a 200;
+    /// returns (allowed, reason).
+    pub async fn decide(&self, member: Option<&str>, resource: &str) -> (bool, String) {
+        self.decide_on(member, resource, None).await
+    }
+
+    /// As [`TestApp::decide`], on a given day (`YYYY-MM-DD`).
+    pub async fn decide_on(&self, member: Option<&str>, resource: &str, day: Option<&str>) -> (bool, String) {
+        let mut query: Vec<(&str, &str)> = vec![("resource", resource)];
+        if let Some(m) = member {
+            query.push(("member", m));
+        }
+        if let Some(d) = day {
+            query.push(("day", d));
+        }
+        let req = self.client.get(format!("{}/api/v1/access", self.base)).query(&query);
+        let (status, body) = self.send(req, Some(SITE_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "access {member:?} {resource}: {body}");
+        (body["allowed"].as_bool().expect("allowed is a bool"), body["reason"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Effective group keys of a member document.
+    pub async fn effective_groups(&self, key: &str) -> Vec<String> {
+        let doc = self.member(key).await;
+        doc["security_groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap().to_string()).collect()
     }
 
     /// The member document, asserting it exists.

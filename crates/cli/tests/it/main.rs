@@ -7,12 +7,18 @@ mod browser;
 mod helpers;
 mod prometheus_text;
 
+mod access_api;
+mod change_feed;
 mod cli;
 mod cli_observability;
+mod communities;
+mod community_rules;
 mod dashboard;
 mod dashboard_browser;
 mod observability;
 mod openapi;
+mod security_groups;
+mod site_token;
 mod sync_atomicity;
 mod sync_crash;
 mod sync_dedup;

@@ -142,6 +142,11 @@ pub enum BenchCommand {
     Refresh(BenchRefreshArgs),
     /// Render time of each dashboard page on a large database.
     Dashboard(BenchDashboardArgs),
+    /// Access decisions per second in process, and `GET /api/v1/access`
+    /// latency under a fixed request rate.
+    Access(BenchAccessArgs),
+    /// Re-applying community rules to every member from stored payloads.
+    Rules(BenchRulesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +161,36 @@ pub struct BenchDashboardArgs {
     /// Requests per page (after two warm-up requests).
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
+    /// Keep the database here instead of a temporary directory.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAccessArgs {
+    /// In-process decisions per run (the best of three runs is reported).
+    #[arg(long, default_value_t = 20_000_000)]
+    pub iterations: u64,
+    /// Members loaded from the simulated AMS before the HTTP part.
+    #[arg(long, default_value_t = 3000)]
+    pub members: usize,
+    /// Requests per second, sent on schedule whatever the answers do (open loop).
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u32,
+    /// Seconds measured (after one second of warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRulesArgs {
+    /// Members stored before the rules are re-applied.
+    #[arg(long, default_value_t = 100_000)]
+    pub members: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
     /// Keep the database here instead of a temporary directory.
     #[arg(long)]
     pub db: Option<PathBuf>,

@@ -14,6 +14,7 @@ use tokio::io::AsyncBufReadExt;
 
 use super::dyn_store;
 use crate::args::{BenchCommand, BenchRefreshArgs};
+use crate::commands::{bench_access, bench_rules};
 use crate::exit::{CliError, CliResult};
 
 pub async fn run(which: BenchCommand) -> CliResult<()> {
@@ -21,6 +22,8 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
     match which {
         BenchCommand::Refresh(args) => refresh(args).await,
         BenchCommand::Dashboard(args) => super::bench_dashboard::run(args).await,
+        BenchCommand::Access(args) => bench_access::run(args).await,
+        BenchCommand::Rules(args) => bench_rules::run(args).await,
     }
 }
 

@@ -2,7 +2,9 @@
 //! opening the store, building the engine and the web state.
 
 mod bench;
+mod bench_access;
 mod bench_dashboard;
+mod bench_rules;
 mod check;
 mod demo;
 mod init;

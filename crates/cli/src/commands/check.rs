@@ -54,6 +54,20 @@ pub async fn run(config: &Path) -> CliResult<()> {
             if db_is_member != file_is_member {
                 println!("note  security_groups.is_member in the file differs from the database's (the database is used; change it with PUT /api/v1/security-groups)");
             }
+            let mut db_local: Vec<(String, Option<String>)> = store
+                .security_groups()
+                .await?
+                .into_iter()
+                .filter(|g| g.source == amsync_core::GroupSource::Local)
+                .map(|g| (g.key.folded(), g.name))
+                .collect();
+            let mut file_local: Vec<(String, Option<String>)> =
+                cfg.security_groups.local.iter().map(|g| (g.key.folded(), Some(g.name.clone()))).collect();
+            db_local.sort();
+            file_local.sort();
+            if db_local != file_local {
+                println!("note  security_groups.local in the file differs from the database's (the database is used; change it with PUT /api/v1/security-groups)");
+            }
             store.shutdown().await;
         }
     }

@@ -66,9 +66,12 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
          \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/members?q=ada'\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/M000001\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/M000001/history\n\
-         \x20 curl -s -H \"Authorization: Bearer $T\" -d '{{\"keys\":[\"M000001\"],\"wait\":true}}' {base}/api/v1/refresh\n\
-         \x20 curl -s -H \"Authorization: Bearer $T\" -d '{{\"all\":true}}' {base}/api/v1/refresh\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -d '{{\"keys\":[\"M000001\"],\"wait\":true}}' {base}/api/v1/refresh\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -d '{{\"all\":true}}' {base}/api/v1/refresh\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/sync/runs?limit=5'\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/communities\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/access?member=M000001&resource=discussion:CH-NYC'\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -X PUT -d '{{\"rules\":[{{\"action\":\"exclude\",\"group_type\":\"Committee\"}}]}}' {base}/api/v1/community-rules\n\
          \n\
          Every {every}s the simulated AMS changes {changes} members; the periodic refresh (every 10s)\n\
          brings the changes over, and each member's history shows them field by field.\n\

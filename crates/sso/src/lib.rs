@@ -1,0 +1,28 @@
+//! The sign-on parts of amsync that are not HTTP (product.md job 8):
+//!
+//! - [`psk`]: the pre-shared-key token of session-variable sign-on
+//!   (`v1.<kid>.…`, AES-256-GCM): mint and verify with every check;
+//! - [`return_url`]: where a member may be sent back to (no open redirect);
+//! - [`throttle`]: growing delays after failed sign-ins, per (account,
+//!   address) and per address, in bounded memory;
+//! - [`secret`]: the password type (zeroized, never printed);
+//! - [`ids`]: 256-bit random ids for sessions and tokens, and their stored hash;
+//! - [`oidc`]: the OpenID Connect relying party.
+//!
+//! **Architecture invariants:** no secret (password, token, key, session id)
+//! is ever logged or put in an error message; comparisons of secrets are
+//! constant-time; crypto comes from RustCrypto crates only (TLS: rustls
+//! with ring).
+
+pub mod ids;
+pub mod oidc;
+pub mod psk;
+pub mod return_url;
+pub mod secret;
+pub mod throttle;
+
+pub use oidc::{OidcError, OidcIdentity, OidcRp, OidcSettings, PendingLogin};
+pub use psk::{Claims, PskKey, PskVerifier, TokenError, VerifiedToken};
+pub use return_url::{ReturnUrlError, ReturnUrlPolicy};
+pub use secret::Password;
+pub use throttle::{Throttle, ThrottleSettings};

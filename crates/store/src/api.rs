@@ -211,6 +211,7 @@ pub trait Store:
     + crate::access_api::GroupStore
     + crate::access_api::AccessStore
     + crate::audit::AuditStore
+    + crate::auth_api::AuthStore
 {
 }
 
@@ -225,5 +226,6 @@ impl<T> Store for T where
         + crate::access_api::GroupStore
         + crate::access_api::AccessStore
         + crate::audit::AuditStore
+        + crate::auth_api::AuthStore
 {
 }

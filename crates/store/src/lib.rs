@@ -2,11 +2,12 @@
 //! security groups, events, the Refresh Queue, runs and watermarks.
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
-//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`], and
-//! for access [`CommunityStore`], [`GroupStore`], [`AccessStore`]) rather than one god
-//! trait; [`Store`] is all of them together. One implementation per database
-//! kind: [`sqlite`] now, `postgres` later, both passing the same conformance
-//! suite (`tests/conformance/`).
+//! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`],
+//! [`AuthStore`], and for access [`CommunityStore`], [`GroupStore`],
+//! [`AccessStore`]) rather than one god trait; [`Store`] is all of them
+//! together. One implementation per database kind: [`sqlite`] now,
+//! `postgres` later, both passing the same conformance suite
+//! (`tests/conformance/`).
 //!
 //! **Architecture invariants:**
 //! - every member refresh is applied atomically: its own transaction, or a
@@ -20,6 +21,7 @@
 pub mod access_api;
 pub mod api;
 pub mod audit;
+pub mod auth_api;
 pub mod error;
 pub mod sqlite;
 pub mod types;
@@ -27,5 +29,6 @@ pub mod types;
 pub use access_api::*;
 pub use api::*;
 pub use audit::*;
+pub use auth_api::*;
 pub use error::StoreError;
 pub use types::*;

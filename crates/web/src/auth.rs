@@ -6,9 +6,11 @@
 //! rotation. Comparisons are constant-time.
 //!
 //! Without a bearer token, a dashboard session cookie (the admin token
-//! traded at `/admin/login`) opens the admin API too; its state-changing
-//! calls must carry the session's CSRF token in `X-CSRF-Token`. An admitted
-//! admin is named for the audit log ([`crate::audit::note_actor`]).
+//! traded at `/admin/login`) or a signed-in SuperAdmin's session cookie
+//! opens the admin API too; their state-changing calls must carry the
+//! session's CSRF token in `X-CSRF-Token`. An admitted admin is named for
+//! the audit log ([`crate::audit::note_actor`]). A mobile token never opens
+//! the admin API.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -57,12 +59,40 @@ pub struct Reader {
     pub is_admin: bool,
 }
 
+/// A signed-in SuperAdmin's session, checked for CSRF on state-changing
+/// calls; returns the actor named in the audit log. `Err(Unauthenticated)` when there is no live session,
+/// `Err(Forbidden)` when its member is not a SuperAdmin or the CSRF header
+/// is missing or wrong.
+async fn session_admin(parts: &Parts, state: &AppState) -> Result<String, ApiError> {
+    let id = crate::sso::session::cookie_session_id(state, &parts.headers).ok_or(ApiError::Unauthenticated)?;
+    let session = crate::sso::session::find(state, id).await?.ok_or(ApiError::Unauthenticated)?;
+    let Some((_, groups)) = crate::sso::principal::load(state, &session.member).await? else {
+        return Err(ApiError::Unauthenticated);
+    };
+    if !crate::sso::principal::is_super_admin(&groups) {
+        tracing::info!(path = %parts.uri.path(), member = %session.member, "API call refused: not a SuperAdmin");
+        return Err(ApiError::Forbidden);
+    }
+    if crate::sso::session::is_state_changing(&parts.method) {
+        let presented = parts.headers.get(crate::sso::session::CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if !crate::sso::session::csrf_ok(&session, presented) {
+            tracing::warn!(path = %parts.uri.path(), member = %session.member, "API call refused: missing or wrong CSRF token");
+            return Err(ApiError::Forbidden);
+        }
+    }
+    Ok(format!("member {}", session.member))
+}
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(parts) else {
-            let actor = crate::admin::api_session(parts)?;
+            let actor = match crate::admin::api_session(parts) {
+                Ok(actor) => actor,
+                Err(ApiError::Unauthenticated) => session_admin(parts, state).await?,
+                Err(e) => return Err(e),
+            };
             crate::audit::note_actor(&parts.extensions, &actor);
             return Ok(Admin(()));
         };
@@ -83,7 +113,13 @@ impl FromRequestParts<AppState> for Reader {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(parts) else {
-            crate::admin::api_session(parts)?;
+            match crate::admin::api_session(parts) {
+                Ok(_) => {}
+                Err(ApiError::Unauthenticated) => {
+                    session_admin(parts, state).await?;
+                }
+                Err(e) => return Err(e),
+            }
             return Ok(Reader { is_admin: true });
         };
         if matches_any(token, &state.tokens.admin) {

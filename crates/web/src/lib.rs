@@ -12,6 +12,8 @@
 //! - [`audit`]: every state-changing admin call is recorded in the audit log.
 //! - [`metrics`]: the Prometheus recorder and `/metrics`.
 //! - [`openapi`]: `/api/v1/openapi.json`, generated from the routes.
+//! - [`sso`]: sign-on: browser round trips, sessions, mobile tokens,
+//!   session introspection.
 //!
 //! **Architecture invariant:** handlers hold no business rules: they parse,
 //! call the store or the engine, and shape the answer with the domain core.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod sso;
 pub mod state;
 
 use std::sync::Arc;
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         Arc::new(admin::session::AdminSessions::new(s.admin_session_lifetime, s.admin_session_idle, s.secure_cookies));
     let (routes, _) = routes().split_for_parts();
     routes
+        .merge(sso::routes())
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn(metrics::track))

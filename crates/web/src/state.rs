@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 
 use crate::access_cache::AccessCache;
 use crate::auth::Tokens;
+use crate::sso::SignOn;
 
 /// Settings of the HTTP layer, from `[web]` and `[communities]`.
 #[derive(Debug, Clone)]
@@ -58,6 +59,8 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// The access policy, cached per access version.
     pub access: Arc<AccessCache>,
+    /// Sign-on: settings, token verifier, credential service, OIDC, throttle.
+    pub sign_on: Arc<SignOn>,
     /// Whether the database schema is current, for `/readyz`.
     pub readiness: Readiness,
 }

@@ -1,0 +1,193 @@
+//! `GET /sso/callback`: the association's login page (session-variable) or
+//! the OpenID Connect provider sends the member back here.
+//!
+//! Session-variable: the `state` must be the one this browser's state
+//! cookie holds (unless `allow_unsolicited` and no state at all); the token
+//! comes from the query string or a domain cookie, and is resolved by the
+//! pre-shared key (with the single-use `jti` recorded in the store) or by
+//! ResolveToken. A refused *cookie* token sends the member to the login
+//! page once, to get a fresh one, and never again in the same round trip.
+//!
+//! OIDC: the `state` must match; the code is traded (with the PKCE
+//! verifier) and the ID token validated against the nonce.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use amsync_core::MemberKey;
+use amsync_sso::ids::ct_eq;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+
+use super::client::ClientAddr;
+use super::refusal::Refusal;
+use super::round_trip::{login_page_url, RoundTrip};
+use super::settings::{SsoMode, TokenSource};
+use super::signon::TokenResolver;
+use super::{cookies, finish, session};
+use crate::state::AppState;
+
+/// `GET /sso/callback`.
+pub async fn callback(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let round_trip = RoundTrip::from_request(&headers, &state.sign_on.settings);
+    let outcome = match state.sign_on.settings.mode {
+        SsoMode::SessionVariable => session_variable(&state, client, &headers, &query, round_trip.as_ref()).await,
+        SsoMode::Oidc => oidc(&state, client, &headers, &query, round_trip.as_ref()).await,
+        SsoMode::Credentials => Err(Refusal::BadRequest { reason: "no_sso_mode" }.into()),
+    };
+    match outcome {
+        Ok(resp) => resp,
+        Err(Outcome::Refused(refusal)) => {
+            refusal.log("sso_callback", client);
+            if refusal.counts_as_failure() {
+                state.sign_on.throttle.failed(None, client, Instant::now());
+            }
+            let mut resp = refusal.page();
+            resp.headers_mut().append(header::SET_COOKIE, RoundTrip::clear_cookie(&state.sign_on.settings));
+            resp
+        }
+        Err(Outcome::Bounce(resp)) => resp,
+    }
+}
+
+/// A callback that did not sign in: refused, or sent back to the login page.
+enum Outcome {
+    Refused(Refusal),
+    Bounce(Response),
+}
+
+impl From<Refusal> for Outcome {
+    fn from(r: Refusal) -> Self {
+        Outcome::Refused(r)
+    }
+}
+
+/// Checks the round trip's state. `Ok(None)` is an unsolicited callback
+/// (allowed by configuration and carrying no state at all).
+fn check_state<'a>(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    round_trip: Option<&'a RoundTrip>,
+) -> Result<Option<&'a RoundTrip>, Refusal> {
+    match (query.get("state"), round_trip) {
+        (Some(q), Some(rt)) if ct_eq(q, &rt.state) => Ok(Some(rt)),
+        (None, _)
+            if state.sign_on.settings.allow_unsolicited && state.sign_on.settings.mode == SsoMode::SessionVariable =>
+        {
+            Ok(None)
+        }
+        _ => Err(Refusal::StateMismatch),
+    }
+}
+
+async fn session_variable(
+    state: &AppState,
+    client: IpAddr,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    round_trip: Option<&RoundTrip>,
+) -> Result<Response, Outcome> {
+    let sign_on = &state.sign_on;
+    let settings = &sign_on.settings;
+    let solicited = check_state(state, query, round_trip)?;
+    let return_url = match solicited {
+        Some(rt) => sign_on.return_url_or_root(Some(&rt.return_url)),
+        None => sign_on.return_url_or_root(query.get("ReturnUrl").map(String::as_str)),
+    };
+    let (token, from_cookie) = match &settings.token_source {
+        TokenSource::Query(name) => (query.get(name.as_str()).map(String::as_str), false),
+        TokenSource::Cookie(name) => (cookies::get(headers, name.as_str()), true),
+    };
+    let token = token.filter(|t| !t.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_token" })?;
+    sign_on.throttle.check(None, client, Instant::now()).map_err(Refusal::Throttled)?;
+    let member = match resolve(state, token).await {
+        Ok(m) => m,
+        Err(refusal @ Refusal::TokenRefused { .. }) if from_cookie && !round_trip.is_some_and(|rt| rt.bounced) => {
+            // A stale domain cookie: once to the login page for a fresh one.
+            refusal.log("sso_callback", client);
+            let mut rt = RoundTrip::new(return_url);
+            rt.bounced = true;
+            let url = login_page_url(settings, &rt.state).ok_or(Refusal::internal("sso.login_url is not set"))?;
+            let resp = ([(header::SET_COOKIE, rt.cookie(settings))], Redirect::to(url.as_str())).into_response();
+            return Err(Outcome::Bounce(resp));
+        }
+        Err(refusal) => return Err(refusal.into()),
+    };
+    let previous = session::cookie_session_id(state, headers);
+    Ok(finish::signed_in(state, &member, "session-variable", previous, &return_url).await?)
+}
+
+/// Resolves a session-variable token to a member key.
+async fn resolve(state: &AppState, token: &str) -> Result<MemberKey, Refusal> {
+    let sign_on = &state.sign_on;
+    match sign_on.resolver.as_ref() {
+        Some(TokenResolver::Psk(verifier)) => {
+            let verified =
+                verifier.verify(token, Utc::now()).map_err(|e| Refusal::TokenRefused { reason: e.code() })?;
+            let fresh =
+                state.store.use_token_id(&verified.jti, verified.expires_at).await.map_err(Refusal::internal)?;
+            if !fresh {
+                return Err(Refusal::TokenRefused { reason: "replayed" });
+            }
+            Ok(verified.member)
+        }
+        Some(TokenResolver::WebService) => {
+            let service = sign_on.credentials.as_ref().ok_or(Refusal::internal("no credential service"))?;
+            if token.len() > amsync_sso::psk::MAX_TOKEN_LEN {
+                return Err(Refusal::TokenRefused { reason: "too_long" });
+            }
+            match tokio::time::timeout(sign_on.settings.service_timeout, service.resolve_token(token)).await {
+                Ok(Ok(Some(member))) => Ok(member),
+                Ok(Ok(None)) => Err(Refusal::TokenRefused { reason: "resolve_refused" }),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "ResolveToken failed");
+                    Err(Refusal::AmsUnavailable)
+                }
+                Err(_) => Err(Refusal::AmsUnavailable),
+            }
+        }
+        None => Err(Refusal::internal("no token resolver configured")),
+    }
+}
+
+async fn oidc(
+    state: &AppState,
+    client: IpAddr,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    round_trip: Option<&RoundTrip>,
+) -> Result<Response, Outcome> {
+    let sign_on = &state.sign_on;
+    let rp = sign_on.oidc.as_ref().ok_or(Refusal::internal("no OpenID Connect provider"))?;
+    let rt = check_state(state, query, round_trip)?.ok_or(Refusal::StateMismatch)?;
+    let pending = rt.oidc.as_ref().ok_or(Refusal::StateMismatch)?;
+    if let Some(error) = query.get("error") {
+        tracing::info!(provider_error = %error.chars().take(64).collect::<String>(), "the provider ended the sign-in");
+        return Err(Refusal::BadRequest { reason: "provider_error" }.into());
+    }
+    let code = query.get("code").filter(|c| !c.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_code" })?;
+    sign_on.throttle.check(None, client, Instant::now()).map_err(Refusal::Throttled)?;
+    let identity = match tokio::time::timeout(sign_on.settings.service_timeout, rp.finish(code, pending)).await {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(e)) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "the OpenID Connect provider failed");
+            return Err(Refusal::AmsUnavailable.into());
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "ID token refused");
+            return Err(Refusal::TokenRefused { reason: e.code() }.into());
+        }
+        Err(_) => return Err(Refusal::AmsUnavailable.into()),
+    };
+    let return_url = sign_on.return_url_or_root(Some(&rt.return_url));
+    let previous = session::cookie_session_id(state, headers);
+    Ok(finish::signed_in(state, &identity.member, "oidc", previous, &return_url).await?)
+}

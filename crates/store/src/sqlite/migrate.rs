@@ -22,6 +22,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
     Migration { version: 2, name: "access", sql: include_str!("../../migrations/0002_access.sql") },
+    Migration { version: 3, name: "auth", sql: include_str!("../../migrations/0003_auth.sql") },
     Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
 ];
 
@@ -115,6 +116,7 @@ mod tests {
     fn applies_once_and_reports_current() {
         let mut conn = Connection::open_in_memory().unwrap();
         let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "versions increase");
         assert_eq!(status(&conn).unwrap().pending, all);
         assert_eq!(apply(&mut conn).unwrap(), all);
         assert!(apply(&mut conn).unwrap().is_empty());

@@ -26,6 +26,7 @@
 
 mod access;
 mod audit;
+mod auth;
 mod cache;
 mod checkpoint;
 mod codec;

@@ -243,7 +243,21 @@ pub(crate) fn record_change(
         return Ok(());
     }
     io::insert_history(conn, key, at, trigger, plan.kind, run_id, &to_json(&plan.changes))?;
-    io::insert_feed(conn, key, plan.kind, at)
+    io::insert_feed(conn, key, plan.kind, at)?;
+    if !plan.new.is_active() {
+        // A disabled member keeps no session or mobile token: revoked in
+        // the same transaction as the disable.
+        let revoked = super::auth::revoke_member(conn, key)?;
+        if revoked.sessions + revoked.tokens > 0 {
+            tracing::info!(
+                member = key,
+                sessions = revoked.sessions,
+                tokens = revoked.tokens,
+                "sign-ins of a disabled member revoked"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Registers the AMS groups no refresh has registered yet.

@@ -5,6 +5,7 @@
 
 mod access;
 mod audit;
+mod auth;
 mod events;
 mod feed;
 mod fixtures;
@@ -85,4 +86,11 @@ conformance!(on_sqlite => crate::harness::sqlite:
     access::search_by_group_follows_computed_groups,
     audit::the_audit_log_lists_newest_first_pages_and_filters_by_actor,
     audit::the_audit_log_survives_a_reopen,
+    auth::a_session_lives_until_its_lifetime_or_idle_timeout,
+    auth::touching_a_session_is_not_a_write_per_request,
+    auth::sign_out_deletes_one_session_and_everywhere_deletes_all,
+    auth::mobile_tokens_expire_and_revoke,
+    auth::a_token_id_is_accepted_once_even_under_concurrency,
+    auth::pruning_removes_only_what_is_over,
+    auth::a_disable_revokes_sessions_and_tokens_in_the_same_commit,
 );

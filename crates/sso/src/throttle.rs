@@ -154,7 +154,11 @@ impl Throttle {
         let (pair, address) = self.keys(account, addr);
         let window = self.settings.window;
         let mut st = self.state.lock().expect("throttle lock");
-        let a = self.delay(st.pairs.live(pair, now, window), self.settings.per_account_and_address, now);
+        // Without an account (a refused SSO token) only the address counts.
+        let a = match account {
+            Some(_) => self.delay(st.pairs.live(pair, now, window), self.settings.per_account_and_address, now),
+            None => None,
+        };
         let b = self.delay(st.addresses.live(address, now, window), self.settings.per_address, now);
         match a.max(b) {
             Some(wait) => Err(wait),
@@ -163,12 +167,14 @@ impl Throttle {
     }
 
     /// Counts a failed sign-in. `account` is `None` where there is none to
-    /// name (a refused SSO token).
+    /// name (a refused SSO token): then only the address counts.
     pub fn failed(&self, account: Option<&str>, addr: IpAddr, now: Instant) {
         let (pair, address) = self.keys(account, addr);
         let (window, max) = (self.settings.window, self.settings.max_entries);
         let mut st = self.state.lock().expect("throttle lock");
-        st.pairs.record(pair, now, window, max);
+        if account.is_some() {
+            st.pairs.record(pair, now, window, max);
+        }
         st.addresses.record(address, now, window, max);
     }
 
@@ -253,6 +259,20 @@ mod tests {
         // The same /64 counts as one address.
         assert!(t.check(Some("fresh"), ip("2001:db8::ffff"), now).is_err());
         assert_eq!(t.check(Some("fresh"), ip("2001:db9::1"), now), Ok(()));
+    }
+
+    #[test]
+    fn without_an_account_only_the_address_counts() {
+        let t = throttle();
+        let now = Instant::now();
+        let a = ip("192.0.2.1");
+        for _ in 0..9 {
+            t.failed(None, a, now);
+        }
+        assert_eq!(t.check(None, a, now), Ok(()), "9 of 10 per address");
+        t.failed(None, a, now);
+        assert!(t.check(None, a, now).is_err());
+        assert_eq!(t.len(), (0, 1));
     }
 
     #[test]

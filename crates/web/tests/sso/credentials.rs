@@ -1,0 +1,122 @@
+//! Credentials sign-on over HTTP: the form, CSRF, wrong passwords, and a
+//! throttle that slows a guesser without locking the real member out.
+
+use std::time::Duration;
+
+use amsync_sso::ThrottleSettings;
+use amsync_web::sso::SsoMode;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// The form's CSRF value from `GET /login`.
+async fn form(app: &TestApp, b: &mut Browser) -> String {
+    let page = b.get(&app.at("/login?ReturnUrl=%2Fwelcome")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[at..at + 43].to_string()
+}
+
+#[tokio::test]
+async fn the_form_signs_in_with_the_ams_credentials() {
+    let app = TestApp::spawn(Options::new(SsoMode::Credentials)).await;
+    app.sim.sim().reset_stats();
+    let mut b = Browser::default();
+    let csrf = form(&app, &mut b).await;
+    let resp = b
+        .post_form(
+            &app.at("/login"),
+            &[("csrf", &csrf), ("ReturnUrl", "/welcome"), ("username", "M000012"), ("password", "pw-M000012")],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp), "/welcome");
+    let stats = app.sim.sim().stats();
+    assert_eq!((stats.credentials, stats.details), (1, 1), "one credential check, one serial refresh");
+    let me = b.me(&app).await;
+    assert_eq!(me["member"]["key"], "M000012");
+    // Sign-out needs the session's CSRF token.
+    let csrf = me["csrf_token"].as_str().unwrap().to_string();
+    let refused = b.post_form(&app.at("/logout"), &[]).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(b.me(&app).await["signed_in"], true);
+    let out = b.post_form(&app.at("/logout"), &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::OK);
+    assert_eq!(b.me(&app).await["signed_in"], false);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_post_without_the_form_csrf_value_is_refused() {
+    let app = TestApp::spawn(Options::new(SsoMode::Credentials)).await;
+    app.sim.sim().reset_stats();
+    let mut b = Browser::default();
+    let _ = form(&app, &mut b).await;
+    let creds = [("username", "M000012"), ("password", "pw-M000012")];
+    let resp = b.post_form(&app.at("/login"), &creds).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = b.post_form(&app.at("/login"), &[("csrf", "x".repeat(43).as_str()), creds[0], creds[1]]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // A forged cross-site post carries no login cookie at all.
+    let mut attacker = Browser::default();
+    let resp = attacker.post_form(&app.at("/login"), &[("csrf", "x".repeat(43).as_str()), creds[0], creds[1]]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.sim.sim().stats().credentials, 0, "the AMS is not asked");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_the_password_never_shows() {
+    let app = TestApp::spawn(Options::new(SsoMode::Credentials)).await;
+    let mut b = Browser::default();
+    let csrf = form(&app, &mut b).await;
+    let resp =
+        b.post_form(&app.at("/login"), &[("csrf", &csrf), ("username", "M000012"), ("password", "guess-123")]).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("not right"));
+    assert!(!html.contains("guess-123"));
+    assert!(b.jar.get("amsync_session").is_none());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttling_slows_the_guesser_but_never_locks_the_member_out() {
+    let mut opts =
+        Options::new(SsoMode::Credentials).tweak(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]);
+    opts.throttle = ThrottleSettings {
+        per_account_and_address: 3,
+        per_address: 10,
+        window: Duration::from_secs(60),
+        base_delay: Duration::from_secs(30),
+        max_entries: 1000,
+    };
+    let app = TestApp::spawn(opts).await;
+    let mut guesser = Browser::default();
+    let csrf = form(&app, &mut guesser).await;
+    let attempt = |b: &mut Browser, csrf: String, from: &'static str, password: &'static str| {
+        let url = app.at("/login");
+        let mut req =
+            b.http.post(url).form(&[("csrf", csrf.as_str()), ("username", "M000012"), ("password", password)]);
+        req = req.header("cookie", b.jar.header()).header("x-forwarded-for", from);
+        async move { req.send().await.unwrap() }
+    };
+    for _ in 0..3 {
+        let r = attempt(&mut guesser, csrf.clone(), "203.0.113.66", "wrong").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    app.sim.sim().reset_stats();
+    let r = attempt(&mut guesser, csrf.clone(), "203.0.113.66", "pw-M000012").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits now");
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert_eq!(app.sim.sim().stats().credentials, 0, "a throttled attempt costs the AMS nothing");
+    // The member, from home, signs in at once.
+    let mut member = Browser::default();
+    let csrf = form(&app, &mut member).await;
+    let r = attempt(&mut member, csrf, "198.51.100.20", "pw-M000012").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.shutdown().await;
+}

@@ -45,6 +45,7 @@ mod clock;
 mod config;
 mod cursor;
 mod data;
+pub mod demo_login;
 mod dice;
 mod error;
 mod events;

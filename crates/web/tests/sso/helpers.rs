@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use amsync_ams::{AuthConfig, CredentialService, HttpSource, HttpSourceConfig};
 use amsync_core::{Encoding, MemberKey};
+use amsync_sim::demo_login::{self, DemoLogin, DemoTokens};
 use amsync_sim::{SimConfig, SimHandle};
 use amsync_sso::{Claims, PskKey, PskVerifier, ThrottleSettings};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
@@ -60,6 +61,8 @@ impl Options {
 
 pub struct TestApp {
     pub url: Url,
+    /// The simulated association's login page (`sso.login_url`'s server).
+    pub demo: Url,
     pub sim: SimHandle,
     pub store: Arc<SqliteStore>,
     pub state: AppState,
@@ -109,8 +112,16 @@ impl TestApp {
             SyncSettings { workers: 4, idle_poll: Duration::from_millis(50), ..SyncSettings::default() },
         );
         let psk = PskKey::generate("k1").unwrap();
+        let stop = CancellationToken::new();
+        let tokens = if opts.web_service_resolve {
+            DemoTokens::ResolveService
+        } else {
+            DemoTokens::Psk { key: psk.clone(), audience: url.to_string() }
+        };
+        let (demo_listener, demo) = self::listener().await;
+        demo_login::start(DemoLogin::new(sim.sim().clone(), tokens), demo_listener, stop.clone()).await.unwrap();
         let mut settings = SignOnSettings::new(opts.mode, url.clone());
-        settings.login_url = Some(Url::parse(&format!("{}/demo/login", sim.base_url())).unwrap());
+        settings.login_url = Some(demo.join("/demo/login").unwrap());
         settings.login_refresh_timeout = Duration::from_secs(3);
         settings.service_timeout = Duration::from_secs(3);
         (opts.tweak)(&mut settings);
@@ -134,13 +145,12 @@ impl TestApp {
             sign_on: Arc::new(sign_on),
             readiness: Arc::new(|| Box::pin(async { Ok(()) })),
         };
-        let stop = CancellationToken::new();
         if opts.workers {
             let (engine, stop) = (engine.clone(), stop.clone());
             tokio::spawn(async move { engine.run_workers_only(stop).await });
         }
         tokio::spawn(amsync_web::serve(listener, state.clone(), stop.clone()));
-        TestApp { url, sim, store, state, psk, http: client(), stop, _dir: dir }
+        TestApp { url, demo, sim, store, state, psk, http: client(), stop, _dir: dir }
     }
 
     pub fn at(&self, path: &str) -> String {

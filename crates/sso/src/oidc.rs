@@ -79,6 +79,8 @@ pub enum OidcError {
     Config(String),
     #[error("the provider did not answer the code exchange: {0}")]
     Exchange(String),
+    #[error("the provider refused the authorization code: {0}")]
+    CodeRefused(String),
     #[error("the provider's answer carried no ID token")]
     NoIdToken,
     #[error("the ID token is not valid: {0}")]
@@ -98,6 +100,7 @@ impl OidcError {
             OidcError::Discovery(_) => "discovery",
             OidcError::Config(_) => "config",
             OidcError::Exchange(_) => "exchange",
+            OidcError::CodeRefused(_) => "code_refused",
             OidcError::NoIdToken => "no_id_token",
             OidcError::InvalidIdToken(_) => "invalid_id_token",
             OidcError::MissingKeyClaim(_) => "missing_key_claim",
@@ -227,7 +230,12 @@ impl OidcRp {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| OidcError::Exchange(error_chain(&e)))?;
+            .map_err(|e| match e {
+                // The provider answered with an OAuth error (a used or forged
+                // code): a refusal, not an outage.
+                openidconnect::RequestTokenError::ServerResponse(r) => OidcError::CodeRefused(r.error().to_string()),
+                other => OidcError::Exchange(error_chain(&other)),
+            })?;
         let id_token = response.id_token().ok_or(OidcError::NoIdToken)?;
         let nonce = Nonce::new(pending.nonce.clone());
         self.verified(id_token, &self.settings.client_id, &nonce).await

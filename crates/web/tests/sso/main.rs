@@ -4,5 +4,9 @@
 
 mod credentials;
 mod helpers;
+mod oidc;
 mod session_variable;
 mod sessions;
+
+/// Heavy tests (a provider process, a browser) run one at a time.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -1,0 +1,56 @@
+// A real OpenID Connect provider (panva/oidc-provider) for amsync's
+// sign-on tests. It listens on 127.0.0.1 on a free port and prints one JSON
+// line {"issuer": "..."} once ready. Clients:
+//   amsync         confidential web client (code + PKCE), redirect REDIRECT_URI
+//   amsync-mobile  public native client (code + PKCE, RFC 8252)
+// Dev interactions are on: any login is accepted and becomes the subject
+// (the tests sign in with a member key such as M000001).
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const redirect = process.env.REDIRECT_URI;
+const postLogout = process.env.POST_LOGOUT_REDIRECT_URI;
+if (!redirect || !postLogout) {
+  console.error('REDIRECT_URI and POST_LOGOUT_REDIRECT_URI are required');
+  process.exit(2);
+}
+
+const configuration = {
+  clients: [
+    {
+      client_id: 'amsync',
+      client_secret: 'amsync-test-secret',
+      redirect_uris: [redirect],
+      post_logout_redirect_uris: [postLogout],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    },
+    {
+      client_id: 'amsync-mobile',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    },
+  ],
+  pkce: { required: () => true },
+  cookies: { keys: ['amsync-test-cookie-key'] },
+  async findAccount(ctx, id) {
+    return { accountId: id, async claims() { return { sub: id, member_key: id }; } };
+  },
+  claims: { openid: ['sub'], member: ['member_key'] },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+  },
+};
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = new Provider(issuer, configuration);
+  server.on('request', provider.callback());
+  console.log(JSON.stringify({ issuer }));
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,287 @@
+//! OpenID Connect sign-on against a real provider (`oidc-provider` from the
+//! npm registry, pinned in `tests/oidc-provider/package-lock.json`) started
+//! by the test on 127.0.0.1: discovery, code + PKCE, state and nonce, ID
+//! token validation with the provider's keys, RP-initiated logout, and the
+//! mobile `id_token` grant.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amsync_sso::{OidcRp, OidcSettings};
+use amsync_web::sso::SsoMode;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use url::Url;
+
+use crate::helpers::*;
+
+const MOBILE_REDIRECT: &str = "http://127.0.0.1/callback";
+
+/// The provider's process; killed on drop.
+struct Provider {
+    issuer: Url,
+    _child: Child,
+}
+
+fn provider_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")
+}
+
+/// Installs the pinned provider once (`npm ci`) when it is not there yet.
+async fn install_provider() {
+    let dir = provider_dir();
+    if dir.join("node_modules/oidc-provider/package.json").exists() {
+        return;
+    }
+    let status = tokio::time::timeout(
+        Duration::from_secs(240),
+        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status(),
+    )
+    .await
+    .expect("npm ci finished in time")
+    .expect("npm runs");
+    assert!(status.success(), "npm ci failed");
+}
+
+async fn start_provider(app_url: &Url) -> Provider {
+    install_provider().await;
+    let mut child = Command::new("node")
+        .arg("server.mjs")
+        .current_dir(provider_dir())
+        .env("REDIRECT_URI", app_url.join("/sso/callback").unwrap().as_str())
+        .env("POST_LOGOUT_REDIRECT_URI", app_url.join("/").unwrap().as_str())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let issuer = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                return Url::parse(v["issuer"].as_str().unwrap()).unwrap();
+            }
+        }
+        panic!("the provider ended before it was ready");
+    })
+    .await
+    .expect("the provider started in time");
+    // Keep reading: a closed pipe would make the provider's next notice fail.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Provider { issuer, _child: child }
+}
+
+fn settings(issuer: &Url, app_url: &Url) -> OidcSettings {
+    OidcSettings {
+        issuer: issuer.clone(),
+        client_id: "amsync".into(),
+        client_secret: Some(SecretString::from("amsync-test-secret")),
+        scopes: vec!["openid".into()],
+        key_claim: "sub".into(),
+        mobile_client_ids: vec!["amsync-mobile".into()],
+        redirect_url: app_url.join("/sso/callback").unwrap(),
+        post_logout_redirect_url: app_url.join("/").unwrap(),
+    }
+}
+
+/// The first form of a page: its action and its inputs (hidden values kept).
+fn first_form(html: &str) -> (String, Vec<(String, String)>) {
+    let start = html.find("<form").expect("a form");
+    let end = html[start..].find("</form>").map(|e| start + e).unwrap_or(html.len());
+    let form = &html[start..end];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[at..at + tag[at..].find('"')?].replace("&amp;", "&"))
+    };
+    let action = attr(form, "action").expect("a form action");
+    let mut inputs = Vec::new();
+    for piece in form.split("<input").skip(1) {
+        let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+        if let Some(name) = attr(tag, "name") {
+            inputs.push((name, attr(tag, "value").unwrap_or_default()));
+        }
+    }
+    (action, inputs)
+}
+
+/// Follows redirects and submits the provider's login and consent forms as
+/// `member`, until a redirect to a URL `stop` accepts, which is returned
+/// (not fetched).
+async fn interact(b: &mut Browser, start: &str, member: &str, stop: impl Fn(&str) -> bool) -> String {
+    let mut url = start.to_string();
+    for _ in 0..20 {
+        if stop(&url) {
+            return url;
+        }
+        let resp = b.get(&url).await;
+        let here = Url::parse(&url).unwrap();
+        if resp.status().is_redirection() {
+            url = here.join(&location(&resp)).unwrap().to_string();
+            continue;
+        }
+        assert_eq!(resp.status(), StatusCode::OK, "at {url}");
+        let html = resp.text().await.unwrap();
+        let (action, mut inputs) = first_form(&html);
+        for (name, value) in inputs.iter_mut() {
+            match name.as_str() {
+                "login" => *value = member.to_string(),
+                "password" => *value = "any".to_string(),
+                _ => {}
+            }
+        }
+        let pairs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let resp = b.post_form(here.join(&action).unwrap().as_str(), &pairs).await;
+        assert!(resp.status().is_redirection(), "posting {action}: {}", resp.status());
+        url = here.join(&location(&resp)).unwrap().to_string();
+    }
+    panic!("too many hops");
+}
+
+async fn with_provider<F, Fut>(test: F)
+where
+    F: FnOnce(TestApp, Url) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _heavy = crate::HEAVY.lock().await;
+    let (listener, url) = listener().await;
+    let provider = start_provider(&url).await;
+    let rp = OidcRp::discover(settings(&provider.issuer, &url)).await.expect("discovery");
+    let mut opts = Options::new(SsoMode::Oidc);
+    opts.oidc = Some(Arc::new(rp));
+    let app = TestApp::spawn_on(opts, listener, url).await;
+    // The provider (and its process) lives here until the test is over.
+    let issuer = provider.issuer.clone();
+    tokio::time::timeout(Duration::from_secs(60), test(app, issuer)).await.expect("the test finished in time");
+    drop(provider);
+}
+
+#[tokio::test]
+async fn code_flow_with_pkce_signs_in_and_logs_out_at_the_provider() {
+    with_provider(|app, issuer| async move {
+        let mut b = Browser::default();
+        let login = b.get(&app.at("/login?ReturnUrl=%2Fevents")).await;
+        assert_eq!(login.status(), StatusCode::SEE_OTHER);
+        let auth = location(&login);
+        assert!(auth.starts_with(issuer.as_str()), "{auth}");
+        for p in ["state", "nonce", "code_challenge"] {
+            assert!(param(&auth, p).is_some(), "{p} is sent");
+        }
+        assert_eq!(param(&auth, "code_challenge_method").as_deref(), Some("S256"));
+        let callback_prefix = app.at("/sso/callback");
+        let callback = interact(&mut b, &auth, "M000001", |u| u.starts_with(&callback_prefix)).await;
+        assert!(param(&callback, "code").is_some());
+        // The same code with a foreign state (another browser's round trip): refused.
+        let mut other = Browser::default();
+        other.get(&app.at("/login")).await;
+        assert_eq!(other.get(&callback).await.status(), StatusCode::BAD_REQUEST);
+        let done = b.get(&callback).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&done), "/events");
+        let me = b.me(&app).await;
+        assert_eq!(me["member"]["key"], "M000001");
+        // The code is single use at the provider.
+        let mut again = b.jar.clone();
+        again.0.remove("amsync_session");
+        let mut replay = Browser { http: client(), jar: again };
+        let resp = replay.get(&callback).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "the state cookie is spent");
+        // Logout ends the session here and goes to the provider's end-session endpoint.
+        let csrf = me["csrf_token"].as_str().unwrap().to_string();
+        let out = b.post_form(&app.at("/logout"), &[("csrf", &csrf)]).await;
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        let end = location(&out);
+        assert!(end.starts_with(issuer.as_str()), "{end}");
+        assert_eq!(param(&end, "client_id").as_deref(), Some("amsync"));
+        assert_eq!(param(&end, "post_logout_redirect_uri").as_deref(), Some(app.at("/").as_str()));
+        assert_eq!(b.me(&app).await["signed_in"], false);
+        let page = b.get(&end).await;
+        assert!(page.status().is_success() || page.status().is_redirection(), "the provider knows the request");
+        app.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_code_is_refused() {
+    with_provider(|app, _issuer| async move {
+        let mut b = Browser::default();
+        let login = b.get(&app.at("/login")).await;
+        let state = param(&location(&login), "state").unwrap();
+        let resp = b.get(&app.at(&format!("/sso/callback?state={state}&code=forged"))).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert!(b.jar.get("amsync_session").is_none());
+        app.shutdown().await;
+    })
+    .await;
+}
+
+/// The mobile app's own code flow (public client, PKCE): returns its ID token.
+async fn mobile_id_token(issuer: &Url, member: &str) -> String {
+    let verifier = amsync_sso::ids::random_id();
+    let challenge = {
+        use sha2::Digest;
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let mut auth = issuer.join("/auth").unwrap();
+    auth.query_pairs_mut()
+        .append_pair("client_id", "amsync-mobile")
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("redirect_uri", MOBILE_REDIRECT)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", "app-state")
+        .append_pair("nonce", "app-nonce");
+    let mut b = Browser::default();
+    let back = interact(&mut b, auth.as_str(), member, |u| u.starts_with(MOBILE_REDIRECT)).await;
+    let code = param(&back, "code").expect("a code");
+    let token_url = issuer.join("/token").unwrap();
+    let resp = client()
+        .post(token_url)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", MOBILE_REDIRECT),
+            ("client_id", "amsync-mobile"),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json::<Value>().await.unwrap()["id_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_mobile_app_trades_its_id_token_for_a_bearer_token() {
+    with_provider(|app, issuer| async move {
+        let id_token = mobile_id_token(&issuer, "M000002").await;
+        let trade = |t: String| {
+            app.http.post(app.at("/api/v1/auth/token")).json(&json!({"grant_type": "id_token", "id_token": t})).send()
+        };
+        let resp = trade(id_token.clone()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let token = resp.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+        let me: Value = app.http.get(app.at("/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["member"]["key"], "M000002");
+        // An altered signature, and a token for another audience, are refused.
+        let mut forged = id_token.clone().into_bytes();
+        let i = forged.len() - 4;
+        forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+        assert_eq!(trade(String::from_utf8(forged).unwrap()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        let parts: Vec<&str> = id_token.split('.').collect();
+        let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["aud"] = json!("someone-else");
+        let other = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
+        assert_eq!(trade(other).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        app.shutdown().await;
+    })
+    .await;
+}

@@ -5,6 +5,7 @@
 mod credentials;
 mod helpers;
 mod oidc;
+mod recipes;
 mod session_variable;
 mod sessions;
 

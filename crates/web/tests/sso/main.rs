@@ -2,6 +2,7 @@
 //! capability. Every test starts its own simulated AMS, SQLite store and
 //! amsync on 127.0.0.1 and talks to them over real HTTP.
 
+mod browser;
 mod credentials;
 mod helpers;
 mod oidc;

@@ -33,6 +33,36 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A sign-in to record in one write (the fast path of a member known and
+/// enabled): the single-use token id, the session, the login refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    pub session: NewSession,
+    /// The SSO token's `jti` and until when to keep it, when the sign-in
+    /// came with a single-use token.
+    pub token_id: Option<(String, DateTime<Utc>)>,
+    /// The session the browser held before (its id hash), deleted.
+    pub replaces: Option<String>,
+    /// Queue an asynchronous refresh of the member at login priority.
+    pub login_refresh: bool,
+}
+
+/// What [`AuthStore::sign_in`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInOutcome {
+    /// The session was created (and the refresh queued, when asked).
+    SignedIn,
+    /// The token id was already used: nothing was written.
+    Replayed,
+    /// The member is not known locally: no session (the token id, when
+    /// given, is now used).
+    Unknown,
+    /// The member is disabled: no session (the token id, when given, is
+    /// now used).
+    Disabled { by_admin: bool },
+}
+
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -87,6 +117,14 @@ pub struct PrunedAuth {
 pub trait AuthStore: Send + Sync {
     /// Stores a new session.
     async fn create_session(&self, session: &NewSession) -> Result<()>;
+
+    /// The whole store side of a sign-in, in one transaction: records the
+    /// token id (a replay writes nothing else), then — only when the member
+    /// is known and enabled — deletes the session it replaces, creates the
+    /// new one and queues the login refresh. An unknown or disabled member
+    /// gets no session; the caller then refreshes it serially and uses
+    /// [`AuthStore::create_session`].
+    async fn sign_in(&self, sign_in: &SignIn) -> Result<SignInOutcome>;
 
     /// The live session with this id hash, or `None` when there is none,
     /// its lifetime is over (`expires_at <= now`) or it was idle longer

@@ -39,20 +39,64 @@ pub(crate) fn revoke_member(conn: &Connection, member: &str) -> Result<RevokedAu
     Ok(RevokedAuth { sessions, tokens })
 }
 
+fn insert_session(conn: &Connection, s: &NewSession) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sessions (id_hash, member, csrf, method, created_at, expires_at, last_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+    )?
+    .execute(params![s.id_hash, s.member.as_str(), s.csrf, s.method, ms(s.created_at), ms(s.expires_at)])?;
+    Ok(())
+}
+
+fn insert_token_id(conn: &Connection, id: &str, expires_at: DateTime<Utc>) -> Result<bool> {
+    if id.is_empty() {
+        return Err(StoreError::Invalid("an empty token id".into()));
+    }
+    Ok(conn
+        .prepare_cached("INSERT INTO sso_token_ids (id, expires_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING")?
+        .execute(params![id, ms(expires_at)])?
+        == 1)
+}
+
+fn sign_in(conn: &Connection, s: &SignIn) -> Result<SignInOutcome> {
+    if let Some((id, until)) = &s.token_id {
+        if !insert_token_id(conn, id, *until)? {
+            return Ok(SignInOutcome::Replayed);
+        }
+    }
+    let member = s.session.member.as_str();
+    let state: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT status, disabled_reason FROM members WHERE key = ?1")?
+        .query_row([member], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match state {
+        None => return Ok(SignInOutcome::Unknown),
+        Some((status, reason)) if status != "active" => {
+            return Ok(SignInOutcome::Disabled { by_admin: reason.as_deref() == Some("admin") })
+        }
+        Some(_) => {}
+    }
+    if let Some(old) = &s.replaces {
+        conn.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?.execute([old])?;
+    }
+    insert_session(conn, &s.session)?;
+    if s.login_refresh {
+        let now = ms(s.session.created_at);
+        super::queue::enqueue_chunk(conn, &[member.to_owned()], amsync_core::Trigger::Login, None, now, now)?;
+    }
+    Ok(SignInOutcome::SignedIn)
+}
+
 #[async_trait::async_trait]
 impl AuthStore for SqliteStore {
     async fn create_session(&self, s: &NewSession) -> Result<()> {
         let s = s.clone();
-        self.write_op(move |ctx| {
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO sessions (id_hash, member, csrf, method, created_at, expires_at, last_seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
-                )?
-                .execute(params![s.id_hash, s.member.as_str(), s.csrf, s.method, ms(s.created_at), ms(s.expires_at)])?;
-            Ok(())
-        })
-        .await
+        self.write_op(move |ctx| insert_session(&ctx.conn, &s)).await
+    }
+
+    async fn sign_in(&self, s: &SignIn) -> Result<SignInOutcome> {
+        let s = s.clone();
+        self.write_op(move |ctx| sign_in(&ctx.conn, &s)).await
     }
 
     async fn session(&self, id_hash: &str, now: DateTime<Utc>, idle_timeout: Duration) -> Result<Option<Session>> {

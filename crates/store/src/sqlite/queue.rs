@@ -123,7 +123,7 @@ pub(crate) fn enqueue_one(
     Ok(Enqueued { created: true, displaced_run: None })
 }
 
-fn enqueue_chunk(
+pub(crate) fn enqueue_chunk(
     conn: &Connection,
     keys: &[String],
     trigger: Trigger,

@@ -156,3 +156,34 @@ pub async fn a_disable_revokes_sessions_and_tokens_in_the_same_commit(db: &mut T
     assert!(s.session("b1", t0() + mins(3), IDLE).await.unwrap().is_none());
     assert_eq!(db.count("sessions").await + db.count("mobile_tokens").await, 0);
 }
+
+pub async fn a_sign_in_is_one_write_of_token_id_session_and_login_refresh(db: &mut TestDb) {
+    let s = db.s();
+    s.commit_refresh(commit(member("A"), t0())).await.unwrap();
+    s.create_session(&session("old", "A")).await.unwrap();
+    let sign_in = SignIn {
+        session: session("new", "A"),
+        token_id: Some(("jti-a".into(), t0() + mins(5))),
+        replaces: Some("old".into()),
+        login_refresh: true,
+    };
+    assert_eq!(s.sign_in(&sign_in).await.unwrap(), SignInOutcome::SignedIn);
+    assert!(s.session("new", t0(), IDLE).await.unwrap().is_some());
+    assert!(s.session("old", t0(), IDLE).await.unwrap().is_none(), "the replaced session is gone");
+    let q = s.list_queue(None, 10, None).await.unwrap();
+    assert_eq!((q.len(), q[0].trigger), (1, Trigger::Login));
+    // The same token again: nothing is written.
+    let again = SignIn { session: session("again", "A"), ..sign_in.clone() };
+    assert_eq!(s.sign_in(&again).await.unwrap(), SignInOutcome::Replayed);
+    assert!(s.session("again", t0(), IDLE).await.unwrap().is_none());
+    // Unknown, disabled and admin-disabled members get no session.
+    let unknown =
+        SignIn { session: session("u", "Z"), token_id: Some(("jti-z".into(), t0() + mins(5))), ..sign_in.clone() };
+    assert_eq!(s.sign_in(&unknown).await.unwrap(), SignInOutcome::Unknown);
+    assert!(!s.use_token_id("jti-z", t0() + mins(5)).await.unwrap(), "the token is spent all the same");
+    db.exec("UPDATE members SET status = 'disabled', disabled_reason = 'admin' WHERE key = 'A'").await;
+    let s = db.s();
+    let disabled = SignIn { session: session("d", "A"), token_id: None, replaces: None, login_refresh: true };
+    assert_eq!(s.sign_in(&disabled).await.unwrap(), SignInOutcome::Disabled { by_admin: true });
+    assert!(s.session("d", t0(), IDLE).await.unwrap().is_none());
+}

@@ -93,4 +93,5 @@ conformance!(on_sqlite => crate::harness::sqlite:
     auth::a_token_id_is_accepted_once_even_under_concurrency,
     auth::pruning_removes_only_what_is_over,
     auth::a_disable_revokes_sessions_and_tokens_in_the_same_commit,
+    auth::a_sign_in_is_one_write_of_token_id_session_and_login_refresh,
 );

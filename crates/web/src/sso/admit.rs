@@ -15,7 +15,7 @@
 
 use amsync_core::record::DisabledReason;
 use amsync_core::{MemberKey, Trigger};
-use amsync_store::StoredMember;
+use amsync_store::{SignInOutcome, StoredMember};
 use chrono::Utc;
 
 use super::refusal::Refusal;
@@ -30,41 +30,54 @@ pub enum Admission {
     Refreshed,
 }
 
-/// Applies the rules; `Ok` means a session may be made.
+/// Applies the rules by reading the member (mobile tokens); `Ok` means a
+/// session or token may be made. Browser sign-ins use
+/// [`amsync_store::AuthStore::sign_in`] for the fast path and
+/// [`not_admitted_yet`] for the rest.
 pub async fn admit(state: &AppState, key: &MemberKey) -> Result<Admission, Refusal> {
     let stored = state.store.get_member(key).await.map_err(Refusal::internal)?;
-    let push = state.sign_on.settings.push_source;
-    match stored {
+    let outcome = match stored {
         Some(m) if m.record.is_active() => {
-            if !push {
-                queue_login_refresh(state, key).await?;
+            if !state.sign_on.settings.push_source {
+                queue_login_refresh(state, key).await;
             }
-            Ok(Admission::Known)
+            return Ok(Admission::Known);
         }
-        Some(m) if m.record.disabled_reason == Some(DisabledReason::Admin) => Err(Refusal::Disabled),
-        Some(_) if push => Err(Refusal::Disabled),
-        None if push => Err(Refusal::UnknownMember { push: true }),
-        _ => {
-            serial_refresh(state, key).await?;
-            match state.store.get_member(key).await.map_err(Refusal::internal)? {
-                Some(StoredMember { record, .. }) if record.is_active() => Ok(Admission::Refreshed),
-                Some(_) => Err(Refusal::Disabled),
-                None => Err(Refusal::UnknownMember { push: false }),
-            }
-        }
+        Some(m) => SignInOutcome::Disabled { by_admin: m.record.disabled_reason == Some(DisabledReason::Admin) },
+        None => SignInOutcome::Unknown,
+    };
+    not_admitted_yet(state, key, outcome).await.map(|()| Admission::Refreshed)
+}
+
+/// The rules for a member the store found unknown or disabled: refused
+/// outright (an admin's disable; a push source), or refreshed serially and
+/// then let in only if the AMS says it is active.
+pub async fn not_admitted_yet(state: &AppState, key: &MemberKey, outcome: SignInOutcome) -> Result<(), Refusal> {
+    let push = state.sign_on.settings.push_source;
+    match outcome {
+        SignInOutcome::SignedIn => return Ok(()),
+        SignInOutcome::Replayed => return Err(Refusal::TokenRefused { reason: "replayed" }),
+        SignInOutcome::Disabled { by_admin: true } => return Err(Refusal::Disabled),
+        SignInOutcome::Disabled { .. } if push => return Err(Refusal::Disabled),
+        SignInOutcome::Unknown if push => return Err(Refusal::UnknownMember { push: true }),
+        SignInOutcome::Unknown | SignInOutcome::Disabled { .. } => {}
+    }
+    serial_refresh(state, key).await?;
+    match state.store.get_member(key).await.map_err(Refusal::internal)? {
+        Some(StoredMember { record, .. }) if record.is_active() => Ok(()),
+        Some(_) => Err(Refusal::Disabled),
+        None => Err(Refusal::UnknownMember { push: false }),
     }
 }
 
-async fn queue_login_refresh(state: &AppState, key: &MemberKey) -> Result<(), Refusal> {
+async fn queue_login_refresh(state: &AppState, key: &MemberKey) {
     // A failure to queue must not refuse a member we know: the next
     // periodic refresh converges anyway.
     match state.store.enqueue(std::slice::from_ref(key), Trigger::Login, None, Utc::now()).await {
         Ok(_) => state.engine.wake_workers(),
         Err(e) => tracing::warn!(member = %key, error = %e, "could not queue the login refresh"),
     }
-    Ok(())
 }
-
 async fn serial_refresh(state: &AppState, key: &MemberKey) -> Result<(), Refusal> {
     if state.engine.is_paused() {
         tracing::warn!(member = %key, "login refresh skipped: the source is paused");

@@ -20,7 +20,7 @@ use amsync_sso::ids::ct_eq;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::client::ClientAddr;
 use super::refusal::Refusal;
@@ -108,36 +108,36 @@ async fn session_variable(
     };
     let token = token.filter(|t| !t.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_token" })?;
     sign_on.throttle.check(None, client, Instant::now()).map_err(Refusal::Throttled)?;
-    let member = match resolve(state, token).await {
-        Ok(m) => m,
+    let previous = session::cookie_session_id(state, headers);
+    let signed_in = async {
+        let (member, token_id) = resolve(state, token).await?;
+        finish::signed_in(state, &member, "session-variable", previous, &return_url, token_id).await
+    };
+    match signed_in.await {
+        Ok(resp) => Ok(resp),
         Err(refusal @ Refusal::TokenRefused { .. }) if from_cookie && !round_trip.is_some_and(|rt| rt.bounced) => {
             // A stale domain cookie: once to the login page for a fresh one.
             refusal.log("sso_callback", client);
-            let mut rt = RoundTrip::new(return_url);
+            let mut rt = RoundTrip::new(return_url.clone());
             rt.bounced = true;
             let url = login_page_url(settings, &rt.state).ok_or(Refusal::internal("sso.login_url is not set"))?;
-            let resp = ([(header::SET_COOKIE, rt.cookie(settings))], Redirect::to(url.as_str())).into_response();
-            return Err(Outcome::Bounce(resp));
+            Err(Outcome::Bounce(
+                ([(header::SET_COOKIE, rt.cookie(settings))], Redirect::to(url.as_str())).into_response(),
+            ))
         }
-        Err(refusal) => return Err(refusal.into()),
-    };
-    let previous = session::cookie_session_id(state, headers);
-    Ok(finish::signed_in(state, &member, "session-variable", previous, &return_url).await?)
+        Err(refusal) => Err(refusal.into()),
+    }
 }
 
-/// Resolves a session-variable token to a member key.
-async fn resolve(state: &AppState, token: &str) -> Result<MemberKey, Refusal> {
+/// Resolves a session-variable token to a member key, and for a PSK token
+/// its `jti` and expiry (recorded with the sign-in, so a replay fails).
+async fn resolve(state: &AppState, token: &str) -> Result<(MemberKey, Option<(String, DateTime<Utc>)>), Refusal> {
     let sign_on = &state.sign_on;
     match sign_on.resolver.as_ref() {
         Some(TokenResolver::Psk(verifier)) => {
             let verified =
                 verifier.verify(token, Utc::now()).map_err(|e| Refusal::TokenRefused { reason: e.code() })?;
-            let fresh =
-                state.store.use_token_id(&verified.jti, verified.expires_at).await.map_err(Refusal::internal)?;
-            if !fresh {
-                return Err(Refusal::TokenRefused { reason: "replayed" });
-            }
-            Ok(verified.member)
+            Ok((verified.member, Some((verified.jti, verified.expires_at))))
         }
         Some(TokenResolver::WebService) => {
             let service = sign_on.credentials.as_ref().ok_or(Refusal::internal("no credential service"))?;
@@ -145,7 +145,7 @@ async fn resolve(state: &AppState, token: &str) -> Result<MemberKey, Refusal> {
                 return Err(Refusal::TokenRefused { reason: "too_long" });
             }
             match tokio::time::timeout(sign_on.settings.service_timeout, service.resolve_token(token)).await {
-                Ok(Ok(Some(member))) => Ok(member),
+                Ok(Ok(Some(member))) => Ok((member, None)),
                 Ok(Ok(None)) => Err(Refusal::TokenRefused { reason: "resolve_refused" }),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "ResolveToken failed");
@@ -189,5 +189,5 @@ async fn oidc(
     };
     let return_url = sign_on.return_url_or_root(Some(&rt.return_url));
     let previous = session::cookie_session_id(state, headers);
-    Ok(finish::signed_in(state, &identity.member, "oidc", previous, &return_url).await?)
+    Ok(finish::signed_in(state, &identity.member, "oidc", previous, &return_url, None).await?)
 }

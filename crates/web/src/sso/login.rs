@@ -110,7 +110,7 @@ pub async fn submit(
     match check(&state, client, &username, form.password).await {
         Ok(member) => {
             let previous = session::cookie_session_id(&state, &headers);
-            match finish::signed_in(&state, &member, "credentials", previous, &return_url).await {
+            match finish::signed_in(&state, &member, "credentials", previous, &return_url, None).await {
                 Ok(resp) => resp,
                 Err(refusal) => {
                     refusal.log("login", client);

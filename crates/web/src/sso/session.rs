@@ -39,21 +39,12 @@ pub async fn find(state: &AppState, id: &str) -> Result<Option<Session>, ApiErro
     Ok(state.store.session(&hash_secret(id), Utc::now(), idle).await?)
 }
 
-/// Creates a session for `member` and returns the `Set-Cookie` value. The
-/// session the browser held before, if any, is deleted.
-pub async fn start(
-    state: &AppState,
-    member: &MemberKey,
-    method: &str,
-    previous: Option<&str>,
-) -> Result<HeaderValue, ApiError> {
-    if let Some(old) = previous.filter(|id| looks_like_id(id)) {
-        state.store.delete_session(&hash_secret(old)).await?;
-    }
-    let settings = &state.sign_on.settings;
+/// A new session for `member` (not stored yet): its id, for the cookie,
+/// and the row to store (which holds only the id's hash).
+pub fn new_session(state: &AppState, member: &MemberKey, method: &str) -> (String, NewSession) {
     let id = random_id();
     let now = Utc::now();
-    let lifetime = settings.sessions.lifetime;
+    let lifetime = state.sign_on.settings.sessions.lifetime;
     let session = NewSession {
         id_hash: hash_secret(&id),
         member: member.clone(),
@@ -62,9 +53,14 @@ pub async fn start(
         created_at: now,
         expires_at: now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(12)),
     };
-    state.store.create_session(&session).await?;
+    (id, session)
+}
+
+/// The `Set-Cookie` value carrying session id `id`.
+pub fn cookie(state: &AppState, id: &str) -> HeaderValue {
+    let settings = &state.sign_on.settings;
     let secure = settings.secure_cookies();
-    Ok(cookies::set(&cookies::name(cookies::SESSION, secure), &id, Some(lifetime), secure))
+    cookies::set(&cookies::name(cookies::SESSION, secure), id, Some(settings.sessions.lifetime), secure)
 }
 
 /// The `Set-Cookie` value that ends the session cookie.

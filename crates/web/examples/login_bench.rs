@@ -3,8 +3,8 @@
 //! 127.0.0.1, every member loaded first; then [`amsync_web::sso::bench::run`].
 //!
 //! `cargo run --release -p amsync-web --example login_bench -- [--members N]
-//! [--duration-s S] [--concurrency C] [--refresh-rate R]`; prints the figures
-//! last as one JSON line.
+//! [--duration-s S] [--concurrency C] [--login-rate L] [--refresh-rate R]`
+//! (`--login-rate 0`: back to back); prints the figures last as one JSON line.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,8 +31,10 @@ fn arg(name: &str, default: u64) -> u64 {
 async fn main() {
     let members = arg("--members", 5000) as usize;
     let duration = Duration::from_secs(arg("--duration-s", 10));
-    let concurrency = arg("--concurrency", 8) as usize;
+    let concurrency = arg("--concurrency", 16) as usize;
     let refresh_rate = arg("--refresh-rate", 1000) as u32;
+    // 0: back to back (the most the app takes).
+    let login_rate = Some(arg("--login-rate", 1000) as u32).filter(|r| *r > 0);
     tracing_subscriber::fmt().with_env_filter("warn").with_writer(std::io::stderr).init();
     let _ = rustls::crypto::ring::default_provider().install_default();
 
@@ -83,8 +85,8 @@ async fn main() {
     };
     tokio::spawn(amsync_web::serve(listener, state.clone(), stop.clone()));
 
-    let keys: Vec<MemberKey> =
-        (0..members as u32).map(|i| MemberKey::parse(amsync_sim::member_key(i)).unwrap()).collect();
+    // Members the AMS has disabled would be refused: only active ones sign in.
+    let keys: Vec<MemberKey> = store.active_member_keys().await.unwrap();
     let half = keys.len() / 2;
     let opts = LoginBenchOptions {
         members: keys[..half].to_vec(),
@@ -93,6 +95,7 @@ async fn main() {
         duration,
         warmup: Duration::from_secs(1),
         concurrency,
+        login_rate,
         refresh_rate,
         refresh_keys: keys[half..].to_vec(),
     };

@@ -37,8 +37,11 @@ pub struct LoginBenchOptions {
     /// How long sign-ins are measured (after `warmup`).
     pub duration: Duration,
     pub warmup: Duration,
-    /// Sign-ins in flight at once.
+    /// Sign-ins in flight at most.
     pub concurrency: usize,
+    /// Sign-ins started per second, on a fixed schedule (open loop); `None`
+    /// runs them back to back (the most the app takes).
+    pub login_rate: Option<u32>,
     /// Members a second queued for refresh beside the sign-ins (0: none).
     pub refresh_rate: u32,
     /// The keys those refreshes cycle through.
@@ -56,6 +59,8 @@ pub struct LoginBenchReport {
     pub max_ms: f64,
     pub errors: u64,
     pub concurrency: usize,
+    /// Sign-ins offered per second (`null`: back to back).
+    pub login_rate: Option<u32>,
     /// Refreshes queued per second beside the sign-ins.
     pub refresh_rate: u32,
     /// Refreshes the engine completed per second during the run.
@@ -100,6 +105,7 @@ pub async fn run(url: &Url, state: &AppState, opts: LoginBenchOptions) -> Result
     let refreshes = tokio::spawn(drive_refreshes(state.clone(), opts.clone(), stop.clone()));
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let schedule_start = tokio::time::Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..opts.concurrency.max(1) {
         let (http, callback, opts) = (http.clone(), callback.clone(), opts.clone());
@@ -108,6 +114,11 @@ pub async fn run(url: &Url, state: &AppState, opts: LoginBenchOptions) -> Result
             let mut latencies = Vec::with_capacity(16 * 1024);
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if let Some(rate) = opts.login_rate.filter(|r| *r > 0) {
+                    // The i-th sign-in starts at i / rate seconds.
+                    let slot = schedule_start + Duration::from_secs_f64(i as f64 / rate as f64);
+                    tokio::time::sleep_until(slot).await;
+                }
                 let member = &opts.members[i % opts.members.len()];
                 let claims = Claims::new(member.as_str(), &opts.audience, chrono::Utc::now(), Duration::from_secs(60));
                 let token = amsync_sso::psk::mint(&opts.key, &claims);
@@ -118,7 +129,7 @@ pub async fn run(url: &Url, state: &AppState, opts: LoginBenchOptions) -> Result
                     Ok(r) => {
                         let ok = r.status() == reqwest::StatusCode::SEE_OTHER && r.headers().contains_key("set-cookie");
                         if !ok && errors.load(Ordering::Relaxed) < 3 {
-                            tracing::warn!(status = %r.status(), "bench: a sign-in failed");
+                            tracing::warn!(status = %r.status(), member = %member, "bench: a sign-in failed");
                         }
                         ok
                     }
@@ -165,6 +176,7 @@ pub async fn run(url: &Url, state: &AppState, opts: LoginBenchOptions) -> Result
         max_ms: all.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         errors: errors.load(Ordering::Relaxed),
         concurrency: opts.concurrency,
+        login_rate: opts.login_rate,
         refresh_rate: opts.refresh_rate,
         refreshes_per_s: refreshed as f64 / seconds,
         seconds,

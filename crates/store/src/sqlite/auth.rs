@@ -144,7 +144,7 @@ impl AuthStore for SqliteStore {
     async fn delete_session(&self, id_hash: &str) -> Result<bool> {
         let hash = id_hash.to_owned();
         self.write_op(move |ctx| {
-            Ok(ctx.conn.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?.execute([hash])? > 0)
+            Ok(ctx.conn.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?.execute([&hash])? > 0)
         })
         .await
     }
@@ -185,7 +185,7 @@ impl AuthStore for SqliteStore {
     async fn revoke_mobile_token(&self, hash: &str) -> Result<bool> {
         let hash = hash.to_owned();
         self.write_op(move |ctx| {
-            Ok(ctx.conn.prepare_cached("DELETE FROM mobile_tokens WHERE hash = ?1")?.execute([hash])? > 0)
+            Ok(ctx.conn.prepare_cached("DELETE FROM mobile_tokens WHERE hash = ?1")?.execute([&hash])? > 0)
         })
         .await
     }

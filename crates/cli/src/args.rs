@@ -53,6 +53,11 @@ pub enum Command {
     },
     /// The simulated AMS on its own.
     SimAms(SimArgs),
+    /// Sign-on tools.
+    Sso {
+        #[command(subcommand)]
+        which: SsoCommand,
+    },
     /// Benchmarks; each prints its figures last as one JSON line.
     Bench {
         #[command(subcommand)]
@@ -147,6 +152,9 @@ pub enum BenchCommand {
     Access(BenchAccessArgs),
     /// Re-applying community rules to every member from stored payloads.
     Rules(BenchRulesArgs),
+    /// Session-variable sign-ins (PSK, session write, login refresh queued)
+    /// while refreshes run beside them.
+    Login(BenchLoginArgs),
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +202,42 @@ pub struct BenchRulesArgs {
     /// Keep the database here instead of a temporary directory.
     #[arg(long)]
     pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLoginArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub members: usize,
+    /// Seconds measured (after one second of warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Sign-ins started per second (0: back to back).
+    #[arg(long, default_value_t = 1000)]
+    pub login_rate: u32,
+    /// Sign-ins in flight at most.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Members queued for refresh per second beside the sign-ins.
+    #[arg(long, default_value_t = 1000)]
+    pub refresh_rate: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Prints a test token in the configured pre-shared-key format.
+    MintToken {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The member key the token names.
+        #[arg(long)]
+        member: String,
+        /// The key id to use (default: the first of sso.resolve.keys).
+        #[arg(long)]
+        kid: Option<String>,
+        /// Validity in seconds, at most sso.resolve.max_age.
+        #[arg(long, default_value_t = 120)]
+        ttl_s: u64,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod exit;
 mod logging;
 mod progress;
 mod wiring;
+mod wiring_sso;
 
 use clap::Parser;
 

@@ -24,6 +24,7 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
         BenchCommand::Dashboard(args) => super::bench_dashboard::run(args).await,
         BenchCommand::Access(args) => bench_access::run(args).await,
         BenchCommand::Rules(args) => bench_rules::run(args).await,
+        BenchCommand::Login(args) => super::sso::bench_login(args).await,
     }
 }
 

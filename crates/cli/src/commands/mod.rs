@@ -12,6 +12,7 @@ mod maintenance;
 mod refresh;
 mod serve;
 mod sim;
+mod sso;
 mod status;
 
 use std::sync::Arc;
@@ -36,6 +37,10 @@ pub async fn run(command: Command) -> CliResult<()> {
         Command::Check(c) => check::run(&c.config).await,
         Command::Backup { config, out } => maintenance::backup(&config.config, &out),
         Command::SimAms(args) => sim::run(args).await,
+        Command::Sso { which: crate::args::SsoCommand::MintToken { config, member, kid, ttl_s } } => {
+            sso::mint_token(&config.config, &member, kid.as_deref(), std::time::Duration::from_secs(ttl_s))
+        }
+        Command::Bench { which: crate::args::BenchCommand::Login(args) } => sso::bench_login(args).await,
         Command::Bench { which } => bench::run(which).await,
     }
 }

@@ -60,6 +60,8 @@ impl Node {
         amsync_web::metrics::install();
         let store = open_store(cfg, env).await?;
         let source = wiring::http_source(cfg, env)?;
+        let credentials = wiring::credentials(cfg, env, Some(&source))?;
+        let sign_on = crate::wiring_sso::sign_on(cfg, env, credentials).await?;
         let engine = Engine::new(dyn_store(&store), Arc::new(source), wiring::sync_settings(cfg, role));
         let state = AppState {
             store: dyn_store(&store),
@@ -67,6 +69,7 @@ impl Node {
             tokens: Arc::new(wiring::tokens(cfg, env)?),
             settings: Arc::new(wiring::web_settings(cfg)),
             access: Arc::new(amsync_web::access_cache::AccessCache::new()),
+            sign_on: Arc::new(sign_on),
             readiness: readiness(&store),
         };
         let stop = CancellationToken::new();
@@ -80,6 +83,7 @@ impl Node {
                 }
             });
         }
+        tasks.spawn(amsync_web::sso::prune::run(state.clone(), std::time::Duration::from_secs(600), stop.clone()));
         {
             let stop = stop.clone();
             tasks.spawn(async move {

@@ -75,13 +75,13 @@ async fn a_member_signs_in_through_the_association_page_in_chromium() {
     let run = async {
         c.goto(&app.at("/login?ReturnUrl=%2Fme")).await.unwrap();
         // Redirected to the association's page.
-        let member = c.wait_for_find(Locator::Id("member")).await.unwrap();
+        let member = c.wait().for_element(Locator::Id("member")).await.unwrap();
         assert!(c.current_url().await.unwrap().as_str().starts_with(app.demo.as_str()));
         member.clear().await.unwrap();
         member.send_keys("M000017").await.unwrap();
         c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
         // Back on amsync, through the callback, on the final URL.
-        let groups = c.wait_for_find(Locator::Id("groups")).await.unwrap();
+        let groups = c.wait().for_element(Locator::Id("groups")).await.unwrap();
         let here = c.current_url().await.unwrap();
         assert_eq!(here.as_str(), app.at("/me"), "the final URL, without the token");
         let page = c.source().await.unwrap();
@@ -96,7 +96,7 @@ async fn a_member_signs_in_through_the_association_page_in_chromium() {
             app.store.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0))?));
         assert_eq!(sessions.await.unwrap(), 1);
         c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
-        c.wait_for_find(Locator::XPath("//h1[text()='Signed out']")).await.unwrap();
+        c.wait().for_element(Locator::XPath("//h1[text()='Signed out']")).await.unwrap();
         c.goto(&app.at("/me")).await.unwrap();
         assert!(c.source().await.unwrap().contains("Not signed in"));
     };

@@ -4,7 +4,6 @@
 //! sees every hop; cookies are kept by a small jar.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,10 +156,6 @@ impl TestApp {
         format!("{}{}", self.url.as_str().trim_end_matches('/'), path)
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::new(self.url.host_str().unwrap().parse().unwrap(), self.url.port().unwrap())
-    }
-
     /// A PSK token for `member` made with the app's key, valid for `ttl`.
     pub fn token(&self, member: &str) -> String {
         amsync_sso::psk::mint(
@@ -279,19 +274,4 @@ pub async fn psk_sign_in(app: &TestApp, b: &mut Browser, member: &str, return_ur
 
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// Waits until `f` holds (bounded).
-pub async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..100 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }

@@ -17,7 +17,7 @@ async fn the_round_trip_signs_in_and_lands_on_the_final_url_without_the_token() 
     let login = b.get(&app.at("/login?ReturnUrl=%2Fnews%3Fpage%3D2")).await;
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
     let to = location(&login);
-    assert!(to.starts_with(&app.demo.join("/demo/login?").unwrap().as_str()), "{to}");
+    assert!(to.starts_with(app.demo.join("/demo/login?").unwrap().as_str()), "{to}");
     let callback = param(&to, "ReturnUrl").unwrap();
     assert!(callback.starts_with(&app.at("/sso/callback?state=")), "{callback}");
     assert!(!to.contains("news"), "the final URL stays on our side");
@@ -47,7 +47,7 @@ async fn the_sample_association_page_completes_the_round_trip() {
         assert!(page.contains("Example Association") && page.contains("M000001"));
         let back = param(&page_url, "ReturnUrl").unwrap();
         let to_us = b
-            .post_form(&app.demo.join("/demo/login").unwrap().to_string(), &[("member", "M000014"), ("back", &back)])
+            .post_form(app.demo.join("/demo/login").unwrap().as_str(), &[("member", "M000014"), ("back", &back)])
             .await;
         assert_eq!(to_us.status(), StatusCode::SEE_OTHER);
         let callback = location(&to_us);
@@ -284,7 +284,7 @@ async fn a_used_cookie_token_goes_to_the_login_page_once_never_in_a_loop() {
     let first = b.get(&callback).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER, "sent back to the login page for a fresh token");
     let to = location(&first);
-    assert!(to.starts_with(&app.demo.join("/demo/login?").unwrap().as_str()), "{to}");
+    assert!(to.starts_with(app.demo.join("/demo/login?").unwrap().as_str()), "{to}");
     // The association's page did not replace the cookie: no second bounce.
     let callback = param(&to, "ReturnUrl").unwrap();
     let second = b.get(&callback).await;

@@ -146,7 +146,22 @@ impl TestApp {
             ..SyncSettings::default()
         };
         let dyn_store: Arc<dyn Store> = store.clone();
-        let engine = Engine::new(dyn_store.clone(), Arc::new(source), settings);
+        let source = Arc::new(source);
+        let engine = Engine::new(dyn_store.clone(), source.clone(), settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // Sign-in with the simulator's credentials (its own tests are in amsync-web).
+        let sign_on = amsync_web::sso::SignOn::new(
+            amsync_web::sso::SignOnSettings::new(
+                amsync_web::sso::SsoMode::Credentials,
+                url::Url::parse(&base).unwrap(),
+            ),
+            None,
+            Some(source),
+            None,
+            amsync_sso::ThrottleSettings::default(),
+        )
+        .unwrap();
         let access = Arc::new(AccessCache::new());
         let state = AppState {
             store: dyn_store,
@@ -154,10 +169,9 @@ impl TestApp {
             tokens: Arc::new(Tokens { admin: vec![ADMIN_TOKEN.into()], site: vec![SITE_TOKEN.into()] }),
             settings: Arc::new(WebSettings { timezone: o.timezone, ..WebSettings::default() }),
             access: access.clone(),
+            sign_on: Arc::new(sign_on),
             readiness: readiness(&store),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
         let mut tasks = tokio::task::JoinSet::new();
         {

@@ -49,7 +49,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .routes(routes!(metrics::scrape))
         .merge(admin::routes())
-        .nest("/api/v1", api::routes().routes(routes!(openapi::serve)))
+        .merge(sso::browser_routes())
+        .nest("/api/v1", api::routes().merge(sso::api_routes()).routes(routes!(openapi::serve)))
 }
 
 /// The OpenAPI document of every route [`router`] serves.
@@ -73,7 +74,6 @@ pub fn router(state: AppState) -> Router {
         Arc::new(admin::session::AdminSessions::new(s.admin_session_lifetime, s.admin_session_idle, s.secure_cookies));
     let (routes, _) = routes().split_for_parts();
     routes
-        .merge(sso::routes())
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn(metrics::track))

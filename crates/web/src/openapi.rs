@@ -61,7 +61,8 @@ impl Modify for Security {
         (name = "security-groups", description = "Security groups, IsMember designations, local groups and their members"),
         (name = "access", description = "Access decisions and content items"),
         (name = "changes", description = "The change feed the community site follows"),
-        (name = "dashboard", description = "The sync details dashboard (HTML)")
+        (name = "dashboard", description = "The sync details dashboard (HTML)"),
+        (name = "sign-on", description = "Members signing in: browser round trips, sessions, mobile tokens, introspection")
     )
 )]
 pub struct ApiDoc;

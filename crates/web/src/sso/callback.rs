@@ -31,6 +31,17 @@ use super::{cookies, finish, session};
 use crate::state::AppState;
 
 /// `GET /sso/callback`.
+#[utoipa::path(get, path = "/sso/callback", operation_id = "sso_callback", tag = "sign-on", security(()),
+    params(("state" = Option<String>, Query, description = "The round trip's state"),
+        ("token" = Option<String>, Query, description = "The session-variable token (`sso.token.name`)"),
+        ("code" = Option<String>, Query, description = "The OpenID Connect authorization code"),
+        ("ReturnUrl" = Option<String>, Query, description = "Unsolicited links only: where to go")),
+    responses((status = 303, description = "Signed in: to the final URL without the token (Referrer-Policy: no-referrer); or once back to the login page for a fresh cookie token"),
+        (status = 400, description = "Foreign or missing state (login CSRF), or an incomplete answer", content_type = "text/html"),
+        (status = 401, description = "The token or code was refused", content_type = "text/html"),
+        (status = 403, description = "Unknown to the AMS, or disabled", content_type = "text/html"),
+        (status = 429, description = "Too many failed sign-ins from this address", content_type = "text/html"),
+        (status = 503, description = "The AMS or provider is not answering: try again", content_type = "text/html")))]
 pub async fn callback(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -18,6 +18,12 @@ pub const SESSION_HEADER: &str = "x-amsync-session";
 pub const BEARER_HEADER: &str = "x-amsync-bearer";
 
 /// `GET /api/v1/session`.
+#[utoipa::path(get, path = "/session", operation_id = "introspect_session", tag = "sign-on",
+    security(("site_token" = []), ("admin_token" = [])),
+    params(("X-Amsync-Session" = Option<String>, Header, description = "A session id the site received"),
+        ("X-Amsync-Bearer" = Option<String>, Header, description = "A mobile token the site received")),
+    responses((status = 200, description = "`{\"active\": true, \"kind\", \"member\", \"security_groups\", \"expires_at\"}` or `{\"active\": false}`", content_type = "application/json"),
+        (status = 400, description = "Neither header was sent"), (status = 401, description = "No or unknown token or session")))]
 pub async fn introspect(
     State(state): State<AppState>,
     _reader: Reader,

@@ -31,13 +31,19 @@ use crate::state::AppState;
 const MAX_USERNAME: usize = 256;
 const MAX_PASSWORD: usize = 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LoginQuery {
+    /// Where to go once signed in: a relative path, or an URL on an allowed host.
     #[serde(rename = "ReturnUrl")]
+    #[param(rename = "ReturnUrl")]
     pub return_url: Option<String>,
 }
 
 /// `GET /login`.
+#[utoipa::path(get, path = "/login", operation_id = "login_start", tag = "sign-on", security(()), params(LoginQuery),
+    responses((status = 200, description = "The sign-in form (credentials mode)", content_type = "text/html"),
+        (status = 303, description = "To the association's login page, the OpenID Connect provider, or (already signed in) the return URL")))]
 pub async fn start(
     State(state): State<AppState>,
     MaybeSession(current): MaybeSession,
@@ -77,18 +83,30 @@ pub async fn start(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginForm {
+    /// The form's CSRF value (from the page).
     #[serde(default)]
     csrf: String,
     #[serde(rename = "ReturnUrl", default)]
+    #[schema(rename = "ReturnUrl")]
     return_url: Option<String>,
     #[serde(default)]
     username: String,
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<Password>,
 }
 
 /// `POST /login` (credentials mode).
+#[utoipa::path(post, path = "/login", operation_id = "login_submit", tag = "sign-on", security(()),
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in: to the return URL, with the session cookie"),
+        (status = 400, description = "The form's CSRF value is missing or wrong", content_type = "text/html"),
+        (status = 401, description = "Wrong username or password (the form again)", content_type = "text/html"),
+        (status = 403, description = "Unknown to the AMS, or disabled", content_type = "text/html"),
+        (status = 404, description = "Password sign-in is not enabled"),
+        (status = 429, description = "Too many failed sign-ins; Retry-After says when", content_type = "text/html"),
+        (status = 503, description = "The AMS is not answering: try again", content_type = "text/html")))]
 pub async fn submit(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -15,15 +15,22 @@ use super::session::{self, MaybeSession};
 use super::settings::SsoMode;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LogoutForm {
+    /// The session's CSRF token.
     #[serde(default)]
     csrf: Option<String>,
     #[serde(rename = "ReturnUrl", default)]
+    #[schema(rename = "ReturnUrl")]
     return_url: Option<String>,
 }
 
 /// `POST /logout`.
+#[utoipa::path(post, path = "/logout", operation_id = "logout", tag = "sign-on", security(()),
+    request_body(content = LogoutForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Signed out", content_type = "text/html"),
+        (status = 303, description = "Signed out: to the single-logout page or the return URL"),
+        (status = 400, description = "The CSRF token is missing or wrong", content_type = "text/html")))]
 pub async fn logout(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

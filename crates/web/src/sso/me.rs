@@ -18,6 +18,8 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// `GET /me`.
+#[utoipa::path(get, path = "/me", operation_id = "me", tag = "sign-on", security(()),
+    responses((status = 200, description = "`{\"signed_in\", \"member\", \"security_groups\", \"csrf_token\"}` (Public when signed out); HTML when asked for", content_type = "application/json")))]
 pub async fn me(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,

@@ -29,12 +29,15 @@ use super::settings::SsoMode;
 use crate::error::{ApiError, JsonBody};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
+    /// `password` or `id_token`.
     grant_type: String,
     #[serde(default)]
     username: String,
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<Password>,
+    /// An ID token the app got from the provider (`oidc` mode).
     id_token: Option<String>,
 }
 
@@ -54,6 +57,14 @@ pub async fn find(state: &AppState, raw: &str) -> Result<Option<MobileToken>, Ap
 }
 
 /// `POST /api/v1/auth/token`.
+#[utoipa::path(post, path = "/auth/token", operation_id = "issue_mobile_token", tag = "sign-on", security(()),
+    request_body = TokenRequest,
+    responses((status = 200, description = "`{\"token\", \"expires_at\"}`", content_type = "application/json"),
+        (status = 400, description = "Unsupported grant or missing field", content_type = "application/json"),
+        (status = 401, description = "Wrong credentials or ID token", content_type = "application/json"),
+        (status = 403, description = "Unknown to the AMS, or disabled", content_type = "application/json"),
+        (status = 429, description = "Too many failed sign-ins; Retry-After says when", content_type = "application/json"),
+        (status = 503, description = "The AMS or provider is not answering", content_type = "application/json")))]
 pub async fn issue(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -129,6 +140,8 @@ async fn create(
 }
 
 /// `DELETE /api/v1/auth/token` with the token as `Authorization: Bearer`.
+#[utoipa::path(delete, path = "/auth/token", operation_id = "revoke_mobile_token", tag = "sign-on", security(()),
+    responses((status = 204, description = "Revoked (or already gone)"), (status = 401, description = "No bearer token")))]
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let raw = bearer(&headers).ok_or(ApiError::Unauthenticated)?;
     if !looks_like_id(raw) {

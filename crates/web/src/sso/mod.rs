@@ -44,27 +44,22 @@ pub mod sign_out;
 pub mod signon;
 
 use axum::http::{header, HeaderValue};
-use axum::routing::{get, post};
-use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use settings::{SessionSettings, SignOnSettings, SsoMode, TokenSource};
 pub use signon::{SignOn, SignOnError, TokenResolver};
 
 use crate::state::AppState;
 
-/// Every sign-on route: the browser pages and the API routes under `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    browser_routes().nest("/api/v1", api_routes())
-}
-
 /// The browser pages: never cached, never framed, no referrer leaks.
-pub fn browser_routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login::start).post(login::submit))
-        .route("/sso/callback", get(callback::callback))
-        .route("/logout", post(logout::logout))
-        .route("/me", get(me::me))
+pub fn browser_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login::start, login::submit))
+        .routes(routes!(callback::callback))
+        .routes(routes!(logout::logout))
+        .routes(routes!(me::me))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -77,10 +72,10 @@ pub fn browser_routes() -> Router<AppState> {
 }
 
 /// The API routes of sign-on, to nest under `/api/v1`.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/token", post(mobile::issue).delete(mobile::revoke))
-        .route("/session", get(introspect::introspect))
-        .route("/members/{key}/sign-out", post(sign_out::sign_out_everywhere))
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(mobile::issue, mobile::revoke))
+        .routes(routes!(introspect::introspect))
+        .routes(routes!(sign_out::sign_out_everywhere))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }

@@ -83,6 +83,22 @@ impl SignOn {
         Ok(SignOn { settings, resolver, credentials, oidc, throttle: Throttle::new(throttle), return_urls })
     }
 
+    /// Sign-on that can sign nobody in (credentials mode with no credential
+    /// service): for tools and tests that serve only the API and the
+    /// dashboard. `GET /me` still answers (Public).
+    pub fn unconfigured(public_url: url::Url) -> SignOn {
+        let settings = SignOnSettings::new(SsoMode::Credentials, public_url);
+        let return_urls = ReturnUrlPolicy::new(settings.public_url.clone(), &[]);
+        SignOn {
+            settings,
+            resolver: None,
+            credentials: None,
+            oidc: None,
+            throttle: Throttle::new(ThrottleSettings::default()),
+            return_urls,
+        }
+    }
+
     /// The final URL after sign-in: the requested one when it passes the
     /// policy, else `/` (a refused one is logged, never followed).
     pub fn return_url_or_root(&self, raw: Option<&str>) -> String {

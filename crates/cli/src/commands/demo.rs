@@ -20,6 +20,9 @@ fn random_hex(bytes: usize) -> String {
     (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
+/// The variable holding the demo's pre-shared SSO key (in-process only).
+const DEMO_SSO_KEY_ENV: &str = "AMSYNC_DEMO_SSO_PSK";
+
 pub async fn run(args: DemoArgs) -> CliResult<()> {
     logging::init(logging::LogFormat::Text, "info,amsync_store=warn,tower_http=warn");
     let ams_key = random_hex(16);
@@ -39,11 +42,36 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
         .await
         .map_err(|e| CliError::config(format!("--listen {}: {e}", args.listen)))?;
     let listen = web_listener.local_addr()?;
-    let cfg = Config::demo(&args.db, listen, ams_url.clone());
+    let mut cfg = Config::demo(&args.db, listen, ams_url.clone());
+    // Sign-on by session variable through the simulator's sample login page,
+    // so the whole round trip shows in a browser.
+    let sso_key = amsync_sso::PskKey::generate("demo").map_err(|e| CliError::failure(e.to_string()))?;
+    let login_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let login_page = format!("http://{}/demo/login", login_listener.local_addr()?);
+    let tokens =
+        amsync_sim::demo_login::DemoTokens::Psk { key: sso_key.clone(), audience: cfg.web.public_url.to_string() };
+    let stop_login = tokio_util::sync::CancellationToken::new();
+    amsync_sim::demo_login::start(
+        amsync_sim::demo_login::DemoLogin::new(sim.sim().clone(), tokens),
+        login_listener,
+        stop_login.clone(),
+    )
+    .await?;
+    cfg.sso.mode = amsync_config::SsoMode::SessionVariable;
+    cfg.sso.login_url = Some(url::Url::parse(&login_page).map_err(|e| CliError::failure(e.to_string()))?);
+    cfg.sso.resolve = amsync_config::SsoResolve::Psk(amsync_config::PskResolve {
+        keys: vec![amsync_config::PskKey {
+            kid: "demo".into(),
+            key_env: Some(DEMO_SSO_KEY_ENV.into()),
+            key_file: None,
+        }],
+        max_age: std::time::Duration::from_secs(300),
+    });
     let env = LayeredEnv {
         own: HashMap::from([
             (DEMO_AMS_KEY_ENV.to_string(), ams_key),
             ("AMSYNC_ADMIN_TOKEN".to_string(), admin_token.clone()),
+            (DEMO_SSO_KEY_ENV.to_string(), secrecy::ExposeSecret::expose_secret(&sso_key.to_base64()).to_string()),
         ]),
     };
     cfg.validate_for_serve(&env)?;
@@ -56,6 +84,7 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
          \n\
          \x20 API                 {base}/api/v1 (OpenAPI: {base}/api/v1/openapi.json)\n\
          \x20 dashboard           {base}/admin (sign in with the admin token)\n\
+         \x20 member sign-in      {base}/login?ReturnUrl=/me (the association's sample login page)\n\
          \x20 admin token         {admin_token}\n\
          \x20 simulated AMS       {ams_url} ({members} members, seed {seed})\n\
          \x20 database            {db}\n\
@@ -103,6 +132,7 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
     shutdown_signal().await;
     trickle.abort();
     node.stop().await;
+    stop_login.cancel();
     sim.shutdown().await;
     Ok(())
 }

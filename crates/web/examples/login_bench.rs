@@ -80,6 +80,7 @@ async fn main() {
         engine: engine.clone(),
         tokens: Arc::new(Tokens::default()),
         settings: Arc::new(WebSettings::default()),
+        access: Arc::new(amsync_web::access_cache::AccessCache::new()),
         sign_on: Arc::new(sign_on),
         readiness: Arc::new(|| Box::pin(async { Ok(()) })),
     };

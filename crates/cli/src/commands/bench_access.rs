@@ -206,6 +206,9 @@ pub async fn run(args: BenchAccessArgs) -> CliResult<()> {
         tokens: Arc::new(Tokens { admin: vec![], site: vec![SITE_TOKEN.into()] }),
         settings: Arc::new(WebSettings::default()),
         access: Arc::new(AccessCache::new()),
+        sign_on: Arc::new(amsync_web::sso::SignOn::unconfigured(
+            url::Url::parse("http://127.0.0.1/").map_err(anyhow::Error::from)?,
+        )),
         readiness: Arc::new(|| Box::pin(async { Ok(()) })),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

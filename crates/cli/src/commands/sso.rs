@@ -76,6 +76,7 @@ pub async fn bench_login(args: BenchLoginArgs) -> CliResult<()> {
         engine: engine.clone(),
         tokens: Arc::new(Default::default()),
         settings: Arc::new(WebSettings::default()),
+        access: Arc::new(amsync_web::access_cache::AccessCache::new()),
         sign_on: Arc::new(sign_on),
         readiness: Arc::new(|| Box::pin(async { Ok(()) })),
     };

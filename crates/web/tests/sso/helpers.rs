@@ -141,6 +141,7 @@ impl TestApp {
             engine: engine.clone(),
             tokens: Arc::new(tokens),
             settings: Arc::new(WebSettings::default()),
+            access: Arc::new(amsync_web::access_cache::AccessCache::new()),
             sign_on: Arc::new(sign_on),
             readiness: Arc::new(|| Box::pin(async { Ok(()) })),
         };

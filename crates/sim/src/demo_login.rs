@@ -89,7 +89,7 @@ async fn page(State(demo): State<DemoLogin>, Query(q): Query<std::collections::H
         })
         .collect();
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Association sign-in (demo)</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Association sign-in (demo)</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem}}\
          select,input{{width:100%;padding:.5rem;box-sizing:border-box}}button{{margin-top:1rem;padding:.5rem 1.2rem}}</style>\
          </head><body><h1>Example Association</h1><p>This is the simulated AMS's sample login page. \

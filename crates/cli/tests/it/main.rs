@@ -19,6 +19,7 @@ mod observability;
 mod openapi;
 mod security_groups;
 mod site_token;
+mod sso;
 mod sync_atomicity;
 mod sync_crash;
 mod sync_dedup;

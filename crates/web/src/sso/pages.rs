@@ -29,6 +29,7 @@ pub fn layout(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"/admin/assets/favicon.svg\" type=\"image/svg+xml\">\
          <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
         escape(title)
     ))

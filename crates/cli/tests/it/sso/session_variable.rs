@@ -8,7 +8,7 @@ use amsync_web::sso::{SsoMode, TokenSource};
 use reqwest::header::REFERRER_POLICY;
 use reqwest::StatusCode;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 #[tokio::test]
 async fn the_round_trip_signs_in_and_lands_on_the_final_url_without_the_token() {

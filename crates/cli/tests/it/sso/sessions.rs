@@ -6,7 +6,7 @@ use amsync_web::sso::SsoMode;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use super::helpers::*;
 
 async fn mobile_token(app: &TestApp, member: &str) -> String {
     let resp = app

@@ -9,7 +9,7 @@ use amsync_web::sso::SsoMode;
 use reqwest::StatusCode;
 use tokio::process::Command;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 fn recipes() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/recipes")

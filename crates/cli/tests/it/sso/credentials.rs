@@ -7,7 +7,7 @@ use amsync_sso::ThrottleSettings;
 use amsync_web::sso::SsoMode;
 use reqwest::StatusCode;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 /// The form's CSRF value from `GET /login`.
 async fn form(app: &TestApp, b: &mut Browser) -> String {

@@ -20,7 +20,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use url::Url;
 
-use crate::helpers::*;
+use super::helpers::*;
 
 const MOBILE_REDIRECT: &str = "http://127.0.0.1/callback";
 
@@ -149,7 +149,7 @@ where
     F: FnOnce(TestApp, Url) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let _heavy = crate::HEAVY.lock().await;
+    let _heavy = crate::helpers::HEAVY.lock().await;
     let (listener, url) = listener().await;
     let provider = start_provider(&url).await;
     let rp = OidcRp::discover(settings(&provider.issuer, &url)).await.expect("discovery");

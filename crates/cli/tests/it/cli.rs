@@ -101,3 +101,62 @@ async fn refresh_works_the_queue_without_a_server_and_status_reports_it() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("current"), "{}", text(&out));
 }
+
+/// `amsync demo`: a simulated AMS, SQLite in the working directory, the API
+/// and dashboard; it prints the admin token and syncs within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_syncs_and_prints_what_to_open() {
+    use tokio::io::AsyncBufReadExt;
+    let _heavy = crate::helpers::HEAVY.lock().await;
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+        .args(["demo", "--members", "150", "--listen", "127.0.0.1:0", "--change-every", "1"])
+        .current_dir(dir.path())
+        .env_remove("AMSYNC_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut token) = (None, None);
+    while let Ok(Some(line)) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.unwrap()
+    {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["dashboard", url, ..] => base = Some(url.trim_end_matches("/admin").to_string()),
+            ["admin", "token", t] => token = Some(t.to_string()),
+            _ => {}
+        }
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    let (base, token) = (base.expect("the dashboard address is printed"), token.expect("the admin token is printed"));
+    assert!(dir.path().join("amsync-demo.db").exists(), "SQLite in the working directory");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status: serde_json::Value = client
+            .get(format!("{base}/api/v1/sync/status"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The initial load done, and the trickle of changes flowing through.
+        if status["members"] == 150 && status["periodic_refresh"]["last_run"]["counts"]["listed"].as_u64() > Some(0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the demo did not sync: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let dashboard = client.get(format!("{base}/admin")).send().await.unwrap();
+    assert!(dashboard.status().is_redirection() || dashboard.status().is_success());
+    child.kill().await.unwrap();
+}

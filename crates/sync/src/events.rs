@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::SourceError;
 use amsync_core::watermark::{next_watermark, PollSummary};
 use amsync_core::Trigger;
 use amsync_store::{RunCounts, RunFilter, RunId, RunOutcome, WATERMARK_EVENTS};
@@ -37,7 +36,7 @@ impl Engine {
                 if pages >= self.settings.max_pages {
                     return Err(SyncError::Listing(format!("more than {} pages of events", self.settings.max_pages)));
                 }
-                let page = self.fetch_events_page(before, cursor.as_deref()).await?;
+                let page = self.page_with_retries(|| self.source.changed_events(before, cursor.as_deref())).await?;
                 pages += 1;
                 if pages == 1 {
                     first_as_of = page.as_of;
@@ -92,26 +91,6 @@ impl Engine {
             }
         }
         Ok(run)
-    }
-
-    async fn fetch_events_page(
-        &self,
-        since: Option<chrono::DateTime<Utc>>,
-        cursor: Option<&str>,
-    ) -> Result<amsync_ams::EventsPage, SyncError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.source.changed_events(since, cursor).await {
-                Ok(p) => return Ok(p),
-                Err(e @ SourceError::Unauthorized { .. }) => {
-                    self.pause(&format!("unauthorized: {e}")).await?;
-                    return Err(e.into());
-                }
-                Err(e) if attempt >= self.settings.page_attempts => return Err(e.into()),
-                Err(e) => tokio::time::sleep(self.backoff(attempt, e.retry_after())).await,
-            }
-        }
     }
 }
 

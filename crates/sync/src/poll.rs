@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{ChangedPage, SourceError};
+use amsync_ams::SourceError;
 use amsync_core::watermark::{next_watermark, PollSummary};
 use amsync_core::{MemberKey, Trigger};
 use amsync_store::{RunCounts, RunFilter, RunId, RunOutcome, WATERMARK_MEMBERS};
@@ -131,7 +131,7 @@ impl Engine {
                         self.settings.max_pages
                     )));
                 }
-                let page = self.fetch_page_with_retries(since, cursor.as_deref()).await?;
+                let page = self.page_with_retries(|| self.source.changed_members(since, cursor.as_deref())).await?;
                 pages += 1;
                 if pages == 1 {
                     first_as_of = page.as_of;
@@ -225,16 +225,17 @@ impl Engine {
         Ok(missing.len() as u64)
     }
 
-    /// One listing page, retried within the poll with the queue's backoff.
-    async fn fetch_page_with_retries(
-        &self,
-        since: Option<DateTime<Utc>>,
-        cursor: Option<&str>,
-    ) -> Result<ChangedPage, SyncError> {
+    /// One listing page (members or events), retried within the poll with
+    /// the queue's backoff; bad credentials pause the source at once.
+    pub(crate) async fn page_with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, SyncError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SourceError>>,
+    {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match self.source.changed_members(since, cursor).await {
+            match call().await {
                 Ok(page) => return Ok(page),
                 Err(e @ SourceError::Unauthorized { .. }) | Err(e @ SourceError::Config { .. }) => {
                     self.pause(&format!("unauthorized: {e}")).await?;

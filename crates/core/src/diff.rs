@@ -273,6 +273,32 @@ pub fn plan_rules(old: &MemberRecord, all_memberships: &[Membership], rules: &Ru
     finish(Some(old), new, Vec::new())
 }
 
+/// Plans a new state that the safety nets adjusted (a held disable keeps
+/// the member active, held removals keep their memberships): the changes,
+/// the kind and the removals are computed again from `old`.
+pub fn replan(old: Option<&MemberRecord>, new: MemberRecord, group_errors: Vec<DataError>) -> RefreshPlan {
+    finish(old, new, group_errors)
+}
+
+/// Plans an admin's disable (`disable = true`) or enable. A disable sticks
+/// (`disabled_reason = admin`) whatever the source says afterwards; an
+/// enable lifts only an admin's disable, and the status then follows what
+/// the AMS last said. Enabling a member not disabled by an admin changes
+/// nothing (the plan is unchanged).
+pub fn plan_admin(old: &MemberRecord, disable: bool) -> RefreshPlan {
+    let mut new = old.clone();
+    if disable {
+        new.status = MemberStatus::Disabled;
+        new.disabled_reason = Some(DisabledReason::Admin);
+    } else if old.disabled_reason == Some(DisabledReason::Admin) {
+        let (status, reason) = status_from_ams(None, old.details.status);
+        new.status = status;
+        new.disabled_reason = reason;
+        new.merged_into = None;
+    }
+    finish(Some(old), new, Vec::new())
+}
+
 fn finish(old: Option<&MemberRecord>, new: MemberRecord, group_errors: Vec<DataError>) -> RefreshPlan {
     match old {
         None => {
@@ -421,6 +447,49 @@ mod tests {
         let still = plan_fetched(Some(&admin), fetched(), &RuleSet::default(), &no_local());
         assert_eq!(still.new.disabled_reason, Some(DisabledReason::Admin));
         assert!(still.is_unchanged());
+    }
+
+    #[test]
+    fn an_admin_disable_sticks_until_an_admin_enables() {
+        let first = plan_fetched(None, fetched(), &RuleSet::default(), &no_local()).new;
+        let off = plan_admin(&first, true);
+        assert_eq!(off.kind, ChangeKind::Disabled);
+        assert_eq!(off.new.disabled_reason, Some(DisabledReason::Admin));
+        let fields: Vec<_> = off.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["/status", "/disabled_reason"]);
+        // The source saying active, or gone, does not lift it.
+        assert_eq!(
+            plan_fetched(Some(&off.new), fetched(), &RuleSet::default(), &no_local()).new.status,
+            MemberStatus::Disabled
+        );
+        assert_eq!(plan_gone(Some(&off.new), None).unwrap().new.disabled_reason, Some(DisabledReason::Admin));
+        let on = plan_admin(&off.new, false);
+        assert_eq!(on.kind, ChangeKind::Enabled);
+        assert!(on.new.is_active());
+        // Enabled again, the status follows the AMS.
+        let mut ams_off = off.new.clone();
+        ams_off.details.status = AmsStatus::Disabled;
+        let on = plan_admin(&ams_off, false);
+        assert_eq!(on.new.disabled_reason, Some(DisabledReason::AmsStatus));
+        assert_eq!(on.kind, ChangeKind::Changed);
+        // Enabling a member an admin did not disable changes nothing.
+        assert!(plan_admin(&first, false).is_unchanged());
+        let gone = plan_gone(Some(&first), None).unwrap().new;
+        assert!(plan_admin(&gone, false).is_unchanged());
+    }
+
+    #[test]
+    fn replan_recomputes_after_an_adjustment() {
+        let first = plan_fetched(None, fetched(), &RuleSet::default(), &no_local()).new;
+        let mut f = fetched();
+        f.memberships.remove(0);
+        let plan = plan_fetched(Some(&first), f, &RuleSet::default(), &no_local());
+        assert_eq!(plan.memberships_removed, 1);
+        let mut kept = plan.new.clone();
+        kept.memberships = first.memberships.clone();
+        let again = replan(Some(&first), kept, Vec::new());
+        assert_eq!(again.memberships_removed, 0);
+        assert!(again.is_unchanged());
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod payload;
 pub mod queue;
 pub mod record;
 pub mod rules;
+pub mod safety;
 pub mod trigger;
 pub mod watermark;
 

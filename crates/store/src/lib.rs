@@ -3,7 +3,7 @@
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
 //! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`],
-//! [`AuthStore`], and for access [`CommunityStore`], [`GroupStore`],
+//! [`AuthStore`], [`SafetyStore`], and for access [`CommunityStore`], [`GroupStore`],
 //! [`AccessStore`]) rather than one god trait; [`Store`] is all of them
 //! together. One implementation per database kind: [`sqlite`] now,
 //! `postgres` later, both passing the same conformance suite
@@ -23,6 +23,7 @@ pub mod api;
 pub mod audit;
 pub mod auth_api;
 pub mod error;
+pub mod safety_api;
 pub mod sqlite;
 pub mod types;
 
@@ -31,4 +32,5 @@ pub use api::*;
 pub use audit::*;
 pub use auth_api::*;
 pub use error::StoreError;
+pub use safety_api::*;
 pub use types::*;

@@ -268,6 +268,10 @@ pub struct RunCounts {
     pub disabled: u64,
     pub failed: u64,
     pub dead: u64,
+    /// Changes held by a threshold for an admin's approval (product.md job
+    /// 10): disables and members whose membership removals were held.
+    #[serde(default)]
+    pub held: u64,
 }
 
 /// A run: one trigger's work (a poll and the refreshes it enqueued, an

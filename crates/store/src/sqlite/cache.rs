@@ -26,6 +26,9 @@ pub(crate) struct Cache {
     local_folded: HashSet<String>,
     known_folded: HashSet<String>,
     communities: HashMap<String, Community>,
+    /// The thresholds' baselines: (computed at, window, value), ms.
+    baseline_active: Option<(i64, i64, u64)>,
+    baseline_memberships: Option<(i64, i64, u64)>,
 }
 
 /// The part of the cache a refresh plans with.
@@ -38,6 +41,8 @@ impl Cache {
     pub fn invalidate(&mut self) {
         self.loaded = false;
         self.communities.clear();
+        self.baseline_active = None;
+        self.baseline_memberships = None;
     }
 
     fn ensure(&mut self, conn: &Connection) -> Result<()> {
@@ -86,6 +91,32 @@ impl Cache {
 
     pub fn note_community(&mut self, c: &Community) {
         self.communities.insert(c.key.as_str().to_owned(), c.clone());
+    }
+
+    /// Members active at the window's start, when computed recently for
+    /// this window (see `safety.rs`).
+    pub fn baseline_active(&self, at: i64, window: i64) -> Option<u64> {
+        fresh(self.baseline_active, at, window)
+    }
+
+    pub fn set_baseline_active(&mut self, at: i64, window: i64, v: u64) {
+        self.baseline_active = Some((at, window, v));
+    }
+
+    /// Memberships held at the window's start, likewise.
+    pub fn baseline_memberships(&self, at: i64, window: i64) -> Option<u64> {
+        fresh(self.baseline_memberships, at, window)
+    }
+
+    pub fn set_baseline_memberships(&mut self, at: i64, window: i64, v: u64) {
+        self.baseline_memberships = Some((at, window, v));
+    }
+}
+
+fn fresh(b: Option<(i64, i64, u64)>, at: i64, window: i64) -> Option<u64> {
+    match b {
+        Some((t, w, v)) if w == window && (at - t).abs() < super::safety::BASELINE_TTL_MS => Some(v),
+        _ => None,
     }
 }
 

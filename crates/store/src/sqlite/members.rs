@@ -177,7 +177,7 @@ fn feed(conn: &Connection, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
 #[async_trait::async_trait]
 impl MemberStore for SqliteStore {
     async fn commit_refresh(&self, commit: RefreshCommit) -> Result<CommitOutcome> {
-        let prepared = refresh::Prepared::of(&commit);
+        let prepared = refresh::Prepared::of(&commit, crate::safety_api::SafetyStore::thresholds(self));
         self.write_op(move |ctx| refresh::commit(ctx, &commit, &prepared)).await
     }
 
@@ -235,11 +235,18 @@ impl MemberStore for SqliteStore {
     ) -> Result<ReapplySummary> {
         let mut total = ReapplySummary::default();
         let mut after = String::new();
+        let limits = crate::safety_api::SafetyStore::thresholds(self);
         loop {
             let rules = rules.clone();
             let from = std::mem::take(&mut after);
-            let (sum, last) =
-                self.write_op(move |ctx| reapply::batch(&ctx.conn, &rules, trigger, run_id, ms(at), &from)).await?;
+            let (sum, last) = self
+                .write_op(move |ctx| {
+                    let (sum, last) = reapply::batch(&ctx.conn, &rules, trigger, run_id, ms(at), &from)?;
+                    // A rule change's removals count in the thresholds' window.
+                    super::safety::note_rule_removals(&ctx.conn, &limits, sum.memberships_removed, ms(at))?;
+                    Ok((sum, last))
+                })
+                .await?;
             total.members += sum.members;
             total.changed += sum.changed;
             total.memberships_added += sum.memberships_added;

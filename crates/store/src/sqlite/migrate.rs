@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "access", sql: include_str!("../../migrations/0002_access.sql") },
     Migration { version: 3, name: "auth", sql: include_str!("../../migrations/0003_auth.sql") },
     Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
+    Migration { version: 5, name: "safety", sql: include_str!("../../migrations/0005_safety.sql") },
 ];
 
 /// The newest schema version this binary knows.

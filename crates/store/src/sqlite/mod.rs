@@ -25,6 +25,8 @@
 //! commit reaches the writer, and what a commit owns is freed by the caller.
 
 mod access;
+mod admin_status;
+mod approvals;
 mod audit;
 mod auth;
 mod cache;
@@ -33,6 +35,7 @@ mod codec;
 mod communities;
 mod events;
 mod groups;
+mod held;
 mod member_io;
 mod members;
 pub mod migrate;
@@ -41,6 +44,7 @@ mod queue;
 mod reapply;
 mod refresh;
 mod runs;
+mod safety;
 mod settings;
 mod sync_state;
 mod writer;
@@ -73,6 +77,8 @@ pub struct SqliteStore {
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
     _checkpointer: checkpoint::Checkpointer,
+    /// What refresh commits are held against (`SafetyStore::set_thresholds`).
+    thresholds: std::sync::RwLock<amsync_core::safety::Thresholds>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -161,7 +167,13 @@ impl SqliteStore {
         let checkpointer = checkpoint::Checkpointer::start(&opts.path)?;
         let writer = Writer::start(conn, opts.group_commit_max)?;
         tracing::info!(path = %opts.path.display(), "opened the SQLite store");
-        Ok(Arc::new(SqliteStore { path: opts.path, writer, readers, _checkpointer: checkpointer }))
+        Ok(Arc::new(SqliteStore {
+            path: opts.path,
+            writer,
+            readers,
+            _checkpointer: checkpointer,
+            thresholds: std::sync::RwLock::new(amsync_core::safety::Thresholds::unlimited()),
+        }))
     }
 
     /// Applies pending migrations to the database at `path` (creating it if

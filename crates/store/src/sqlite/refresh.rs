@@ -7,12 +7,17 @@
 //! `member_refresh` bookkeeping row and settles its queue entry; a changed
 //! one rewrites the member row and only the child tables whose content
 //! differs, and stores only the payloads of the parts whose hash changed.
+//!
+//! Before a plan is written, the safety nets screen it (`safety.rs`): a
+//! disable or membership removals past the thresholds are held for an
+//! admin's approval, and the rest of the refresh applies.
 
 use std::collections::HashSet;
 
 use amsync_core::community::Membership;
 use amsync_core::diff::{plan_fetched, plan_gone, ChangeKind, FetchedMember, RefreshPlan};
 use amsync_core::record::{DisabledReason, MemberRecord};
+use amsync_core::safety::Thresholds;
 use amsync_core::{MemberKey, Trigger};
 use rusqlite::{params, Connection};
 
@@ -22,23 +27,27 @@ use super::codec::{ms, to_json};
 use super::member_io as io;
 use super::queue::{self, Running};
 use super::runs::add_counts;
+use super::safety::{self, DisableFate, HoldCtx};
 use super::writer::WriterCtx;
 use crate::error::Result;
+use crate::safety_api::HoldSignal;
 use crate::types::*;
 
 /// What the caller computes before a commit reaches the writer.
 pub(crate) struct Prepared {
     /// The text columns of a fetched member's row.
     pub text: Option<io::RowText>,
+    /// The thresholds the commit is screened against.
+    pub limits: Thresholds,
 }
 
 impl Prepared {
-    pub fn of(c: &RefreshCommit) -> Prepared {
+    pub fn of(c: &RefreshCommit, limits: Thresholds) -> Prepared {
         let text = match &c.outcome {
             RefreshOutcome::Fetched { member, .. } => Some(io::RowText::of(&member.details, &member.memberships)),
             _ => None,
         };
-        Prepared { text }
+        Prepared { text, limits }
     }
 }
 
@@ -56,6 +65,8 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: &RefreshCommit, prepared: &Prepared
     };
     let at = ms(c.at);
     let key = c.key.as_str();
+    let hold = HoldCtx { limits: &prepared.limits, key, trigger: c.trigger, run_id: c.run_id, at };
+    let mut held = 0;
     match &c.outcome {
         RefreshOutcome::Fetched { member, hashes, raw } => {
             let fallback;
@@ -67,17 +78,17 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: &RefreshCommit, prepared: &Prepared
                 }
             };
             let fetch = Fetch { member, hashes: *hashes, raw, text };
-            let out = apply_fetched(conn, cache, key, c.trigger, c.run_id, at, fetch)?;
-            finish_success(conn, &c.run_id, entry.as_ref(), &out, at)?;
+            let out = apply_fetched(conn, cache, &hold, fetch, &mut held)?;
+            finish_success(conn, &c.run_id, entry.as_ref(), &out, held, at)?;
             Ok(out)
         }
-        RefreshOutcome::Gone { merged_into, .. } => {
-            let out = apply_gone(conn, key, c.trigger, c.run_id, at, merged_into.as_ref())?;
+        RefreshOutcome::Gone { status, merged_into } => {
+            let out = apply_gone(conn, cache, &hold, *status, merged_into.as_ref(), &mut held)?;
             if let Some(target) = merged_into {
                 // Enqueued before the entry settles, so the run waits for it too.
                 queue::enqueue_one(conn, target.as_str(), Trigger::Merge, c.run_id, at, at)?;
             }
-            finish_success(conn, &c.run_id, entry.as_ref(), &out, at)?;
+            finish_success(conn, &c.run_id, entry.as_ref(), &out, held, at)?;
             Ok(out)
         }
         RefreshOutcome::Failed { failure, disposition } => {
@@ -113,19 +124,23 @@ fn add_run_counts(conn: &Connection, run_id: Option<i64>, counts: &RunCounts) ->
 }
 
 /// Counts the outcome on its run, then settles the queue entry (which may
-/// finish the run, so the counters must be in first).
+/// finish the run, so the counters must be in first). `held` changes of the
+/// refresh wait for an approval; a refresh that changed nothing else counts
+/// as held, not unchanged.
 fn finish_success(
     conn: &Connection,
     run_id: &Option<i64>,
     entry: Option<&Running>,
     out: &CommitOutcome,
+    held: u64,
     at: i64,
 ) -> Result<()> {
-    let mut counts = RunCounts { refreshed: 1, ..Default::default() };
+    let mut counts = RunCounts { refreshed: 1, held, ..Default::default() };
     if let CommitOutcome::Applied { kind, fields, .. } = out {
         match kind {
             ChangeKind::Created => counts.created = 1,
             ChangeKind::Disabled => counts.disabled = 1,
+            ChangeKind::Changed if *fields == 0 && held > 0 => {}
             ChangeKind::Changed if *fields == 0 => counts.unchanged = 1,
             ChangeKind::Changed | ChangeKind::Enabled | ChangeKind::Erased => counts.changed = 1,
         }
@@ -155,12 +170,11 @@ struct Fetch<'a> {
 fn apply_fetched(
     conn: &Connection,
     cache: &mut Cache,
-    key: &str,
-    trigger: Trigger,
-    run_id: Option<i64>,
-    at: i64,
+    hold: &HoldCtx<'_>,
     fetch: Fetch<'_>,
+    held: &mut u64,
 ) -> Result<CommitOutcome> {
+    let HoldCtx { key, trigger, run_id, at, .. } = *hold;
     let Fetch { member, hashes, raw, text } = fetch;
     let stored = io::fingerprint(conn, key)?;
     let parts = match &stored {
@@ -168,6 +182,7 @@ fn apply_fetched(
             let undo_disable =
                 !matches!(fp.disabled_reason, None | Some(DisabledReason::AmsStatus) | Some(DisabledReason::Admin));
             if fp.hashes == hashes && !undo_disable {
+                safety::note_found(conn, key, at)?;
                 io::note_refreshed(conn, key, at, trigger)?;
                 return Ok(CommitOutcome::Applied { kind: ChangeKind::Changed, fields: 0, group_errors: Vec::new() });
             }
@@ -191,6 +206,20 @@ fn apply_fetched(
         // The core plans from an owned member; the commit stays intact in
         // case its group runs again.
         plan_fetched(old.as_ref(), member.clone(), loaded.rules, loaded.local_folded)
+    };
+    let (plan, n, kept_back) = safety::screen_fetched(conn, cache, hold, old.as_ref(), plan)?;
+    *held += n;
+    let with_kept;
+    let text = if kept_back.is_empty() {
+        text
+    } else {
+        // Held removals stay in the stored AMS list too, so the member
+        // document and a rule re-apply still see them.
+        let mut all = member.memberships.clone();
+        all.extend(kept_back);
+        all.sort_by(|a, b| a.id().cmp(&b.id()));
+        with_kept = io::RowText::of(&member.details, &all);
+        &with_kept
     };
     write_plan(conn, cache, key, old.as_ref(), &plan, &hashes, text, at)?;
     let pick = |changed: bool, p| if changed { Some(p) } else { None };
@@ -314,16 +343,26 @@ fn upsert_communities(conn: &Connection, cache: &mut Cache, list: &[Membership],
 
 fn apply_gone(
     conn: &Connection,
-    key: &str,
-    trigger: Trigger,
-    run_id: Option<i64>,
-    at: i64,
+    cache: &mut Cache,
+    hold: &HoldCtx<'_>,
+    status: u16,
     merged_into: Option<&MemberKey>,
+    held: &mut u64,
 ) -> Result<CommitOutcome> {
+    let HoldCtx { key, trigger, run_id, at, .. } = *hold;
     let old = io::load_record(conn, key)?.map(|l| l.record);
     let Some(plan) = plan_gone(old.as_ref(), merged_into.cloned()) else {
         return Ok(CommitOutcome::UnknownGone);
     };
+    if plan.kind == ChangeKind::Disabled {
+        let open = safety::open_holds(conn, key)?;
+        let signal = HoldSignal::Gone { status, merged_into: merged_into.cloned() };
+        if safety::screen_disable(conn, cache, hold, &open, signal)? == DisableFate::Held {
+            *held += 1;
+            io::note_refreshed(conn, key, at, trigger)?;
+            return Ok(CommitOutcome::Applied { kind: ChangeKind::Changed, fields: 0, group_errors: Vec::new() });
+        }
+    }
     if !plan.changes.is_empty() {
         io::update_state(conn, &plan.new, at)?;
         record_change(conn, key, trigger, run_id, at, &plan)?;

@@ -20,7 +20,8 @@ pub(crate) fn add_counts(conn: &Connection, id: i64, c: &RunCounts) -> Result<bo
         .prepare_cached(
             "UPDATE runs SET pages = pages + ?2, listed = listed + ?3, enqueued = enqueued + ?4, merged = merged + ?5,
                 refreshed = refreshed + ?6, created = created + ?7, changed = changed + ?8,
-                unchanged = unchanged + ?9, disabled = disabled + ?10, failed = failed + ?11, dead = dead + ?12
+                unchanged = unchanged + ?9, disabled = disabled + ?10, failed = failed + ?11, dead = dead + ?12,
+                held = held + ?13
              WHERE id = ?1",
         )?
         .execute(params![
@@ -35,7 +36,8 @@ pub(crate) fn add_counts(conn: &Connection, id: i64, c: &RunCounts) -> Result<bo
             c.unchanged as i64,
             c.disabled as i64,
             c.failed as i64,
-            c.dead as i64
+            c.dead as i64,
+            c.held as i64
         ])?;
     Ok(n == 1)
 }
@@ -82,7 +84,7 @@ pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
 const RUN_COLUMNS: &str =
     "id, kind, started_at, finished_at, outcome, watermark_before, watermark_after, pages, listed,
     enqueued, merged, refreshed, created, changed, unchanged, disabled, failed, dead, error, params,
-    (SELECT COUNT(*) FROM refresh_queue q WHERE q.run_id = runs.id AND q.state <> 'dead')";
+    (SELECT COUNT(*) FROM refresh_queue q WHERE q.run_id = runs.id AND q.state <> 'dead'), held";
 
 struct RawRun {
     id: i64,
@@ -96,6 +98,7 @@ struct RawRun {
     error: Option<String>,
     params: String,
     pending: i64,
+    held: i64,
 }
 
 fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
@@ -115,6 +118,7 @@ fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
         error: r.get(18)?,
         params: r.get(19)?,
         pending: r.get(20)?,
+        held: r.get(21)?,
     })
 }
 
@@ -142,6 +146,7 @@ impl RawRun {
                 disabled,
                 failed,
                 dead,
+                held: count(self.held),
             },
             pending: count(self.pending),
             error: self.error,

@@ -16,7 +16,7 @@ use crate::error::Result;
 
 const SEEDED_SETTING: &str = "seeded";
 
-fn put_setting(conn: &Connection, name: &str, value: &str, at: i64) -> Result<()> {
+pub(crate) fn put_setting(conn: &Connection, name: &str, value: &str, at: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

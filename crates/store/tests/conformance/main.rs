@@ -13,6 +13,7 @@ mod harness;
 mod members;
 mod queue;
 mod runs;
+mod safety;
 mod settings;
 mod sqlite;
 
@@ -94,4 +95,11 @@ conformance!(on_sqlite => crate::harness::sqlite:
     auth::pruning_removes_only_what_is_over,
     auth::a_disable_revokes_sessions_and_tokens_in_the_same_commit,
     auth::a_sign_in_is_one_write_of_token_id_session_and_login_refresh,
+    safety::disables_past_the_threshold_are_held_and_the_rest_applies,
+    safety::a_rejected_hold_stays_rejected_until_the_answer_changes,
+    safety::applying_revalidates_and_a_moved_on_hold_is_dropped,
+    safety::membership_removals_past_the_share_are_held_and_kept,
+    safety::a_rule_change_past_the_threshold_is_held_whole,
+    safety::an_admin_disable_sticks_revokes_and_is_never_held,
+    safety::a_sample_names_active_members_only,
 );

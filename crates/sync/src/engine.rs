@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::SyncError;
+use crate::quarantine::QuarantineMonitor;
 use crate::settings::SyncSettings;
 use crate::worker::Throughput;
 
@@ -29,6 +30,9 @@ pub struct Engine {
     pub(crate) inflight: crate::maintenance::Inflight,
     pub(crate) phases: crate::timing::PhaseTimes,
     pub(crate) reachability: crate::reachability::ReachabilityCache,
+    /// The quarantine's window and verdict (shared with the source's
+    /// call observer when wired with [`Engine::with_monitor`]).
+    pub(crate) quarantine: Arc<QuarantineMonitor>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -54,10 +58,27 @@ pub struct EngineStatus {
     /// The last AMS probe (lifted to `SyncStatus::ams`).
     #[serde(skip)]
     pub ams: crate::reachability::Reachability,
+    /// The quarantine's window and state on this node.
+    pub quarantine: crate::quarantine::QuarantineStatus,
 }
 
 impl Engine {
+    /// An engine whose quarantine window sees only what the engine itself
+    /// sees of GetMemberDetails; prefer [`Engine::with_monitor`] with a
+    /// source that reports every call to the same monitor.
     pub fn new(store: Arc<dyn Store>, source: Arc<dyn AmsSource>, settings: SyncSettings) -> Arc<Engine> {
+        let monitor = QuarantineMonitor::new(settings.quarantine.clone());
+        Engine::with_monitor(store, source, settings, monitor)
+    }
+
+    /// An engine judging its source by `monitor`, which the source reports
+    /// its calls to (`HttpSource::with_observer(monitor.clone())`).
+    pub fn with_monitor(
+        store: Arc<dyn Store>,
+        source: Arc<dyn AmsSource>,
+        settings: SyncSettings,
+        monitor: Arc<QuarantineMonitor>,
+    ) -> Arc<Engine> {
         Arc::new(Engine {
             store,
             source,
@@ -69,6 +90,7 @@ impl Engine {
             inflight: Default::default(),
             phases: Default::default(),
             reachability: Default::default(),
+            quarantine: monitor,
         })
     }
 
@@ -85,11 +107,26 @@ impl Engine {
     }
 
     /// Loads the paused state from the store (another node, or an earlier
-    /// run, may have paused the source).
+    /// run, may have paused or quarantined the source).
     pub async fn load_state(&self) -> Result<(), SyncError> {
         let state = self.store.source_state().await?;
-        self.paused.store(state.paused, Ordering::SeqCst);
+        self.follow_state(&state);
         Ok(())
+    }
+
+    /// Mirrors the stored source state: paused or not, and the quarantine.
+    pub(crate) fn follow_state(&self, state: &SourceState) -> bool {
+        let was = self.paused.swap(state.paused, Ordering::SeqCst);
+        match state.reason.as_deref().filter(|_| state.paused) {
+            Some(r) if crate::status::is_quarantine_reason(r) => self.quarantine.mark_quarantined(r),
+            _ => {
+                if self.quarantine.state() == crate::quarantine::QuarantineState::Quarantined {
+                    // Resumed elsewhere (the API, another node).
+                    self.quarantine.reset();
+                }
+            }
+        }
+        was
     }
 
     /// Runs everything: periodic scheduler, events scheduler, workers and
@@ -121,8 +158,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Paused by an admin, bad credentials or the quarantine (also in the
+    /// instant between the quarantine's verdict and its record in the store).
     pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::SeqCst)
+        self.paused.load(Ordering::SeqCst) || self.quarantine.is_active()
+    }
+
+    /// Quarantined (or about to be recorded so): attempts stop counting and
+    /// nobody is disabled.
+    pub fn is_quarantined(&self) -> bool {
+        self.quarantine.is_active()
+    }
+
+    /// The quarantine's monitor, to report a source's calls to.
+    pub fn quarantine_monitor(&self) -> &Arc<QuarantineMonitor> {
+        &self.quarantine
     }
 
     /// Stops polling and refreshing (AMS maintenance, or bad credentials).
@@ -136,10 +186,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Resumes polling and refreshing.
+    /// Resumes polling and refreshing (an admin's resume also ends a
+    /// quarantine, with an empty window).
     pub async fn resume(&self) -> Result<(), SyncError> {
         let state = SourceState { paused: false, reason: None, since: Some(Utc::now()) };
         self.store.set_source_state(&state).await?;
+        self.quarantine.reset();
         if self.paused.swap(false, Ordering::SeqCst) {
             tracing::info!("sync resumed");
         }
@@ -166,6 +218,7 @@ impl Engine {
             workers: self.settings.workers,
             phases: self.phases.averages(),
             ams: self.reachability.get(),
+            quarantine: self.quarantine.status(),
         }
     }
 

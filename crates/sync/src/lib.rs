@@ -9,7 +9,13 @@
 //!   turned into a single [`RefreshCommit`].
 //! - [`events`]: the events sync with its own watermark.
 //! - [`maintenance`]: lease renewal, the rescuer of expired leases, the node
-//!   heartbeat and the probe that resumes a source paused for bad credentials.
+//!   heartbeat, the probe that resumes a source paused for bad credentials,
+//!   and the quarantine's pause and probes.
+//! - [`quarantine`]: the sliding window of AMS call outcomes that quarantines
+//!   a failing source (fed by the source's `CallObserver` hook).
+//! - [`safety`]: what the engine does for the safety nets: the quarantine's
+//!   transitions, the control call behind a suspicious 404, approvals, rule
+//!   changes held past the threshold, an admin's disable.
 //! - [`schedule`]: interval or cron schedules.
 //! - [`reachability`]: the cached AMS probe shown on the dashboard.
 //! - [`status`]: the health summary of the API, the dashboard and `amsync status`.
@@ -17,8 +23,9 @@
 //! **Architecture invariants:** the engine holds no database transaction
 //! across an AMS call (claim → fetch → commit are separate steps, the commit
 //! guarded by the claim's fencing token); retries belong to the queue, never
-//! to the HTTP client; only a GetMemberDetails 404/410 or an AMS `disabled`
-//! status disables a member.
+//! to the HTTP client; only a GetMemberDetails 404/410, an AMS `disabled`
+//! status (both within the deletion threshold, never while quarantined) or an
+//! admin's action disables a member.
 //!
 //! [`AmsSource`]: amsync_ams::AmsSource
 //! [`Store`]: amsync_store::Store
@@ -29,8 +36,10 @@ pub mod error;
 pub mod events;
 pub mod maintenance;
 pub mod poll;
+pub mod quarantine;
 pub mod reachability;
 pub mod refresh;
+pub mod safety;
 pub mod schedule;
 pub mod settings;
 pub mod status;
@@ -40,7 +49,9 @@ pub mod worker;
 pub use engine::{Engine, EngineStatus};
 pub use error::SyncError;
 pub use poll::PollMode;
+pub use quarantine::{QuarantineMonitor, QuarantineSettings, QuarantineState, QuarantineStatus};
 pub use reachability::Reachability;
+pub use safety::RuleProposal;
 pub use schedule::Schedule;
 pub use settings::SyncSettings;
 pub use status::{sync_status, JobStatus, SyncStatus};

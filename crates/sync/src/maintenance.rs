@@ -1,9 +1,9 @@
 //! Background upkeep: lease renewal for refreshes in flight, the rescuer of
 //! expired leases, this node's heartbeat, following the paused state other
-//! nodes or the API set, and probing a source paused for bad credentials.
+//! nodes or the API set, probing a source paused for bad credentials, and
+//! the quarantine: recording its verdict, probing every `poll_floor`.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,8 +48,14 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
     let mut rescue = tokio::time::interval(s.rescue_interval);
     let mut heartbeat = tokio::time::interval(s.heartbeat_interval);
     let mut probe = tokio::time::interval(s.probe_interval);
-    for t in [&mut renew, &mut rescue, &mut heartbeat, &mut probe] {
+    let floor = s.quarantine.poll_floor.max(Duration::from_millis(10));
+    let mut quarantine_probe = tokio::time::interval_at(tokio::time::Instant::now() + floor, floor);
+    for t in [&mut renew, &mut rescue, &mut heartbeat, &mut probe, &mut quarantine_probe] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    // A quarantine recorded before this node started (or by another node).
+    if engine.quarantine.state() == crate::quarantine::QuarantineState::Tripped {
+        engine.enter_quarantine().await;
     }
     loop {
         tokio::select! {
@@ -58,6 +64,12 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
             _ = rescue.tick() => rescue_expired(&engine).await,
             _ = heartbeat.tick() => beat(&engine).await,
             _ = probe.tick() => probe_if_paused(&engine).await,
+            _ = engine.quarantine.tripped() => engine.enter_quarantine().await,
+            _ = quarantine_probe.tick() => {
+                if engine.quarantine.state() == crate::quarantine::QuarantineState::Quarantined {
+                    engine.quarantine_probe().await;
+                }
+            }
         }
     }
 }
@@ -97,10 +109,10 @@ async fn beat(engine: &Engine) {
     if let Err(e) = engine.store.heartbeat(&node).await {
         tracing::error!(error = %e, "writing the heartbeat failed");
     }
-    // Follow a pause or resume made by the API or another node.
+    // Follow a pause, quarantine or resume made by the API or another node.
     match engine.store.source_state().await {
         Ok(state) => {
-            let was = engine.paused.swap(state.paused, Ordering::SeqCst);
+            let was = engine.follow_state(&state);
             if was && !state.paused {
                 engine.wake_workers();
             }

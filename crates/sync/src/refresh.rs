@@ -1,5 +1,10 @@
 //! One Member Refresh: the three parts fetched concurrently and turned into
 //! one commit. A part that fails leaves the member exactly as it was.
+//!
+//! The safety nets act here too: each details answer feeds the quarantine's
+//! window; while the source is quarantined a failure gives its attempt back
+//! and a 404/410 is not applied (see `safety.rs` for the control call
+//! behind a suspicious 404).
 
 use std::sync::Arc;
 
@@ -13,6 +18,9 @@ use crate::engine::Engine;
 use crate::error::SyncError;
 
 /// What the fetch phase found, before the queue decides a failure's fate.
+// Fetched is the common case and moves on into the commit; boxing it would
+// cost an allocation per refresh.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Fetch {
     Fetched { member: FetchedMember, hashes: PartHashes, raw: RawParts },
     Gone { status: u16, merged_into: Option<MemberKey> },
@@ -33,6 +41,7 @@ impl Engine {
             Err(e) => return Fetch::Failed(e),
             Ok(d) => d,
         };
+        self.quarantine.note_details(matches!(details.value, DetailsAnswer::Gone { status: 404, .. }));
         let found = match details.value {
             DetailsAnswer::Gone { status, merged_into } => return Fetch::Gone { status, merged_into },
             DetailsAnswer::Found(found) => found,
@@ -56,7 +65,21 @@ impl Engine {
     pub(crate) async fn outcome_for_claim(&self, claim: &Claim, fetch: Fetch) -> RefreshOutcome {
         match fetch {
             Fetch::Fetched { member, hashes, raw } => RefreshOutcome::Fetched { member, hashes, raw },
-            Fetch::Gone { status, merged_into } => RefreshOutcome::Gone { status, merged_into },
+            Fetch::Gone { status, merged_into } => match self.gone_verdict(&claim.key, status).await {
+                Ok(()) => RefreshOutcome::Gone { status, merged_into },
+                Err(why) => {
+                    // Not applied, and not an attempt used: back to the queue.
+                    tracing::warn!(key = %claim.key, status, reason = %why, "a 404/410 was not applied");
+                    let due = if self.is_quarantined() {
+                        Utc::now()
+                    } else {
+                        let delay = self.backoff(claim.attempts, None);
+                        Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()
+                    };
+                    let failure = Engine::held_gone_failure(status, &why);
+                    RefreshOutcome::Failed { failure, disposition: Disposition::Release { due } }
+                }
+            },
             Fetch::Failed(e) => {
                 let failure = e.to_failure();
                 let disposition = self.disposition(claim.attempts, &e).await;
@@ -65,11 +88,15 @@ impl Engine {
         }
     }
 
-    /// The fate of a failed attempt: bad credentials pause the source and give
-    /// the attempt back; otherwise retry with backoff until the attempts are
-    /// used up (permanent refusals get at most three).
+    /// The fate of a failed attempt: while the source is quarantined, the
+    /// attempt is given back (attempts stop counting); bad credentials pause
+    /// the source and give the attempt back; otherwise retry with backoff
+    /// until the attempts are used up (permanent refusals get at most three).
     pub(crate) async fn disposition(&self, attempts: u32, e: &SourceError) -> Disposition {
         let now = Utc::now();
+        if self.is_quarantined() {
+            return Disposition::Release { due: now };
+        }
         match e.kind() {
             FailureKind::Unauthorized => {
                 if let Err(err) = self.pause(&format!("unauthorized: {e}")).await {
@@ -104,16 +131,23 @@ impl Engine {
         let fetch = self.fetch_member(key).await;
         let (outcome, error) = match fetch {
             Fetch::Fetched { member, hashes, raw } => (RefreshOutcome::Fetched { member, hashes, raw }, None),
-            Fetch::Gone { status, merged_into } => (RefreshOutcome::Gone { status, merged_into }, None),
+            Fetch::Gone { status, merged_into } => match self.gone_verdict(key, status).await {
+                Ok(()) => (RefreshOutcome::Gone { status, merged_into }, None),
+                Err(why) => {
+                    let failure = Engine::held_gone_failure(status, &why);
+                    let disposition = Disposition::Retry { due: Utc::now() };
+                    (RefreshOutcome::Failed { failure, disposition }, Some(SyncError::Paused(why)))
+                }
+            },
             Fetch::Failed(e) => {
-                if e.kind() == FailureKind::Unauthorized {
+                if e.kind() == FailureKind::Unauthorized && !self.is_quarantined() {
                     self.pause(&format!("unauthorized: {e}")).await?;
                 }
                 // Not queued: record the failure on the member, and queue a
                 // retry so the member still converges.
                 let due = Utc::now();
                 let failure = e.to_failure();
-                (RefreshOutcome::Failed { failure, disposition: Disposition::Retry { due } }, Some(e))
+                (RefreshOutcome::Failed { failure, disposition: Disposition::Retry { due } }, Some(e.into()))
             }
         };
         let commit = RefreshCommit { claim: None, key: key.clone(), trigger, run_id, at: Utc::now(), outcome };
@@ -123,7 +157,7 @@ impl Engine {
             Some(e) => {
                 self.store.enqueue(std::slice::from_ref(key), trigger, run_id, Utc::now()).await?;
                 self.wake_workers();
-                Err(e.into())
+                Err(e)
             }
             None => Ok(result),
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use amsync_core::queue::RetryPolicy;
 
+use crate::quarantine::QuarantineSettings;
 use crate::schedule::Schedule;
 
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct SyncSettings {
     pub reachability_interval: Duration,
     /// How long a reachability probe may take.
     pub reachability_timeout: Duration,
+    /// `[quarantine]`: when a failing source is stopped and how it recovers.
+    pub quarantine: QuarantineSettings,
 }
 
 impl Default for SyncSettings {
@@ -59,6 +62,7 @@ impl Default for SyncSettings {
             heartbeat_interval: Duration::from_secs(5),
             reachability_interval: Duration::from_secs(60),
             reachability_timeout: Duration::from_secs(10),
+            quarantine: QuarantineSettings::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! From a [`Config`] to running parts: the source, the credential service,
-//! the engine's and the web layer's settings, the API tokens.
+//! From a [`Config`] to running parts: the source (reporting its calls to
+//! the quarantine's window), the credential service, the engine's and the
+//! web layer's settings, the thresholds, the API tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +8,9 @@ use std::time::Duration;
 use amsync_ams::{AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
 use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SecretSource, SourceKind};
 use amsync_core::Encoding;
-use amsync_sync::{Schedule, SyncSettings};
+use amsync_core::safety::Thresholds;
+use amsync_store::Store;
+use amsync_sync::{Engine, QuarantineMonitor, QuarantineSettings, Schedule, SyncSettings};
 use amsync_web::auth::Tokens;
 use amsync_web::WebSettings;
 
@@ -65,6 +68,44 @@ pub fn http_source(cfg: &Config, env: &dyn Environment) -> CliResult<HttpSource>
     HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("ams: {e}")))
 }
 
+/// The source of `[ams]` and an engine whose quarantine window hears every
+/// call the source makes.
+pub fn engine(
+    cfg: &Config,
+    env: &dyn Environment,
+    store: Arc<dyn Store>,
+    role: &str,
+) -> CliResult<(Arc<Engine>, HttpSource)> {
+    let settings = sync_settings(cfg, role);
+    let monitor = QuarantineMonitor::new(settings.quarantine.clone());
+    let source = http_source(cfg, env)?.with_observer(monitor.clone());
+    let engine = Engine::with_monitor(store, Arc::new(source.clone()), settings, monitor);
+    Ok((engine, source))
+}
+
+/// `[thresholds]` as the store holds changes against them.
+pub fn thresholds(cfg: &Config) -> Thresholds {
+    let t = &cfg.thresholds;
+    Thresholds {
+        max_disables: u64::from(t.max_disables),
+        max_disable_share: t.max_disable_share,
+        max_membership_removal_share: t.max_membership_removal_share,
+        window: t.window,
+    }
+}
+
+/// `[quarantine]` as the engine judges its source by it.
+pub fn quarantine(cfg: &Config) -> QuarantineSettings {
+    let q = &cfg.quarantine;
+    QuarantineSettings {
+        failure_share: q.failure_share,
+        min_calls: u64::from(q.min_calls),
+        window: q.window,
+        poll_floor: q.poll_floor,
+        recover_probes: q.recover_probes,
+    }
+}
+
 /// The credential service of `[auth]`, when one is configured. When it is the
 /// source's own service, it shares the source's client and limits.
 pub fn credentials(
@@ -120,6 +161,7 @@ pub fn sync_settings(cfg: &Config, role: &str) -> SyncSettings {
         lease,
         probe_interval: cfg.quarantine.poll_floor.min(Duration::from_secs(60)),
         rescue_interval: (lease / 2).max(Duration::from_millis(100)),
+        quarantine: quarantine(cfg),
         ..defaults
     }
 }

@@ -33,6 +33,9 @@ pub struct SyncStatus {
     pub engine: Option<EngineStatus>,
     /// Nodes seen in the last 30 seconds.
     pub nodes: Vec<amsync_store::NodeInfo>,
+    /// The deletion and removal thresholds, how much of their window is
+    /// used, and the approvals waiting (product.md job 10).
+    pub thresholds: amsync_store::ThresholdStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +91,7 @@ pub async fn sync_status(
         members: store.member_count().await?,
         engine,
         nodes: store.live_nodes(now, std::time::Duration::from_secs(30)).await?,
+        thresholds: store.threshold_status(now).await?,
     })
 }
 

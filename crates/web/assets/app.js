@@ -97,7 +97,8 @@
     var when = {
       quarantined: s.quarantined,
       paused_not_quarantined: s.paused && !s.quarantined,
-      ams_down: !!(s.ams && s.ams.reachable === false)
+      ams_down: !!(s.ams && s.ams.reachable === false),
+      approvals_pending: !!(s.thresholds && s.thresholds.pending_approvals > 0)
     };
     document.querySelectorAll('[data-show-when]').forEach(function (el) {
       el.hidden = !when[el.getAttribute('data-show-when')];

@@ -49,9 +49,17 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Proof that the caller is an admin. Only the extractor makes one.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin(());
+/// Proof that the caller is an admin, and who (as the audit log names
+/// it). Only the extractor makes one.
+#[derive(Debug, Clone)]
+pub struct Admin(String);
+
+impl Admin {
+    /// [`amsync_store::ADMIN_TOKEN_ACTOR`], or `member KEY` for a signed-in SuperAdmin.
+    pub fn actor(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Proof that the caller may read (site token or admin).
 #[derive(Debug, Clone, Copy)]
@@ -94,11 +102,11 @@ impl FromRequestParts<AppState> for Admin {
                 Err(e) => return Err(e),
             };
             crate::audit::note_actor(&parts.extensions, &actor);
-            return Ok(Admin(()));
+            return Ok(Admin(actor));
         };
         if matches_any(token, &state.tokens.admin) {
             crate::audit::note_actor(&parts.extensions, amsync_store::ADMIN_TOKEN_ACTOR);
-            Ok(Admin(()))
+            Ok(Admin(amsync_store::ADMIN_TOKEN_ACTOR.to_string()))
         } else if matches_any(token, &state.tokens.site) {
             Err(ApiError::Forbidden)
         } else {

@@ -9,13 +9,15 @@
 //!
 //! Exported (see docs/observability.md for their meaning and example alerts):
 //! - `amsync_refreshes_total{outcome,trigger}`, `amsync_polls_total{outcome}`,
-//!   `amsync_source_pauses_total` (the sync engine);
+//!   `amsync_source_pauses_total`, `amsync_quarantines_total` (the sync engine);
 //! - `amsync_ams_calls_total{method,outcome}`, `amsync_ams_call_seconds{method}`
 //!   (the AMS client), `amsync_ams_reachable` (the engine's probe);
 //! - `amsync_queue_entries{state}`, `amsync_queue_oldest_waiting_seconds`,
 //!   `amsync_watermark_age_seconds{watermark}`,
 //!   `amsync_periodic_refresh_age_seconds`, `amsync_source_paused`,
-//!   `amsync_source_quarantined`, `amsync_members` (scrape time);
+//!   `amsync_source_quarantined`, `amsync_members`,
+//!   `amsync_approvals_pending`, `amsync_threshold_disables_in_window`,
+//!   `amsync_threshold_membership_removals_in_window` (scrape time);
 //! - `amsync_http_requests_total{method,route,status}`,
 //!   `amsync_http_request_seconds{route}` (every request);
 //! - `amsync_logins_total{kind,outcome}` (sign-in outcomes: the dashboard's
@@ -96,6 +98,16 @@ fn describe() {
     describe_gauge!("amsync_source_paused", "1 while the source is paused (polling and refreshing stopped).");
     describe_gauge!("amsync_source_quarantined", "1 while the source is paused by the quarantine of a failing AMS.");
     describe_gauge!("amsync_members", "Members held.");
+    describe_counter!("amsync_quarantines_total", "Times a failing source was quarantined.");
+    describe_gauge!("amsync_approvals_pending", "Approvals of changes held by a threshold, waiting for an admin.");
+    describe_gauge!(
+        "amsync_threshold_disables_in_window",
+        "Disables applied within the deletion threshold's sliding window."
+    );
+    describe_gauge!(
+        "amsync_threshold_membership_removals_in_window",
+        "Membership removals applied within the removal threshold's sliding window."
+    );
     describe_counter!("amsync_http_requests_total", "HTTP requests answered, by method, route and status.");
     describe_histogram!("amsync_http_request_seconds", Unit::Seconds, "Time to answer an HTTP request, by route.");
     describe_counter!("amsync_logins_total", "Sign-in attempts by kind and outcome.");
@@ -154,6 +166,10 @@ async fn refresh_gauges(state: &AppState) -> Result<(), amsync_store::StoreError
     let quarantined = source.paused && source.reason.as_deref().is_some_and(amsync_sync::status::is_quarantine_reason);
     set_flag("amsync_source_quarantined", quarantined);
     metrics::gauge!("amsync_members").set(store.member_count().await? as f64);
+    let t = store.threshold_status(Utc::now()).await?;
+    metrics::gauge!("amsync_approvals_pending").set(t.pending_approvals as f64);
+    metrics::gauge!("amsync_threshold_disables_in_window").set(t.usage.disables as f64);
+    metrics::gauge!("amsync_threshold_membership_removals_in_window").set(t.usage.membership_removals as f64);
     metrics::gauge!("amsync_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(())
 }

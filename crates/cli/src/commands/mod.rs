@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use amsync_config::{Config, Environment, ProcessEnv};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::{GroupStore, LocalGroupSeed, SettingsStore, Store};
+use amsync_store::{GroupStore, LocalGroupSeed, SafetyStore, SettingsStore, Store};
 
 use crate::args::Command;
 use crate::exit::{CliError, CliResult};
@@ -70,10 +70,12 @@ pub fn sqlite_options(cfg: &Config, env: &dyn Environment) -> CliResult<SqliteOp
     Ok(opts)
 }
 
-/// Opens the store and seeds settings from the file on first start.
+/// Opens the store, gives it `[thresholds]`, and seeds settings from the
+/// file on first start.
 pub async fn open_store(cfg: &Config, env: &dyn Environment) -> CliResult<Arc<SqliteStore>> {
     let opts = sqlite_options(cfg, env)?;
     let store = SqliteStore::open(opts)?;
+    store.set_thresholds(crate::wiring::thresholds(cfg));
     let seeded = store.seed_settings(&cfg.communities.rule_set(), &cfg.security_groups.is_member).await?;
     if seeded {
         tracing::info!("settings seeded from the config file (the database is authoritative from now on)");

@@ -25,8 +25,7 @@ pub async fn run(args: RefreshArgs) -> CliResult<()> {
     }
     let cfg = load_config(&args.config.config)?;
     let store = open_store(&cfg, &ProcessEnv).await?;
-    let source = wiring::http_source(&cfg, &ProcessEnv)?;
-    let engine = Engine::new(dyn_store(&store), Arc::new(source), wiring::sync_settings(&cfg, "refresh"));
+    let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh")?;
     engine.load_state().await?;
 
     let run_id = if !args.member.is_empty() {

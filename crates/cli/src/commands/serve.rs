@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use amsync_config::{Config, Environment, ProcessEnv};
 use amsync_store::sqlite::SqliteStore;
-use amsync_sync::Engine;
 use amsync_web::AppState;
 use tokio_util::sync::CancellationToken;
 
@@ -59,10 +58,9 @@ impl Node {
         // Before anything emits a metric.
         amsync_web::metrics::install();
         let store = open_store(cfg, env).await?;
-        let source = wiring::http_source(cfg, env)?;
+        let (engine, source) = wiring::engine(cfg, env, dyn_store(&store), role)?;
         let credentials = wiring::credentials(cfg, env, Some(&source))?;
         let sign_on = crate::wiring_sso::sign_on(cfg, env, credentials).await?;
-        let engine = Engine::new(dyn_store(&store), Arc::new(source), wiring::sync_settings(cfg, role));
         let state = AppState {
             store: dyn_store(&store),
             engine: engine.clone(),

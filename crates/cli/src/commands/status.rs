@@ -5,6 +5,7 @@ use std::path::Path;
 
 use amsync_config::ProcessEnv;
 use amsync_store::sqlite::SqliteStore;
+use amsync_store::SafetyStore;
 use amsync_sync::{sync_status, SyncStatus};
 use chrono::{DateTime, Utc};
 
@@ -22,6 +23,7 @@ pub async fn run(config: &Path, json: bool) -> CliResult<()> {
     opts.auto_migrate = false;
     opts.readers = 1;
     let store = SqliteStore::open(opts)?;
+    store.set_thresholds(wiring::thresholds(&cfg));
     let periodic = wiring::schedule(&cfg.periodic_refresh.cadence);
     let events = amsync_sync::Schedule::Interval(cfg.events.interval);
     let mut status = sync_status(store.as_ref(), None, &periodic, &events).await?;
@@ -97,6 +99,21 @@ fn sync_line(s: &SyncStatus) -> String {
     }
 }
 
+fn thresholds_line(s: &SyncStatus) -> String {
+    let t = &s.thresholds;
+    let pending = match t.pending_approvals {
+        0 => "no approval pending".to_string(),
+        n => format!("{n} APPROVAL(S) PENDING (GET /api/v1/approvals)"),
+    };
+    format!(
+        "{pending}; {} disables (at most {}) and {} membership removals in the last {}",
+        t.usage.disables,
+        t.max_disables,
+        t.usage.membership_removals,
+        amsync_core::safety::format_duration(std::time::Duration::from_secs(t.window_seconds))
+    )
+}
+
 fn ams_line(s: &SyncStatus, probe_note: Option<&str>) -> String {
     match (&s.ams, probe_note) {
         (_, Some(note)) => note.to_string(),
@@ -120,6 +137,7 @@ pub fn table(s: &SyncStatus, database: &str, probe_note: Option<&str>) -> String
         ("sync", sync_line(s)),
         ("ams", ams_line(s, probe_note)),
         ("members", s.members.to_string()),
+        ("held changes", thresholds_line(s)),
         ("last periodic refresh", run_line(&s.periodic_refresh.last_run)),
         ("next periodic refresh", when_ago(s.periodic_refresh.next_at)),
         ("watermark", when_ago(s.periodic_refresh.watermark)),

@@ -14,13 +14,16 @@
 //! cookie (`/api/v1/sync/status`, `/api/v1/sync/runs/{id}`) and updates the
 //! figures in place; nothing reloads the page.
 //!
-//! **Hooks for later issues.** Held changes (thresholds, issue 6) get a page
-//! and a nav entry in [`NAV`] once their API exists; the quarantine banner
-//! shows when the source's pause reason is the quarantine's
-//! (`SyncStatus::quarantined`). Signed-in SuperAdmins (sign-on) open the
+//! - [`approvals`]: the held changes (thresholds) with apply/reject buttons,
+//!   and an admin's disable/enable buttons of the member page.
+//!
+//! The quarantine banner shows when the source's pause reason is the
+//! quarantine's (`SyncStatus::quarantined`); a banner links to the held
+//! changes while approvals wait. Signed-in SuperAdmins (sign-on) open the
 //! dashboard through [`Dashboard`]'s extractor, the one place that admits.
 
 pub mod actions;
+pub mod approvals;
 pub mod assets;
 pub mod audit_page;
 pub mod chart;
@@ -53,6 +56,7 @@ pub const NAV: &[(&str, &str, &str)] = &[
     ("queue", "Queue", "/admin/queue"),
     ("runs", "Runs", "/admin/runs"),
     ("members", "Members", "/admin/members"),
+    ("approvals", "Held changes", "/admin/approvals"),
     ("audit", "Audit log", "/admin/audit"),
 ];
 
@@ -74,6 +78,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::refresh))
         .routes(routes!(actions::pause))
         .routes(routes!(actions::resume))
+        .routes(routes!(approvals::page))
+        .routes(routes!(approvals::decide))
+        .routes(routes!(approvals::disable_member))
+        .routes(routes!(approvals::enable_member))
         .routes(routes!(audit_page::page))
         .routes(routes!(assets::serve))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))

@@ -1,13 +1,16 @@
-//! `/members`: search, one member's document, its history.
+//! `/members`: search, one member's document, its history, and an admin's
+//! disable and enable.
 
 use amsync_store::MemberQuery;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::member_doc::{member_document, GroupContext};
-use crate::auth::Reader;
+use crate::audit::AuditNote;
+use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, QueryParams};
 use crate::state::AppState;
 
@@ -95,4 +98,44 @@ pub async fn history(
     let entries = state.store.member_history(&key, limit, q.before).await?;
     let next = if entries.len() == limit { entries.last().map(|e| e.id) } else { None };
     Ok(Json(json!({ "changes": entries, "next_before": next })))
+}
+
+/// An admin's disable or enable, answered with what it did.
+async fn set_disabled(admin: Admin, state: AppState, key: String, disable: bool) -> Result<Response, ApiError> {
+    let key = super::member_key(&key)?;
+    let change = state.engine.set_member_disabled(&key, disable, admin.actor()).await?;
+    let verb = if disable { "disabled" } else { "enabled" };
+    let detail = if change.changed { format!("member {verb}") } else { format!("already {verb}; nothing changed") };
+    let note = AuditNote { target: Some(format!("member {key}")), ..AuditNote::detail(detail) };
+    Ok(note.attach(Json(change).into_response()))
+}
+
+/// Disables a member as an admin: `disabled_reason = admin` sticks through
+/// refreshes that say active and through signing in; sessions and mobile
+/// tokens are revoked at once. Never held by the deletion threshold (it
+/// counts in its window).
+#[utoipa::path(post, path = "/members/{key}/disable", operation_id = "disable_member", tag = "members", params(("key" = String, Path, description = "The member key")),
+    responses((status = 200, description = "`{\"key\", \"changed\", \"status\", \"disabled_reason\"}`", content_type = "application/json"),
+        (status = 404, description = "Unknown member"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
+pub async fn disable(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    set_disabled(admin, state, key, true).await
+}
+
+/// Lifts an admin's disable; the member's status then follows what the AMS
+/// last said, and it is refreshed at once. A member its source disabled is
+/// not an admin's to enable (409).
+#[utoipa::path(post, path = "/members/{key}/enable", operation_id = "enable_member", tag = "members", params(("key" = String, Path, description = "The member key")),
+    responses((status = 200, description = "`{\"key\", \"changed\", \"status\", \"disabled_reason\"}`", content_type = "application/json"),
+        (status = 404, description = "Unknown member"), (status = 409, description = "Disabled by its source, not by an admin"),
+        (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
+pub async fn enable(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    set_disabled(admin, state, key, false).await
 }

@@ -1,6 +1,7 @@
 //! `/api/v1`: one module per resource.
 
 pub mod access;
+pub mod approvals;
 pub mod audit;
 pub mod changes;
 pub mod communities;
@@ -34,6 +35,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members::search))
         .routes(routes!(members::get_one))
         .routes(routes!(members::history))
+        .routes(routes!(members::disable))
+        .routes(routes!(members::enable))
+        .routes(routes!(approvals::list))
+        .routes(routes!(approvals::get, approvals::decide))
         .routes(routes!(events::list))
         .routes(routes!(audit::list))
         .routes(routes!(changes::list))

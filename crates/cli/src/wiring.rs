@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use amsync_ams::{AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
 use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SecretSource, SourceKind};
-use amsync_core::Encoding;
 use amsync_core::safety::Thresholds;
+use amsync_core::Encoding;
 use amsync_store::Store;
 use amsync_sync::{Engine, QuarantineMonitor, QuarantineSettings, Schedule, SyncSettings};
 use amsync_web::auth::Tokens;

@@ -57,6 +57,7 @@ impl Modify for Security {
         (name = "members", description = "Members and their history"),
         (name = "events", description = "The calendar"),
         (name = "audit", description = "The audit log of admin actions"),
+        (name = "safety", description = "Changes held by the deletion and removal thresholds, and their approval"),
         (name = "communities", description = "Communities, their members, grants and the community rules"),
         (name = "security-groups", description = "Security groups, IsMember designations, local groups and their members"),
         (name = "access", description = "Access decisions and content items"),

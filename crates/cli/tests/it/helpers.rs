@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
+use amsync_core::safety::Thresholds;
 use amsync_core::{Encoding, MemberKey};
 use amsync_sim::{Faults, SimConfig, SimHandle};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::{Run, RunOutcome, Store};
+use amsync_store::{Run, RunOutcome, SafetyStore, Store};
 use amsync_sync::poll::PollReport;
-use amsync_sync::{Engine, PollMode, Schedule, SyncSettings};
+use amsync_sync::{Engine, PollMode, QuarantineMonitor, QuarantineSettings, Schedule, SyncSettings};
 use amsync_web::access_cache::AccessCache;
 use amsync_web::auth::Tokens;
 use amsync_web::{AppState, WebSettings};
@@ -43,6 +44,12 @@ pub struct AppOptions {
     pub lease: Duration,
     /// `communities.timezone`: whose "today" decides which memberships are current.
     pub timezone: chrono_tz::Tz,
+    /// `[thresholds]`: none unless a test says so (the test populations are
+    /// small: the product's 2 % of 50 members would hold a single disable;
+    /// the tests of the safety nets set their own).
+    pub thresholds: Thresholds,
+    /// `[quarantine]` (the product's defaults, probing every 200 ms).
+    pub quarantine: QuarantineSettings,
 }
 
 impl Default for AppOptions {
@@ -59,6 +66,8 @@ impl Default for AppOptions {
             backoff_max: Duration::from_millis(500),
             lease: Duration::from_secs(10),
             timezone: chrono_tz::UTC,
+            thresholds: Thresholds::unlimited(),
+            quarantine: QuarantineSettings { poll_floor: Duration::from_millis(200), ..QuarantineSettings::default() },
         }
     }
 }
@@ -122,11 +131,14 @@ impl TestApp {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
+        store.set_thresholds(o.thresholds);
         let mut http = HttpSourceConfig::new(url::Url::parse(&sim.base_url()).unwrap());
         http.auth = AuthConfig::None;
         http.timeout = o.timeout;
         http.max_concurrency = o.workers * 3;
-        let source = HttpSource::new(http, o.encoding).unwrap();
+        // Every call the source makes feeds the quarantine's window, as `amsync serve` wires it.
+        let monitor = QuarantineMonitor::new(o.quarantine.clone());
+        let source = HttpSource::new(http, o.encoding).unwrap().with_observer(monitor.clone());
         let settings = SyncSettings {
             role: "test".into(),
             workers: o.workers,
@@ -143,11 +155,12 @@ impl TestApp {
             heartbeat_interval: Duration::from_millis(200),
             periodic: Schedule::Interval(Duration::from_secs(3600)),
             events: Schedule::Interval(Duration::from_secs(3600)),
+            quarantine: o.quarantine.clone(),
             ..SyncSettings::default()
         };
         let dyn_store: Arc<dyn Store> = store.clone();
         let source = Arc::new(source);
-        let engine = Engine::new(dyn_store.clone(), source.clone(), settings);
+        let engine = Engine::with_monitor(dyn_store.clone(), source.clone(), settings, monitor);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // Sign-in with the simulator's credentials (its own tests are in amsync-web).

@@ -182,7 +182,7 @@ fn apply_fetched(
             let undo_disable =
                 !matches!(fp.disabled_reason, None | Some(DisabledReason::AmsStatus) | Some(DisabledReason::Admin));
             if fp.hashes == hashes && !undo_disable {
-                safety::note_found(conn, key, at)?;
+                *held += safety::note_found(conn, key, at)?;
                 io::note_refreshed(conn, key, at, trigger)?;
                 return Ok(CommitOutcome::Applied { kind: ChangeKind::Changed, fields: 0, group_errors: Vec::new() });
             }

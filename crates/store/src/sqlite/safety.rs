@@ -326,14 +326,18 @@ pub(crate) fn screen_fetched(
 }
 
 /// An unchanged refresh: the AMS answers the member, so a held 404/410 of
-/// it no longer stands.
-pub(crate) fn note_found(conn: &Connection, key: &str, at: i64) -> Result<()> {
+/// it no longer stands. Returns how many of its changes stay held (the same
+/// answer as when they were held).
+pub(crate) fn note_found(conn: &Connection, key: &str, at: i64) -> Result<u64> {
+    let mut still = 0;
     for h in open_holds(conn, key)? {
         if matches!(h.signal, HoldSignal::Gone { .. }) {
             drop_hold(conn, &h, "the source answers the member again", at)?;
+        } else {
+            still += 1;
         }
     }
-    Ok(())
+    Ok(still)
 }
 
 fn sort_memberships(list: &mut [Membership]) {

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("members.html", include_str!("../../templates/members.html")),
     ("member.html", include_str!("../../templates/member.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
+    ("approvals.html", include_str!("../../templates/approvals.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
 ];

@@ -90,7 +90,12 @@ impl HoldStatus {
 #[serde(tag = "signal", rename_all = "snake_case")]
 pub enum HoldSignal {
     /// GetMemberDetails answered 404, or 410 (with a merge target or not).
-    Gone { status: u16, merged_into: Option<MemberKey> },
+    /// (`http_status` in JSON: a held change has a `status` of its own.)
+    Gone {
+        #[serde(rename = "http_status")]
+        status: u16,
+        merged_into: Option<MemberKey>,
+    },
     /// The AMS says `status: disabled`.
     AmsStatus,
     /// Memberships the AMS no longer lists (as they were held).

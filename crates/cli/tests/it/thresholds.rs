@@ -85,7 +85,11 @@ async fn a_mass_disable_is_held_past_the_threshold_and_released_by_approval() {
         a["changes"].as_array().unwrap().iter().map(|c| c["member"].as_str().unwrap().into()).collect();
     held.sort();
     assert_eq!(held, still_active, "the approval lists exactly the held members");
-    assert_eq!((a["changes"][0]["signal"].as_str(), a["changes"][0]["status"].as_u64()), (Some("gone"), Some(404)));
+    let change = &a["changes"][0];
+    assert_eq!(
+        (change["signal"].as_str(), change["http_status"].as_u64(), change["status"].as_str()),
+        (Some("gone"), Some(404), Some("pending"))
+    );
     let (_, s) = app.get("/api/v1/sync/status").await;
     assert_eq!(
         (s["thresholds"]["pending_approvals"].as_u64(), s["thresholds"]["disables"].as_u64()),

@@ -118,6 +118,8 @@ impl HoldSignal {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldChange {
     pub id: i64,
+    /// The approval it belongs to.
+    pub approval_id: ApprovalId,
     pub member: MemberKey,
     pub kind: HoldKind,
     pub status: HoldStatus,
@@ -256,6 +258,9 @@ pub trait SafetyStore: Send + Sync {
 
     /// One approval with every held change.
     async fn get_approval(&self, id: ApprovalId) -> Result<Option<Approval>>;
+
+    /// A member's open held changes (pending, or rejected and still standing).
+    async fn open_held_changes(&self, key: &MemberKey) -> Result<Vec<HeldChange>>;
 
     /// Applies or rejects an approval (a `Conflict` when it is not pending).
     /// Applying releases its pending changes, each re-validated against the

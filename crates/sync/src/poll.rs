@@ -238,7 +238,10 @@ impl Engine {
             match call().await {
                 Ok(page) => return Ok(page),
                 Err(e @ SourceError::Unauthorized { .. }) | Err(e @ SourceError::Config { .. }) => {
-                    self.pause(&format!("unauthorized: {e}")).await?;
+                    // A quarantine already stopped everything; it keeps its reason.
+                    if !self.is_quarantined() {
+                        self.pause(&format!("unauthorized: {e}")).await?;
+                    }
                     return Err(e.into());
                 }
                 Err(e) if attempt >= self.settings.page_attempts => return Err(e.into()),

@@ -112,6 +112,8 @@ async fn the_dashboard_disables_enables_and_decides_held_changes() {
     assert!(html.contains("M000007") && html.contains("answered 404"), "{html}");
     let (_, list) = app.get("/api/v1/approvals?status=pending").await;
     let id = list["approvals"][0]["id"].as_i64().unwrap();
+    let (_, html) = admin.get_html("/admin/members/M000007").await;
+    assert!(html.contains(&format!("approval #{id}")), "the member page says a disable is held");
     let resp = admin.post_form(&format!("/admin/approvals/{id}"), &[("decision", "apply")]).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.member("M000007").await["status"], "disabled");

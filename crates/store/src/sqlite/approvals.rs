@@ -74,6 +74,11 @@ impl SafetyStore for SqliteStore {
         self.read_op(move |c| held::get_approval(c, id)).await
     }
 
+    async fn open_held_changes(&self, key: &MemberKey) -> Result<Vec<HeldChange>> {
+        let key = key.as_str().to_owned();
+        self.read_op(move |c| held::open_held_changes(c, &key)).await
+    }
+
     async fn decide_approval(
         &self,
         id: ApprovalId,

@@ -190,15 +190,8 @@ fn release(
         HoldSignal::Removed { memberships } => {
             let held: HashSet<_> = memberships.iter().map(|m| (m.community.key.to_string(), m.begin)).collect();
             let id = |m: &Membership| (m.community.key.to_string(), m.begin);
-            let mut new = old.clone();
-            new.memberships.retain(|m| !held.contains(&id(m)));
-            if new.memberships.len() == old.memberships.len() {
-                return Ok(Err("the member no longer has those memberships".into()));
-            }
-            let removed = (old.memberships.len() - new.memberships.len()) as u64;
-            io::replace_memberships(conn, key, &new.memberships, true)?;
             // The stored AMS list kept them while held; the answer it came
-            // from did not list them.
+            // from did not list them. Whatever happens, they leave it.
             let all: String = conn
                 .prepare_cached("SELECT ams_memberships FROM members WHERE key = ?1")?
                 .query_row([key], |r| r.get(0))?;
@@ -206,6 +199,13 @@ fn release(
             all.retain(|m| !held.contains(&id(m)));
             conn.prepare_cached("UPDATE members SET ams_memberships = ?2, updated_at = ?3 WHERE key = ?1")?
                 .execute(params![key, to_json(&all), at])?;
+            let mut new = old.clone();
+            new.memberships.retain(|m| !held.contains(&id(m)));
+            if new.memberships.len() == old.memberships.len() {
+                return Ok(Err("the member no longer has those memberships".into()));
+            }
+            let removed = (old.memberships.len() - new.memberships.len()) as u64;
+            io::replace_memberships(conn, key, &new.memberships, true)?;
             ledger_add(conn, REMOVAL, Some(key), removed, at, limits)?;
             let plan = replan(Some(&old), new, Vec::new());
             record_change(conn, key, Trigger::Admin, None, at, &plan)?;
@@ -349,38 +349,32 @@ impl RawApproval {
             summary: self.summary.map(|s| from_json("dry run", &s)).transpose()?,
             changes: Vec::new(),
         };
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, member_key, kind, status, signal, created_at, decided_at, note FROM held_changes
-             WHERE approval_id = ?1 ORDER BY id",
+        // Counts in SQL, so a list never reads every change of a large approval.
+        let mut counts = conn.prepare_cached(
+            "SELECT status, COUNT(*), COALESCE(SUM(json_array_length(signal, '$.memberships')), 0)
+             FROM held_changes WHERE approval_id = ?1 GROUP BY status",
         )?;
-        let mut rows = stmt.query([self.id])?;
+        let mut rows = counts.query([self.id])?;
         while let Some(r) = rows.next()? {
-            let status = hold_status(&r.get::<_, String>(3)?)?;
-            let signal: HoldSignal = from_json("held change", &r.get::<_, String>(4)?)?;
-            a.counts.members += 1;
-            match status {
+            let n = count(r.get(1)?);
+            a.counts.members += n;
+            match hold_status(&r.get::<_, String>(0)?)? {
                 HoldStatus::Pending => {
-                    a.counts.pending += 1;
-                    if let HoldSignal::Removed { memberships } = &signal {
-                        a.counts.memberships += memberships.len() as u64;
-                    }
+                    a.counts.pending = n;
+                    a.counts.memberships = count(r.get(2)?);
                 }
-                HoldStatus::Applied => a.counts.applied += 1,
-                HoldStatus::Rejected => a.counts.rejected += 1,
-                HoldStatus::Dropped => a.counts.dropped += 1,
+                HoldStatus::Applied => a.counts.applied = n,
+                HoldStatus::Rejected => a.counts.rejected = n,
+                HoldStatus::Dropped => a.counts.dropped = n,
             }
-            if a.changes.len() < changes_limit {
-                a.changes.push(HeldChange {
-                    id: r.get(0)?,
-                    member: codec::key("member", r.get::<_, String>(1)?)?,
-                    kind: hold_kind(&r.get::<_, String>(2)?)?,
-                    status,
-                    signal,
-                    created_at: from_ms(r.get(5)?),
-                    decided_at: opt_from_ms(r.get(6)?),
-                    note: r.get(7)?,
-                });
-            }
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {HELD_COLUMNS} FROM held_changes WHERE approval_id = ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(changes_limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![self.id, limit])?;
+        while let Some(r) = rows.next()? {
+            a.changes.push(held_change(r)?);
         }
         if a.kind == HoldKind::RuleChange {
             if let Some(s) = &a.summary {
@@ -390,6 +384,35 @@ impl RawApproval {
         }
         Ok(a)
     }
+}
+
+const HELD_COLUMNS: &str = "id, approval_id, member_key, kind, status, signal, created_at, decided_at, note";
+
+fn held_change(r: &rusqlite::Row<'_>) -> Result<HeldChange> {
+    Ok(HeldChange {
+        id: r.get(0)?,
+        approval_id: r.get(1)?,
+        member: codec::key("member", r.get::<_, String>(2)?)?,
+        kind: hold_kind(&r.get::<_, String>(3)?)?,
+        status: hold_status(&r.get::<_, String>(4)?)?,
+        signal: from_json("held change", &r.get::<_, String>(5)?)?,
+        created_at: from_ms(r.get(6)?),
+        decided_at: opt_from_ms(r.get(7)?),
+        note: r.get(8)?,
+    })
+}
+
+/// A member's pending and rejected held changes.
+pub(crate) fn open_held_changes(conn: &Connection, key: &str) -> Result<Vec<HeldChange>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {HELD_COLUMNS} FROM held_changes WHERE member_key = ?1 AND status IN ('pending', 'rejected') ORDER BY id"
+    ))?;
+    let mut rows = stmt.query([key])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(held_change(r)?);
+    }
+    Ok(out)
 }
 
 pub(crate) fn list_approvals(conn: &Connection, f: &ApprovalFilter) -> Result<Vec<Approval>> {

@@ -132,6 +132,10 @@ pub async fn a_rejected_hold_stays_rejected_until_the_answer_changes(db: &mut Te
     assert_eq!(status(s, "A").await, ACTIVE);
     assert!(pending(s).await.is_empty());
     assert_eq!(db.scalar("SELECT COUNT(*) FROM held_changes WHERE status = 'rejected'").await, 1);
+    let open = db.s().open_held_changes(&key("A")).await.unwrap();
+    assert_eq!((open.len(), open[0].status, open[0].approval_id), (1, HoldStatus::Rejected, a.id));
+    assert!(db.s().open_held_changes(&key("B")).await.unwrap().is_empty());
+    let s = db.s();
     // The AMS answers the member again: the rejection no longer stands…
     s.commit_refresh(commit(member("A"), t0() + mins(4))).await.unwrap();
     assert_eq!(db.scalar("SELECT COUNT(*) FROM held_changes WHERE status = 'dropped'").await, 1);

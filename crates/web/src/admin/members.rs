@@ -214,6 +214,7 @@ pub async fn one(
         |k| context_groups.names.get(k).cloned().flatten(),
     );
     let summary: Vec<String> = access_summary(r, today).iter().map(ToString::to_string).collect();
+    let held = state.store.open_held_changes(&key).await?;
     let entries = state.store.member_history(&key, HISTORY_PAGE, q.before).await?;
     let next_before = if entries.len() == HISTORY_PAGE { entries.last().map(|e| e.id) } else { None };
     let history: Vec<HistoryRow> = entries
@@ -262,6 +263,7 @@ pub async fn one(
         updated_at => member.updated_at,
         history => history,
         next_before => next_before,
+        held => held,
     };
     super::page(&state, &d, "member.html", "members", &format!("Member {key}"), ctx).await
 }

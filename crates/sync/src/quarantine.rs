@@ -155,10 +155,10 @@ pub struct QuarantineStatus {
     pub reason: Option<String>,
     /// What the window holds now.
     pub window: WindowCounts,
-    pub window_seconds: u64,
+    pub window_seconds: f64,
     pub failure_share: f64,
     pub min_calls: u64,
-    pub poll_floor_seconds: u64,
+    pub poll_floor_seconds: f64,
     /// Good probes in a row so far, and how many end the quarantine.
     pub good_probes: u32,
     pub recover_probes: u32,
@@ -226,10 +226,10 @@ impl QuarantineMonitor {
             state: self.state(),
             reason: self.reason(),
             window: self.counts(),
-            window_seconds: self.settings.window.as_secs(),
+            window_seconds: self.settings.window.as_secs_f64(),
             failure_share: self.settings.failure_share,
             min_calls: self.settings.min_calls,
-            poll_floor_seconds: self.settings.poll_floor.as_secs(),
+            poll_floor_seconds: self.settings.poll_floor.as_secs_f64(),
             good_probes: self.good_probes.load(Ordering::SeqCst),
             recover_probes: self.settings.recover_probes,
         }

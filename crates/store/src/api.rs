@@ -212,6 +212,7 @@ pub trait Store:
     + crate::access_api::AccessStore
     + crate::audit::AuditStore
     + crate::auth_api::AuthStore
+    + crate::data_protection::DataStore
 {
 }
 
@@ -227,5 +228,6 @@ impl<T> Store for T where
         + crate::access_api::AccessStore
         + crate::audit::AuditStore
         + crate::auth_api::AuthStore
+        + crate::data_protection::DataStore
 {
 }

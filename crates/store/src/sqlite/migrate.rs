@@ -24,6 +24,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "access", sql: include_str!("../../migrations/0002_access.sql") },
     Migration { version: 3, name: "auth", sql: include_str!("../../migrations/0003_auth.sql") },
     Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
+    // 5 is the safety nets' (quarantine, approvals, admin disables).
+    Migration { version: 6, name: "data_protection", sql: include_str!("../../migrations/0006_data_protection.sql") },
 ];
 
 /// The newest schema version this binary knows.

@@ -7,6 +7,7 @@
 //! `member_refresh` bookkeeping row and settles its queue entry; a changed
 //! one rewrites the member row and only the child tables whose content
 //! differs, and stores only the payloads of the parts whose hash changed.
+//! A key an admin erased (a tombstone) gets nothing written at all.
 
 use std::collections::HashSet;
 
@@ -56,6 +57,15 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: &RefreshCommit, prepared: &Prepared
     };
     let at = ms(c.at);
     let key = c.key.as_str();
+    if super::erase::is_tombstoned(conn, key)? {
+        // An erased key: nothing about it is written, not even a failure;
+        // the entry settles so it is not retried.
+        add_run_counts(conn, c.run_id, &RunCounts { refreshed: 1, unchanged: 1, ..Default::default() })?;
+        if let Some(e) = &entry {
+            queue::settle(conn, e, at)?;
+        }
+        return Ok(CommitOutcome::Tombstoned);
+    }
     match &c.outcome {
         RefreshOutcome::Fetched { member, hashes, raw } => {
             let fallback;

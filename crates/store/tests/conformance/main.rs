@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod auth;
+mod data_protection;
 mod events;
 mod feed;
 mod fixtures;
@@ -94,4 +95,12 @@ conformance!(on_sqlite => crate::harness::sqlite:
     auth::pruning_removes_only_what_is_over,
     auth::a_disable_revokes_sessions_and_tokens_in_the_same_commit,
     auth::a_sign_in_is_one_write_of_token_id_session_and_login_refresh,
+    data_protection::an_export_holds_everything_about_one_member,
+    data_protection::an_erase_removes_every_row_and_leaves_a_tombstone,
+    data_protection::a_tombstoned_key_is_not_brought_back_until_lifted,
+    data_protection::an_erase_of_the_newest_feed_entry_never_reuses_its_sequence,
+    data_protection::an_erase_lets_the_runs_of_its_entries_finish,
+    data_protection::pruning_deletes_history_and_feed_by_age_in_bounded_batches,
+    data_protection::pruning_keeps_running_runs_and_an_admins_disable,
+    data_protection::pruning_removes_ended_sign_ins_after_their_retention,
 );

@@ -166,7 +166,7 @@ impl TestApp {
         let state = AppState {
             store: dyn_store,
             engine: engine.clone(),
-            tokens: Arc::new(Tokens { admin: vec![ADMIN_TOKEN.into()], site: vec![SITE_TOKEN.into()] }),
+            tokens: Arc::new(Tokens::new(vec![ADMIN_TOKEN.into()], vec![SITE_TOKEN.into()])),
             settings: Arc::new(WebSettings { timezone: o.timezone, ..WebSettings::default() }),
             access: access.clone(),
             sign_on: Arc::new(sign_on),

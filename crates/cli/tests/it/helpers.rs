@@ -43,6 +43,13 @@ pub struct AppOptions {
     pub lease: Duration,
     /// `communities.timezone`: whose "today" decides which memberships are current.
     pub timezone: chrono_tz::Tz,
+    /// Another AMS than the simulator (a test's own server); the simulator
+    /// still runs.
+    pub ams_url: Option<String>,
+    /// `ams.max_body` (the product's 8 MiB when absent).
+    pub ams_max_body: Option<u64>,
+    /// `ams.max_pages` (the product's 100,000 when absent).
+    pub max_pages: Option<u64>,
 }
 
 impl Default for AppOptions {
@@ -59,6 +66,9 @@ impl Default for AppOptions {
             backoff_max: Duration::from_millis(500),
             lease: Duration::from_secs(10),
             timezone: chrono_tz::UTC,
+            ams_url: None,
+            ams_max_body: None,
+            max_pages: None,
         }
     }
 }
@@ -122,8 +132,12 @@ impl TestApp {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
-        let mut http = HttpSourceConfig::new(url::Url::parse(&sim.base_url()).unwrap());
+        let ams_url = o.ams_url.clone().unwrap_or_else(|| sim.base_url());
+        let mut http = HttpSourceConfig::new(url::Url::parse(&ams_url).unwrap());
         http.auth = AuthConfig::None;
+        if let Some(max) = o.ams_max_body {
+            http.max_body = max;
+        }
         http.timeout = o.timeout;
         http.max_concurrency = o.workers * 3;
         let source = HttpSource::new(http, o.encoding).unwrap();
@@ -143,6 +157,7 @@ impl TestApp {
             heartbeat_interval: Duration::from_millis(200),
             periodic: Schedule::Interval(Duration::from_secs(3600)),
             events: Schedule::Interval(Duration::from_secs(3600)),
+            max_pages: o.max_pages.unwrap_or(SyncSettings::default().max_pages),
             ..SyncSettings::default()
         };
         let dyn_store: Arc<dyn Store> = store.clone();

@@ -15,6 +15,7 @@ mod communities;
 mod community_rules;
 mod dashboard;
 mod dashboard_browser;
+mod input_limits;
 mod observability;
 mod openapi;
 mod security_groups;

@@ -12,7 +12,6 @@
 //! tokens without their hashes).
 
 use amsync_store::{EraseRequest, MemberExport, StoredPayload, MAX_ERASE_REASON};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +23,7 @@ use serde_json::{json, Value};
 use super::member_doc::{member_document, GroupContext};
 use crate::audit::{ActorSlot, AuditNote};
 use crate::auth::Admin;
-use crate::error::{ApiError, QueryParams};
+use crate::error::{ApiError, OptionalJsonBody, QueryParams};
 use crate::state::AppState;
 
 /// A stored AMS answer: its text when it is UTF-8, else base64.
@@ -121,14 +120,10 @@ pub async fn erase(
     Extension(slot): Extension<ActorSlot>,
     State(state): State<AppState>,
     Path(key): Path<String>,
-    body: Bytes,
+    OptionalJsonBody(body): OptionalJsonBody<EraseBody>,
 ) -> Result<Response, ApiError> {
     let key = super::member_key(&key)?;
-    let body: EraseBody = if body.iter().all(u8::is_ascii_whitespace) {
-        EraseBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("erase of member {key}: {e}")))?
-    };
+    let body = body.unwrap_or_default();
     let reason = body.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     if let Some(r) = &reason {
         amsync_core::member::check_len(Some(r), MAX_ERASE_REASON)

@@ -4,6 +4,7 @@
 
 mod admin_client;
 mod browser;
+mod child;
 mod helpers;
 mod prometheus_text;
 
@@ -15,6 +16,7 @@ mod communities;
 mod community_rules;
 mod dashboard;
 mod dashboard_browser;
+mod data_protection;
 mod input_limits;
 mod observability;
 mod openapi;

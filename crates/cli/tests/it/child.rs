@@ -40,7 +40,12 @@ impl Serve {
     /// Starts `amsync serve --config <config>` on a free port with `envs`
     /// and waits until `/readyz` answers 200.
     pub async fn start(config: &Path, envs: &[(&str, &str)], log: &Path) -> Serve {
-        let port = free_port();
+        Serve::start_on(free_port(), config, envs, log).await
+    }
+
+    /// [`Serve::start`] on a given port (a test that must know
+    /// `web.public_url` before the start picks one with [`free_port`]).
+    pub async fn start_on(port: u16, config: &Path, envs: &[(&str, &str)], log: &Path) -> Serve {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
             .args(["serve", "--config"])

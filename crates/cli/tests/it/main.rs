@@ -20,6 +20,7 @@ mod data_protection;
 mod input_limits;
 mod observability;
 mod openapi;
+mod secrets;
 mod security_groups;
 mod site_token;
 mod sync_atomicity;

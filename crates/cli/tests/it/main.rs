@@ -23,6 +23,7 @@ mod openapi;
 mod secrets;
 mod security_groups;
 mod site_token;
+mod soak;
 mod sync_atomicity;
 mod sync_crash;
 mod sync_dedup;

@@ -31,3 +31,4 @@ mod sync_disable;
 mod sync_faults;
 mod sync_initial_load;
 mod sync_watermark;
+mod upgrading;

@@ -25,14 +25,8 @@ impl DataStore for SqliteStore {
             check_len(Some(reason), MAX_ERASE_REASON).map_err(|m| StoreError::Invalid(format!("reason: {m}")))?;
         }
         let (key, actor, reason, at) = (e.key.clone(), e.actor.clone(), e.reason.clone(), ms(e.at));
-        let (removed, tombstone, already_tombstoned) = self
-            .write_op(move |ctx| {
-                let out = erase::erase(&ctx.conn, &key, &actor, reason.as_deref(), at);
-                // Local group memberships may have gone: cached settings are re-read.
-                ctx.cache.invalidate();
-                out
-            })
-            .await?;
+        let (removed, tombstone, already_tombstoned) =
+            self.write_op(move |ctx| erase::erase(&ctx.conn, &key, &actor, reason.as_deref(), at)).await?;
         Ok(EraseReport { removed, tombstone, already_tombstoned })
     }
 

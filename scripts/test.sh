@@ -12,13 +12,17 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 start=$(date +%s)
 step() { printf '\n== %s (%ss elapsed)\n' "$1" "$(( $(date +%s) - start ))"; }
 
-# Runs a suite under a time budget (seconds); a suite over budget fails.
+# Runs a suite under a time budget (seconds); a suite over budget fails,
+# and so does a suite that fails (its exit code is passed on).
 budget() {
   local seconds=$1; shift
   local t0; t0=$(date +%s)
-  if ! timeout --kill-after=30 "$seconds" "$@"; then
-    local rc=$?
-    if [ "$rc" -ge 124 ]; then echo "FAILED: over its budget of ${seconds}s: $*" >&2; fi
+  local rc=0
+  timeout --kill-after=30 "$seconds" "$@" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    # timeout(1) answers 124 when the budget ran out (137 when it had to kill).
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "FAILED: over its budget of ${seconds}s: $*" >&2; fi
+    echo "FAILED (exit code $rc): $*" >&2
     return "$rc"
   fi
   echo "-- took $(( $(date +%s) - t0 ))s (budget ${seconds}s): $*"

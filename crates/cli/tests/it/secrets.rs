@@ -343,10 +343,9 @@ async fn no_secret_appears_in_any_output_and_file_secrets_rotate_on_sighup() {
         ("session id", session.clone()),
         ("mobile token", mobile.clone()),
     ];
-    for (i, k) in psk_texts.iter().enumerate() {
+    for k in &psk_texts {
         secrets.push(("PSK key", k.clone()));
         secrets.push(("PSK key, URL-encoded", url::form_urlencoded::byte_serialize(k.as_bytes()).collect()));
-        let _ = i;
     }
     for t in &minted {
         secrets.push(("PSK token", t.clone()));

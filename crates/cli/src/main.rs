@@ -7,6 +7,8 @@ mod commands;
 mod exit;
 mod logging;
 mod progress;
+mod retention;
+mod secrets;
 mod wiring;
 mod wiring_sso;
 

@@ -1,6 +1,7 @@
 //! From a [`Config`] to running parts: the source (reporting its calls to
 //! the quarantine's window), the credential service, the engine's and the
-//! web layer's settings, the thresholds, the API tokens.
+//! web layer's settings, the thresholds (the API tokens, which can be
+//! reloaded, are in `crate::secrets`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,6 @@ use amsync_core::safety::Thresholds;
 use amsync_core::Encoding;
 use amsync_store::Store;
 use amsync_sync::{Engine, QuarantineMonitor, QuarantineSettings, Schedule, SyncSettings};
-use amsync_web::auth::Tokens;
 use amsync_web::WebSettings;
 
 use crate::exit::{CliError, CliResult};
@@ -162,6 +162,7 @@ pub fn sync_settings(cfg: &Config, role: &str) -> SyncSettings {
         probe_interval: cfg.quarantine.poll_floor.min(Duration::from_secs(60)),
         rescue_interval: (lease / 2).max(Duration::from_millis(100)),
         quarantine: quarantine(cfg),
+        max_pages: cfg.ams.max_pages,
         ..defaults
     }
 }
@@ -177,25 +178,4 @@ pub fn web_settings(cfg: &Config) -> WebSettings {
         admin_session_idle: cfg.sessions.idle_timeout,
         ..WebSettings::default()
     }
-}
-
-/// The admin and site tokens (with their rotation values). The admin token
-/// is required; the site token is optional.
-pub fn tokens(cfg: &Config, env: &dyn Environment) -> CliResult<Tokens> {
-    let mut t = Tokens::default();
-    t.admin.push(cfg.web.admin_token().resolve(env)?);
-    if let Some(next) = cfg.web.next_admin_token() {
-        if let Some(v) = next.resolve_optional(env)? {
-            t.admin.push(v);
-        }
-    }
-    if let Some(v) = cfg.web.site_token().resolve_optional(env)? {
-        t.site.push(v);
-    }
-    if let Some(next) = cfg.web.next_site_token() {
-        if let Some(v) = next.resolve_optional(env)? {
-            t.site.push(v);
-        }
-    }
-    Ok(t)
 }

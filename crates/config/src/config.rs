@@ -15,6 +15,7 @@ use crate::sections::database::{check_database_url, DatabaseConfig, DatabaseUrlS
 use crate::sections::groups::{CommunitiesConfig, SecurityGroupsConfig};
 use crate::sections::inbound::{PushConfig, ScimConfig, WebhooksConfig};
 use crate::sections::log::LogConfig;
+use crate::sections::retention::RetentionConfig;
 use crate::sections::safety::{QuarantineConfig, ThresholdsConfig};
 use crate::sections::schedule::{EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
 use crate::sections::sso::{SsoConfig, SsoMode, SsoResolve};
@@ -46,6 +47,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub push: PushConfig,
     pub scim: ScimConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
 }
 
@@ -114,6 +116,7 @@ impl Config {
         if self.scim.enabled && self.ams.kind != SourceKind::Push {
             p.add("scim.enabled", format!("needs ams.kind = \"push\" (it is \"{}\")", self.ams.kind.as_str()));
         }
+        self.retention.check(&mut p);
         self.log.check(&mut p);
         p.into_result()
     }

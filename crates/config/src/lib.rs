@@ -37,6 +37,7 @@ pub use sections::database::{DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE
 pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
 pub use sections::inbound::{OutboundWebhook, PushConfig, ScimConfig, WebhooksConfig};
 pub use sections::log::{LogConfig, LogFormat};
+pub use sections::retention::RetentionConfig;
 pub use sections::safety::{QuarantineConfig, ThresholdsConfig};
 pub use sections::schedule::{Cadence, EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
 pub use sections::sso::{

@@ -11,6 +11,7 @@
 //! and is the caller's last step.
 
 use std::fmt;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -218,9 +219,13 @@ pub struct VerifiedToken {
 }
 
 /// Checks tokens against the configured keys, audience and `max_age`.
+///
+/// The keys can be replaced while amsync runs ([`PskVerifier::replace_keys`],
+/// on SIGHUP); clones share them. A token is checked against the set of
+/// keys current when its check starts.
 #[derive(Debug, Clone)]
 pub struct PskVerifier {
-    keys: Vec<PskKey>,
+    keys: Arc<RwLock<Arc<Vec<PskKey>>>>,
     audience: String,
     max_age: Duration,
 }
@@ -233,7 +238,27 @@ fn trim_one_slash(s: &str) -> &str {
 impl PskVerifier {
     /// `audience` is `web.public_url`.
     pub fn new(keys: Vec<PskKey>, audience: &str, max_age: Duration) -> PskVerifier {
-        PskVerifier { keys, audience: trim_one_slash(audience).to_string(), max_age }
+        PskVerifier {
+            keys: Arc::new(RwLock::new(Arc::new(keys))),
+            audience: trim_one_slash(audience).to_string(),
+            max_age,
+        }
+    }
+
+    /// The keys in use now.
+    fn keys(&self) -> Arc<Vec<PskKey>> {
+        Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Uses `keys` from now on (for every clone of this verifier): a
+    /// rotated key file takes effect without a restart.
+    pub fn replace_keys(&self, keys: Vec<PskKey>) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+    }
+
+    /// The ids of the keys in use, in order.
+    pub fn kids(&self) -> Vec<String> {
+        self.keys().iter().map(|k| k.kid.clone()).collect()
     }
 
     pub fn max_age(&self) -> Duration {
@@ -245,13 +270,13 @@ impl PskVerifier {
     }
 
     /// The key with id `kid`.
-    pub fn key(&self, kid: &str) -> Option<&PskKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+    pub fn key(&self, kid: &str) -> Option<PskKey> {
+        self.keys().iter().find(|k| k.kid == kid).cloned()
     }
 
     /// The first configured key (the one `mint-token` uses by default).
-    pub fn first_key(&self) -> Option<&PskKey> {
-        self.keys.first()
+    pub fn first_key(&self) -> Option<PskKey> {
+        self.keys().first().cloned()
     }
 
     /// Decrypts and checks a token: format, key id, authenticity, `aud`,
@@ -271,7 +296,8 @@ impl PskVerifier {
         if !is_valid_kid(kid) {
             return Err(TokenError::BadKid);
         }
-        let key = self.key(kid).ok_or(TokenError::UnknownKid)?;
+        let keys = self.keys();
+        let key = keys.iter().find(|k| k.kid == kid).ok_or(TokenError::UnknownKid)?;
         let body = URL_SAFE_NO_PAD.decode(data).map_err(|_| TokenError::Malformed)?;
         if body.len() < NONCE_LEN + TAG_LEN {
             return Err(TokenError::Malformed);
@@ -432,6 +458,19 @@ mod tests {
         assert!(matches!(PskKey::from_base64("k1", &SecretString::from("***")), Err(KeyError::NotBase64 { .. })));
         assert!(matches!(PskKey::new("", [0; 32]), Err(KeyError::BadKid(_))));
         assert!(!format!("{k:?}").contains(&STANDARD.encode(k.key.as_slice())));
+    }
+
+    #[test]
+    fn replaced_keys_take_effect_for_every_clone() {
+        let v = verifier();
+        let clone = v.clone();
+        let old = mint(&key("k1", 1), &claims());
+        let new = mint(&key("k3", 3), &claims());
+        assert_eq!(clone.verify(&new, now()), Err(TokenError::UnknownKid));
+        v.replace_keys(vec![key("k3", 3)]);
+        assert_eq!(v.kids(), ["k3"]);
+        assert!(clone.verify(&new, now()).is_ok());
+        assert_eq!(clone.verify(&old, now()), Err(TokenError::UnknownKid), "a removed key is refused");
     }
 
     #[test]

@@ -213,6 +213,7 @@ pub trait Store:
     + crate::audit::AuditStore
     + crate::auth_api::AuthStore
     + crate::safety_api::SafetyStore
+    + crate::data_protection::DataStore
 {
 }
 
@@ -229,5 +230,6 @@ impl<T> Store for T where
         + crate::audit::AuditStore
         + crate::auth_api::AuthStore
         + crate::safety_api::SafetyStore
+        + crate::data_protection::DataStore
 {
 }

@@ -3,7 +3,7 @@
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
 //! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`],
-//! [`AuthStore`], [`SafetyStore`], and for access [`CommunityStore`], [`GroupStore`],
+//! [`AuthStore`], [`SafetyStore`], [`DataStore`], and for access [`CommunityStore`], [`GroupStore`],
 //! [`AccessStore`]) rather than one god trait; [`Store`] is all of them
 //! together. One implementation per database kind: [`sqlite`] now,
 //! `postgres` later, both passing the same conformance suite
@@ -22,6 +22,7 @@ pub mod access_api;
 pub mod api;
 pub mod audit;
 pub mod auth_api;
+pub mod data_protection;
 pub mod error;
 pub mod safety_api;
 pub mod sqlite;
@@ -31,6 +32,7 @@ pub use access_api::*;
 pub use api::*;
 pub use audit::*;
 pub use auth_api::*;
+pub use data_protection::*;
 pub use error::StoreError;
 pub use safety_api::*;
 pub use types::*;

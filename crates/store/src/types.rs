@@ -164,6 +164,9 @@ pub enum CommitOutcome {
     /// The claim no longer held (lease expired and re-claimed, or the entry
     /// was requeued): nothing was written.
     Fenced,
+    /// The key was erased by an admin and carries a tombstone: nothing about
+    /// it was written, and its queue entry settled.
+    Tombstoned,
 }
 
 impl CommitOutcome {

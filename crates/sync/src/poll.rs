@@ -123,6 +123,10 @@ impl Engine {
         let mut cursor: Option<String> = None;
         let mut cursors_seen: HashSet<String> = HashSet::new();
         let mut pages = 0u64;
+        // Listing entries that break the contract: counted as failed on the
+        // run, the first one named in its error, so an admin sees them.
+        let mut refused = 0u64;
+        let mut first_refused: Option<String> = None;
         let listing: Result<(), SyncError> = async {
             loop {
                 if pages >= self.settings.max_pages {
@@ -138,7 +142,9 @@ impl Engine {
                 }
                 for r in &page.rejected {
                     tracing::warn!(run_id, error = %r, "entry of the changed-members listing refused");
+                    first_refused.get_or_insert_with(|| r.to_string());
                 }
+                refused += page.rejected.len() as u64;
                 let page_listed = page.changed.len() as u64;
                 report.listed += page_listed;
                 let mut keys = Vec::with_capacity(page.changed.len());
@@ -155,6 +161,7 @@ impl Engine {
                     listed: page_listed,
                     enqueued: res.created,
                     merged: res.merged,
+                    failed: page.rejected.len() as u64,
                     ..Default::default()
                 };
                 store.add_run_counts(run_id, &counts).await?;
@@ -186,7 +193,10 @@ impl Engine {
                 if complete_listing {
                     report.reconciled = self.reconcile(&seen, trigger, run_id).await?;
                 }
-                store.finish_listing(run_id, Utc::now(), report.watermark_after, None).await?;
+                let refusals = first_refused.as_ref().map(|first| {
+                    format!("{refused} listing entries refused (they break the contract); the first: {first}")
+                });
+                store.finish_listing(run_id, Utc::now(), report.watermark_after, refusals).await?;
                 tracing::info!(
                     run_id,
                     listed = report.listed,

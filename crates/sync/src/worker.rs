@@ -106,6 +106,7 @@ impl Engine {
             Ok(CommitOutcome::UnknownGone) => "unknown_gone",
             Ok(CommitOutcome::FailureRecorded) => "failed",
             Ok(CommitOutcome::Fenced) => "fenced",
+            Ok(CommitOutcome::Tombstoned) => "tombstoned",
             Err(_) => "store_error",
         };
         if let Err(e) = &result {

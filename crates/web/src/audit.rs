@@ -30,6 +30,12 @@ impl ActorSlot {
         self.0.lock().expect("actor slot lock").take()
     }
 
+    /// Who acts, as the access extractor named them (for handlers that
+    /// record the actor themselves, such as an erase's tombstone).
+    pub fn actor(&self) -> Option<String> {
+        self.0.lock().expect("actor slot lock").clone()
+    }
+
     /// Names who acts.
     pub fn fill(&self, actor: &str) {
         *self.0.lock().expect("actor slot lock") = Some(actor.to_string());

@@ -3,7 +3,8 @@
 //! The admin token opens everything; the site token (for the community
 //! site's back end) may only read members, communities, events and access
 //! decisions and introspect sessions. Each accepts a second value during
-//! rotation. Comparisons are constant-time.
+//! rotation, and the whole set is replaced when secrets are reloaded
+//! (SIGHUP). Comparisons are constant-time.
 //!
 //! Without a bearer token, a dashboard session cookie (the admin token
 //! traded at `/admin/login`) or a signed-in SuperAdmin's session cookie
@@ -20,18 +21,54 @@ use subtle::ConstantTimeEq;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The accepted bearer tokens.
+/// One set of accepted bearer tokens.
 #[derive(Default)]
-pub struct Tokens {
+pub struct TokenSet {
     /// The admin token and, during rotation, the next one.
     pub admin: Vec<SecretString>,
     /// The read-only site token and, during rotation, the next one.
     pub site: Vec<SecretString>,
 }
 
+/// The accepted bearer tokens, replaced whole when secrets are reloaded
+/// (SIGHUP): a request reads the current set with one lock-free-in-practice
+/// read and an `Arc` clone, and a rotation never shows it half a set.
+pub struct Tokens {
+    current: std::sync::RwLock<std::sync::Arc<TokenSet>>,
+}
+
+impl Tokens {
+    pub fn new(admin: Vec<SecretString>, site: Vec<SecretString>) -> Tokens {
+        Tokens::from(TokenSet { admin, site })
+    }
+
+    /// The tokens accepted now.
+    pub fn current(&self) -> std::sync::Arc<TokenSet> {
+        std::sync::Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Accepts `set` from now on (the old tokens are refused at once).
+    pub fn replace(&self, set: TokenSet) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(set);
+    }
+}
+
+impl From<TokenSet> for Tokens {
+    fn from(set: TokenSet) -> Tokens {
+        Tokens { current: std::sync::RwLock::new(std::sync::Arc::new(set)) }
+    }
+}
+
+impl Default for Tokens {
+    fn default() -> Tokens {
+        Tokens::from(TokenSet::default())
+    }
+}
+
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("admin", &self.admin.len()).field("site", &self.site.len()).finish()
+        let set = self.current();
+        f.debug_struct("Tokens").field("admin", &set.admin.len()).field("site", &set.site.len()).finish()
     }
 }
 
@@ -104,10 +141,11 @@ impl FromRequestParts<AppState> for Admin {
             crate::audit::note_actor(&parts.extensions, &actor);
             return Ok(Admin(actor));
         };
-        if matches_any(token, &state.tokens.admin) {
+        let tokens = state.tokens.current();
+        if matches_any(token, &tokens.admin) {
             crate::audit::note_actor(&parts.extensions, amsync_store::ADMIN_TOKEN_ACTOR);
             Ok(Admin(amsync_store::ADMIN_TOKEN_ACTOR.to_string()))
-        } else if matches_any(token, &state.tokens.site) {
+        } else if matches_any(token, &tokens.site) {
             Err(ApiError::Forbidden)
         } else {
             tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
@@ -130,9 +168,10 @@ impl FromRequestParts<AppState> for Reader {
             }
             return Ok(Reader { is_admin: true });
         };
-        if matches_any(token, &state.tokens.admin) {
+        let tokens = state.tokens.current();
+        if matches_any(token, &tokens.admin) {
             Ok(Reader { is_admin: true })
-        } else if matches_any(token, &state.tokens.site) {
+        } else if matches_any(token, &tokens.site) {
             Ok(Reader { is_admin: false })
         } else {
             tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
@@ -144,6 +183,18 @@ impl FromRequestParts<AppState> for Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_set_refuses_the_old_tokens_at_once() {
+        let tokens = Tokens::new(vec![SecretString::from("old")], vec![]);
+        assert!(matches_any("old", &tokens.current().admin));
+        let held = tokens.current();
+        tokens.replace(TokenSet { admin: vec![SecretString::from("new")], site: vec![] });
+        assert!(!matches_any("old", &tokens.current().admin));
+        assert!(matches_any("new", &tokens.current().admin));
+        assert!(matches_any("old", &held.admin), "a request in flight keeps the set it read");
+        assert!(!format!("{tokens:?}").contains("new"), "Debug shows counts, not tokens");
+    }
 
     #[test]
     fn any_of_the_rotation_values_matches_and_empty_never_does() {

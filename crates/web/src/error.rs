@@ -19,6 +19,8 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
@@ -32,6 +34,7 @@ impl ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -88,8 +91,43 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+            Err(rejection) => Err(body_error(rejection.status(), rejection.body_text())),
         }
+    }
+}
+
+/// A request body refused before its content was looked at: too large
+/// (`web.limits.max_body`) or unreadable.
+fn body_error(status: axum::http::StatusCode, text: String) -> ApiError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(format!("the request body is larger than web.limits.max_body allows ({text})"))
+    } else {
+        ApiError::BadRequest(text)
+    }
+}
+
+/// A JSON body that may be absent (empty): `None` then. Errors name the
+/// field (`reason: invalid type: …`), as [`JsonBody`]'s do.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S, T> axum::extract::FromRequest<S> for OptionalJsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| body_error(rejection.status(), rejection.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de)
+            .map(|v| OptionalJsonBody(Some(v)))
+            .map_err(|e| ApiError::BadRequest(format!("{}: {}", e.path(), e.inner())))
     }
 }
 

@@ -62,6 +62,7 @@ impl Modify for Security {
         (name = "security-groups", description = "Security groups, IsMember designations, local groups and their members"),
         (name = "access", description = "Access decisions and content items"),
         (name = "changes", description = "The change feed the community site follows"),
+        (name = "data-protection", description = "A member's export and erase, and the tombstones erases leave"),
         (name = "dashboard", description = "The sync details dashboard (HTML)"),
         (name = "sign-on", description = "Members signing in: browser round trips, sessions, mobile tokens, introspection")
     )

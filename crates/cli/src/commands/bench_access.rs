@@ -203,7 +203,7 @@ pub async fn run(args: BenchAccessArgs) -> CliResult<()> {
     let state = AppState {
         store: dyn_store(&store),
         engine,
-        tokens: Arc::new(Tokens { admin: vec![], site: vec![SITE_TOKEN.into()] }),
+        tokens: Arc::new(Tokens::new(vec![], vec![SITE_TOKEN.into()])),
         settings: Arc::new(WebSettings::default()),
         access: Arc::new(AccessCache::new()),
         sign_on: Arc::new(amsync_web::sso::SignOn::unconfigured(

@@ -223,7 +223,7 @@ pub async fn run(args: BenchDashboardArgs) -> CliResult<()> {
     let state = AppState {
         store: dyn_store(&store),
         engine: engine.clone(),
-        tokens: Arc::new(Tokens { admin: vec![TOKEN.into()], site: vec![] }),
+        tokens: Arc::new(Tokens::new(vec![TOKEN.into()], vec![])),
         settings: Arc::new(WebSettings::default()),
         access: Arc::new(amsync_web::access_cache::AccessCache::new()),
         sign_on: Arc::new(amsync_web::sso::SignOn::unconfigured(

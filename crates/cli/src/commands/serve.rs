@@ -1,5 +1,6 @@
-//! `amsync serve`: scheduler, workers and web server in one process; and
-//! `amsync worker`, which needs a shared database.
+//! `amsync serve`: scheduler, workers, web server and the retention task
+//! in one process, reloading its `*_file` secrets on SIGHUP; and `amsync
+//! worker`, which needs a shared database.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{dyn_store, load_config, open_store, readiness, shutdown_signal};
 use crate::exit::{CliError, CliResult};
+use crate::secrets::LiveSecrets;
 use crate::wiring;
 
 pub async fn run(config: &Path, role: &str) -> CliResult<()> {
@@ -18,9 +20,40 @@ pub async fn run(config: &Path, role: &str) -> CliResult<()> {
     cfg.validate_for_serve(&ProcessEnv)?;
     let node = Node::start(&cfg, &ProcessEnv, role).await?;
     tracing::info!(listen = %node.addr, "amsync is serving");
-    shutdown_signal().await;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut hangups = hangup_signals();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = hangups.recv() => {
+                node.secrets.reload(&ProcessEnv);
+            }
+        }
+    }
     node.stop().await;
     Ok(())
+}
+
+/// SIGHUP, one message each: reload the `*_file` secrets.
+fn hangup_signals() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut s) => {
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading secrets");
+                    // A reload already waiting covers this signal too.
+                    let _ = tx.try_send(());
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP; secrets reload only with a restart"),
+    }
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
 }
 
 pub async fn run_worker(config: &Path) -> CliResult<()> {
@@ -30,10 +63,12 @@ pub async fn run_worker(config: &Path) -> CliResult<()> {
     ))
 }
 
-/// A running node: engine and web server.
+/// A running node: engine, web server and the retention task.
 pub struct Node {
     pub addr: std::net::SocketAddr,
     pub store: Arc<SqliteStore>,
+    /// The secrets SIGHUP reloads.
+    pub secrets: Arc<LiveSecrets>,
     stop: CancellationToken,
     tasks: tokio::task::JoinSet<()>,
 }
@@ -61,10 +96,15 @@ impl Node {
         let (engine, source) = wiring::engine(cfg, env, dyn_store(&store), role)?;
         let credentials = wiring::credentials(cfg, env, Some(&source))?;
         let sign_on = crate::wiring_sso::sign_on(cfg, env, credentials).await?;
+        let mut secrets = LiveSecrets::load(cfg, env)?;
+        if let Some(amsync_web::sso::TokenResolver::Psk(verifier)) = &sign_on.resolver {
+            secrets.attach_verifier(verifier.clone());
+        }
+        let secrets = Arc::new(secrets);
         let state = AppState {
             store: dyn_store(&store),
             engine: engine.clone(),
-            tokens: Arc::new(wiring::tokens(cfg, env)?),
+            tokens: secrets.tokens(),
             settings: Arc::new(wiring::web_settings(cfg)),
             access: Arc::new(amsync_web::access_cache::AccessCache::new()),
             sign_on: Arc::new(sign_on),
@@ -81,7 +121,12 @@ impl Node {
                 }
             });
         }
-        tasks.spawn(amsync_web::sso::prune::run(state.clone(), std::time::Duration::from_secs(600), stop.clone()));
+        tasks.spawn(crate::retention::run(
+            dyn_store(&store),
+            crate::retention::policy(cfg),
+            cfg.retention.interval,
+            stop.clone(),
+        ));
         {
             let stop = stop.clone();
             tasks.spawn(async move {
@@ -90,7 +135,7 @@ impl Node {
                 }
             });
         }
-        Ok(Node { addr, store, stop, tasks })
+        Ok(Node { addr, store, secrets, stop, tasks })
     }
 
     /// Stops taking work, lets refreshes in flight commit, closes the store.

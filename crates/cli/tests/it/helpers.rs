@@ -50,6 +50,13 @@ pub struct AppOptions {
     pub thresholds: Thresholds,
     /// `[quarantine]` (the product's defaults, probing every 200 ms).
     pub quarantine: QuarantineSettings,
+    /// Another AMS than the simulator (a test's own server); the simulator
+    /// still runs.
+    pub ams_url: Option<String>,
+    /// `ams.max_body` (the product's 8 MiB when absent).
+    pub ams_max_body: Option<u64>,
+    /// `ams.max_pages` (the product's 100,000 when absent).
+    pub max_pages: Option<u64>,
 }
 
 impl Default for AppOptions {
@@ -68,6 +75,9 @@ impl Default for AppOptions {
             timezone: chrono_tz::UTC,
             thresholds: Thresholds::unlimited(),
             quarantine: QuarantineSettings { poll_floor: Duration::from_millis(200), ..QuarantineSettings::default() },
+            ams_url: None,
+            ams_max_body: None,
+            max_pages: None,
         }
     }
 }
@@ -132,8 +142,12 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
         store.set_thresholds(o.thresholds);
-        let mut http = HttpSourceConfig::new(url::Url::parse(&sim.base_url()).unwrap());
+        let ams_url = o.ams_url.clone().unwrap_or_else(|| sim.base_url());
+        let mut http = HttpSourceConfig::new(url::Url::parse(&ams_url).unwrap());
         http.auth = AuthConfig::None;
+        if let Some(max) = o.ams_max_body {
+            http.max_body = max;
+        }
         http.timeout = o.timeout;
         http.max_concurrency = o.workers * 3;
         // Every call the source makes feeds the quarantine's window, as `amsync serve` wires it.
@@ -156,6 +170,7 @@ impl TestApp {
             periodic: Schedule::Interval(Duration::from_secs(3600)),
             events: Schedule::Interval(Duration::from_secs(3600)),
             quarantine: o.quarantine.clone(),
+            max_pages: o.max_pages.unwrap_or(SyncSettings::default().max_pages),
             ..SyncSettings::default()
         };
         let dyn_store: Arc<dyn Store> = store.clone();
@@ -179,7 +194,7 @@ impl TestApp {
         let state = AppState {
             store: dyn_store,
             engine: engine.clone(),
-            tokens: Arc::new(Tokens { admin: vec![ADMIN_TOKEN.into()], site: vec![SITE_TOKEN.into()] }),
+            tokens: Arc::new(Tokens::new(vec![ADMIN_TOKEN.into()], vec![SITE_TOKEN.into()])),
             settings: Arc::new(WebSettings { timezone: o.timezone, ..WebSettings::default() }),
             access: access.clone(),
             sign_on: Arc::new(sign_on),

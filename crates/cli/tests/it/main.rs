@@ -4,6 +4,7 @@
 
 mod admin_client;
 mod browser;
+mod child;
 mod helpers;
 mod prometheus_text;
 
@@ -16,12 +17,16 @@ mod communities;
 mod community_rules;
 mod dashboard;
 mod dashboard_browser;
+mod data_protection;
 mod disable_signals;
+mod input_limits;
 mod observability;
 mod openapi;
 mod quarantine;
+mod secrets;
 mod security_groups;
 mod site_token;
+mod soak;
 mod sso;
 mod sync_atomicity;
 mod sync_crash;
@@ -31,3 +36,4 @@ mod sync_faults;
 mod sync_initial_load;
 mod sync_watermark;
 mod thresholds;
+mod upgrading;

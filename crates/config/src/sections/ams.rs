@@ -84,6 +84,9 @@ pub struct AmsConfig {
     /// Largest AMS response body read, in bytes.
     #[serde(with = "bytes")]
     pub max_body: u64,
+    /// Most listing pages one poll reads (GetChangedMembers, GetChangedEvents);
+    /// beyond it the cursor is taken for a runaway and the poll fails.
+    pub max_pages: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soap: Option<SoapSourceConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,6 +105,7 @@ impl Default for AmsConfig {
             max_concurrency: 32,
             max_rate: 0,
             max_body: 8 << 20,
+            max_pages: 100_000,
             soap: None,
             sql: None,
             scim: None,
@@ -131,6 +135,9 @@ impl AmsConfig {
         }
         if self.max_body == 0 {
             p.add("ams.max_body", "must be more than 0 bytes");
+        }
+        if self.max_pages == 0 {
+            p.add("ams.max_pages", "must be at least 1");
         }
         let subtables = [
             ("ams.soap", SourceKind::Soap, self.soap.is_some()),

@@ -6,6 +6,7 @@ pub mod database;
 pub mod groups;
 pub mod inbound;
 pub mod log;
+pub mod retention;
 pub mod safety;
 pub mod schedule;
 pub mod sso;

@@ -88,6 +88,9 @@ fn bad_values_are_refused_with_their_key() {
         ("[auth]\nauth = { header = \"X\" }\n", "auth.auth (line 4): missing field `kind`"),
         ("[auth]\nauth = \"none\"\n", "auth.auth (line 4): invalid type: string \"none\", expected a table"),
         ("[auth]\nauth = { kind = 1 }\n", "auth.auth.kind (line 4): invalid type: integer, expected a string"),
+        ("[retention]\nhistory = \"30s\"\n", "retention.history (line 4): must be at least 1h"),
+        ("[retention]\nsessions = \"a week\"\n", "retention.sessions (line 4): invalid duration"),
+        ("max_pages = 0\n", "ams.max_pages (line 3): must be at least 1"),
     ];
     for (extra, want) in cases {
         let got = error_of(extra, &[]);

@@ -66,6 +66,7 @@ pub fn everything() -> Config {
             max_concurrency: 32,
             max_rate: 0,
             max_body: 8 << 20,
+            max_pages: 100_000,
             soap: Some(SoapSourceConfig {
                 endpoint: url("https://ams.example.org/soap"),
                 security_key_env: some("SK"),
@@ -191,6 +192,15 @@ pub fn everything() -> Config {
             token_file: path("/sct"),
             next_token_env: some("NSCT"),
             next_token_file: path("/nsct"),
+        },
+        retention: RetentionConfig {
+            history: d(365 * 86400),
+            change_feed: d(30 * 86400),
+            runs: d(90 * 86400),
+            sessions: d(86400),
+            used_token_ids: d(3600),
+            disabled_members: d(365 * 86400),
+            interval: d(3600),
         },
         log: LogConfig { format: LogFormat::Text, level: s("info") },
     }

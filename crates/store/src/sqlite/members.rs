@@ -130,7 +130,7 @@ fn group_filter(group: &str, sql: &mut String, args: &mut Vec<Value>) {
     }
 }
 
-fn history(conn: &Connection, key: &str, limit: usize, before: Option<i64>) -> Result<Vec<HistoryEntry>> {
+pub(crate) fn history(conn: &Connection, key: &str, limit: usize, before: Option<i64>) -> Result<Vec<HistoryEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, trigger, kind, run_id, fields FROM member_history
          WHERE member_key = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",

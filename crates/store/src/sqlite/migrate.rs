@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "auth", sql: include_str!("../../migrations/0003_auth.sql") },
     Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
     Migration { version: 5, name: "safety", sql: include_str!("../../migrations/0005_safety.sql") },
+    Migration { version: 6, name: "data_protection", sql: include_str!("../../migrations/0006_data_protection.sql") },
 ];
 
 /// The newest schema version this binary knows.

@@ -466,6 +466,23 @@ fn list_queue(
     raw.into_iter().map(RawEntry::into_entry).collect()
 }
 
+/// Every entry of one key, oldest first (a member's export). One query per
+/// state, so each uses its partial index.
+pub(crate) fn entries_of(conn: &Connection, key: &str) -> Result<Vec<QueueEntry>> {
+    const COLUMNS: &str = "id, member_key, state, trigger, priority, attempts, run_id, enqueued_at, due_at,
+        lease_until, last_error, last_error_at";
+    let mut raw: Vec<RawEntry> = Vec::new();
+    for state in ["state IN ('queued', 'retrying')", "state = 'running'", "state = 'dead'"] {
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM refresh_queue WHERE member_key = ?1 AND {state}"))?;
+        for e in stmt.query_map([key], entry_from_row)? {
+            raw.push(e?);
+        }
+    }
+    raw.sort_by_key(|e| e.id);
+    raw.into_iter().map(RawEntry::into_entry).collect()
+}
+
 fn queue_counts(conn: &Connection) -> Result<QueueCounts> {
     let mut c = QueueCounts::default();
     let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM refresh_queue GROUP BY state")?;

@@ -10,7 +10,8 @@
 //!
 //! Before a plan is written, the safety nets screen it (`safety.rs`): a
 //! disable or membership removals past the thresholds are held for an
-//! admin's approval, and the rest of the refresh applies.
+//! admin's approval, and the rest of the refresh applies. A key an admin
+//! erased (a tombstone) gets nothing written at all.
 
 use std::collections::HashSet;
 
@@ -65,6 +66,15 @@ pub(crate) fn commit(ctx: &mut WriterCtx, c: &RefreshCommit, prepared: &Prepared
     };
     let at = ms(c.at);
     let key = c.key.as_str();
+    if super::erase::is_tombstoned(conn, key)? {
+        // An erased key: nothing about it is written, not even a failure;
+        // the entry settles so it is not retried.
+        add_run_counts(conn, c.run_id, &RunCounts { refreshed: 1, unchanged: 1, ..Default::default() })?;
+        if let Some(e) = &entry {
+            queue::settle(conn, e, at)?;
+        }
+        return Ok(CommitOutcome::Tombstoned);
+    }
     let hold = HoldCtx { limits: &prepared.limits, key, trigger: c.trigger, run_id: c.run_id, at };
     let mut held = 0;
     match &c.outcome {

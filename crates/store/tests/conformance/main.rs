@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod auth;
+mod data_protection;
 mod events;
 mod feed;
 mod fixtures;
@@ -102,4 +103,12 @@ conformance!(on_sqlite => crate::harness::sqlite:
     safety::a_rule_change_past_the_threshold_is_held_whole,
     safety::an_admin_disable_sticks_revokes_and_is_never_held,
     safety::a_sample_names_active_members_only,
+    data_protection::an_export_holds_everything_about_one_member,
+    data_protection::an_erase_removes_every_row_and_leaves_a_tombstone,
+    data_protection::a_tombstoned_key_is_not_brought_back_until_lifted,
+    data_protection::an_erase_of_the_newest_feed_entry_never_reuses_its_sequence,
+    data_protection::an_erase_lets_the_runs_of_its_entries_finish,
+    data_protection::pruning_deletes_history_and_feed_by_age_in_bounded_batches,
+    data_protection::pruning_keeps_running_runs_and_an_admins_disable,
+    data_protection::pruning_removes_ended_sign_ins_after_their_retention,
 );

@@ -104,7 +104,7 @@ pub async fn submit(
         let msg = "The sign-in form expired or did not come from this page. Please try again.";
         return form_page(StatusCode::FORBIDDEN, &next, Some(msg), &sessions);
     }
-    if !crate::auth::matches_any(f.token.trim(), &state.tokens.admin) {
+    if !crate::auth::matches_any(f.token.trim(), &state.tokens.current().admin) {
         crate::metrics::login_outcome("admin_token", "refused");
         tracing::warn!("dashboard sign-in refused: wrong admin token");
         return form_page(StatusCode::UNAUTHORIZED, &next, Some("That is not the admin token."), &sessions);

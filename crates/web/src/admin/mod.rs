@@ -169,7 +169,7 @@ pub enum PageError {
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::BadRequest(m) => PageError::BadRequest(m),
+            ApiError::BadRequest(m) | ApiError::TooLarge(m) => PageError::BadRequest(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
             ApiError::Unauthenticated | ApiError::Forbidden => PageError::Forbidden(e.to_string()),

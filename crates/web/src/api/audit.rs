@@ -31,7 +31,7 @@ pub async fn list(
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = AuditFilter {
-        actor: q.actor.filter(|a| !a.is_empty()),
+        actor: super::short_param("actor", q.actor, amsync_core::member::MAX_SHORT_TEXT)?.filter(|a| !a.is_empty()),
         limit: super::limit(q.limit, 100, 1000),
         before: q.before,
     };

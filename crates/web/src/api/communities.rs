@@ -85,6 +85,9 @@ pub async fn get_access(
     Ok(Json(json!({ "community": key, "groups": groups })))
 }
 
+/// Most groups one community may grant access to.
+const MAX_GRANTS: usize = 1000;
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessBody {
@@ -106,6 +109,12 @@ pub async fn put_access(
     JsonBody(body): JsonBody<AccessBody>,
 ) -> Result<Json<Value>, ApiError> {
     let key = community_key(&key)?;
+    if body.groups.len() > MAX_GRANTS {
+        return Err(ApiError::BadRequest(format!(
+            "community {key}: groups: {} groups, at most {MAX_GRANTS}",
+            body.groups.len()
+        )));
+    }
     let groups = state.store.set_community_grants(&key, &body.groups).await?;
     tracing::info!(community = key.as_str(), groups = groups.len(), "community access granted");
     Ok(Json(json!({ "community": key, "groups": groups })))

@@ -45,7 +45,7 @@ pub struct RulesBody {
 
 fn validate(rules: &[CommunityRule]) -> Result<(), ApiError> {
     if rules.len() > MAX_RULES {
-        return Err(ApiError::BadRequest(format!("{} rules, at most {MAX_RULES}", rules.len())));
+        return Err(ApiError::BadRequest(format!("rules: {} rules, at most {MAX_RULES}", rules.len())));
     }
     for (i, r) in rules.iter().enumerate() {
         for (field, v) in [("group_type", &r.group_type), ("group_subtype", &r.group_subtype)] {

@@ -33,6 +33,9 @@ pub async fn get(
     item.map(Json).ok_or_else(|| ApiError::NotFound(format!("content item {id} not found")))
 }
 
+/// Most groups one item may list.
+const MAX_GROUPS: usize = 1000;
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContentBody {
@@ -56,6 +59,14 @@ pub async fn put(
     JsonBody(body): JsonBody<ContentBody>,
 ) -> Result<(StatusCode, Json<ContentItem>), ApiError> {
     let id = content_id(&id)?;
+    if body.groups.len() > MAX_GROUPS {
+        return Err(ApiError::BadRequest(format!(
+            "content item {id}: groups: {} groups, at most {MAX_GROUPS}",
+            body.groups.len()
+        )));
+    }
+    amsync_core::member::check_len(body.name.as_deref(), amsync_core::member::MAX_SHORT_TEXT)
+        .map_err(|m| ApiError::BadRequest(format!("content item {id}: name: {m}")))?;
     let (item, created) = state.store.put_content_item(&id, body.name.as_deref(), &body.groups, Utc::now()).await?;
     tracing::info!(content = id.as_str(), groups = item.groups.len(), created, "content item stored");
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(item)))

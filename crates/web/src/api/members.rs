@@ -14,6 +14,12 @@ use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, QueryParams};
 use crate::state::AppState;
 
+/// Longest search text: as long as the longest name it could match.
+const MAX_SEARCH_TEXT: usize = amsync_core::member::MAX_SHORT_TEXT;
+const MAX_KEY_CHARS: usize = amsync_core::keys::MAX_KEY_CHARS;
+/// A cursor is a key in hex (two characters per byte of at most 64 × 4).
+const MAX_CURSOR: usize = 512;
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -42,12 +48,12 @@ pub async fn search(
     QueryParams(q): QueryParams<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let query = MemberQuery {
-        q: q.q.filter(|s| !s.is_empty()),
-        community: q.community.filter(|s| !s.is_empty()),
+        q: super::short_param("q", q.q, MAX_SEARCH_TEXT)?.filter(|s| !s.is_empty()),
+        community: super::short_param("community", q.community, MAX_KEY_CHARS)?.filter(|s| !s.is_empty()),
         current_on: q.current.unwrap_or(false).then(|| state.today()),
-        group: q.group.filter(|s| !s.is_empty()),
+        group: super::short_param("group", q.group, MAX_KEY_CHARS)?.filter(|s| !s.is_empty()),
         limit: super::limit(q.limit, 50, 500),
-        cursor: q.cursor.filter(|s| !s.is_empty()),
+        cursor: super::short_param("cursor", q.cursor, MAX_CURSOR)?.filter(|s| !s.is_empty()),
     };
     let page = state.store.search_members(&query).await?;
     Ok(Json(json!({ "members": page.items, "next_cursor": page.next_cursor })))

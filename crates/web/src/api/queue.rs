@@ -65,7 +65,7 @@ pub async fn requeue(
     let selector = match (body.all_dead, body.keys) {
         (true, None) => RequeueSelector::AllDead,
         (false, Some(keys)) if !keys.is_empty() => {
-            RequeueSelector::Keys(keys.iter().map(|k| super::member_key(k)).collect::<Result<_, _>>()?)
+            RequeueSelector::Keys(super::member_keys("keys", &keys, super::MAX_KEYS)?)
         }
         (true, Some(_)) => return Err(ApiError::BadRequest("give either all_dead or keys, not both".into())),
         _ => return Err(ApiError::BadRequest("say what to requeue: {\"all_dead\": true} or {\"keys\": [...]}".into())),

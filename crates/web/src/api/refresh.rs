@@ -55,7 +55,7 @@ pub async fn refresh(
         if keys.is_empty() {
             return Err(ApiError::BadRequest("keys is empty".into()));
         }
-        keys.iter().map(|k| super::member_key(k)).collect::<Result<Vec<_>, _>>()?
+        super::member_keys("keys", &keys, super::MAX_KEYS)?
     } else {
         let community = body.community.unwrap_or_default();
         amsync_core::CommunityKey::parse(community.as_str())

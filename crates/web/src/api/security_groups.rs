@@ -68,7 +68,7 @@ pub async fn put(
         return Err(ApiError::BadRequest("groups is empty: list the groups to create or change".into()));
     }
     if body.groups.len() > MAX_GROUPS {
-        return Err(ApiError::BadRequest(format!("{} groups, at most {MAX_GROUPS}", body.groups.len())));
+        return Err(ApiError::BadRequest(format!("groups: {} groups, at most {MAX_GROUPS}", body.groups.len())));
     }
     let upserts: Vec<GroupUpsert> = body
         .groups
@@ -129,7 +129,7 @@ pub async fn put_members(
 ) -> Result<Json<Value>, ApiError> {
     let key = group_key(&key)?;
     if body.members.len() > MAX_MEMBERS {
-        return Err(ApiError::BadRequest(format!("{} members, at most {MAX_MEMBERS}", body.members.len())));
+        return Err(ApiError::BadRequest(format!("members: {} members, at most {MAX_MEMBERS}", body.members.len())));
     }
     let changed = state.store.set_group_members(&key, &body.members, Utc::now()).await?;
     Ok(Json(json!({

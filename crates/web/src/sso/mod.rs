@@ -14,7 +14,6 @@
 //! - [`session`], [`cookies`], [`round_trip`]: sessions, cookies and the
 //!   SSO state cookie; [`client`]: the client address behind trusted proxies;
 //! - [`mobile`], [`introspect`], [`sign_out`]: the API routes;
-//! - [`prune`]: the periodic clean-up of ended sessions and tokens;
 //! - [`bench`]: `amsync bench login`.
 //!
 //! **Invariants:** no token, password or session id is logged; every
@@ -35,7 +34,6 @@ pub mod me;
 pub mod mobile;
 pub mod pages;
 pub mod principal;
-pub mod prune;
 pub mod refusal;
 pub mod round_trip;
 pub mod session;

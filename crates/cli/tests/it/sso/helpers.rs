@@ -134,8 +134,7 @@ impl TestApp {
         let credentials: Arc<dyn CredentialService> = source;
         let sign_on =
             SignOn::new(settings, resolver, Some(credentials), opts.oidc.clone(), opts.throttle.clone()).unwrap();
-        let tokens =
-            Tokens { admin: vec![SecretString::from(ADMIN_TOKEN)], site: vec![SecretString::from(SITE_TOKEN)] };
+        let tokens = Tokens::new(vec![SecretString::from(ADMIN_TOKEN)], vec![SecretString::from(SITE_TOKEN)]);
         let state = AppState {
             store: dyn_store,
             engine: engine.clone(),

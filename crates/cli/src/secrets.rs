@@ -1,0 +1,173 @@
+//! The secrets a node can rotate without a restart: the admin and site
+//! tokens (each with its `next_*` rotation value) and the pre-shared SSO
+//! keys. Each is a [`LiveSecret`]; on SIGHUP [`LiveSecrets::reload`] reads
+//! every one again and swaps the web layer's token set and the PSK
+//! verifier's keys at once. A secret that fails to read keeps its last good
+//! value (a half-written file locks nobody out), and the failure is logged
+//! with the key and the file, never a value.
+//!
+//! Secrets given by environment variable do not change while the process
+//! runs; rotating them takes a restart (or a `*_file`).
+
+use std::sync::Arc;
+
+use amsync_config::{Config, Environment, LiveSecret, SecretSource};
+use amsync_sso::{PskKey, PskVerifier};
+use amsync_web::auth::{TokenSet, Tokens};
+
+use crate::exit::CliResult;
+
+/// What one reload did, by configuration key (never values).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Keys whose value changed.
+    pub changed: Vec<String>,
+    /// Keys that could not be read (their last good value stays).
+    pub failed: Vec<String>,
+}
+
+/// The live secrets of a node and what uses them.
+pub struct LiveSecrets {
+    admin: Vec<LiveSecret>,
+    site: Vec<LiveSecret>,
+    psk: Vec<(String, LiveSecret)>,
+    tokens: Arc<Tokens>,
+    verifier: Option<PskVerifier>,
+}
+
+impl std::fmt::Debug for LiveSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSecrets")
+            .field("admin", &self.admin.len())
+            .field("site", &self.site.len())
+            .field("psk", &self.psk.len())
+            .finish()
+    }
+}
+
+/// Loads `source` when it resolves; an unset variable turns the secret off.
+fn optional(source: Option<SecretSource>, env: &dyn Environment) -> CliResult<Option<LiveSecret>> {
+    let Some(source) = source else { return Ok(None) };
+    match source.resolve_optional(env)? {
+        Some(_) => Ok(Some(LiveSecret::load(source, env)?)),
+        None => Ok(None),
+    }
+}
+
+fn token_set(admin: &[LiveSecret], site: &[LiveSecret]) -> TokenSet {
+    let values = |list: &[LiveSecret]| list.iter().map(|s| secrecy::SecretString::clone(&s.current())).collect();
+    TokenSet { admin: values(admin), site: values(site) }
+}
+
+fn psk_keys(psk: &[(String, LiveSecret)]) -> Result<Vec<PskKey>, String> {
+    psk.iter()
+        .map(|(kid, s)| PskKey::from_base64(kid, &s.current()).map_err(|e| format!("{}: {e}", s.source().key())))
+        .collect()
+}
+
+impl LiveSecrets {
+    /// Resolves the tokens (the admin token is required; the site token is
+    /// off while unset) and, in `session-variable` mode with `psk`, the keys.
+    pub fn load(cfg: &Config, env: &dyn Environment) -> CliResult<LiveSecrets> {
+        let mut admin = vec![LiveSecret::load(cfg.web.admin_token(), env)?];
+        admin.extend(optional(cfg.web.next_admin_token(), env)?);
+        let mut site: Vec<LiveSecret> = optional(Some(cfg.web.site_token()), env)?.into_iter().collect();
+        site.extend(optional(cfg.web.next_site_token(), env)?);
+        let psk = match (&cfg.sso.mode, &cfg.sso.resolve) {
+            (amsync_config::SsoMode::SessionVariable, amsync_config::SsoResolve::Psk(_)) => cfg
+                .sso
+                .psk_keys()
+                .into_iter()
+                .map(|(kid, source)| Ok((kid, LiveSecret::load(source, env)?)))
+                .collect::<CliResult<Vec<_>>>()?,
+            _ => Vec::new(),
+        };
+        let tokens = Arc::new(Tokens::from(token_set(&admin, &site)));
+        Ok(LiveSecrets { admin, site, psk, tokens, verifier: None })
+    }
+
+    /// The token set the web layer reads (swapped by [`Self::reload`]).
+    pub fn tokens(&self) -> Arc<Tokens> {
+        self.tokens.clone()
+    }
+
+    /// The verifier whose keys a reload replaces (it shares them with its clones).
+    pub fn attach_verifier(&mut self, verifier: PskVerifier) {
+        self.verifier = Some(verifier);
+    }
+
+    /// Reads every secret again; swaps the token set and the PSK keys.
+    pub fn reload(&self, env: &dyn Environment) -> Reloaded {
+        let mut out = Reloaded::default();
+        let all = self.admin.iter().chain(&self.site).chain(self.psk.iter().map(|(_, s)| s));
+        for secret in all {
+            let key = secret.source().key().to_string();
+            match secret.reload(env) {
+                Ok(true) => out.changed.push(key),
+                Ok(false) => {}
+                Err(e) => {
+                    // The message names the key and the file, never the value.
+                    tracing::error!(key = %key, error = %e, "a secret could not be reloaded; its last value stays");
+                    out.failed.push(key);
+                }
+            }
+        }
+        self.tokens.replace(token_set(&self.admin, &self.site));
+        if let Some(verifier) = &self.verifier {
+            match psk_keys(&self.psk) {
+                Ok(keys) => verifier.replace_keys(keys),
+                Err(e) => {
+                    tracing::error!(error = %e, "a reloaded SSO key is not 32 bytes of base64; the previous keys stay");
+                    out.failed.push("sso.resolve.keys".into());
+                }
+            }
+        }
+        tracing::info!(changed = ?out.changed, failed = ?out.failed, "secrets reloaded");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use amsync_web::auth::Tokens;
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn admin_values(t: &Tokens) -> Vec<String> {
+        t.current().admin.iter().map(|s| s.expose_secret().to_string()).collect()
+    }
+
+    #[test]
+    fn a_rotated_file_replaces_the_token_and_a_bad_one_keeps_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = dir.path().join("admin");
+        let next = dir.path().join("next");
+        std::fs::write(&admin, "old-admin-token\n").unwrap();
+        std::fs::write(&next, "next-admin-token\n").unwrap();
+        let text = format!(
+            "[ams]\nbase_url = \"http://127.0.0.1:9/\"\n[web]\nadmin_token_file = \"{}\"\nnext_admin_token_file = \"{}\"\n",
+            admin.display(),
+            next.display()
+        );
+        let cfg = Config::from_toml_str(&text, Vec::<(String, String)>::new()).unwrap();
+        let env: HashMap<String, String> = HashMap::new();
+        let live = LiveSecrets::load(&cfg, &env).unwrap();
+        let tokens = live.tokens();
+        assert_eq!(admin_values(&tokens), ["old-admin-token", "next-admin-token"]);
+        assert!(tokens.current().site.is_empty(), "no site token: it is off");
+
+        std::fs::write(&admin, "new-admin-token\n").unwrap();
+        let r = live.reload(&env);
+        assert_eq!(r.changed, ["web.admin_token_file"]);
+        assert_eq!(admin_values(&tokens), ["new-admin-token", "next-admin-token"]);
+
+        std::fs::write(&admin, "").unwrap();
+        let r = live.reload(&env);
+        assert_eq!(r.failed, ["web.admin_token_file"]);
+        assert_eq!(admin_values(&tokens), ["new-admin-token", "next-admin-token"], "the last good value stays");
+        assert!(!format!("{live:?}").contains("admin-token"));
+    }
+}

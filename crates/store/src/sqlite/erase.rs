@@ -1,0 +1,155 @@
+//! Erasing a member and its tombstone (see [`crate::data_protection`]).
+//!
+//! [`erase_rows`] removes every row about a key on the writer, inside the
+//! caller's operation; the admin's erase adds the tombstone, the retention
+//! of disabled members does not. The `erased` change-feed entry is written
+//! *before* the member's older entries are deleted: sequence numbers are
+//! `max + 1`, so deleting first could hand out the number of a deleted
+//! newest entry again, one a reader may already have passed.
+
+use amsync_core::diff::ChangeKind;
+use amsync_core::MemberKey;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::codec::{self, from_ms};
+use super::member_io;
+use super::runs::maybe_finish;
+use crate::data_protection::{ErasedRows, Tombstone};
+use crate::error::Result;
+
+/// Whether `key` carries a tombstone.
+pub(crate) fn is_tombstoned(conn: &Connection, key: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones WHERE member_key = ?1)")?
+        .query_row([key], |r| r.get(0))?)
+}
+
+pub(crate) fn tombstone(conn: &Connection, key: &str) -> Result<Option<Tombstone>> {
+    let row = conn
+        .prepare_cached("SELECT member_key, erased_at, actor, reason FROM tombstones WHERE member_key = ?1")?
+        .query_row([key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    row.map(|(k, at, actor, reason)| {
+        Ok(Tombstone { key: codec::key("tombstone", k)?, erased_at: from_ms(at), actor, reason })
+    })
+    .transpose()
+}
+
+pub(crate) fn list(conn: &Connection, limit: usize, after: &str) -> Result<Vec<Tombstone>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT member_key, erased_at, actor, reason FROM tombstones WHERE member_key > ?1 ORDER BY member_key LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (k, at, actor, reason) = row?;
+        out.push(Tombstone { key: codec::key("tombstone", k)?, erased_at: from_ms(at), actor, reason });
+    }
+    Ok(out)
+}
+
+fn delete(conn: &Connection, sql: &str, key: &str) -> Result<u64> {
+    Ok(conn.prepare_cached(sql)?.execute([key])? as u64)
+}
+
+/// Deletes the key's queue entries (each state by its own partial index)
+/// and lets the runs they belonged to finish.
+fn delete_queue_entries(conn: &Connection, key: &str, at: i64) -> Result<u64> {
+    let mut runs = Vec::new();
+    for state in ["state IN ('queued', 'retrying')", "state = 'running'", "state = 'dead'"] {
+        let mut stmt = conn
+            .prepare_cached(&format!("DELETE FROM refresh_queue WHERE member_key = ?1 AND {state} RETURNING run_id"))?;
+        let rows = stmt.query_map([key], |r| r.get::<_, Option<i64>>(0))?;
+        for run in rows {
+            runs.push(run?);
+        }
+    }
+    let n = runs.len() as u64;
+    let mut runs: Vec<i64> = runs.into_iter().flatten().collect();
+    runs.sort_unstable();
+    runs.dedup();
+    for run in runs {
+        maybe_finish(conn, run, at)?;
+    }
+    Ok(n)
+}
+
+/// Removes every row about `key` (see the module doc); with `feed_history`
+/// its older change-feed entries too (a scan of the feed, which has no
+/// index by member: the admin's erase only), but never an `erased` entry
+/// nor the newest of the feed. Appends the `erased` entry when a member
+/// row existed.
+pub(crate) fn erase_rows(conn: &Connection, key: &str, at: i64, feed_history: bool) -> Result<ErasedRows> {
+    let member = delete(conn, "DELETE FROM members WHERE key = ?1", key)?;
+    let mut feed_seq = None;
+    if member > 0 {
+        member_io::insert_feed(conn, key, ChangeKind::Erased, at)?;
+        feed_seq = Some(conn.last_insert_rowid());
+    }
+    // Never the newest entry of the feed (its number would be handed out
+    // again), nor an `erased` entry the site may not have read yet.
+    let change_feed = if feed_history {
+        let below = match feed_seq {
+            Some(seq) => seq,
+            None => {
+                conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_feed")?.query_row([], |r| r.get(0))?
+            }
+        };
+        conn.prepare_cached("DELETE FROM change_feed WHERE member_key = ?1 AND seq < ?2 AND kind <> 'erased'")?
+            .execute(params![key, below])? as u64
+    } else {
+        0
+    };
+    let removed = ErasedRows {
+        member,
+        memberships: delete(conn, "DELETE FROM memberships WHERE member_key = ?1", key)?,
+        groups: delete(conn, "DELETE FROM member_ams_groups WHERE member_key = ?1", key)?
+            + delete(conn, "DELETE FROM member_local_groups WHERE member_key = ?1", key)?,
+        payloads: delete(conn, "DELETE FROM member_payloads WHERE member_key = ?1", key)?,
+        history: delete(conn, "DELETE FROM member_history WHERE member_key = ?1", key)?,
+        refresh: delete(conn, "DELETE FROM member_refresh WHERE member_key = ?1", key)?,
+        queue: delete_queue_entries(conn, key, at)?,
+        sessions: delete(conn, "DELETE FROM sessions WHERE member = ?1", key)?,
+        mobile_tokens: delete(conn, "DELETE FROM mobile_tokens WHERE member = ?1", key)?,
+        change_feed,
+    };
+    Ok(removed)
+}
+
+/// The admin's erase: every row, then the tombstone (an earlier one is
+/// kept as it was). Returns what was removed, the tombstone, and whether
+/// it was there before.
+pub(crate) fn erase(
+    conn: &Connection,
+    key: &MemberKey,
+    actor: &str,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<(ErasedRows, Tombstone, bool)> {
+    let k = key.as_str();
+    let removed = erase_rows(conn, k, at, true)?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO tombstones (member_key, erased_at, actor, reason) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (member_key) DO NOTHING",
+        )?
+        .execute(params![k, at, actor, reason])?;
+    let stone = tombstone(conn, k)?.unwrap_or_else(|| Tombstone {
+        key: key.clone(),
+        erased_at: from_ms(at),
+        actor: actor.to_string(),
+        reason: reason.map(str::to_string),
+    });
+    tracing::info!(member = k, rows = removed.total(), actor, "member erased; its key is tombstoned");
+    Ok((removed, stone, inserted == 0))
+}
+
+pub(crate) fn lift(conn: &Connection, key: &str) -> Result<bool> {
+    let lifted = delete(conn, "DELETE FROM tombstones WHERE member_key = ?1", key)? > 0;
+    if lifted {
+        tracing::info!(member = key, "tombstone lifted");
+    }
+    Ok(lifted)
+}

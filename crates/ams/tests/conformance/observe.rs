@@ -76,6 +76,9 @@ async fn debug_logs_name_the_call_but_no_secret(encoding: Encoding) {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first seen by a parallel test's thread may have cached that
+    // no subscriber wants them; have them ask again, this one included.
+    tracing::callsite::rebuild_interest_cache();
 
     let (ams, _) = setup(encoding).await;
     ams.set_auth(ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "KEY-SECRET-42".into() });

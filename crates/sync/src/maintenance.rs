@@ -13,15 +13,24 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 
-/// Claims whose refresh is running on this node.
+/// Claims held by this node: waiting for a worker or refreshing.
 #[derive(Debug, Default)]
 pub(crate) struct Inflight {
-    claims: Mutex<HashMap<i64, ClaimToken>>,
+    /// Claim id → its token, and whether its commit was handed to the store.
+    claims: Mutex<HashMap<i64, (ClaimToken, bool)>>,
 }
 
 impl Inflight {
     pub fn insert(&self, claim: &Claim) {
-        self.claims.lock().expect("inflight lock").insert(claim.id, claim.token());
+        self.claims.lock().expect("inflight lock").insert(claim.id, (claim.token(), false));
+    }
+
+    /// The claim's commit is on its way: a renewal that finds its entry gone
+    /// from now on raced the commit and lost nothing.
+    pub fn committing(&self, token: ClaimToken) {
+        if let Some(c) = self.claims.lock().expect("inflight lock").get_mut(&token.id) {
+            c.1 = true;
+        }
     }
 
     pub fn remove(&self, token: ClaimToken) {
@@ -29,11 +38,12 @@ impl Inflight {
     }
 
     pub fn tokens(&self) -> Vec<ClaimToken> {
-        self.claims.lock().expect("inflight lock").values().copied().collect()
+        self.claims.lock().expect("inflight lock").values().map(|c| c.0).collect()
     }
 
-    pub fn contains(&self, token: ClaimToken) -> bool {
-        self.claims.lock().expect("inflight lock").get(&token.id) == Some(&token)
+    /// Held and not yet committing.
+    pub fn holds_uncommitted(&self, token: ClaimToken) -> bool {
+        self.claims.lock().expect("inflight lock").get(&token.id) == Some(&(token, false))
     }
 
     pub fn len(&self) -> usize {
@@ -82,8 +92,9 @@ async fn renew_leases(engine: &Engine) {
     match engine.store.renew(&tokens, Utc::now(), engine.settings.lease).await {
         Ok(held) => {
             // A refresh that committed while the renewal ran has no lease
-            // left to renew; only claims still in flight were lost.
-            let lost = tokens.iter().zip(&held).filter(|(t, h)| !**h && engine.inflight.contains(**t)).count();
+            // left to renew; only claims not yet committing were lost.
+            let lost =
+                tokens.iter().zip(&held).filter(|(t, h)| !**h && engine.inflight.holds_uncommitted(**t)).count();
             if lost > 0 {
                 tracing::warn!(lost, "claims lost their lease; their refreshes will not commit");
             }

@@ -5,64 +5,128 @@ use std::sync::{Arc, Mutex};
 
 use amsync_store::{Claim, CommitOutcome, RefreshCommit};
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 
 /// Claims entries and spawns a refresh per claim until shut down.
+///
+/// Claiming runs ahead of the refreshes: a claimer task keeps up to
+/// `workers` claimed entries waiting for a free slot, so a claim's round
+/// trip through the store's writer (queued behind commits) is never on a
+/// refresh's path. A waiting claim is under lease and renewed like a running
+/// one; it waits at most about one refresh. Claims still waiting at shutdown
+/// or when the source pauses go back to the queue with their attempt unused.
 pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(engine.settings.workers.max(1)));
+    let workers = engine.settings.workers.max(1);
+    let (ahead_tx, mut ahead_rx) = mpsc::channel::<Claim>(workers);
+    let claimer = tokio::spawn(claim_ahead(engine.clone(), ahead_tx, shutdown.clone()));
+    let slots = Arc::new(Semaphore::new(workers));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        if shutdown.is_cancelled() {
-            break;
-        }
         while tasks.try_join_next().is_some() {}
-        if engine.is_paused() {
-            idle(&engine, &shutdown).await;
-            continue;
-        }
-        let first = tokio::select! {
+        let permit = tokio::select! {
             _ = shutdown.cancelled() => break,
             p = slots.clone().acquire_owned() => p.expect("worker semaphore is never closed"),
         };
-        let want = 1 + slots.available_permits();
-        let now = Utc::now();
+        let claim = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            c = ahead_rx.recv() => match c {
+                Some(c) => c,
+                None => break,
+            },
+        };
+        if engine.is_paused() {
+            // Claimed just before the pause: back to the queue untouched.
+            release(&engine, vec![claim]).await;
+            continue;
+        }
+        let engine = engine.clone();
+        tasks.spawn(async move {
+            engine.refresh_claimed(claim).await;
+            drop(permit);
+        });
+    }
+    ahead_rx.close();
+    if let Err(e) = claimer.await {
+        tracing::error!(error = %e, "the claimer task failed");
+    }
+    let mut waiting = Vec::new();
+    while let Ok(c) = ahead_rx.try_recv() {
+        waiting.push(c);
+    }
+    release(&engine, waiting).await;
+    // Let refreshes in flight finish; their leases cover them if we are killed.
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Keeps the buffer of claimed entries full while the queue has due entries.
+async fn claim_ahead(engine: Arc<Engine>, ahead: mpsc::Sender<Claim>, shutdown: CancellationToken) {
+    loop {
+        let room = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = ahead.reserve() => match r {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+        };
+        if engine.is_paused() {
+            drop(room);
+            idle(&engine, &shutdown).await;
+            continue;
+        }
+        // The reserved place plus whatever else is free.
+        let want = 1 + ahead.capacity();
         let started = std::time::Instant::now();
-        let claims = match engine.store.claim(want, &engine.settings.node_id, now, engine.settings.lease).await {
+        let claims = match engine.store.claim(want, &engine.settings.node_id, Utc::now(), engine.settings.lease).await {
             Ok(c) => {
                 engine.phases.claim(started.elapsed(), c.len());
                 c
             }
             Err(e) => {
                 tracing::error!(error = %e, "claiming queue entries failed");
-                drop(first);
+                drop(room);
                 idle(&engine, &shutdown).await;
                 continue;
             }
         };
-        if claims.is_empty() {
-            drop(first);
+        let mut claims = claims.into_iter();
+        let Some(first) = claims.next() else {
+            drop(room);
             idle(&engine, &shutdown).await;
             continue;
-        }
-        let mut first = Some(first);
+        };
+        engine.inflight.insert(&first);
+        room.send(first);
+        let mut refused = Vec::new();
         for claim in claims {
-            let permit = match first.take() {
-                Some(p) => p,
-                None => slots.clone().acquire_owned().await.expect("worker semaphore is never closed"),
-            };
             engine.inflight.insert(&claim);
-            let engine = engine.clone();
-            tasks.spawn(async move {
-                engine.refresh_claimed(claim).await;
-                drop(permit);
-            });
+            // Only this task sends and it asked for no more than the free
+            // room, so a refusal means the workers stopped.
+            if let Err(e) = ahead.try_send(claim) {
+                refused.push(match e {
+                    mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c,
+                });
+            }
         }
+        release(&engine, refused).await;
     }
-    // Let refreshes in flight finish; their leases cover them if we are killed.
-    while tasks.join_next().await.is_some() {}
+}
+
+/// Gives claims that never ran back to the queue, due now, attempts unused.
+async fn release(engine: &Engine, claims: Vec<Claim>) {
+    if claims.is_empty() {
+        return;
+    }
+    let tokens: Vec<_> = claims.iter().map(Claim::token).collect();
+    if let Err(e) = engine.store.release(&tokens, Utc::now()).await {
+        // Their leases expire and the rescuer gives them back instead.
+        tracing::error!(error = %e, count = tokens.len(), "releasing claims that did not run failed");
+    }
+    for t in tokens {
+        engine.inflight.remove(t);
+    }
 }
 
 /// Waits until woken (enqueue, resume), the idle poll interval passes, or shutdown.
@@ -92,6 +156,7 @@ impl Engine {
             outcome,
         };
         let committing = std::time::Instant::now();
+        self.inflight.committing(token);
         let result = self.store.commit_refresh(commit).await;
         self.phases.refresh(fetched, committing.elapsed());
         self.inflight.remove(token);

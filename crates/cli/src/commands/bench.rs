@@ -166,6 +166,7 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     let cpu0 = cpu_seconds();
     let (first_s, first_run) = full_pass(&engine).await?;
     let cpu_first = cpu_seconds() - cpu0;
+    let writer_first = store.writer_stats();
     let phases_first = engine.status().phases;
     let sim_first = sim.stats().await?;
     let rows_after_first = count_rows(&store).await?;
@@ -179,6 +180,11 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     let sim_second = sim.stats().await?;
     let rows_after_second = count_rows(&store).await?;
     let peak = peak_rss_mb();
+    let writer_all = store.writer_stats();
+    // Operations per transaction on the initial load: how well group commit groups.
+    let ops_per_commit = writer_first.ops as f64 / writer_first.batches.max(1) as f64;
+    let unchanged_ops_per_commit = (writer_all.ops - writer_first.ops) as f64
+        / (writer_all.batches - writer_first.batches).max(1) as f64;
 
     let members = args.members as f64;
     let calls_first = sim_first["details"].as_f64().unwrap_or(0.0)
@@ -202,6 +208,9 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         if no_writes { "none" } else { "SOME (see rows_*)" },
     );
     eprintln!("time per refresh (initial load): {phases_first:?}");
+    eprintln!(
+        "writer: {ops_per_commit:.1} operations per transaction on the initial load, {unchanged_ops_per_commit:.1} unchanged"
+    );
     eprintln!(
         "amsync CPU per member: {:.0} µs initial load, {:.0} µs unchanged (machine load average {})",
         cpu_first / members * 1e6,
@@ -228,6 +237,8 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "rows": rows_after_second,
         "peak_rss_mb": peak.round(),
         "phases": phases_first,
+        "writer_ops_per_commit": ops_per_commit,
+        "unchanged_writer_ops_per_commit": unchanged_ops_per_commit,
         "cpu_us_per_member": (cpu_first / members * 1e6).round(),
         "unchanged_cpu_us_per_member": (cpu_second / members * 1e6).round(),
         "created": first_run.counts.created,

@@ -86,7 +86,7 @@ pub struct MembershipList {
 
 /// Brings "no value" to one form and sorts memberships by identity, so equal
 /// sets compare (and hash) equal whatever order the AMS sent them in.
-pub fn normalize_memberships(list: &mut Vec<Membership>) {
+pub fn normalize_memberships(list: &mut [Membership]) {
     for m in list.iter_mut() {
         for f in [
             &mut m.community.name,

@@ -93,8 +93,7 @@ async fn renew_leases(engine: &Engine) {
         Ok(held) => {
             // A refresh that committed while the renewal ran has no lease
             // left to renew; only claims not yet committing were lost.
-            let lost =
-                tokens.iter().zip(&held).filter(|(t, h)| !**h && engine.inflight.holds_uncommitted(**t)).count();
+            let lost = tokens.iter().zip(&held).filter(|(t, h)| !**h && engine.inflight.holds_uncommitted(**t)).count();
             if lost > 0 {
                 tracing::warn!(lost, "claims lost their lease; their refreshes will not commit");
             }

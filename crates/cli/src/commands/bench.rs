@@ -183,8 +183,8 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     let writer_all = store.writer_stats();
     // Operations per transaction on the initial load: how well group commit groups.
     let ops_per_commit = writer_first.ops as f64 / writer_first.batches.max(1) as f64;
-    let unchanged_ops_per_commit = (writer_all.ops - writer_first.ops) as f64
-        / (writer_all.batches - writer_first.batches).max(1) as f64;
+    let unchanged_ops_per_commit =
+        (writer_all.ops - writer_first.ops) as f64 / (writer_all.batches - writer_first.batches).max(1) as f64;
 
     let members = args.members as f64;
     let calls_first = sim_first["details"].as_f64().unwrap_or(0.0)

@@ -67,6 +67,39 @@ async fn signing_in_trades_the_token_for_a_session_that_every_page_needs() {
     app.stop().await;
 }
 
+/// Guessing the admin token is throttled per address: ten wrong tokens, then
+/// 429 with `Retry-After` (even for the right token, from that address);
+/// after the wait the right token signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_admin_tokens_are_throttled() {
+    let app = TestApp::spawn_with(AppOptions { members: 10, ..AppOptions::default() }).await;
+    for i in 0..10 {
+        let wrong = format!("guess-{i}");
+        assert_eq!(AdminClient::sign_in_with(&app, &wrong).await.err(), Some(StatusCode::UNAUTHORIZED), "guess {i}");
+    }
+    assert_eq!(AdminClient::sign_in_with(&app, "guess-10").await.err(), Some(StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(AdminClient::sign_in_with(&app, ADMIN_TOKEN).await.err(), Some(StatusCode::TOO_MANY_REQUESTS));
+    // The 429 says how long to wait.
+    let http = no_redirects();
+    let form = http.get(format!("{}/admin/login", app.base)).send().await.unwrap();
+    let (cookie, _) = crate::admin_client::set_cookie(&form, "amsync_admin_login").unwrap();
+    let csrf = crate::admin_client::html_value(&form.text().await.unwrap(), "csrf").unwrap();
+    let r = http
+        .post(format!("{}/admin/login", app.base))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(&[("token", ADMIN_TOKEN), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert!(r.text().await.unwrap().contains("Too many wrong tokens"));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    AdminClient::sign_in(&app).await;
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_the_sync_details() {
     let app = TestApp::spawn_with(AppOptions { members: 40, ..AppOptions::default() }).await;

@@ -3,11 +3,12 @@
 //!
 //! Before any session exists, the form is protected by a double-submit
 //! token: a random value both in a `SameSite=Strict` cookie and in the
-//! form, which must match. Outcomes are counted in
-//! `amsync_logins_total{kind="admin_token"}`; the token itself is never
+//! form, which must match. Wrong tokens are throttled per client address
+//! (429 with `Retry-After` past ten within 15 minutes). Outcomes are counted
+//! in `amsync_logins_total{kind="admin_token"}`; the token itself is never
 //! logged or recorded.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use amsync_store::ADMIN_TOKEN_ACTOR;
 use axum::extract::{Query, State};
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use super::session::{self, random_id, same_secret, LOGIN_COOKIE};
 use super::{render, Dashboard, PageError};
 use crate::audit::{ActorSlot, AuditNote};
+use crate::sso::client::ClientAddr;
 use crate::state::AppState;
 
 /// How long the sign-in form stays valid.
@@ -88,15 +90,26 @@ impl std::fmt::Debug for LoginForm {
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Signed in: the session cookie is set; to `next`"),
         (status = 401, description = "Not the admin token", content_type = "text/html"),
-        (status = 403, description = "The form's CSRF token does not match its cookie", content_type = "text/html")))]
+        (status = 403, description = "The form's CSRF token does not match its cookie", content_type = "text/html"),
+        (status = 429, description = "Too many wrong tokens from this address: try again after `Retry-After` seconds", content_type = "text/html")))]
 pub async fn submit(
     State(state): State<AppState>,
     Extension(sessions): Extension<std::sync::Arc<session::AdminSessions>>,
     Extension(actor): Extension<ActorSlot>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
+    if let Err(wait) = sessions.throttle.check(None, client, Instant::now()) {
+        crate::metrics::login_outcome("admin_token", "throttled");
+        tracing::warn!(client = %client, "dashboard sign-in throttled: too many wrong admin tokens");
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let msg = format!("Too many wrong tokens from your address. Try again in {secs} s.");
+        let mut resp = form_page(StatusCode::TOO_MANY_REQUESTS, &next, Some(&msg), &sessions);
+        resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        return resp;
+    }
     let cookie = sessions.cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if !same_secret(cookie, &f.csrf) {
         crate::metrics::login_outcome("admin_token", "bad_form");
@@ -105,10 +118,12 @@ pub async fn submit(
         return form_page(StatusCode::FORBIDDEN, &next, Some(msg), &sessions);
     }
     if !crate::auth::matches_any(f.token.trim(), &state.tokens.current().admin) {
+        sessions.throttle.failed(None, client, Instant::now());
         crate::metrics::login_outcome("admin_token", "refused");
         tracing::warn!("dashboard sign-in refused: wrong admin token");
         return form_page(StatusCode::UNAUTHORIZED, &next, Some("That is not the admin token."), &sessions);
     }
+    sessions.throttle.succeeded(None, client);
     crate::metrics::login_outcome("admin_token", "ok");
     let (_, set_cookie) = sessions.start(ADMIN_TOKEN_ACTOR);
     actor.fill(ADMIN_TOKEN_ACTOR);

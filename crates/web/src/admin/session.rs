@@ -53,6 +53,9 @@ pub struct AdminSessions {
     lifetime: Duration,
     idle: Duration,
     secure: bool,
+    /// Wrong admin tokens typed at `/admin/login`, per client address; its
+    /// own table, so that guessing here never slows members' sign-ins.
+    pub throttle: amsync_sso::Throttle,
 }
 
 /// 256 random bits as 64 hex characters.
@@ -76,7 +79,14 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 impl AdminSessions {
     pub fn new(lifetime: Duration, idle: Duration, secure: bool) -> AdminSessions {
-        AdminSessions { entries: Mutex::new(HashMap::new()), lifetime, idle, secure }
+        // Few admins, one token each: 10 wrong tokens per address within
+        // 15 minutes, then delays doubling from 1 s.
+        let throttle = amsync_sso::Throttle::new(amsync_sso::ThrottleSettings {
+            per_account_and_address: 10,
+            per_address: 10,
+            ..amsync_sso::ThrottleSettings::default()
+        });
+        AdminSessions { entries: Mutex::new(HashMap::new()), lifetime, idle, secure, throttle }
     }
 
     /// A cookie's name as sent: `__Host-` prefixed when secure.

@@ -39,6 +39,7 @@ fn count(report: &PruneReport) {
         ("mobile_tokens", report.mobile_tokens),
         ("used_token_ids", report.used_token_ids),
         ("disabled_members", report.disabled_members),
+        ("approvals", report.approvals),
     ] {
         if n > 0 {
             metrics::counter!("amsync_retention_pruned_total", "kind" => kind).increment(n);

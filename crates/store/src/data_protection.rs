@@ -233,6 +233,8 @@ pub struct PruneReport {
     pub mobile_tokens: u64,
     pub used_token_ids: u64,
     pub disabled_members: u64,
+    /// Decided approvals removed (with their held changes).
+    pub approvals: u64,
     /// Write operations the pass took (each one bounded batch).
     pub batches: u64,
 }
@@ -246,6 +248,7 @@ impl PruneReport {
             + self.mobile_tokens
             + self.used_token_ids
             + self.disabled_members
+            + self.approvals
     }
 }
 

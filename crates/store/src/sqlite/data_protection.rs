@@ -57,6 +57,7 @@ impl DataStore for SqliteStore {
                 mobile_tokens = report.mobile_tokens,
                 used_token_ids = report.used_token_ids,
                 disabled_members = report.disabled_members,
+                approvals = report.approvals,
                 "pruned data past its retention"
             );
         }

@@ -71,6 +71,30 @@ pub(crate) fn runs(conn: &Connection, cutoff: i64) -> Result<u64> {
         .execute(params![cutoff, BATCH as i64])? as u64)
 }
 
+/// Decided approvals (applied, dropped, or rejected with no rejection still
+/// standing) decided before `cutoff`, with their held changes. A standing
+/// rejection is what keeps the same change from being held again, so an
+/// approval that has one stays, however old.
+pub(crate) fn approvals(conn: &Connection, cutoff: i64) -> Result<u64> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT a.id FROM approvals a
+              WHERE a.status IN ('applied', 'dropped', 'rejected') AND COALESCE(a.decided_at, a.updated_at) < ?1
+                AND NOT EXISTS (SELECT 1 FROM held_changes h
+                                 WHERE h.approval_id = a.id AND h.status IN ('pending', 'rejected'))
+              ORDER BY a.id LIMIT ?2",
+        )?
+        .query_map(params![cutoff, MEMBER_BATCH as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut held = conn.prepare_cached("DELETE FROM held_changes WHERE approval_id = ?1")?;
+    let mut approval = conn.prepare_cached("DELETE FROM approvals WHERE id = ?1")?;
+    for id in &ids {
+        held.execute([id])?;
+        approval.execute([id])?;
+    }
+    Ok(ids.len() as u64)
+}
+
 /// Sessions past their lifetime, or idle past the idle timeout, before `cutoff`.
 pub(crate) fn sessions(conn: &Connection, cutoff: i64, idle: i64) -> Result<u64> {
     Ok(conn
@@ -124,10 +148,12 @@ type Step = (fn(&Connection, i64, i64, i64) -> Result<u64>, usize, fn(&mut Prune
 /// Runs every kind of pruning to the end, one bounded batch per write.
 pub(crate) async fn prune(store: &SqliteStore, p: &RetentionPolicy, now: DateTime<Utc>) -> Result<PruneReport> {
     let idle = i64::try_from(p.session_idle_timeout.as_millis()).unwrap_or(i64::MAX);
-    let steps: [(i64, Step); 7] = [
+    let steps: [(i64, Step); 8] = [
         (cutoff(now, p.history), (|c, cut, _, _| history(c, cut), BATCH, |r| &mut r.history)),
         (cutoff(now, p.change_feed), (|c, cut, _, _| change_feed(c, cut), BATCH, |r| &mut r.change_feed)),
         (cutoff(now, p.runs), (|c, cut, _, _| runs(c, cut), BATCH, |r| &mut r.runs)),
+        // Decided approvals are kept as long as the runs that held them.
+        (cutoff(now, p.runs), (|c, cut, _, _| approvals(c, cut), MEMBER_BATCH, |r| &mut r.approvals)),
         (cutoff(now, p.sessions), (|c, cut, idle, _| sessions(c, cut, idle), BATCH, |r| &mut r.sessions)),
         (cutoff(now, p.sessions), (|c, cut, _, _| mobile_tokens(c, cut), BATCH, |r| &mut r.mobile_tokens)),
         (cutoff(now, p.used_token_ids), (|c, cut, _, _| used_token_ids(c, cut), BATCH, |r| &mut r.used_token_ids)),

@@ -315,3 +315,38 @@ pub async fn pruning_removes_ended_sign_ins_after_their_retention(db: &mut TestD
     assert_eq!((later.sessions, later.mobile_tokens), (1, 1), "{later:?}");
     assert_eq!(db.scalar("SELECT COUNT(*) FROM sessions WHERE id_hash = 'live'").await, 1);
 }
+
+pub async fn pruning_removes_decided_approvals_but_keeps_a_standing_rejection(db: &mut TestDb) {
+    let old = t0().timestamp_millis() - 200 * DAY_MS;
+    let recent = t0().timestamp_millis() - DAY_MS;
+    // 1 applied long ago; 2 rejected long ago, its rejection still standing;
+    // 3 rejected long ago, the AMS since answered otherwise (dropped);
+    // 4 applied recently; 5 pending, old.
+    db.exec(&format!(
+        "INSERT INTO approvals (id, kind, status, reason, trigger, created_at, updated_at, decided_at) VALUES
+           (1, 'disable', 'applied', 'r', 'periodic', {old}, {old}, {old}),
+           (2, 'disable', 'rejected', 'r', 'periodic', {old}, {old}, {old}),
+           (3, 'disable', 'rejected', 'r', 'periodic', {old}, {old}, {old}),
+           (4, 'disable', 'applied', 'r', 'periodic', {recent}, {recent}, {recent}),
+           (5, 'disable', 'pending', 'r', 'periodic', {old}, {old}, NULL);
+         INSERT INTO held_changes (approval_id, member_key, kind, status, signal, created_at, decided_at) VALUES
+           (1, 'A', 'disable', 'applied', 'not_found', {old}, {old}),
+           (1, 'B', 'disable', 'applied', 'not_found', {old}, {old}),
+           (2, 'C', 'disable', 'rejected', 'not_found', {old}, {old}),
+           (3, 'D', 'disable', 'dropped', 'not_found', {old}, {old}),
+           (4, 'E', 'disable', 'applied', 'not_found', {recent}, {recent}),
+           (5, 'F', 'disable', 'pending', 'not_found', {old}, NULL);"
+    ))
+    .await;
+    let report = db.s().prune(&policy(), t0()).await.unwrap();
+    assert_eq!(report.approvals, 2, "{report:?}");
+    assert_eq!(db.count("approvals").await, 3);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM approvals WHERE id IN (2, 4, 5)").await, 3, "2, 4 and 5 stay");
+    assert_eq!(db.count("held_changes").await, 3);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM held_changes WHERE member_key IN ('C', 'E', 'F')").await,
+        3,
+        "held changes go with their approval"
+    );
+    assert_eq!(db.s().prune(&policy(), t0()).await.unwrap().approvals, 0);
+}

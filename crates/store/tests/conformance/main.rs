@@ -110,5 +110,6 @@ conformance!(on_sqlite => crate::harness::sqlite:
     data_protection::an_erase_lets_the_runs_of_its_entries_finish,
     data_protection::pruning_deletes_history_and_feed_by_age_in_bounded_batches,
     data_protection::pruning_keeps_running_runs_and_an_admins_disable,
+    data_protection::pruning_removes_decided_approvals_but_keeps_a_standing_rejection,
     data_protection::pruning_removes_ended_sign_ins_after_their_retention,
 );

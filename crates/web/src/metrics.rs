@@ -20,8 +20,9 @@
 //!   `amsync_threshold_membership_removals_in_window` (scrape time);
 //! - `amsync_http_requests_total{method,route,status}`,
 //!   `amsync_http_request_seconds{route}` (every request);
-//! - `amsync_logins_total{kind,outcome}` (sign-in outcomes: the dashboard's
-//!   admin-token sign-in now; [`login_outcome`] is the hook for sign-on);
+//! - `amsync_logins_total{kind,outcome}` (sign-in outcomes: `admin_token`
+//!   for the dashboard; `credentials`, `session-variable`, `oidc` and
+//!   `mobile` for members, `ok` or the refusal's reason code);
 //! - `amsync_build_info{version}`.
 
 use std::sync::OnceLock;
@@ -114,8 +115,8 @@ fn describe() {
     describe_gauge!("amsync_build_info", "Always 1; the version is a label.");
 }
 
-/// The sign-in outcome hook: `kind` is `admin_token` for the dashboard's
-/// sign-in (sign-on adds its modes), `outcome` is `ok`, `refused`, `throttled`…
+/// Counts a sign-in's outcome: `kind` is `admin_token` for the dashboard's
+/// sign-in or a member's sign-on mode; `outcome` is `ok` or a reason code.
 pub fn login_outcome(kind: &'static str, outcome: &'static str) {
     metrics::counter!("amsync_logins_total", "kind" => kind, "outcome" => outcome).increment(1);
 }

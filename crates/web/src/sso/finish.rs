@@ -27,7 +27,7 @@ use crate::state::AppState;
 pub async fn signed_in(
     state: &AppState,
     member: &MemberKey,
-    method: &str,
+    method: &'static str,
     previous: Option<&str>,
     return_url: &str,
     token_id: Option<(String, DateTime<Utc>)>,
@@ -49,6 +49,7 @@ pub async fn signed_in(
         state.store.create_session(&session).await.map_err(Refusal::internal)?;
     }
     tracing::info!(member = %member, method, refreshed_first = outcome != SignInOutcome::SignedIn, "signed in");
+    crate::metrics::login_outcome(method, "ok");
     let mut resp = Redirect::to(return_url).into_response();
     let headers = resp.headers_mut();
     headers.append(header::SET_COOKIE, session::cookie(state, &id));

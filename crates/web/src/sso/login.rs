@@ -121,7 +121,7 @@ pub async fn submit(
         return (StatusCode::NOT_FOUND, "sign-in with a password is not enabled").into_response();
     }
     if !csrf_cookie.is_some_and(|c| looks_like_id(c) && ct_eq(c, &form.csrf)) {
-        Refusal::Csrf.log("login", client);
+        Refusal::Csrf.record("credentials", "login", client);
         return Refusal::Csrf.page();
     }
     let username = form.username.trim().to_string();
@@ -131,13 +131,13 @@ pub async fn submit(
             match finish::signed_in(&state, &member, "credentials", previous, &return_url, None).await {
                 Ok(resp) => resp,
                 Err(refusal) => {
-                    refusal.log("login", client);
+                    refusal.record("credentials", "login", client);
                     refusal.page()
                 }
             }
         }
         Err(refusal) => {
-            refusal.log("login", client);
+            refusal.record("credentials", "login", client);
             let mut resp = match refusal {
                 Refusal::BadCredentials | Refusal::Throttled(_) => {
                     let page = super::pages::login_form(&form.csrf, &return_url, &username, Some(&refusal.message()));

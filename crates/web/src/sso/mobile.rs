@@ -82,17 +82,18 @@ pub async fn issue(
     let member = match result {
         Ok(m) => m,
         Err(refusal) => {
-            refusal.log("auth_token", client);
+            refusal.record("mobile", "auth_token", client);
             return refusal.json();
         }
     };
     if let Err(refusal) = admit(&state, &member).await {
-        refusal.log("auth_token", client);
+        refusal.record("mobile", "auth_token", client);
         return refusal.json();
     }
     match create(&state, &member, &grant).await {
         Ok((token, expires_at)) => {
             tracing::info!(member = %member, grant = %grant, "mobile token issued");
+            crate::metrics::login_outcome("mobile", "ok");
             (StatusCode::OK, Json(json!({"token": token, "expires_at": expires_at}))).into_response()
         }
         Err(e) => e.into_response(),

@@ -107,6 +107,13 @@ impl Refusal {
         }
     }
 
+    /// Logs a sign-in's final refusal and counts it in
+    /// `amsync_logins_total{kind, outcome=<reason code>}`.
+    pub fn record(&self, kind: &'static str, route: &'static str, client: std::net::IpAddr) {
+        self.log(route, client);
+        crate::metrics::login_outcome(kind, self.code());
+    }
+
     /// Logs the refusal: the reason and the client, never a secret.
     pub fn log(&self, route: &'static str, client: std::net::IpAddr) {
         match self {

@@ -9,6 +9,14 @@ use reqwest::StatusCode;
 
 use super::helpers::*;
 
+/// `amsync_logins_total{kind="credentials",outcome}` as `/metrics` shows it
+/// (process-wide: other tests sign in beside this one).
+async fn logins(app: &TestApp, outcome: &str) -> f64 {
+    let text = reqwest::get(app.at("/metrics")).await.unwrap().text().await.unwrap();
+    let exposition = crate::prometheus_text::parse(&text).unwrap();
+    exposition.sum("amsync_logins_total", &[("kind", "credentials"), ("outcome", outcome)])
+}
+
 /// The form's CSRF value from `GET /login`.
 async fn form(app: &TestApp, b: &mut Browser) -> String {
     let page = b.get(&app.at("/login?ReturnUrl=%2Fwelcome")).await;
@@ -23,6 +31,7 @@ async fn form(app: &TestApp, b: &mut Browser) -> String {
 async fn the_form_signs_in_with_the_ams_credentials() {
     let app = TestApp::spawn(Options::new(SsoMode::Credentials)).await;
     app.sim.sim().reset_stats();
+    let ok_before = logins(&app, "ok").await;
     let mut b = Browser::default();
     let csrf = form(&app, &mut b).await;
     let resp = b
@@ -35,6 +44,7 @@ async fn the_form_signs_in_with_the_ams_credentials() {
     assert_eq!(location(&resp), "/welcome");
     let stats = app.sim.sim().stats();
     assert_eq!((stats.credentials, stats.details), (1, 1), "one credential check, one serial refresh");
+    assert!(logins(&app, "ok").await > ok_before, "a sign-in is counted");
     let me = b.me(&app).await;
     assert_eq!(me["member"]["key"], "M000012");
     // Sign-out needs the session's CSRF token.
@@ -70,11 +80,13 @@ async fn a_post_without_the_form_csrf_value_is_refused() {
 #[tokio::test]
 async fn a_wrong_password_is_refused_and_the_password_never_shows() {
     let app = TestApp::spawn(Options::new(SsoMode::Credentials)).await;
+    let refused_before = logins(&app, "bad_credentials").await;
     let mut b = Browser::default();
     let csrf = form(&app, &mut b).await;
     let resp =
         b.post_form(&app.at("/login"), &[("csrf", &csrf), ("username", "M000012"), ("password", "guess-123")]).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(logins(&app, "bad_credentials").await > refused_before, "a refusal is counted with its reason");
     let html = resp.text().await.unwrap();
     assert!(html.contains("not right"));
     assert!(!html.contains("guess-123"));

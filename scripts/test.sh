@@ -49,6 +49,24 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 chromedriver --version
 
+step "Node.js (a real OpenID provider) and Python 3 (the token recipe) for the sign-on tests"
+for tool in node npm python3; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "$tool is missing: install Node.js 18 or later with npm, and Python 3 with pip" >&2
+    echo "  (Debian/Ubuntu: apt-get install -y nodejs npm python3 python3-pip)" >&2
+    exit 1
+  fi
+done
+node --version
+python3 --version
+# Installed here, pinned, rather than in the middle of a test run.
+if [ ! -f crates/cli/tests/oidc-provider/node_modules/oidc-provider/package.json ]; then
+  budget 300 npm ci --no-audit --no-fund --prefix crates/cli/tests/oidc-provider
+fi
+if ! python3 -c "import cryptography" 2>/dev/null; then
+  budget 300 python3 -m pip install --quiet -r docs/recipes/requirements.txt
+fi
+
 step "build (debug, all targets)"
 budget 900 cargo build --workspace --all-targets --locked
 

@@ -47,6 +47,9 @@ impl Config {
         c.quarantine.poll_floor = Duration::from_secs(30);
         c.web.listen = listen;
         c.web.public_url = public_url_for(listen);
+        // Credentials need no key, so this configuration is complete as it
+        // stands; `amsync demo` switches to session-variable sign-on once it
+        // has generated a key and started the sample login page.
         c.sso.mode = SsoMode::Credentials;
         c
     }

@@ -5,10 +5,17 @@ use std::sync::{Arc, Mutex};
 
 use amsync_store::{Claim, CommitOutcome, RefreshCommit};
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
+
+/// Refreshes whose AMS calls are done and whose commit waits for the store's
+/// writer, per worker. A refresh gives its worker slot back once it is done
+/// with the AMS: `workers` bounds the load on the AMS, and the writer's
+/// queue should not hold fetches back. This bounds the memory such waiting
+/// commits hold (a member and its raw answers, a few KiB each).
+const COMMITS_PER_WORKER: usize = 4;
 
 /// Claims entries and spawns a refresh per claim until shut down.
 ///
@@ -23,6 +30,7 @@ pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken
     let (ahead_tx, mut ahead_rx) = mpsc::channel::<Claim>(workers);
     let claimer = tokio::spawn(claim_ahead(engine.clone(), ahead_tx, shutdown.clone()));
     let slots = Arc::new(Semaphore::new(workers));
+    let commit_slots = Arc::new(Semaphore::new(workers * COMMITS_PER_WORKER));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -42,10 +50,9 @@ pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken
             release(&engine, vec![claim]).await;
             continue;
         }
-        let engine = engine.clone();
+        let (engine, commit_slots) = (engine.clone(), commit_slots.clone());
         tasks.spawn(async move {
-            engine.refresh_claimed(claim).await;
-            drop(permit);
+            engine.refresh_claimed(claim, permit, &commit_slots).await;
         });
     }
     ahead_rx.close();
@@ -140,13 +147,22 @@ async fn idle(engine: &Engine, shutdown: &CancellationToken) {
 }
 
 impl Engine {
-    /// Refreshes a claimed member and commits under the claim's fencing token.
-    pub(crate) async fn refresh_claimed(&self, claim: Claim) {
+    /// Refreshes a claimed member and commits under the claim's fencing
+    /// token. `worker` is the slot it fetches under, given back before the
+    /// commit for one of `commit_slots`.
+    pub(crate) async fn refresh_claimed(
+        &self,
+        claim: Claim,
+        worker: OwnedSemaphorePermit,
+        commit_slots: &Arc<Semaphore>,
+    ) {
         let token = claim.token();
         let started = std::time::Instant::now();
         let fetch = self.fetch_member(&claim.key).await;
         let fetched = started.elapsed();
         let outcome = self.outcome_for_claim(&claim, fetch).await;
+        let commit_slot = commit_slots.clone().acquire_owned().await.expect("commit semaphore is never closed");
+        drop(worker);
         let commit = RefreshCommit {
             claim: Some(token),
             key: claim.key.clone(),
@@ -160,6 +176,7 @@ impl Engine {
         let result = self.store.commit_refresh(commit).await;
         self.phases.refresh(fetched, committing.elapsed());
         self.inflight.remove(token);
+        drop(commit_slot);
         let label = match &result {
             Ok(CommitOutcome::Applied { kind, fields, .. }) => {
                 if *fields == 0 && *kind == amsync_core::diff::ChangeKind::Changed {

@@ -214,7 +214,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn access_version(&self) -> Result<i64> {
-        self.read_op(access_version).await
+        self.quick_read(access_version).await
     }
 
     async fn access_config(&self) -> Result<AccessConfig> {
@@ -223,6 +223,6 @@ impl AccessStore for SqliteStore {
 
     async fn member_for_access(&self, key: &MemberKey) -> Result<AccessFacts> {
         let key = key.as_str().to_owned();
-        self.read_op(move |c| member_for_access(c, &key)).await
+        self.quick_read(move |c| member_for_access(c, &key)).await
     }
 }

@@ -297,6 +297,27 @@ impl SqliteStore {
         self.writer.run(f).await
     }
 
+    /// A read of a few indexed rows (tens of microseconds) on the calling
+    /// task when a reader connection is free at once, else as [`read_op`].
+    /// The hand-off to a blocking thread and back costs more than such a
+    /// read, and under load it is what the slowest answers wait for (the
+    /// access decision API answers this way).
+    ///
+    /// [`read_op`]: SqliteStore::read_op
+    pub(crate) async fn quick_read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match self.readers.try_get() {
+            Some(mut conn) => {
+                let tx = conn.transaction()?;
+                f(&tx)
+            }
+            None => self.read_op(f).await,
+        }
+    }
+
     pub(crate) async fn read_op<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

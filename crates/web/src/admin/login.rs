@@ -104,7 +104,7 @@ pub async fn submit(
     if let Err(wait) = sessions.throttle.check(None, client, Instant::now()) {
         crate::metrics::login_outcome("admin_token", "throttled");
         tracing::warn!(client = %client, "dashboard sign-in throttled: too many wrong admin tokens");
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let secs = crate::sso::refusal::retry_after_secs(wait);
         let msg = format!("Too many wrong tokens from your address. Try again in {secs} s.");
         let mut resp = form_page(StatusCode::TOO_MANY_REQUESTS, &next, Some(&msg), &sessions);
         resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));

@@ -57,12 +57,7 @@ pub async fn callback(
     match outcome {
         Ok(resp) => resp,
         Err(Outcome::Refused(refusal)) => {
-            let kind = match state.sign_on.settings.mode {
-                SsoMode::SessionVariable => "session-variable",
-                SsoMode::Oidc => "oidc",
-                SsoMode::Credentials => "credentials",
-            };
-            refusal.record(kind, "sso_callback", client);
+            refusal.record(state.sign_on.settings.mode.as_str(), "sso_callback", client);
             if refusal.counts_as_failure() {
                 state.sign_on.throttle.failed(None, client, Instant::now());
             }

@@ -126,7 +126,7 @@ impl Refusal {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            Refusal::Throttled(wait) => Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+            Refusal::Throttled(wait) => Some(retry_after_secs(*wait)),
             Refusal::AmsUnavailable => Some(30),
             _ => None,
         }
@@ -161,4 +161,9 @@ impl Refusal {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
     }
+}
+
+/// A throttle's wait as `Retry-After` seconds: rounded up, at least 1.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }

@@ -85,6 +85,41 @@ pub struct HttpSourceConfig {
     /// Largest response body read, in bytes; a larger one is a data error.
     pub max_body: u64,
     pub user_agent: String,
+    /// Which HTTP version to speak to the AMS.
+    pub http_version: HttpVersion,
+}
+
+/// The HTTP version spoken to the AMS (`ams.http_version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/2 where TLS negotiates it (ALPN), else HTTP/1.1.
+    #[default]
+    Auto,
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 only, also over plain `http://` (prior knowledge, h2c): for
+    /// an AMS, or a gateway in front of it, known to speak HTTP/2. Many
+    /// calls then share one connection instead of one connection each.
+    Http2,
+}
+
+impl HttpVersion {
+    pub fn parse(s: &str) -> Option<HttpVersion> {
+        match s {
+            "auto" => Some(HttpVersion::Auto),
+            "1.1" | "http1" => Some(HttpVersion::Http1),
+            "2" | "http2" => Some(HttpVersion::Http2),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpVersion::Auto => "auto",
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 => "2",
+        }
+    }
 }
 
 impl HttpSourceConfig {
@@ -99,6 +134,7 @@ impl HttpSourceConfig {
             max_rate: 0,
             max_body: 8 * 1024 * 1024,
             user_agent: concat!("amsync/", env!("CARGO_PKG_VERSION")).to_string(),
+            http_version: HttpVersion::Auto,
         }
     }
 }

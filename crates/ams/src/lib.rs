@@ -41,7 +41,9 @@ pub mod http_source;
 pub mod observe;
 pub mod source;
 
-pub use config::{http_credentials, http_source, AuthConfig, BuildError, HttpSourceConfig, DEFAULT_API_KEY_HEADER};
+pub use config::{
+    http_credentials, http_source, AuthConfig, BuildError, HttpSourceConfig, HttpVersion, DEFAULT_API_KEY_HEADER,
+};
 pub use http::install_crypto_provider;
 pub use http_source::HttpSource;
 pub use observe::CallObserver;

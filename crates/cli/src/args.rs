@@ -139,6 +139,10 @@ pub struct SimArgs {
     /// Worker threads of the simulator's runtime.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Render every member's documents in this encoding (`json` or `xml`,
+    /// repeatable) before listening, so no request waits on rendering.
+    #[arg(long, value_parser = ["json", "xml"])]
+    pub prerender: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,4 +259,12 @@ pub struct BenchRefreshArgs {
     /// Keep the database here instead of a temporary directory.
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// HTTP version spoken to sim-ams, as `ams.http_version`: `1.1` or `2`
+    /// (`auto` is 1.1 over plain http).
+    #[arg(long, default_value = "1.1")]
+    pub http_version: String,
+    /// Only the AMS side: fetch and decode every member's three parts,
+    /// store nothing (the ceiling the HTTP exchange alone sets).
+    #[arg(long)]
+    pub fetch_only: bool,
 }

@@ -52,6 +52,14 @@ fn encoding_of(kind: SourceKind) -> CliResult<Encoding> {
     }
 }
 
+fn http_version(v: amsync_config::HttpVersion) -> amsync_ams::HttpVersion {
+    match v {
+        amsync_config::HttpVersion::Auto => amsync_ams::HttpVersion::Auto,
+        amsync_config::HttpVersion::Http1 => amsync_ams::HttpVersion::Http1,
+        amsync_config::HttpVersion::Http2 => amsync_ams::HttpVersion::Http2,
+    }
+}
+
 /// The HTTP source of `[ams]`.
 pub fn http_source(cfg: &Config, env: &dyn Environment) -> CliResult<HttpSource> {
     let encoding = encoding_of(cfg.ams.kind)?;
@@ -64,6 +72,7 @@ pub fn http_source(cfg: &Config, env: &dyn Environment) -> CliResult<HttpSource>
         max_rate: cfg.ams.max_rate,
         max_body: cfg.ams.max_body,
         user_agent: USER_AGENT.to_string(),
+        http_version: http_version(cfg.ams.http_version),
     };
     HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("ams: {e}")))
 }
@@ -135,6 +144,7 @@ pub fn credentials(
         max_rate: 0,
         max_body: 64 * 1024,
         user_agent: USER_AGENT.to_string(),
+        http_version: http_version(cfg.ams.http_version),
     };
     let s = HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("auth: {e}")))?;
     Ok(Some(Arc::new(s)))

@@ -29,8 +29,8 @@ pub use error::{ConfigError, Problem, Problems};
 pub use redact::redact_url;
 pub use secrets::{Environment, LiveSecret, ProcessEnv, SecretFile, SecretSource, MAX_SECRET_FILE_BYTES};
 pub use sections::ams::{
-    AmsConfig, ApiKeyAuth, BasicAuth, HttpAuth, OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig,
-    SourceKind, SqlSourceConfig,
+    AmsConfig, ApiKeyAuth, BasicAuth, HttpAuth, HttpVersion, OAuth2Auth, ScimSourceConfig, SoapOperations,
+    SoapSourceConfig, SourceKind, SqlSourceConfig,
 };
 pub use sections::credential::{AuthConfig, CredentialKind, CredentialService};
 pub use sections::database::{DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};

@@ -41,6 +41,9 @@ pub struct SimConfig {
     /// Share of successful calls whose body is truncated or garbled.
     pub malformed_rate: f64,
     pub auth: SimAuth,
+    /// Encodings whose member documents are all rendered at start rather
+    /// than on first request.
+    pub prerender: Vec<crate::render::Enc>,
 }
 
 impl Default for SimConfig {
@@ -56,6 +59,7 @@ impl Default for SimConfig {
             hang_ms: 30_000,
             malformed_rate: 0.0,
             auth: SimAuth::None,
+            prerender: Vec::new(),
         }
     }
 }

@@ -76,6 +76,7 @@ pub use error::SimError;
 pub use events::event_key;
 pub use faults::{FaultKind, Faults, Method, TargetedFault};
 pub use member_key::{member_key, parse_member_key};
+pub use render::Enc;
 pub use sim::{Sim, SimHandle};
 pub use stats::SimStats;
 pub use truth::MemberTruth;

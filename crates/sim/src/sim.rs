@@ -80,6 +80,10 @@ impl Sim {
             shutdown: CancellationToken::new(),
             dice: Mutex::new(Dice::new(config.seed, u64::MAX, 99)),
         };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for &enc in &config.prerender {
+            state.store.prerender(enc, threads);
+        }
         Sim { state: Arc::new(state) }
     }
 

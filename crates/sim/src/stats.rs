@@ -47,6 +47,9 @@ pub struct SimStats {
     pub requests_total: u64,
     /// Calls that got an injected fault (error, hang, malformed, 404, 401).
     pub faults_injected: u64,
+    /// Requests of any path that came over HTTP/2 (the rest were HTTP/1.x).
+    #[serde(default)]
+    pub http2_requests: u64,
     /// Members ever created, deleted and merged ones included.
     pub members: u64,
     /// CPU time of the sim's own runtime threads, when it runs on a runtime
@@ -68,6 +71,7 @@ struct Baseline {
 pub struct Stats {
     counters: [AtomicU64; COUNTED],
     faults: AtomicU64,
+    http2: AtomicU64,
     since: Mutex<Baseline>,
     runtime: Option<Arc<RuntimeCpu>>,
 }
@@ -79,6 +83,7 @@ impl Stats {
         Stats {
             counters: Default::default(),
             faults: AtomicU64::new(0),
+            http2: AtomicU64::new(0),
             since: Mutex::new(Baseline { wall: Instant::now(), cpu: cpu_seconds(), runtime_cpu }),
             runtime,
         }
@@ -94,12 +99,17 @@ impl Stats {
         self.faults.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn http2_request(&self) {
+        self.http2.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn reset(&self) {
         let mut since = self.since.lock().unwrap_or_else(|e| e.into_inner());
         for c in &self.counters {
             c.store(0, Ordering::Relaxed);
         }
         self.faults.store(0, Ordering::Relaxed);
+        self.http2.store(0, Ordering::Relaxed);
         let runtime_cpu = self.runtime.as_ref().map_or(0.0, |r| r.seconds());
         *since = Baseline { wall: Instant::now(), cpu: cpu_seconds(), runtime_cpu };
     }
@@ -138,6 +148,7 @@ impl Stats {
             oauth_token: get(Counted::OAuthToken),
             requests_total: counts.iter().map(|&c| get(c)).sum(),
             faults_injected: self.faults.load(Ordering::Relaxed),
+            http2_requests: self.http2.load(Ordering::Relaxed),
             members,
             runtime_cpu_seconds: runtime_cpu,
             runtime_cpu_share: runtime_cpu.map(share),

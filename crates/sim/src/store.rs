@@ -4,6 +4,8 @@
 //! hit, a `Bytes` clone. A member's bodies are rendered on first request
 //! from its data — generated from (seed, index) until it is first changed,
 //! kept after that — and cached per (document, encoding) until it changes.
+//! [`MemberStore::prerender`] fills the cache for every member at start
+//! (`sim-ams --prerender`), so a benchmark never waits on rendering.
 //!
 //! Lock order: the change index first, then a shard. Every mutation holds
 //! the index lock while it stamps the member (time and sequence number),
@@ -163,6 +165,35 @@ impl MemberStore {
             }
         }
         Lookup::Found(body)
+    }
+
+    /// Renders every member's three documents in `enc` now, on `threads`
+    /// threads, so that requests only ever hit the cache: what a benchmark
+    /// needs to measure amsync and not the simulator's rendering.
+    pub fn prerender(&self, enc: Enc, threads: usize) {
+        let threads = threads.clamp(1, SHARDS);
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                scope.spawn(move || {
+                    for shard_no in (t..SHARDS).step_by(threads) {
+                        let mut shard = write(&self.shards[shard_no]);
+                        for (pos, slot) in shard.iter_mut().enumerate() {
+                            if slot.life != Life::Active {
+                                continue;
+                            }
+                            let index = (pos * SHARDS + shard_no) as u32;
+                            for doc in [Doc::Details, Doc::Communities, Doc::Groups] {
+                                let cache_slot = doc.cache_slot(enc);
+                                if slot.cache[cache_slot].is_none() {
+                                    let body = self.render(index, slot.data.as_deref(), doc, enc);
+                                    slot.cache[cache_slot] = Some(Bytes::from(body.into_boxed_slice()));
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
     }
 
     fn render(&self, index: u32, data: Option<&MemberData>, doc: Doc, enc: Enc) -> Vec<u8> {

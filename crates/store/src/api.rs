@@ -135,6 +135,12 @@ pub trait RunStore: Send + Sync {
 
     async fn get_run(&self, id: RunId) -> Result<Option<Run>>;
 
+    /// Only the run's outcome: what a waiter polls. Cheaper than
+    /// [`RunStore::get_run`], whose pending count reads every entry of the run.
+    async fn run_outcome(&self, id: RunId) -> Result<Option<RunOutcome>> {
+        Ok(self.get_run(id).await?.map(|r| r.outcome))
+    }
+
     /// Newest first.
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>>;
 }

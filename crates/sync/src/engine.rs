@@ -296,10 +296,12 @@ impl Engine {
     ) -> Result<Option<amsync_store::Run>, SyncError> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         loop {
-            let r = self.store.get_run(run).await?;
-            let done = r.as_ref().is_none_or(|r| r.outcome != amsync_store::RunOutcome::Running);
+            // Poll the outcome alone; the whole run (with its pending count,
+            // which reads every entry of the run) only once at the end.
+            let outcome = self.store.run_outcome(run).await?;
+            let done = outcome.is_none_or(|o| o != amsync_store::RunOutcome::Running);
             if done || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                return Ok(r);
+                return Ok(self.store.get_run(run).await?);
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

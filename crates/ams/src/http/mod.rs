@@ -26,7 +26,7 @@ use reqwest::{Client, Method, Response, StatusCode};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{BuildError, HttpSourceConfig};
+use crate::config::{BuildError, HttpSourceConfig, HttpVersion};
 use crate::source::SourceError;
 use auth::Auth;
 use body::{read_capped, read_prefix, BodyError};
@@ -108,10 +108,17 @@ impl HttpBase {
         }
         reqwest::header::HeaderValue::from_str(&cfg.user_agent).map_err(|_| BuildError::UserAgent)?;
         let auth = Auth::build(&cfg.auth)?;
-        let client = Client::builder()
+        let builder = match cfg.http_version {
+            HttpVersion::Auto => Client::builder(),
+            HttpVersion::Http1 => Client::builder().http1_only(),
+            HttpVersion::Http2 => Client::builder().http2_prior_knowledge(),
+        };
+        let client = builder
             .user_agent(cfg.user_agent.clone())
+            // The whole exchange (headers and body) is bounded by one
+            // tokio timeout in `exchange`; a reqwest timeout beside it would
+            // only add a second timer per request.
             .connect_timeout(cfg.timeout)
-            .timeout(cfg.timeout)
             // A redirect would carry our api key header to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(cfg.max_concurrency)
@@ -172,7 +179,7 @@ impl HttpBase {
     fn request(&self, req: &Request<'_>) -> reqwest::RequestBuilder {
         let query: Vec<(&str, &str)> = req.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let url = path::join(&self.base_url, &req.path, &query);
-        let mut rb = self.client.request(req.method.clone(), url).header(ACCEPT, req.accept).timeout(self.timeout);
+        let mut rb = self.client.request(req.method.clone(), url).header(ACCEPT, req.accept);
         if let Some((body, content_type)) = &req.body {
             rb = rb.header(CONTENT_TYPE, *content_type).body(body.clone());
         }

@@ -57,11 +57,21 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
-    pub async fn spawn(members: usize, seed: u64, threads: usize) -> CliResult<SimProcess> {
+    /// `prerender`: the encoding whose documents the sim renders before it
+    /// listens (the one a benchmark fetches), if any.
+    pub async fn spawn(members: usize, seed: u64, threads: usize, prerender: Option<&str>) -> CliResult<SimProcess> {
         let exe = std::env::current_exe()?;
-        let mut child = tokio::process::Command::new(exe)
-            .args(["sim-ams", "--listen", "127.0.0.1:0", "--members", &members.to_string()])
-            .args(["--seed", &seed.to_string(), "--threads", &threads.to_string()])
+        let mut command = tokio::process::Command::new(exe);
+        command.args(["sim-ams", "--listen", "127.0.0.1:0", "--members", &members.to_string()]).args([
+            "--seed",
+            &seed.to_string(),
+            "--threads",
+            &threads.to_string(),
+        ]);
+        if let Some(enc) = prerender {
+            command.args(["--prerender", enc]);
+        }
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -140,8 +150,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "xml" => Encoding::Xml,
         other => return Err(CliError::config(format!("--encoding {other:?}: json or xml"))),
     };
+    let http_version = amsync_ams::HttpVersion::parse(&args.http_version)
+        .ok_or_else(|| CliError::config(format!("--http-version {:?}: auto, 1.1 or 2", args.http_version)))?;
     eprintln!("Starting the simulated AMS with {} members in its own process…", args.members);
-    let sim = SimProcess::spawn(args.members, args.seed, 1).await?;
+    let sim = SimProcess::spawn(args.members, args.seed, 1, Some(&args.encoding)).await?;
     let dir = tempfile::tempdir()?;
     let path = args.db.clone().unwrap_or_else(|| dir.path().join("bench.db"));
     let _ = std::fs::remove_file(&path);
@@ -151,7 +163,13 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     http.timeout = Duration::from_secs(30);
     http.max_concurrency = args.workers * 3;
     http.user_agent = crate::wiring::USER_AGENT.into();
+    http.http_version = http_version;
     let source = HttpSource::new(http, encoding).map_err(|e| CliError::failure(e.to_string()))?;
+    if args.fetch_only {
+        let result = super::bench_fetch::run(&args, &sim, source, http_version.as_str()).await;
+        sim.stop().await;
+        return result;
+    }
     let settings = SyncSettings {
         role: "bench".into(),
         workers: args.workers,
@@ -192,11 +210,11 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         + sim_first["security_groups"].as_f64().unwrap_or(0.0);
     let no_writes = rows_after_first == rows_after_second;
     eprintln!(
-        "initial load: {} members in {first_s:.2}s = {:.0} members/s ({:.0} AMS calls/s); sim CPU share {:.2}; run {:?} ({} created)",
+        "initial load: {} members in {first_s:.2}s = {:.0} members/s ({:.0} AMS calls/s); sim CPU share {:.2} (cores, whole sim process); run {:?} ({} created)",
         args.members,
         members / first_s,
         calls_first / first_s,
-        sim_first["runtime_cpu_share"].as_f64().unwrap_or(f64::NAN),
+        sim_first["cpu_share"].as_f64().unwrap_or(f64::NAN),
         first_run.outcome,
         first_run.counts.created,
     );
@@ -224,16 +242,17 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "bench": "refresh",
         "members": args.members,
         "encoding": args.encoding,
+        "http_version": http_version.as_str(),
         "workers": args.workers,
         "members_per_s": (members / first_s).round(),
         "ams_calls_per_s": (calls_first / first_s).round(),
         "seconds": first_s,
-        "sim_cpu_share": sim_first["runtime_cpu_share"],
+        "sim_cpu_share": sim_first["cpu_share"],
         "unchanged_members_per_s": (members / second_s).round(),
         "unchanged_seconds": second_s,
         "unchanged_speedup": first_s / second_s,
         "unchanged_writes_no_rows": no_writes,
-        "unchanged_sim_cpu_share": sim_second["runtime_cpu_share"],
+        "unchanged_sim_cpu_share": sim_second["cpu_share"],
         "rows": rows_after_second,
         "peak_rss_mb": peak.round(),
         "phases": phases_first,

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_access;
 mod bench_dashboard;
+mod bench_fetch;
 mod bench_rules;
 mod check;
 mod demo;

@@ -22,6 +22,11 @@ pub fn config(args: &SimArgs) -> SimConfig {
             Some(v) => SimAuth::ApiKey { header: "X-Api-Key".into(), value: v.clone() },
             None => SimAuth::None,
         },
+        prerender: args
+            .prerender
+            .iter()
+            .map(|e| if e == "xml" { amsync_sim::Enc::Xml } else { amsync_sim::Enc::Json })
+            .collect(),
         ..SimConfig::default()
     }
 }

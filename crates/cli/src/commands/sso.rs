@@ -36,7 +36,7 @@ pub fn mint_token(config: &Path, member: &str, kid: Option<&str>, ttl: Duration)
 /// JSON line.
 pub async fn bench_login(args: BenchLoginArgs) -> CliResult<()> {
     crate::logging::init(crate::logging::LogFormat::Text, "warn");
-    let sim = SimProcess::spawn(args.members, 42, 1).await?;
+    let sim = SimProcess::spawn(args.members, 42, 1, None).await?;
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db")))?;
     let mut cfg = HttpSourceConfig::new(Url::parse(&sim.base_url).map_err(|e| CliError::failure(e.to_string()))?);

@@ -57,6 +57,8 @@ pub struct AppOptions {
     pub ams_max_body: Option<u64>,
     /// `ams.max_pages` (the product's 100,000 when absent).
     pub max_pages: Option<u64>,
+    /// `ams.http_version`.
+    pub http_version: amsync_ams::HttpVersion,
 }
 
 impl Default for AppOptions {
@@ -78,6 +80,7 @@ impl Default for AppOptions {
             ams_url: None,
             ams_max_body: None,
             max_pages: None,
+            http_version: amsync_ams::HttpVersion::Auto,
         }
     }
 }
@@ -149,6 +152,7 @@ impl TestApp {
             http.max_body = max;
         }
         http.timeout = o.timeout;
+        http.http_version = o.http_version;
         http.max_concurrency = o.workers * 3;
         // Every call the source makes feeds the quarantine's window, as `amsync serve` wires it.
         let monitor = QuarantineMonitor::new(o.quarantine.clone());

@@ -29,6 +29,37 @@ async fn initial_load_equals_truth_xml() {
     initial_load(Encoding::Xml).await;
 }
 
+/// `ams.http_version = "2"`: the same load over HTTP/2 without TLS (prior
+/// knowledge), every call on it, and the same truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_load_over_http2_equals_truth() {
+    let _heavy = HEAVY.lock().await;
+    let options = AppOptions { http_version: amsync_ams::HttpVersion::Http2, ..AppOptions::default() };
+    let app = TestApp::spawn_with(options).await;
+    app.sim.sim().reset_stats();
+    let (report, run) = app.full_refresh().await;
+    assert_eq!(run.counts.created, 200, "{run:?}");
+    assert_eq!(run.counts.failed + run.counts.dead, 0, "{run:?}");
+    assert!(report.complete);
+    let stats = app.sim.sim().stats();
+    assert_eq!(stats.details + stats.communities + stats.security_groups, 600);
+    assert_eq!(stats.http2_requests, stats.requests_total, "{stats:?}");
+    assert_matches_truth(&app).await;
+    app.stop().await;
+}
+
+/// The default (`auto`) speaks HTTP/1.1 to a plain http:// AMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_defaults_to_http1() {
+    let app = TestApp::spawn().await;
+    app.sim.sim().reset_stats();
+    app.full_refresh().await;
+    let stats = app.sim.sim().stats();
+    assert_eq!(stats.http2_requests, 0, "{stats:?}");
+    assert!(stats.requests_total >= 600, "{stats:?}");
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_rerun_writes_nothing_but_bookkeeping() {
     let app = TestApp::spawn().await;

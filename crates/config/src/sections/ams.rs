@@ -64,6 +64,51 @@ impl SourceKind {
     }
 }
 
+/// The HTTP version spoken to an HTTP AMS (`ams.http_version`).
+/// Written `"auto"`, `"1.1"` or `"2"`; the bare numbers `1.1` and `2` are
+/// taken too, since that is how a version is often written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "VersionText")]
+pub enum HttpVersion {
+    /// HTTP/2 where TLS negotiates it (ALPN), else HTTP/1.1.
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// HTTP/1.1 only.
+    #[serde(rename = "1.1")]
+    Http1,
+    /// HTTP/2 only, also over plain http:// (prior knowledge): many calls
+    /// share one connection.
+    #[serde(rename = "2")]
+    Http2,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum VersionText {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+}
+
+impl TryFrom<VersionText> for HttpVersion {
+    type Error = String;
+
+    fn try_from(v: VersionText) -> Result<HttpVersion, String> {
+        let text = match v {
+            VersionText::Text(t) => t,
+            VersionText::Integer(i) => i.to_string(),
+            VersionText::Float(f) => f.to_string(),
+        };
+        match text.as_str() {
+            "auto" => Ok(HttpVersion::Auto),
+            "1.1" => Ok(HttpVersion::Http1),
+            "2" | "2.0" => Ok(HttpVersion::Http2),
+            other => Err(format!("{other:?} is not an HTTP version amsync speaks: \"auto\", \"1.1\" or \"2\"")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AmsConfig {
@@ -87,6 +132,9 @@ pub struct AmsConfig {
     /// Most listing pages one poll reads (GetChangedMembers, GetChangedEvents);
     /// beyond it the cursor is taken for a runaway and the poll fails.
     pub max_pages: u64,
+    /// `"auto"` (HTTP/2 where TLS offers it, else 1.1), `"1.1"` or `"2"`
+    /// (HTTP/2 also over plain http://, for an AMS known to speak it).
+    pub http_version: HttpVersion,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soap: Option<SoapSourceConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +154,7 @@ impl Default for AmsConfig {
             max_rate: 0,
             max_body: 8 << 20,
             max_pages: 100_000,
+            http_version: HttpVersion::Auto,
             soap: None,
             sql: None,
             scim: None,

@@ -91,6 +91,7 @@ fn bad_values_are_refused_with_their_key() {
         ("[retention]\nhistory = \"30s\"\n", "retention.history (line 4): must be at least 1h"),
         ("[retention]\nsessions = \"a week\"\n", "retention.sessions (line 4): invalid duration"),
         ("max_pages = 0\n", "ams.max_pages (line 3): must be at least 1"),
+        ("http_version = \"3\"\n", "ams.http_version (line 3): \"3\" is not an HTTP version amsync speaks"),
     ];
     for (extra, want) in cases {
         let got = error_of(extra, &[]);
@@ -125,4 +126,25 @@ fn a_missing_file_is_a_read_error() {
 
     std::fs::write(&path, format!("\u{feff}{}", crate::BASE)).unwrap();
     amsync_config::Config::load(&path).unwrap();
+}
+
+/// `ams.http_version` takes the versions as text or as bare numbers, from
+/// the file and from the environment.
+#[test]
+fn http_version_forms() {
+    use amsync_config::HttpVersion;
+    let cases = [
+        ("", HttpVersion::Auto),
+        ("http_version = \"auto\"\n", HttpVersion::Auto),
+        ("http_version = \"1.1\"\n", HttpVersion::Http1),
+        ("http_version = 1.1\n", HttpVersion::Http1),
+        ("http_version = \"2\"\n", HttpVersion::Http2),
+        ("http_version = 2\n", HttpVersion::Http2),
+    ];
+    for (extra, want) in cases {
+        let cfg = crate::load_base(extra, &[]).unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+        assert_eq!(cfg.ams.http_version, want, "{extra:?}");
+    }
+    let cfg = crate::load_base("", &[("AMSYNC_AMS__HTTP_VERSION", "2")]).unwrap();
+    assert_eq!(cfg.ams.http_version, HttpVersion::Http2);
 }

@@ -67,6 +67,7 @@ pub fn everything() -> Config {
             max_rate: 0,
             max_body: 8 << 20,
             max_pages: 100_000,
+            http_version: amsync_config::HttpVersion::Http2,
             soap: Some(SoapSourceConfig {
                 endpoint: url("https://ams.example.org/soap"),
                 security_key_env: some("SK"),

@@ -30,7 +30,20 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/auth/resolve-token", post(contract::resolve_token))
         .route("/oauth/token", post(contract::oauth_token))
         .nest("/_sim", control::router())
+        .layer(axum::middleware::map_request_with_state(state.clone(), note_version))
         .with_state(state)
+}
+
+/// Counts the requests that came over HTTP/2, so a test can tell which
+/// version a client really spoke.
+async fn note_version(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    req: axum::extract::Request,
+) -> axum::extract::Request {
+    if req.version() == axum::http::Version::HTTP_2 {
+        state.stats.http2_request();
+    }
+    req
 }
 
 /// XML when the caller accepts it (`Accept: application/xml`), else JSON.

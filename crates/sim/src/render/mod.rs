@@ -5,7 +5,8 @@ pub mod json;
 pub mod xml;
 
 /// The encoding a request asked for (`Accept: application/xml` → XML).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Enc {
     Json,
     Xml,

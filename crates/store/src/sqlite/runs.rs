@@ -259,6 +259,15 @@ impl RunStore for SqliteStore {
         self.read_op(move |c| get_run(c, id)).await
     }
 
+    async fn run_outcome(&self, id: RunId) -> Result<Option<RunOutcome>> {
+        self.quick_read(move |c| {
+            let outcome: Option<String> =
+                c.prepare_cached("SELECT outcome FROM runs WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+            outcome.map(|o| codec::run_outcome(&o)).transpose()
+        })
+        .await
+    }
+
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
         let filter = filter.clone();
         self.read_op(move |c| list_runs(c, &filter)).await

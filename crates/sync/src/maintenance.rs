@@ -132,7 +132,8 @@ async fn beat(engine: &Engine) {
 }
 
 /// A source paused because the AMS refused our credentials resumes by itself
-/// after a good probe; a pause an admin asked for does not.
+/// once an authenticated call succeeds again; a pause an admin asked for
+/// does not.
 async fn probe_if_paused(engine: &Engine) {
     if !engine.is_paused() {
         return;
@@ -145,7 +146,11 @@ async fn probe_if_paused(engine: &Engine) {
     if !auto {
         return;
     }
-    match engine.source.health().await {
+    // Not the health check: many AMSs answer it without authentication, so
+    // it would resume a source whose credentials are still refused (and the
+    // next refresh would pause it again). A listing of nothing since now is
+    // authenticated and costs the AMS next to nothing.
+    match engine.source.changed_members(Some(chrono::Utc::now()), None).await.map(drop) {
         Ok(()) => {
             tracing::info!("the AMS accepts our credentials again; resuming");
             if let Err(e) = engine.resume().await {

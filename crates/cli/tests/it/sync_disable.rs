@@ -105,7 +105,12 @@ async fn unauthorized_pauses_the_source_without_using_attempts() {
     let (_, status) = app.get("/api/v1/sync/status").await;
     assert_eq!(status["paused"], true);
     assert!(status["pause_reason"].as_str().unwrap().starts_with("unauthorized"), "{status}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Probes run every 200 ms; while the AMS still refuses us none resumes
+    // (the health check answers without credentials, so it cannot tell).
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(70)).await;
+        assert!(app.engine.is_paused(), "resumed while the AMS still refuses our credentials");
+    }
     let entries = app.store.list_queue(None, 10, None).await.unwrap();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_ne!(entries[0].state, amsync_core::queue::QueueState::Dead, "attempts are not used up");

@@ -54,10 +54,12 @@ pub async fn a_run_waits_for_retries_and_succeeds(db: &mut TestDb) {
     let retry = Disposition::Retry { due: t0() + mins(1) };
     s.commit_refresh(claimed(&c, failed(FailureKind::Transient, retry), t0())).await.unwrap();
     assert_eq!(s.get_run(run).await.unwrap().unwrap().outcome, RunOutcome::Running);
+    assert_eq!(s.run_outcome(run).await.unwrap(), Some(RunOutcome::Running), "what a waiter polls");
     let c = s.claim(1, "n", t0() + mins(1), LEASE).await.unwrap().remove(0);
     s.commit_refresh(claimed(&c, fetched(member("A")), t0() + mins(1))).await.unwrap();
     let got = s.get_run(run).await.unwrap().unwrap();
     assert_eq!(got.outcome, RunOutcome::Succeeded);
+    assert_eq!(s.run_outcome(run).await.unwrap(), Some(RunOutcome::Succeeded));
     assert_eq!((got.counts.failed, got.counts.created, got.counts.refreshed), (1, 1, 1));
 }
 
@@ -112,6 +114,7 @@ pub async fn runs_finish_at_once_list_newest_first_and_filter(db: &mut TestDb) {
     let older = s.list_runs(&RunFilter { before: Some(events), limit: 1, ..Default::default() }).await.unwrap();
     assert_eq!(older.iter().map(|r| r.id).collect::<Vec<_>>(), [broken]);
     assert!(s.get_run(9999).await.unwrap().is_none());
+    assert!(s.run_outcome(9999).await.unwrap().is_none());
     assert!(matches!(s.finish_run(9999, t0(), RunOutcome::Failed, None).await, Err(StoreError::NotFound(_))));
     assert!(matches!(s.add_run_counts(9999, &RunCounts::default()).await, Err(StoreError::NotFound(_))));
 }

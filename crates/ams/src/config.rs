@@ -104,11 +104,12 @@ pub enum HttpVersion {
 }
 
 impl HttpVersion {
+    /// The spellings `ams.http_version` takes: `auto`, `1.1`, `2` (or `2.0`).
     pub fn parse(s: &str) -> Option<HttpVersion> {
         match s {
             "auto" => Some(HttpVersion::Auto),
-            "1.1" | "http1" => Some(HttpVersion::Http1),
-            "2" | "http2" => Some(HttpVersion::Http2),
+            "1.1" => Some(HttpVersion::Http1),
+            "2" | "2.0" => Some(HttpVersion::Http2),
             _ => None,
         }
     }

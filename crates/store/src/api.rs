@@ -30,7 +30,8 @@ pub trait QueueStore: Send + Sync {
     ) -> Result<EnqueueResult>;
 
     /// Claims up to `limit` due waiting entries, highest claim order first
-    /// (`amsync_core::queue::sort_key`), never a key that is already running.
+    /// (`amsync_core::queue::sort_key`), entries of equal claim order in
+    /// member-key order, never a key that is already running.
     /// Each claim gets a lease and a fresh fencing token, and counts one attempt.
     async fn claim(&self, limit: usize, node: &str, now: DateTime<Utc>, lease: Duration) -> Result<Vec<Claim>>;
 

@@ -153,7 +153,7 @@ impl Engine {
                         keys.push(c.key);
                     }
                 }
-                let res = store.enqueue(&keys, trigger, Some(run_id), Utc::now()).await?;
+                let res = store.enqueue(&keys, trigger, Some(run_id), started_at).await?;
                 report.enqueued += res.created;
                 report.merged += res.merged;
                 let counts = RunCounts {

@@ -28,6 +28,12 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
     }
 }
 
+/// The store's writer thread as /proc names it (15 bytes at most).
+const WRITER_THREAD: &str = match amsync_store::sqlite::WRITER_THREAD_NAME.split_at_checked(15) {
+    Some((head, _)) => head,
+    None => amsync_store::sqlite::WRITER_THREAD_NAME,
+};
+
 /// CPU time (user + system) this process has used, in seconds.
 pub fn cpu_seconds() -> f64 {
     // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
@@ -37,6 +43,32 @@ pub fn cpu_seconds() -> f64 {
     }
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     t(usage.ru_utime) + t(usage.ru_stime)
+}
+
+/// CPU time (user + system) of this process's threads whose name starts
+/// with `prefix`, in seconds: which part of the process does the work. Read
+/// from /proc (clock ticks, so only meaningful over seconds); NaN elsewhere.
+pub fn threads_cpu_seconds(prefix: &str) -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state is the 3rd field,
+        // utime and stime the 14th and 15th.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        total += field(14) + field(15);
+    }
+    total as f64 / ticks
 }
 
 /// Peak resident set size of this process, in MiB.
@@ -182,8 +214,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     sim.reset_stats().await?;
     eprintln!("Initial load…");
     let cpu0 = cpu_seconds();
+    let writer_cpu0 = threads_cpu_seconds(WRITER_THREAD);
     let (first_s, first_run) = full_pass(&engine).await?;
     let cpu_first = cpu_seconds() - cpu0;
+    let writer_cpu_first = threads_cpu_seconds(WRITER_THREAD) - writer_cpu0;
     let writer_first = store.writer_stats();
     let phases_first = engine.status().phases;
     let sim_first = sim.stats().await?;
@@ -193,8 +227,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     sim.reset_stats().await?;
     eprintln!("Re-run with nothing changed…");
     let cpu1 = cpu_seconds();
+    let writer_cpu1 = threads_cpu_seconds(WRITER_THREAD);
     let (second_s, second_run) = full_pass(&engine).await?;
     let cpu_second = cpu_seconds() - cpu1;
+    let writer_cpu_second = threads_cpu_seconds(WRITER_THREAD) - writer_cpu1;
     let sim_second = sim.stats().await?;
     let rows_after_second = count_rows(&store).await?;
     let peak = peak_rss_mb();
@@ -230,10 +266,17 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "writer: {ops_per_commit:.1} operations per transaction on the initial load, {unchanged_ops_per_commit:.1} unchanged"
     );
     eprintln!(
-        "amsync CPU per member: {:.0} µs initial load, {:.0} µs unchanged (machine load average {})",
+        "amsync CPU per member: {:.0} µs initial load ({:.0} µs of it on the store's writer thread), {:.0} µs unchanged ({:.0} µs writer) (machine load average {})",
         cpu_first / members * 1e6,
+        writer_cpu_first / members * 1e6,
         cpu_second / members * 1e6,
+        writer_cpu_second / members * 1e6,
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?"),
+    );
+    eprintln!(
+        "pages written per member: {:.1} initial load, {:.1} unchanged",
+        writer_first.pages_written as f64 / members,
+        (writer_all.pages_written - writer_first.pages_written) as f64 / members,
     );
     eprintln!("peak RSS of amsync: {peak:.0} MB (after the initial load: {rss_after_first:.0} MB)");
     store.shutdown().await;
@@ -260,6 +303,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "unchanged_writer_ops_per_commit": unchanged_ops_per_commit,
         "cpu_us_per_member": (cpu_first / members * 1e6).round(),
         "unchanged_cpu_us_per_member": (cpu_second / members * 1e6).round(),
+        "pages_written_per_member": writer_first.pages_written as f64 / members,
+        "unchanged_pages_written_per_member": (writer_all.pages_written - writer_first.pages_written) as f64 / members,
+        "writer_cpu_us_per_member": (writer_cpu_first / members * 1e6).round(),
+        "unchanged_writer_cpu_us_per_member": (writer_cpu_second / members * 1e6).round(),
         "created": first_run.counts.created,
         "failed": first_run.counts.failed + second_run.counts.failed,
     });

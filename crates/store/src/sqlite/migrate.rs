@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "audit", sql: include_str!("../../migrations/0004_audit.sql") },
     Migration { version: 5, name: "safety", sql: include_str!("../../migrations/0005_safety.sql") },
     Migration { version: 6, name: "data_protection", sql: include_str!("../../migrations/0006_data_protection.sql") },
+    Migration {
+        version: 7,
+        name: "claim_in_key_order",
+        sql: include_str!("../../migrations/0007_claim_in_key_order.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

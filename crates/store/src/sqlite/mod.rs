@@ -62,7 +62,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use migrate::SchemaStatus;
 pub use options::SqliteOptions;
-pub use writer::WriterStats;
+pub use writer::{WriterStats, WRITER_THREAD_NAME};
 
 use crate::error::{Result, StoreError};
 use writer::{Writer, WriterCtx};

@@ -159,7 +159,7 @@ const CLAIM_SQL: &str =
         SELECT q.id FROM refresh_queue AS q INDEXED BY refresh_queue_claim
         WHERE q.state IN ('queued', 'retrying') AND q.due_at <= ?4
           AND NOT EXISTS (SELECT 1 FROM refresh_queue r WHERE r.member_key = q.member_key AND r.state = 'running')
-        ORDER BY q.sort_key LIMIT ?5)
+        ORDER BY q.sort_key, q.member_key LIMIT ?5)
      RETURNING id, member_key, trigger, priority, attempts, run_id, sort_key";
 
 /// Looks up a key's waiting entry (also the shape of the unique index).
@@ -200,8 +200,8 @@ fn claim(conn: &Connection, limit: usize, node: &str, now: i64, lease_until: i64
         };
         claims.push((sk, claim));
     }
-    // RETURNING gives rows in no particular order.
-    claims.sort_by_key(|(sk, c)| (*sk, c.id));
+    // RETURNING gives rows in no particular order; this is the claim order.
+    claims.sort_by(|(a, x), (b, y)| (a, x.key.as_str()).cmp(&(b, y.key.as_str())));
     Ok(claims.into_iter().map(|(_, c)| c).collect())
 }
 

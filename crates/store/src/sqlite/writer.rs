@@ -36,6 +36,9 @@ pub(crate) struct WriterCtx {
     pub cache: Cache,
 }
 
+/// The writer thread's name (Linux shows its first 15 bytes in /proc).
+pub const WRITER_THREAD_NAME: &str = "amsync-sqlite-writer";
+
 /// Operations waiting for the writer beyond this make callers wait
 /// (back-pressure instead of unbounded memory: a waiting refresh commit
 /// holds its member and raw answers, a few KiB).
@@ -102,6 +105,10 @@ pub struct WriterStats {
     pub safe_reruns: u64,
     /// Groups whose BEGIN or COMMIT failed.
     pub failed_batches: u64,
+    /// Database pages the writer's connection wrote (to the WAL): how much
+    /// each commit really costs, since a page is written whole however
+    /// little of it changed.
+    pub pages_written: u64,
 }
 
 #[derive(Default)]
@@ -111,6 +118,7 @@ struct Counters {
     failed_ops: AtomicU64,
     safe_reruns: AtomicU64,
     failed_batches: AtomicU64,
+    pages_written: AtomicU64,
 }
 
 /// The handle async code holds.
@@ -128,7 +136,7 @@ impl Writer {
         let ctx = WriterCtx { conn, cache: Cache::default() };
         let max = group_commit_max.max(1);
         let thread = std::thread::Builder::new()
-            .name("amsync-sqlite-writer".into())
+            .name(WRITER_THREAD_NAME.into())
             .spawn(move || writer_loop(ctx, rx, max, &c))
             .map_err(|e| StoreError::Database(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)), counters })
@@ -157,6 +165,7 @@ impl Writer {
             failed_ops: c.failed_ops.load(Ordering::Relaxed),
             safe_reruns: c.safe_reruns.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            pages_written: c.pages_written.load(Ordering::Relaxed),
         }
     }
 
@@ -192,6 +201,34 @@ fn writer_loop(mut ctx: WriterCtx, mut rx: mpsc::Receiver<Box<dyn WriteOp>>, max
         run_batch(&mut ctx, &mut batch, counters);
     }
     tracing::debug!("the SQLite writer stopped");
+}
+
+/// Adds the pages the group wrote to the counters, before its callers are
+/// answered (so a caller that reads the stats sees its own commit).
+fn count_pages(ctx: &WriterCtx, counters: &Counters) {
+    counters.pages_written.fetch_add(take_pages_written(&ctx.conn), Ordering::Relaxed);
+}
+
+/// Pages written by `conn` since the last call (SQLITE_DBSTATUS_CACHE_WRITE,
+/// read and reset).
+fn take_pages_written(conn: &Connection) -> u64 {
+    let (mut current, mut highwater) = (0, 0);
+    // SAFETY: the handle is this thread's open connection; sqlite3_db_status
+    // only writes the two integers we pass.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_WRITE,
+            &mut current,
+            &mut highwater,
+            1,
+        )
+    };
+    if rc == rusqlite::ffi::SQLITE_OK {
+        current.max(0) as u64
+    } else {
+        0
+    }
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -230,6 +267,7 @@ fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &
             let _ = exec(&ctx.conn, "ROLLBACK");
             ctx.cache.invalidate();
             counters.failed_ops.fetch_add(1, Ordering::Relaxed);
+            count_pages(ctx, counters);
             for op in batch.drain(..) {
                 op.answer(Ok(()));
             }
@@ -260,6 +298,7 @@ fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &
     counters.batches.fetch_add(1, Ordering::Relaxed);
     counters.failed_ops.fetch_add(failed, Ordering::Relaxed);
     counters.ops.fetch_add(batch.len() as u64 - failed, Ordering::Relaxed);
+    count_pages(ctx, counters);
     for op in batch.drain(..) {
         op.answer(Ok(()));
     }
@@ -305,6 +344,7 @@ fn fail_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: 
     }
     ctx.cache.invalidate();
     counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+    count_pages(ctx, counters);
     for op in batch.drain(..) {
         op.answer(Err(&e));
     }

@@ -38,6 +38,7 @@ conformance!(on_sqlite => crate::harness::sqlite:
     queue::running_key_gets_a_new_waiting_entry_but_never_runs_twice,
     queue::merging_raises_priority_moves_due_earlier_and_keeps_attempts,
     queue::claim_order_follows_priority_with_aging,
+    queue::equal_claim_order_is_taken_in_key_order,
     queue::claim_takes_only_due_entries_and_respects_the_limit,
     queue::a_stale_fence_commits_nothing,
     queue::renewing_keeps_a_lease_from_expiring,

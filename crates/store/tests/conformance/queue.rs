@@ -97,6 +97,22 @@ pub async fn claim_order_follows_priority_with_aging(db: &mut TestDb) {
     assert_eq!(got, ["OLD-FULL", "NEW-LOGIN"]);
 }
 
+/// Entries of equal claim order (one run's, enqueued page by page due at the
+/// run's start) are claimed in key order, whatever order they arrived in:
+/// the refreshes then write neighbouring keys in each commit.
+pub async fn equal_claim_order_is_taken_in_key_order(db: &mut TestDb) {
+    let s = db.s();
+    s.enqueue(&keys(&["M07", "M02", "M09"]), Trigger::Full, None, t0()).await.unwrap();
+    s.enqueue(&keys(&["M05", "M01", "M08"]), Trigger::Full, None, t0()).await.unwrap();
+    s.enqueue(&keys(&["M03"]), Trigger::Periodic, None, t0()).await.unwrap();
+    let got: Vec<String> =
+        s.claim(4, "n", t0(), LEASE).await.unwrap().iter().map(|c| c.key.as_str().to_owned()).collect();
+    assert_eq!(got, ["M03", "M01", "M02", "M05"], "the higher priority first, then key order");
+    let got: Vec<String> =
+        s.claim(10, "n", t0(), LEASE).await.unwrap().iter().map(|c| c.key.as_str().to_owned()).collect();
+    assert_eq!(got, ["M07", "M08", "M09"]);
+}
+
 pub async fn claim_takes_only_due_entries_and_respects_the_limit(db: &mut TestDb) {
     let s = db.s();
     s.enqueue(&keys(&["A", "B", "C"]), Trigger::Periodic, None, t0()).await.unwrap();

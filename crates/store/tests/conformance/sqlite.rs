@@ -75,6 +75,22 @@ async fn a_failing_operation_in_a_group_commit_leaves_the_others_committed() {
 }
 
 #[tokio::test]
+async fn the_writer_counts_the_pages_its_commits_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let before = store.writer_stats().pages_written;
+    store.commit_refresh(commit(member("P01"), t0())).await.unwrap();
+    let first = store.writer_stats().pages_written - before;
+    // The member row and its key index, memberships, groups, payloads,
+    // bookkeeping, history and the change feed: a page each at least.
+    assert!(first >= 8, "a first refresh wrote {first} pages");
+    // A failing operation is rolled back and writes nothing.
+    let failed = store.write(|c| Ok(c.execute("INSERT INTO counters (name, value) VALUES ('fence', 1)", [])?)).await;
+    assert!(failed.is_err());
+    assert_eq!(store.writer_stats().pages_written - before, first);
+}
+
+#[tokio::test]
 async fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("amsync.db");

@@ -28,11 +28,8 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
     }
 }
 
-/// The store's writer thread as /proc names it (15 bytes at most).
-const WRITER_THREAD: &str = match amsync_store::sqlite::WRITER_THREAD_NAME.split_at_checked(15) {
-    Some((head, _)) => head,
-    None => amsync_store::sqlite::WRITER_THREAD_NAME,
-};
+/// The store's writer thread.
+const WRITER_THREAD: &str = amsync_store::sqlite::WRITER_THREAD_NAME;
 
 /// CPU time (user + system) this process has used, in seconds.
 pub fn cpu_seconds() -> f64 {
@@ -49,6 +46,8 @@ pub fn cpu_seconds() -> f64 {
 /// with `prefix`, in seconds: which part of the process does the work. Read
 /// from /proc (clock ticks, so only meaningful over seconds); NaN elsewhere.
 pub fn threads_cpu_seconds(prefix: &str) -> f64 {
+    // Linux keeps 15 bytes of a thread's name.
+    let prefix = prefix.get(..15).unwrap_or(prefix);
     // SAFETY: sysconf only reads a configuration value.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {

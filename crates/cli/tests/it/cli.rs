@@ -160,3 +160,29 @@ async fn demo_syncs_and_prints_what_to_open() {
     assert!(dashboard.status().is_redirection() || dashboard.status().is_success());
     child.kill().await.unwrap();
 }
+
+/// `amsync bench refresh` on a small population: the simulator in its own
+/// process, the JSON line last, every member created, nothing written by
+/// the unchanged re-run, and the writer's figures present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_refresh_prints_its_figures_as_one_json_line() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let out = amsync(&["bench", "refresh", "--members", "400", "--workers", "16"], dir.path()).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("a JSON line");
+    let v: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(v["bench"], "refresh");
+    assert_eq!(v["created"], 400);
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["unchanged_writes_no_rows"], true);
+    assert_eq!(v["rows"]["members"], 400);
+    // A first load writes several pages per member (the member row, its
+    // children, payloads, history, the queue); an unchanged re-run fewer.
+    let first = v["pages_written_per_member"].as_f64().unwrap();
+    let unchanged = v["unchanged_pages_written_per_member"].as_f64().unwrap();
+    assert!(first > 1.0 && unchanged > 0.0 && unchanged < first, "{first} then {unchanged}");
+    assert!(v["writer_cpu_us_per_member"].as_f64().is_some(), "{last}");
+    assert!(v["peak_rss_mb"].as_f64().unwrap() > 0.0);
+}

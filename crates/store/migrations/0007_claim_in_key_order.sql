@@ -3,10 +3,10 @@
 -- so its refreshes then walk the key space in order, and each group commit
 -- writes neighbouring keys: the member-keyed b-trees (member rows' key index,
 -- memberships, groups, payloads, refresh bookkeeping, history) get a few
--- pages dirty per commit instead of one page per member. Measured with the
--- AMS listing members in an order unrelated to their keys (as AMSs list by
--- modification time): the WAL written per member fell from about 56 KiB to
--- a few KiB.
+-- pages dirty per commit instead of one page per member. Measured on an
+-- initial load of 100,000 members listed in an order unrelated to their keys
+-- (as AMSs list by modification time): 10.6 pages written per member before,
+-- 7.1 after (the queue's own rows still sit in enqueue order).
 DROP INDEX refresh_queue_claim;
 CREATE INDEX refresh_queue_claim ON refresh_queue (sort_key, member_key) WHERE state IN ('queued', 'retrying');
 

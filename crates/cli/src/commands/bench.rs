@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
 use amsync_core::Encoding;
-use amsync_store::sqlite::{SqliteOptions, SqliteStore};
+use amsync_store::sqlite::{SqliteOptions, SqliteStore, WRITER_THREAD_NAME};
 use amsync_store::RunOutcome;
 use amsync_sync::{Engine, PollMode, SyncSettings};
 use serde_json::json;
@@ -27,9 +27,6 @@ pub async fn run(which: BenchCommand) -> CliResult<()> {
         BenchCommand::Login(args) => super::sso::bench_login(args).await,
     }
 }
-
-/// The store's writer thread.
-const WRITER_THREAD: &str = amsync_store::sqlite::WRITER_THREAD_NAME;
 
 /// CPU time (user + system) this process has used, in seconds.
 pub fn cpu_seconds() -> f64 {
@@ -213,10 +210,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     sim.reset_stats().await?;
     eprintln!("Initial load…");
     let cpu0 = cpu_seconds();
-    let writer_cpu0 = threads_cpu_seconds(WRITER_THREAD);
+    let writer_cpu0 = threads_cpu_seconds(WRITER_THREAD_NAME);
     let (first_s, first_run) = full_pass(&engine).await?;
     let cpu_first = cpu_seconds() - cpu0;
-    let writer_cpu_first = threads_cpu_seconds(WRITER_THREAD) - writer_cpu0;
+    let writer_cpu_first = threads_cpu_seconds(WRITER_THREAD_NAME) - writer_cpu0;
     let writer_first = store.writer_stats();
     let phases_first = engine.status().phases;
     let sim_first = sim.stats().await?;
@@ -226,10 +223,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     sim.reset_stats().await?;
     eprintln!("Re-run with nothing changed…");
     let cpu1 = cpu_seconds();
-    let writer_cpu1 = threads_cpu_seconds(WRITER_THREAD);
+    let writer_cpu1 = threads_cpu_seconds(WRITER_THREAD_NAME);
     let (second_s, second_run) = full_pass(&engine).await?;
     let cpu_second = cpu_seconds() - cpu1;
-    let writer_cpu_second = threads_cpu_seconds(WRITER_THREAD) - writer_cpu1;
+    let writer_cpu_second = threads_cpu_seconds(WRITER_THREAD_NAME) - writer_cpu1;
     let sim_second = sim.stats().await?;
     let rows_after_second = count_rows(&store).await?;
     let peak = peak_rss_mb();
@@ -240,6 +237,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         (writer_all.ops - writer_first.ops) as f64 / (writer_all.batches - writer_first.batches).max(1) as f64;
 
     let members = args.members as f64;
+    let pages_first = writer_first.pages_written as f64 / members;
+    let pages_unchanged = (writer_all.pages_written - writer_first.pages_written) as f64 / members;
+    let writer_us_first = writer_cpu_first / members * 1e6;
+    let writer_us_unchanged = writer_cpu_second / members * 1e6;
     let calls_first = sim_first["details"].as_f64().unwrap_or(0.0)
         + sim_first["communities"].as_f64().unwrap_or(0.0)
         + sim_first["security_groups"].as_f64().unwrap_or(0.0);
@@ -267,16 +268,12 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     eprintln!(
         "amsync CPU per member: {:.0} µs initial load ({:.0} µs of it on the store's writer thread), {:.0} µs unchanged ({:.0} µs writer) (machine load average {})",
         cpu_first / members * 1e6,
-        writer_cpu_first / members * 1e6,
+        writer_us_first,
         cpu_second / members * 1e6,
-        writer_cpu_second / members * 1e6,
+        writer_us_unchanged,
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?"),
     );
-    eprintln!(
-        "pages written per member: {:.1} initial load, {:.1} unchanged",
-        writer_first.pages_written as f64 / members,
-        (writer_all.pages_written - writer_first.pages_written) as f64 / members,
-    );
+    eprintln!("pages written per member: {pages_first:.1} initial load, {pages_unchanged:.1} unchanged");
     eprintln!("peak RSS of amsync: {peak:.0} MB (after the initial load: {rss_after_first:.0} MB)");
     store.shutdown().await;
     sim.stop().await;
@@ -302,10 +299,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         "unchanged_writer_ops_per_commit": unchanged_ops_per_commit,
         "cpu_us_per_member": (cpu_first / members * 1e6).round(),
         "unchanged_cpu_us_per_member": (cpu_second / members * 1e6).round(),
-        "pages_written_per_member": writer_first.pages_written as f64 / members,
-        "unchanged_pages_written_per_member": (writer_all.pages_written - writer_first.pages_written) as f64 / members,
-        "writer_cpu_us_per_member": (writer_cpu_first / members * 1e6).round(),
-        "unchanged_writer_cpu_us_per_member": (writer_cpu_second / members * 1e6).round(),
+        "pages_written_per_member": pages_first,
+        "unchanged_pages_written_per_member": pages_unchanged,
+        "writer_cpu_us_per_member": writer_us_first.round(),
+        "unchanged_writer_cpu_us_per_member": writer_us_unchanged.round(),
         "created": first_run.counts.created,
         "failed": first_run.counts.failed + second_run.counts.failed,
     });

@@ -41,6 +41,25 @@ pub struct PollReport {
     pub error: Option<String>,
 }
 
+/// Listed keys gathered before they are enqueued in one go. Enqueuing a
+/// listing page by page inserted each page's few hundred keys all over the
+/// queue's member-keyed indexes, one transaction per page: on an initial
+/// load that dirtied about two index pages per member. Gathered and sorted,
+/// the inserts of a batch share pages, and the entries' ids follow key
+/// order, which is also the order claims take them in.
+///
+/// Nothing is lost by waiting: the watermark moves only after the whole
+/// listing, so a crash before a batch is enqueued means the next poll lists
+/// those members again.
+const ENQUEUE_BATCH: usize = 20_000;
+
+#[derive(Default)]
+struct ListedBatch {
+    keys: Vec<MemberKey>,
+    /// The listing's counts since the last enqueue (pages, listed, refused).
+    counts: RunCounts,
+}
+
 impl Engine {
     /// Lists members per `mode`, enqueues them, and (for `Changed`/`Full`)
     /// moves the watermark by the rules. The refreshes themselves are done by
@@ -127,6 +146,7 @@ impl Engine {
         // run, the first one named in its error, so an admin sees them.
         let mut refused = 0u64;
         let mut first_refused: Option<String> = None;
+        let mut batch = ListedBatch::default();
         let listing: Result<(), SyncError> = async {
             loop {
                 if pages >= self.settings.max_pages {
@@ -147,26 +167,19 @@ impl Engine {
                 refused += page.rejected.len() as u64;
                 let page_listed = page.changed.len() as u64;
                 report.listed += page_listed;
-                let mut keys = Vec::with_capacity(page.changed.len());
                 for c in page.changed {
                     if seen.insert(c.key.clone()) {
-                        keys.push(c.key);
+                        batch.keys.push(c.key);
                     }
                 }
-                let res = store.enqueue(&keys, trigger, Some(run_id), started_at).await?;
-                report.enqueued += res.created;
-                report.merged += res.merged;
-                let counts = RunCounts {
-                    pages: 1,
-                    listed: page_listed,
-                    enqueued: res.created,
-                    merged: res.merged,
-                    failed: page.rejected.len() as u64,
-                    ..Default::default()
-                };
-                store.add_run_counts(run_id, &counts).await?;
-                if !keys.is_empty() {
-                    self.wake_workers();
+                batch.counts.pages += 1;
+                batch.counts.listed += page_listed;
+                batch.counts.failed += page.rejected.len() as u64;
+                let last = page.next_cursor.as_deref().is_none_or(str::is_empty);
+                // The first page goes at once so the workers start; later
+                // ones are gathered (see ENQUEUE_BATCH).
+                if pages == 1 || last || batch.keys.len() >= ENQUEUE_BATCH {
+                    self.enqueue_listed(&mut batch, trigger, run_id, started_at, &mut report).await?;
                 }
                 match page.next_cursor {
                     Some(next) if !next.is_empty() => {
@@ -180,6 +193,15 @@ impl Engine {
             }
         }
         .await;
+        // What a failed listing gathered before it failed is still refreshed,
+        // as when every page was enqueued on arrival.
+        let listing = match listing {
+            Err(e) if !batch.keys.is_empty() || batch.counts.pages > 0 => {
+                self.enqueue_listed(&mut batch, trigger, run_id, started_at, &mut report).await?;
+                Err(e)
+            }
+            other => other,
+        };
 
         match listing {
             Ok(()) => {
@@ -217,6 +239,30 @@ impl Engine {
             }
         }
         Ok(report)
+    }
+
+    /// Enqueues a gathered batch in key order and counts it on the run.
+    async fn enqueue_listed(
+        &self,
+        batch: &mut ListedBatch,
+        trigger: Trigger,
+        run_id: RunId,
+        due: DateTime<Utc>,
+        report: &mut PollReport,
+    ) -> Result<(), SyncError> {
+        let mut keys = std::mem::take(&mut batch.keys);
+        let mut counts = std::mem::take(&mut batch.counts);
+        keys.sort_unstable();
+        let res = self.store.enqueue(&keys, trigger, Some(run_id), due).await?;
+        report.enqueued += res.created;
+        report.merged += res.merged;
+        counts.enqueued = res.created;
+        counts.merged = res.merged;
+        self.store.add_run_counts(run_id, &counts).await?;
+        if !keys.is_empty() {
+            self.wake_workers();
+        }
+        Ok(())
     }
 
     /// After a complete listing: active local members the AMS did not list

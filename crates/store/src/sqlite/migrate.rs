@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "claim_in_key_order",
         sql: include_str!("../../migrations/0007_claim_in_key_order.sql"),
     },
+    Migration {
+        version: 8,
+        name: "queue_state_index_off_the_hot_path",
+        sql: include_str!("../../migrations/0008_queue_state_index_off_the_hot_path.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -21,7 +21,7 @@ use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms};
 use super::runs::maybe_finish;
 use super::SqliteStore;
 use crate::api::QueueStore;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::types::*;
 
 /// Keys per writer operation when enqueuing many: big enough to amortize
@@ -442,28 +442,47 @@ impl RawEntry {
     }
 }
 
+/// The entries of one state, or all, in id order after `after_id`. Each state
+/// reads through its own index (migration 8 keeps the hot path's states out
+/// of the by-state one): retrying and dead through that index, running
+/// through its partial index (no more than the claims in flight, sorted
+/// here), queued straight from the table in id order.
 fn list_queue(
     conn: &Connection,
     state: Option<QueueState>,
     limit: usize,
     after_id: Option<i64>,
 ) -> Result<Vec<QueueEntry>> {
+    let after = after_id.unwrap_or(i64::MIN);
+    let raw: Vec<RawEntry> = conn
+        .prepare_cached(&list_sql(state))?
+        .query_map(params![after, limit as i64], entry_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    raw.into_iter().map(RawEntry::into_entry).collect()
+}
+
+/// The listing statement of one state (or all): `?1` the id to start after,
+/// `?2` the page size. (A partial index serves a query whose WHERE repeats
+/// the index's own term.)
+fn list_sql(state: Option<QueueState>) -> String {
     const COLUMNS: &str = "id, member_key, state, trigger, priority, attempts, run_id, enqueued_at, due_at,
         lease_until, last_error, last_error_at";
-    let after = after_id.unwrap_or(i64::MIN);
-    let raw: Vec<RawEntry> = match state {
-        Some(s) => conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM refresh_queue WHERE state = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-            ))?
-            .query_map(params![s.as_str(), after, limit as i64], entry_from_row)?
-            .collect::<rusqlite::Result<_>>()?,
-        None => conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM refresh_queue WHERE id > ?1 ORDER BY id LIMIT ?2"))?
-            .query_map(params![after, limit as i64], entry_from_row)?
-            .collect::<rusqlite::Result<_>>()?,
+    let source = match state {
+        None => "refresh_queue WHERE id > ?1",
+        Some(QueueState::Queued) => "refresh_queue WHERE state = 'queued' AND id > ?1",
+        Some(QueueState::Running) => {
+            "refresh_queue INDEXED BY refresh_queue_one_running WHERE state = 'running' AND id > ?1"
+        }
+        Some(QueueState::Retrying) => {
+            "refresh_queue INDEXED BY refresh_queue_failed_by_state
+             WHERE state IN ('retrying', 'dead') AND state = 'retrying' AND id > ?1"
+        }
+        Some(QueueState::Dead) => {
+            "refresh_queue INDEXED BY refresh_queue_failed_by_state
+             WHERE state IN ('retrying', 'dead') AND state = 'dead' AND id > ?1"
+        }
     };
-    raw.into_iter().map(RawEntry::into_entry).collect()
+    format!("SELECT {COLUMNS} FROM {source} ORDER BY id LIMIT ?2")
 }
 
 /// Every entry of one key, oldest first (a member's export). One query per
@@ -483,17 +502,30 @@ pub(crate) fn entries_of(conn: &Connection, key: &str) -> Result<Vec<QueueEntry>
     raw.into_iter().map(RawEntry::into_entry).collect()
 }
 
+/// Counts per state, each from an index that holds just that state. Waiting
+/// entries are counted in the claim index, which carries their state;
+/// running ones are at most the claims in flight.
+const COUNT_WAITING_SQL: &str = "SELECT state, COUNT(*) FROM refresh_queue INDEXED BY refresh_queue_claim
+     WHERE state IN ('queued', 'retrying') GROUP BY state";
+const COUNT_RUNNING_SQL: &str =
+    "SELECT COUNT(*) FROM refresh_queue INDEXED BY refresh_queue_one_running WHERE state = 'running'";
+// (A partial index serves a query whose WHERE repeats the index's own term.)
+const COUNT_DEAD_SQL: &str = "SELECT COUNT(*) FROM refresh_queue INDEXED BY refresh_queue_failed_by_state
+     WHERE state IN ('retrying', 'dead') AND state = 'dead'";
+
 fn queue_counts(conn: &Connection) -> Result<QueueCounts> {
     let mut c = QueueCounts::default();
-    let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM refresh_queue GROUP BY state")?;
+    let one = |sql: &str| -> Result<u64> { Ok(count(conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?)) };
+    c.running = one(COUNT_RUNNING_SQL)?;
+    c.dead = one(COUNT_DEAD_SQL)?;
+    let mut stmt = conn.prepare_cached(COUNT_WAITING_SQL)?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (state, n) = row?;
         match codec::queue_state(&state)? {
             QueueState::Queued => c.queued = count(n),
-            QueueState::Running => c.running = count(n),
             QueueState::Retrying => c.retrying = count(n),
-            QueueState::Dead => c.dead = count(n),
+            other => return Err(StoreError::Database(format!("the claim index holds a {other:?} entry"))),
         }
     }
     c.oldest_waiting_since = conn
@@ -618,6 +650,47 @@ mod tests {
         assert!(!claim.contains("TEMP B-TREE"), "no sort per claim: {claim}");
         let waiting = plan(&conn, WAITING_SQL);
         assert!(waiting.contains("refresh_queue_one_waiting"), "{waiting}");
+        // Counting waiting and dead entries (there may be many) reads indexes only.
+        for (sql, index) in [
+            (COUNT_WAITING_SQL, "COVERING INDEX refresh_queue_claim"),
+            (COUNT_RUNNING_SQL, "INDEX refresh_queue_one_running"),
+            (COUNT_DEAD_SQL, "COVERING INDEX refresh_queue_failed_by_state"),
+        ] {
+            let p = plan(&conn, sql);
+            assert!(p.contains(index), "{sql}: {p}");
+        }
+        // Listing a state starts at the given id instead of reading past the
+        // other states (running entries are few, so sorting them is fine).
+        for (state, want) in [
+            (None, "INTEGER PRIMARY KEY (rowid>?)"),
+            (Some(QueueState::Queued), "INTEGER PRIMARY KEY (rowid>?)"),
+            (Some(QueueState::Running), "INDEX refresh_queue_one_running"),
+            (Some(QueueState::Retrying), "INDEX refresh_queue_failed_by_state (state=? AND id>?)"),
+            (Some(QueueState::Dead), "INDEX refresh_queue_failed_by_state (state=? AND id>?)"),
+        ] {
+            let p = plan(&conn, &list_sql(state));
+            assert!(p.contains(want), "{state:?}: {p}");
+        }
+    }
+
+    #[test]
+    fn claims_and_settles_leave_the_failed_index_alone() {
+        // Migration 8: the success path (queued -> running -> gone) must not
+        // touch an index keyed by id, whose order is unrelated to the keys.
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::apply(&mut conn).unwrap();
+        let sql: String = conn
+            .query_row("SELECT sql FROM sqlite_master WHERE name = 'refresh_queue_failed_by_state'", [], |r| r.get(0))
+            .unwrap();
+        assert!(sql.contains("WHERE state IN ('retrying', 'dead')"), "{sql}");
+        let by_id: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'refresh_queue' AND type = 'index' AND sql LIKE '%(state, id)%'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(by_id, vec!["refresh_queue_failed_by_state".to_string()]);
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod sync_dedup;
 mod sync_disable;
 mod sync_faults;
 mod sync_initial_load;
+mod sync_listing;
 mod sync_watermark;
 mod thresholds;
 mod upgrading;

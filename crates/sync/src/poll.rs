@@ -196,7 +196,8 @@ impl Engine {
         // What a failed listing gathered before it failed is still refreshed,
         // as when every page was enqueued on arrival.
         let listing = match listing {
-            Err(e) if !batch.keys.is_empty() || batch.counts.pages > 0 => {
+            // (Every gathered key came with a page, so pages > 0 covers keys.)
+            Err(e) if batch.counts.pages > 0 => {
                 self.enqueue_listed(&mut batch, trigger, run_id, started_at, &mut report).await?;
                 Err(e)
             }

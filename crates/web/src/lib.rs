@@ -56,6 +56,7 @@ fn routes() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of every route [`router`] serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = routes().into_openapi();
+    openapi::document_wrong_token_throttle(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }
@@ -70,8 +71,12 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body;
     metrics::install();
     let s = &state.settings;
-    let sessions =
-        Arc::new(admin::session::AdminSessions::new(s.admin_session_lifetime, s.admin_session_idle, s.secure_cookies));
+    let sessions = Arc::new(admin::session::AdminSessions::new(
+        s.admin_session_lifetime,
+        s.admin_session_idle,
+        s.secure_cookies,
+        state.tokens.clone(),
+    ));
     let (routes, _) = routes().split_for_parts();
     routes
         .fallback(no_route)

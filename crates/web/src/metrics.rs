@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use amsync_core::Trigger;
 use amsync_store::{RunFilter, RunOutcome, WATERMARK_EVENTS, WATERMARK_MEMBERS};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -121,15 +121,44 @@ pub fn login_outcome(kind: &'static str, outcome: &'static str) {
     metrics::counter!("amsync_logins_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
 
-/// Counts and times every request by its route (the matched pattern, so
-/// member keys never become label values).
+/// The `method` label of a request: one of the methods HTTP defines, else
+/// `other`. Anyone can send a request with a made-up method, and every
+/// distinct label value is a series kept for the life of the process.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// Every value [`method_label`] gives.
+pub const METHOD_LABELS: [&str; 10] =
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "other"];
+
+/// The `route` label of a request: the route template it matched (a fixed
+/// set, written in the code; never a key or anything else from the path),
+/// else `unmatched`.
+pub fn route_label(matched: Option<&MatchedPath>) -> String {
+    matched.map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string())
+}
+
+/// Counts and times every request. Every label comes from a fixed set:
+/// [`method_label`], [`route_label`], and the status code (three digits).
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().into());
+    let method = req.method().clone();
+    let route = route_label(req.extensions().get::<MatchedPath>());
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    metrics::counter!("amsync_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+    metrics::counter!("amsync_http_requests_total", "method" => method_label(&method), "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("amsync_http_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
     resp
@@ -187,4 +216,23 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
     handle.run_upkeep();
     let body = handle.render();
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_are_other_and_every_label_is_listed() {
+        for m in ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"] {
+            assert_eq!(method_label(&Method::from_bytes(m.as_bytes()).unwrap()), m);
+        }
+        for made_up in ["get", "FOO", "PROPFIND", "X-1234567890", "BREW"] {
+            assert_eq!(method_label(&Method::from_bytes(made_up.as_bytes()).unwrap()), "other", "{made_up}");
+        }
+        for m in ["GET", "PATCH", "TRACE", "WHATEVER"] {
+            assert!(METHOD_LABELS.contains(&method_label(&Method::from_bytes(m.as_bytes()).unwrap())));
+        }
+        assert_eq!(route_label(None), "unmatched");
+    }
 }

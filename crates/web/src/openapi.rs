@@ -69,6 +69,40 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
+/// How every route that takes the admin or site token describes the 401
+/// of a missing or unknown one.
+const UNKNOWN_TOKEN: &str = "No or unknown token or session";
+
+/// Adds the 429 of a throttled wrong bearer token
+/// ([`crate::auth::WrongTokenThrottle`]) to every operation that documents
+/// the 401 of an unknown token: said once here rather than on 40 routes.
+pub(crate) fn document_wrong_token_throttle(doc: &mut OpenApi) {
+    use utoipa::openapi::{RefOr, Response};
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
+            let responses = &mut op.responses.responses;
+            let unknown_token = matches!(responses.get("401"), Some(RefOr::T(r)) if r.description == UNKNOWN_TOKEN);
+            if unknown_token && !responses.contains_key("429") {
+                let throttled = Response::new(
+                    "Too many wrong bearer tokens from this address (a correct token is never refused so): \
+                     try again after `Retry-After` seconds",
+                );
+                responses.insert("429".into(), RefOr::T(throttled));
+            }
+        }
+    }
+}
+
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "health", security(()),
     responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json")))]

@@ -313,3 +313,127 @@ async fn the_api_takes_the_dashboard_session_and_its_csrf_header() {
     assert_eq!((e["action"].as_str(), e["actor"].as_str()), (Some("POST /api/v1/sync/pause"), Some("admin token")));
     app.stop().await;
 }
+
+/// A child `serve` whose admin tokens come from files, for rotating them
+/// by SIGHUP; members sign in with their AMS credentials (the default
+/// mode), and everything else is the default.
+fn rotation_config(dir: &std::path::Path, ams: &str) -> String {
+    format!(
+        "[database]\nurl = \"sqlite://{}\"\n[ams]\nbase_url = \"{ams}\"\n\
+         [web]\nadmin_token_file = \"{}\"\nnext_admin_token_file = \"{}\"\n",
+        dir.join("amsync.db").display(),
+        dir.join("admin").display(),
+        dir.join("next").display(),
+    )
+}
+
+/// A member's sign-in with a password at `/login`: its session cookie.
+async fn member_session(base: &str, member: &str) -> String {
+    let http = no_redirects();
+    let form = http.get(format!("{base}/login?ReturnUrl=%2F")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let (csrf_cookie, _) = crate::admin_client::set_cookie(&form, "amsync_login_csrf").expect("the form's cookie");
+    let csrf = crate::admin_client::html_value(&form.text().await.unwrap(), "csrf").unwrap();
+    let password = format!("pw-{member}");
+    let done = http
+        .post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, csrf_cookie)
+        .form(&[("csrf", csrf.as_str()), ("ReturnUrl", "/"), ("username", member), ("password", &password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{member} signs in");
+    crate::admin_client::set_cookie(&done, "amsync_session").expect("a session cookie").0
+}
+
+/// Rotating the admin token by SIGHUP ends the dashboard sessions opened
+/// with the token that is no longer accepted, at their next request (pages
+/// and API alike); a session opened with the token that stays (the `next_*`
+/// one, now current) goes on, and so does a SuperAdmin member's session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_admin_token_ends_the_dashboard_sessions_it_opened() {
+    let _heavy = crate::helpers::HEAVY.lock().await;
+    crate::helpers::init_tracing();
+    let sim = amsync_sim::start(
+        amsync_sim::SimConfig { members: 10, ..amsync_sim::SimConfig::default() },
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let marker: String = (0..8).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    let (old, next, newer) =
+        (format!("dash-old-{marker}"), format!("dash-next-{marker}"), format!("dash-newer-{marker}"));
+    std::fs::write(dir.path().join("admin"), format!("{old}\n")).unwrap();
+    std::fs::write(dir.path().join("next"), format!("{next}\n")).unwrap();
+    let cfg = dir.path().join("amsync.toml");
+    std::fs::write(&cfg, rotation_config(dir.path(), &sim.base_url())).unwrap();
+    let log = dir.path().join("serve.log");
+    let serve = crate::child::Serve::start(&cfg, &[("RUST_LOG", "info")], &log).await;
+    let http = no_redirects();
+    let api = |path: &str| http.get(serve.url(path));
+
+    // A member signs in and is made SuperAdmin; two dashboard sessions open,
+    // one with each admin token.
+    let member = member_session(&serve.base, "M000006").await;
+    let made = http
+        .put(serve.url("/api/v1/security-groups/SuperAdmin/members"))
+        .bearer_auth(&old)
+        .json(&json!({"members": ["M000006"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::OK, "{}", made.text().await.unwrap());
+    let by_old = AdminClient::sign_in_at(&serve.base, &old).await.expect("the admin token signs in");
+    let by_next = AdminClient::sign_in_at(&serve.base, &next).await.expect("the next_* token signs in");
+    let member_reads = || api("/api/v1/queue").header(reqwest::header::COOKIE, &member).send();
+    assert_eq!(member_reads().await.unwrap().status(), StatusCode::OK, "the SuperAdmin's session opens the API");
+
+    // The rotation's second step: the next token becomes the token, a newer one is next.
+    std::fs::write(dir.path().join("admin"), format!("{next}\n")).unwrap();
+    std::fs::write(dir.path().join("next"), format!("{newer}\n")).unwrap();
+    serve.signal(libc::SIGHUP);
+    eventually("the reload accepts the newer token", || async {
+        api("/api/v1/sync/status").bearer_auth(&newer).send().await.unwrap().status() == StatusCode::OK
+    })
+    .await;
+    // Refused (401, or 429 if waiting for the reload used up the address's
+    // allowance of wrong tokens).
+    assert_ne!(api("/api/v1/sync/status").bearer_auth(&old).send().await.unwrap().status(), StatusCode::OK);
+
+    // The session the old token opened is over: pages send it to the sign-in
+    // form, the API refuses its cookie, and a change is not made.
+    let page = by_old.get("/admin/members").await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert!(page.headers()[LOCATION].to_str().unwrap().starts_with("/admin/login"), "{:?}", page.headers());
+    assert_eq!(by_old.get("/api/v1/sync/status").await.status(), StatusCode::UNAUTHORIZED);
+    let pause = by_old
+        .http
+        .post(serve.url("/api/v1/sync/pause"))
+        .header(reqwest::header::COOKIE, &by_old.cookie)
+        .header("x-csrf-token", &by_old.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pause.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(by_old.post_form("/admin/pause", &[]).await.headers()[LOCATION], "/admin/login?next=%2Fadmin");
+    // The session of the token still accepted goes on, and so does the member's.
+    let (status, html) = by_next.get_html("/admin").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Refresh Queue"));
+    assert_eq!(by_next.get("/api/v1/sync/status").await.status(), StatusCode::OK);
+    assert_eq!(
+        member_reads().await.unwrap().status(),
+        StatusCode::OK,
+        "a SuperAdmin's session is not the admin token's"
+    );
+    let status: serde_json::Value =
+        api("/api/v1/sync/status").bearer_auth(&newer).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["paused"], false, "the refused session paused nothing: {status}");
+    serve.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("dashboard session ended: the admin token it was opened with is no longer accepted"));
+    for secret in [&old, &next, &newer] {
+        assert!(!text.contains(secret.as_str()), "no token in the log");
+    }
+}

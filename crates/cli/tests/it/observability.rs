@@ -1,6 +1,7 @@
 //! Observability: `/metrics` is valid Prometheus text whose counters move
-//! with work; the example alert rules use only metrics amsync serves;
-//! `/readyz` follows the schema and the database; request ids come back.
+//! with work; its label values come from fixed sets, whatever callers
+//! send; the example alert rules use only metrics amsync serves; `/readyz`
+//! follows the schema and the database; request ids come back.
 
 use std::collections::BTreeSet;
 
@@ -54,6 +55,172 @@ async fn metrics_are_prometheus_text_and_move_with_work() {
     assert!(again.sum("amsync_http_requests_total", &[("route", "/api/v1/members/{key}")]) >= 1.0);
     assert!(!again.samples.iter().any(|s| s.labels.get("route").is_some_and(|r| r.contains("M000001"))));
     app.stop().await;
+}
+
+/// Unauthenticated callers choose the method and the path of a request:
+/// 50 made-up methods and 50 unknown paths add no label value to
+/// `/metrics` (each would be a series kept for the life of the process).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_methods_and_paths_add_no_label_values() {
+    let app = TestApp::spawn_with(AppOptions { members: 1, ..AppOptions::default() }).await;
+    let marker: String = (0..6).map(|_| format!("{:02X}", rand::random::<u8>())).collect();
+    let before = scrape(&app).await;
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("X{marker}{i}").as_bytes()).unwrap();
+        for path in ["/api/v1/sync/status", "/admin", "/nowhere"] {
+            let r = app.client.request(method.clone(), format!("{}{path}", app.base)).send().await.unwrap();
+            assert!(r.status().is_client_error(), "{method} {path}: {}", r.status());
+        }
+        let r = app.client.get(format!("{}/{marker}/{i}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = app.client.get(format!("{}/api/v1/{marker}{i}?q={marker}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    let after = scrape(&app).await;
+    let made_up: Vec<String> = after
+        .samples
+        .iter()
+        .flat_map(|s| s.labels.iter().map(move |(k, v)| (s, k, v)))
+        .filter(|(_, _, v)| v.contains(&marker))
+        .map(|(s, k, v)| format!("{}{{{k}={v:?}}}", s.name))
+        .collect();
+    assert!(made_up.is_empty(), "label values made up by callers: {made_up:?}");
+    let requests = after.samples.iter().filter(|s| s.name == "amsync_http_requests_total");
+    let methods: BTreeSet<&str> = requests.clone().map(|s| s.labels["method"].as_str()).collect();
+    assert!(methods.iter().all(|m| amsync_web::metrics::METHOD_LABELS.contains(m)), "{methods:?}");
+    let statuses: BTreeSet<&str> = requests.map(|s| s.labels["status"].as_str()).collect();
+    assert!(statuses.iter().all(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit())), "{statuses:?}");
+    let grew = |labels: &[(&str, &str)]| {
+        after.sum("amsync_http_requests_total", labels) - before.sum("amsync_http_requests_total", labels)
+    };
+    assert!(grew(&[("method", "other")]) >= 150.0, "made-up methods count as other");
+    assert!(grew(&[("route", "unmatched")]) >= 150.0, "unknown paths count as unmatched");
+    app.stop().await;
+}
+
+/// Where the values of every metric label come from, one line per label
+/// written in the code: (file under `crates/`, label, the expression that
+/// gives its value, why its values are a fixed set). A string literal needs
+/// no line. A label fed from anything else (AMS data, member keys, token
+/// claims, query parameters, headers) would grow `/metrics` without limit:
+/// map it to a fixed set first, then add its line here.
+const LABEL_SOURCES: &[(&str, &str, &str, &str)] = &[
+    ("ams/src/observe.rs", "method", "method.as_str()", "`Part`: the contract's methods"),
+    ("ams/src/observe.rs", "outcome", "label", "`ok` or `FailureKind::as_str()`"),
+    ("web/src/metrics.rs", "kind", "kind", "`login_outcome`'s `&'static str`: `admin_token` or a sign-on mode"),
+    ("web/src/metrics.rs", "outcome", "outcome", "`login_outcome`'s `&'static str`: `ok` or a refusal's code"),
+    ("web/src/metrics.rs", "method", "method_label(&method)", "the nine methods HTTP defines, or `other`"),
+    ("web/src/metrics.rs", "route", "route.clone()", "`route_label`: a route template of the router, or `unmatched`"),
+    ("web/src/metrics.rs", "route", "route", "`route_label`: a route template of the router, or `unmatched`"),
+    ("web/src/metrics.rs", "status", "status", "a status code's three digits"),
+    ("web/src/metrics.rs", "state", "s", "the four queue states, listed beside it"),
+    ("web/src/metrics.rs", "watermark", "name", "`WATERMARK_MEMBERS` and `WATERMARK_EVENTS`"),
+    ("web/src/metrics.rs", "version", "env!(\"CARGO_PKG_VERSION\")", "fixed at build time"),
+    ("cli/src/retention.rs", "kind", "kind", "the pruned tables, listed beside it"),
+    ("sync/src/worker.rs", "outcome", "label", "a refresh's outcomes, literals beside it"),
+    ("sync/src/worker.rs", "trigger", "claim.trigger.as_str()", "`Trigger`, an enum"),
+];
+
+/// The text between `open` (just after an opening parenthesis) and its
+/// closing parenthesis, minding strings.
+fn macro_body(text: &str) -> Option<&str> {
+    let (mut depth, mut in_string, mut escaped) = (1usize, false, false);
+    for (i, c) in text.char_indices() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') => in_string = false,
+            (true, _) => {}
+            (false, '"') => in_string = true,
+            (false, '(' | '[' | '{') => depth += 1,
+            (false, ')' | ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits a macro's arguments at the commas outside parentheses and strings.
+fn arguments(body: &str) -> Vec<String> {
+    let (mut out, mut current) = (Vec::new(), String::new());
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for c in body.chars() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') => in_string = false,
+            (false, '"') => in_string = true,
+            (false, '(' | '[' | '{') => depth += 1,
+            (false, ')' | ']' | '}') => depth -= 1,
+            (false, ',') if depth == 0 => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.push(current);
+    out.into_iter().map(|a| a.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|a| !a.is_empty()).collect()
+}
+
+/// Every metric label written in the workspace's sources takes its values
+/// from a fixed set: a string literal, or an expression listed in
+/// [`LABEL_SOURCES`] with the reason its values are bounded.
+#[test]
+fn every_metric_label_comes_from_a_fixed_set() {
+    let crates = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let mut stack: Vec<std::path::PathBuf> =
+        std::fs::read_dir(crates).unwrap().map(|e| e.unwrap().path().join("src")).filter(|p| p.is_dir()).collect();
+    let (mut macros, mut unknown, mut used) = (0, Vec::new(), BTreeSet::new());
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let file = path.strip_prefix(crates).unwrap().to_string_lossy().replace('\\', "/");
+            let text = std::fs::read_to_string(&path).unwrap();
+            for kind in ["counter!(", "gauge!(", "histogram!("] {
+                for (at, _) in text.match_indices(kind) {
+                    if text[..at].ends_with("describe_") {
+                        continue;
+                    }
+                    macros += 1;
+                    let body =
+                        macro_body(&text[at + kind.len()..]).unwrap_or_else(|| panic!("{file}: {kind} unclosed"));
+                    for label in arguments(body).iter().skip(1) {
+                        let Some((name, value)) = label.split_once("=>") else {
+                            unknown.push(format!("{file}: labels not written as \"name\" => value: {label}"));
+                            continue;
+                        };
+                        let (name, value) = (name.trim().trim_matches('"'), value.trim());
+                        let literal = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+                        match LABEL_SOURCES.iter().position(|(f, l, v, _)| *f == file && *l == name && *v == value) {
+                            Some(i) => {
+                                used.insert(i);
+                            }
+                            None if literal => {}
+                            None => unknown.push(format!("{file}: label {name} => {value}")),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(macros >= 20, "{macros} metric updates found: is the scan looking in the right place?");
+    assert!(unknown.is_empty(), "labels whose values are not known to be a fixed set:\n{}", unknown.join("\n"));
+    let stale: Vec<_> = (0..LABEL_SOURCES.len()).filter(|i| !used.contains(i)).map(|i| LABEL_SOURCES[i]).collect();
+    assert!(stale.is_empty(), "LABEL_SOURCES lines that match no code: {stale:?}");
 }
 
 /// Metric names in a PromQL expression (ours all start with `amsync_`).

@@ -4,7 +4,9 @@
 //! Before any session exists, the form is protected by a double-submit
 //! token: a random value both in a `SameSite=Strict` cookie and in the
 //! form, which must match. Wrong tokens are throttled per client address
-//! (429 with `Retry-After` past ten within 15 minutes). Outcomes are counted
+//! (429 with `Retry-After` past ten within 15 minutes). The session keeps
+//! which admin token opened it and ends when a reload stops accepting that
+//! token ([`session`]). Outcomes are counted
 //! in `amsync_logins_total{kind="admin_token"}`; the token itself is never
 //! logged or recorded.
 
@@ -117,15 +119,15 @@ pub async fn submit(
         let msg = "The sign-in form expired or did not come from this page. Please try again.";
         return form_page(StatusCode::FORBIDDEN, &next, Some(msg), &sessions);
     }
-    if !crate::auth::matches_any(f.token.trim(), &state.tokens.current().admin) {
+    let Some(opened_by) = state.tokens.admin_generation(f.token.trim()) else {
         sessions.throttle.failed(None, client, Instant::now());
         crate::metrics::login_outcome("admin_token", "refused");
         tracing::warn!("dashboard sign-in refused: wrong admin token");
         return form_page(StatusCode::UNAUTHORIZED, &next, Some("That is not the admin token."), &sessions);
-    }
+    };
     sessions.throttle.succeeded(None, client);
     crate::metrics::login_outcome("admin_token", "ok");
-    let (_, set_cookie) = sessions.start(ADMIN_TOKEN_ACTOR);
+    let (_, set_cookie) = sessions.start(ADMIN_TOKEN_ACTOR, opened_by);
     actor.fill(ADMIN_TOKEN_ACTOR);
     tracing::info!("signed in to the dashboard with the admin token");
     let mut resp = Redirect::to(&next).into_response();

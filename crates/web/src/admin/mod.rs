@@ -172,7 +172,9 @@ impl From<ApiError> for PageError {
             ApiError::BadRequest(m) | ApiError::TooLarge(m) => PageError::BadRequest(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
-            ApiError::Unauthenticated | ApiError::Forbidden => PageError::Forbidden(e.to_string()),
+            ApiError::Unauthenticated | ApiError::Forbidden | ApiError::Throttled(_) => {
+                PageError::Forbidden(e.to_string())
+            }
             ApiError::Unavailable(m) | ApiError::Internal(m) => PageError::Internal(m),
         }
     }

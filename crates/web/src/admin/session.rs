@@ -8,19 +8,28 @@
 //! every dashboard form carries it, and cookie-authenticated API calls that
 //! change state send it in `X-CSRF-Token`.
 //!
+//! A session remembers which admin token opened it as a
+//! [`TokenGeneration`] (a number, never the token) and ends at its next
+//! request once a secrets reload (SIGHUP) no longer accepts that token: a
+//! session opened with the token that stays (the current or the `next_*`
+//! one) goes on, one opened with a token that was rotated out does not
+//! keep admin rights for the rest of its lifetime.
+//!
 //! The table lives in memory: a restart signs dashboard users out, which is
 //! acceptable for the admin token's sessions (sign-on's store-backed
 //! SuperAdmin sessions are the durable kind; the two are to be unified when
 //! both are on main).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::auth::{TokenGeneration, Tokens};
 
 /// The session cookie's base name.
 pub const COOKIE: &str = "amsync_admin";
@@ -42,6 +51,8 @@ pub struct AdminSession {
 #[derive(Debug)]
 struct Entry {
     session: AdminSession,
+    /// The admin token that opened it.
+    opened_by: TokenGeneration,
     created: Instant,
     last_seen: Instant,
 }
@@ -53,6 +64,8 @@ pub struct AdminSessions {
     lifetime: Duration,
     idle: Duration,
     secure: bool,
+    /// The accepted admin tokens: a session lives while its token is one.
+    tokens: Arc<Tokens>,
     /// Wrong admin tokens typed at `/admin/login`, per client address; its
     /// own table, so that guessing here never slows members' sign-ins.
     pub throttle: amsync_sso::Throttle,
@@ -78,15 +91,9 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 }
 
 impl AdminSessions {
-    pub fn new(lifetime: Duration, idle: Duration, secure: bool) -> AdminSessions {
-        // Few admins, one token each: 10 wrong tokens per address within
-        // 15 minutes, then delays doubling from 1 s.
-        let throttle = amsync_sso::Throttle::new(amsync_sso::ThrottleSettings {
-            per_account_and_address: 10,
-            per_address: 10,
-            ..amsync_sso::ThrottleSettings::default()
-        });
-        AdminSessions { entries: Mutex::new(HashMap::new()), lifetime, idle, secure, throttle }
+    pub fn new(lifetime: Duration, idle: Duration, secure: bool, tokens: Arc<Tokens>) -> AdminSessions {
+        let throttle = amsync_sso::Throttle::new(crate::auth::token_guess_throttle_settings());
+        AdminSessions { entries: Mutex::new(HashMap::new()), lifetime, idle, secure, tokens, throttle }
     }
 
     /// A cookie's name as sent: `__Host-` prefixed when secure.
@@ -98,8 +105,9 @@ impl AdminSessions {
         }
     }
 
-    /// Starts a session; returns it and the `Set-Cookie` value.
-    pub fn start(&self, actor: &str) -> (AdminSession, HeaderValue) {
+    /// Starts a session opened by the admin token of `opened_by`; returns
+    /// it and the `Set-Cookie` value.
+    pub fn start(&self, actor: &str, opened_by: TokenGeneration) -> (AdminSession, HeaderValue) {
         let id = random_id();
         let session = AdminSession { actor: actor.to_string(), csrf: random_id() };
         let now = Instant::now();
@@ -110,12 +118,14 @@ impl AdminSessions {
                 entries.remove(&oldest);
             }
         }
-        entries.insert(digest(&id), Entry { session: session.clone(), created: now, last_seen: now });
+        entries.insert(digest(&id), Entry { session: session.clone(), opened_by, created: now, last_seen: now });
         (session, self.set_cookie(COOKIE, &id, Some(self.lifetime)))
     }
 
     fn alive(&self, e: &Entry, now: Instant) -> bool {
-        now.duration_since(e.created) < self.lifetime && now.duration_since(e.last_seen) < self.idle
+        now.duration_since(e.created) < self.lifetime
+            && now.duration_since(e.last_seen) < self.idle
+            && self.tokens.admin_generation_accepted(e.opened_by)
     }
 
     /// The live session the request's cookie names, touching it.
@@ -126,7 +136,9 @@ impl AdminSessions {
         let mut entries = self.entries.lock().expect("admin sessions lock");
         let alive = entries.get(&key).is_some_and(|e| self.alive(e, now));
         if !alive {
-            entries.remove(&key);
+            if entries.remove(&key).is_some_and(|e| !self.tokens.admin_generation_accepted(e.opened_by)) {
+                tracing::info!("dashboard session ended: the admin token it was opened with is no longer accepted");
+            }
             return None;
         }
         let e = entries.get_mut(&key)?;
@@ -179,6 +191,23 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::TokenSet;
+    use secrecy::SecretString;
+
+    fn tokens(admin: &[&str]) -> Arc<Tokens> {
+        Arc::new(Tokens::new(admin.iter().map(|t| SecretString::from(*t)).collect(), vec![]))
+    }
+
+    fn table(idle: Duration, secure: bool) -> (AdminSessions, Arc<Tokens>) {
+        let t = tokens(&["admin"]);
+        (AdminSessions::new(Duration::from_secs(60), idle, secure, t.clone()), t)
+    }
+
+    /// Starts a session as `/admin/login` does with `token`.
+    fn sign_in(s: &AdminSessions, t: &Tokens, token: &str) -> HeaderMap {
+        let (_, set) = s.start("admin token", t.admin_generation(token).expect("an accepted token"));
+        headers_with(&set)
+    }
 
     fn headers_with(cookie_value: &HeaderValue) -> HeaderMap {
         let pair = cookie_value.to_str().unwrap().split(';').next().unwrap().to_string();
@@ -189,8 +218,8 @@ mod tests {
 
     #[test]
     fn a_session_is_found_from_its_cookie_and_ends() {
-        let s = AdminSessions::new(Duration::from_secs(60), Duration::from_secs(60), false);
-        let (session, set) = s.start("admin token");
+        let (s, t) = table(Duration::from_secs(60), false);
+        let (session, set) = s.start("admin token", t.admin_generation("admin").unwrap());
         let text = set.to_str().unwrap();
         assert!(text.starts_with("amsync_admin="), "{text}");
         assert!(text.contains("HttpOnly") && text.contains("SameSite=Strict") && !text.contains("Secure"));
@@ -203,24 +232,49 @@ mod tests {
 
     #[test]
     fn unknown_malformed_and_expired_ids_find_nothing() {
-        let s = AdminSessions::new(Duration::from_secs(60), Duration::from_millis(1), false);
+        let (s, t) = table(Duration::from_millis(1), false);
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_static("amsync_admin=nothex"));
         assert_eq!(s.find(&h), None);
         h.insert(header::COOKIE, HeaderValue::from_str(&format!("amsync_admin={}", random_id())).unwrap());
         assert_eq!(s.find(&h), None);
-        let (_, set) = s.start("admin token");
+        let h = sign_in(&s, &t, "admin");
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(s.find(&headers_with(&set)), None, "idle past the timeout");
+        assert_eq!(s.find(&h), None, "idle past the timeout");
     }
 
     #[test]
     fn secure_cookies_are_host_prefixed() {
-        let s = AdminSessions::new(Duration::from_secs(60), Duration::from_secs(60), true);
-        let (_, set) = s.start("admin token");
+        let (s, t) = table(Duration::from_secs(60), true);
+        let (_, set) = s.start("admin token", t.admin_generation("admin").unwrap());
         let text = set.to_str().unwrap();
         assert!(text.starts_with("__Host-amsync_admin=") && text.ends_with("; Secure"), "{text}");
         assert!(s.find(&headers_with(&set)).is_some());
+    }
+
+    #[test]
+    fn a_session_ends_when_the_token_that_opened_it_is_no_longer_accepted() {
+        let t = tokens(&["old", "next"]);
+        let s = AdminSessions::new(Duration::from_secs(60), Duration::from_secs(60), false, t.clone());
+        let set =
+            |admin: &[&str]| TokenSet { admin: admin.iter().map(|v| SecretString::from(*v)).collect(), site: vec![] };
+        let (by_old, by_next) = (sign_in(&s, &t, "old"), sign_in(&s, &t, "next"));
+        let untouched_by_old = sign_in(&s, &t, "old");
+        // The rotation's second step: `next` becomes the token, a newer one is next.
+        t.replace(set(&["next", "newer"]));
+        assert_eq!(s.find(&by_old), None, "opened with a token no longer accepted");
+        assert!(s.find(&by_next).is_some(), "opened with a token still accepted (now the current one)");
+        let by_newer = sign_in(&s, &t, "newer");
+        // A reload that changes nothing keeps every session.
+        t.replace(set(&["next", "newer"]));
+        assert!(s.find(&by_next).is_some() && s.find(&by_newer).is_some());
+        // `old` accepted again is a new generation: a session it opened
+        // before, not seen since, does not come back.
+        t.replace(set(&["old", "next"]));
+        assert_eq!(s.find(&untouched_by_old), None);
+        assert_eq!(s.find(&by_newer), None);
+        assert!(s.find(&by_next).is_some());
+        assert!(s.find(&sign_in(&s, &t, "old")).is_some(), "a fresh sign-in with it works");
     }
 
     #[test]

@@ -41,16 +41,22 @@ pub fn client_addr(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) -> IpAd
     hops.into_iter().rev().find(|a| !trusted(*a, proxies)).unwrap_or(peer)
 }
 
+/// The client address of a request (what [`ClientAddr`] extracts), for
+/// code that holds the request's parts rather than extracting.
+pub fn client_of(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    client_addr(peer, &parts.headers, &state.sign_on.settings.trusted_proxies)
+}
+
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        Ok(ClientAddr(client_addr(peer, &parts.headers, &state.sign_on.settings.trusted_proxies)))
+        Ok(ClientAddr(client_of(parts, state)))
     }
 }
 

@@ -254,6 +254,16 @@ async fn serve_and_demo_write_no_colour_codes_into_a_pipe() {
         assert!(tokio::time::Instant::now() < deadline, "amsync serve did not become ready within 30 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Its engine has probed the AMS: serve is past its start and listens for SIGTERM.
+    loop {
+        let r = http.get(format!("http://127.0.0.1:{port}/api/v1/sync/status")).bearer_auth(ADMIN_TOKEN).send().await;
+        let status: Value = r.unwrap().json().await.unwrap();
+        if !status["ams"].is_null() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "serve's engine probes the AMS: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     terminate(&mut serve).await;
     let logs = logs.await.unwrap();
     let text = String::from_utf8_lossy(&logs);
@@ -266,13 +276,29 @@ async fn serve_and_demo_write_no_colour_codes_into_a_pipe() {
             .unwrap();
     let logs = drain_stderr(&mut demo);
     let mut lines = tokio::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut dashboard = None;
     loop {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap();
         let line = line.expect("the demo prints what to open");
         assert!(!line.as_bytes().contains(&ESC), "{line:?}");
+        if let ["dashboard", url, ..] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            dashboard = Some(url.trim_end_matches("/admin").to_string());
+        }
         if line.contains("Press Ctrl-C") {
             break;
         }
+    }
+    // The initial load done: the demo has logged, and listens for SIGTERM.
+    let base = dashboard.expect("the demo prints its dashboard");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http.get(format!("{base}/api/v1/sync/status")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        let status: Value = r.json().await.unwrap();
+        if status["members"] == 20 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the demo did not sync: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     terminate(&mut demo).await;
     let logs = logs.await.unwrap();

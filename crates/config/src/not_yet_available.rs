@@ -56,8 +56,9 @@ pub fn covering(path: &str) -> Option<&'static NotYetAvailable> {
     NOT_YET_AVAILABLE.iter().find(|e| path == e.key || path.starts_with(&format!("{}.", e.key)))
 }
 
-fn message(entry: &NotYetAvailable) -> String {
-    format!("not available in this version, remove it: {}", entry.reason)
+/// The refusal; `fix` says what to do (remove the key, unset the variable).
+fn message(entry: &NotYetAvailable, fix: &str) -> String {
+    format!("not available in this version, {fix}: {}", entry.reason)
 }
 
 /// Refuses `tree` (the file with the overrides applied) when it writes a
@@ -71,12 +72,16 @@ pub(crate) fn refuse(text: &str, tree: &toml::Table, overrides: &[Override]) -> 
         written.into_iter().filter_map(|path| covering(&path).map(|entry| (path, entry))).collect();
     for (path, entry) in &refused {
         if let Some(o) = overrides.iter().find(|o| o.dotted() == *path) {
-            return Err(ConfigError::Env { var: o.var.clone(), key: path.clone(), message: message(entry) });
+            return Err(ConfigError::Env {
+                var: o.var.clone(),
+                key: path.clone(),
+                message: message(entry, "unset it"),
+            });
         }
     }
     let mut problems = Problems::default();
     for (path, entry) in &refused {
-        problems.add(path.clone(), message(entry));
+        problems.add(path.clone(), message(entry, "remove it"));
     }
     problems.locate(|key| crate::lines::line_of(text, key));
     problems.into_result()

@@ -173,6 +173,12 @@ async fn serve_logs_json_with_request_ids_and_status_matches_the_api() {
 
 const ESC: u8 = 0x1b;
 
+/// A simulated AMS of `members` on a loopback port.
+async fn sim_of(members: usize) -> amsync_sim::SimHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    amsync_sim::start(amsync_sim::SimConfig { members, ..Default::default() }, listener).await.unwrap()
+}
+
 /// A configuration with text logs and no `log.level`, as `amsync init`
 /// writes it.
 fn text_config(dir: &std::path::Path, ams: &str, port: u16) -> std::path::PathBuf {
@@ -219,6 +225,21 @@ fn drain_stderr(child: &mut tokio::process::Child) -> tokio::task::JoinHandle<Ve
     })
 }
 
+/// Polls `GET /api/v1/sync/status` at `base` until `done` holds (30 s at most).
+async fn status_until(base: &str, done: impl Fn(&Value) -> bool) {
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http.get(format!("{base}/api/v1/sync/status")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        let status: Value = r.json().await.unwrap();
+        if done(&status) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not reached within 30 s: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// SIGTERM, then the child's clean end.
 async fn terminate(child: &mut tokio::process::Child) {
     let pid = child.id().unwrap() as i32;
@@ -236,12 +257,7 @@ async fn terminate(child: &mut tokio::process::Child) {
 async fn serve_and_demo_write_no_colour_codes_into_a_pipe() {
     let _heavy = HEAVY.lock().await;
     init_tracing();
-    let sim = amsync_sim::start(
-        amsync_sim::SimConfig { members: 5, ..Default::default() },
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = sim_of(5).await;
     let dir = tempfile::tempdir().unwrap();
     let port = crate::child::free_port();
     let cfg = text_config(dir.path(), &sim.base_url(), port);
@@ -255,15 +271,7 @@ async fn serve_and_demo_write_no_colour_codes_into_a_pipe() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Its engine has probed the AMS: serve is past its start and listens for SIGTERM.
-    loop {
-        let r = http.get(format!("http://127.0.0.1:{port}/api/v1/sync/status")).bearer_auth(ADMIN_TOKEN).send().await;
-        let status: Value = r.unwrap().json().await.unwrap();
-        if !status["ams"].is_null() {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "serve's engine probes the AMS: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    status_until(&format!("http://127.0.0.1:{port}"), |s| !s["ams"].is_null()).await;
     terminate(&mut serve).await;
     let logs = logs.await.unwrap();
     let text = String::from_utf8_lossy(&logs);
@@ -290,16 +298,7 @@ async fn serve_and_demo_write_no_colour_codes_into_a_pipe() {
     }
     // The initial load done: the demo has logged, and listens for SIGTERM.
     let base = dashboard.expect("the demo prints its dashboard");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = http.get(format!("{base}/api/v1/sync/status")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
-        let status: Value = r.json().await.unwrap();
-        if status["members"] == 20 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the demo did not sync: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    status_until(&base, |s| s["members"] == 20).await;
     terminate(&mut demo).await;
     let logs = logs.await.unwrap();
     let text = String::from_utf8_lossy(&logs);
@@ -388,12 +387,7 @@ fn info_lines(stderr: &str) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_for_a_person_print_their_own_lines_without_info_logs() {
     init_tracing();
-    let sim = amsync_sim::start(
-        amsync_sim::SimConfig { members: 20, ..Default::default() },
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = sim_of(20).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = text_config(dir.path(), &sim.base_url(), crate::child::free_port());
     let cfg = cfg.to_str().unwrap();

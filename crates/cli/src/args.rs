@@ -8,6 +8,12 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "amsync", version, about = "Keeps a member community in step with the association's AMS.")]
 pub struct Cli {
+    /// Show amsync's info-level log lines beside the own lines of refresh,
+    /// status, check, migrate, backup and sso mint-token, which otherwise
+    /// keep to warnings and errors (a `log.level` in the configuration, or
+    /// RUST_LOG, sets the level instead).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -13,7 +13,6 @@ use crate::sections::ams::{AmsConfig, SourceKind};
 use crate::sections::credential::{AuthConfig, CredentialKind, CredentialService};
 use crate::sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource};
 use crate::sections::groups::{CommunitiesConfig, SecurityGroupsConfig};
-use crate::sections::inbound::{PushConfig, ScimConfig, WebhooksConfig};
 use crate::sections::log::LogConfig;
 use crate::sections::retention::RetentionConfig;
 use crate::sections::safety::{QuarantineConfig, ThresholdsConfig};
@@ -44,9 +43,6 @@ pub struct Config {
     pub web: WebConfig,
     pub sessions: SessionsConfig,
     pub sso: SsoConfig,
-    pub webhooks: WebhooksConfig,
-    pub push: PushConfig,
-    pub scim: ScimConfig,
     pub retention: RetentionConfig,
     pub log: LogConfig,
 }
@@ -68,6 +64,9 @@ impl Config {
     pub fn from_toml_str(text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
         let root: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax(e.to_string()))?;
         let overrides = env::collect(env)?;
+        let mut written = root.clone();
+        env::apply(&mut written, &overrides, &[])?;
+        crate::not_yet_available::refuse(text, &written, &overrides)?;
         let config = deserialize_with_overrides(text, root, &overrides)?;
         match config.validate() {
             Err(ConfigError::Invalid(mut problems)) => {
@@ -110,12 +109,6 @@ impl Config {
         self.sessions.check(&mut p);
         self.sso.check(&mut p);
         self.check_sso_needs(&mut p);
-        self.webhooks.check(&mut p);
-        self.push.check(&mut p);
-        self.scim.check(&mut p);
-        if self.scim.enabled && self.ams.kind != SourceKind::Push {
-            p.add("scim.enabled", format!("needs ams.kind = \"push\" (it is \"{}\")", self.ams.kind.as_str()));
-        }
         self.retention.check(&mut p);
         self.log.check(&mut p);
         p.into_result()
@@ -153,24 +146,11 @@ impl Config {
         if self.sso.mode == SsoMode::Oidc {
             need(&mut p, self.sso.oidc.as_ref().and_then(|o| o.client_secret()));
         }
-        if self.ams.kind == SourceKind::Push {
-            need(&mut p, Some(self.push.token()));
-            need(&mut p, self.push.next_token());
-        }
-        if self.scim.enabled {
-            need(&mut p, Some(self.scim.token()));
-            need(&mut p, self.scim.next_token());
-        }
-        need(&mut p, self.webhooks.next_secret());
-        for i in 0..self.webhooks.outbound.len() {
-            need(&mut p, self.webhooks.outbound_secret(i));
-        }
-        // Optional secrets: unset turns their feature off, but a file that
-        // is named must read.
-        for source in [self.web.site_token(), self.webhooks.secret()] {
-            if let Err(e) = source.resolve_optional(env) {
-                p.add(source.key(), secret_message(e));
-            }
+        // An optional secret: unset turns the site token off, but a file
+        // that is named must read.
+        let site = self.web.site_token();
+        if let Err(e) = site.resolve_optional(env) {
+            p.add(site.key(), secret_message(e));
         }
         if self.sso.mode == SsoMode::SessionVariable {
             for (_, source) in self.sso.psk_keys() {
@@ -251,6 +231,18 @@ impl Config {
                 p.add("auth.kind", "\"soap\" uses [ams.soap], which is not given");
             }
             _ => {}
+        }
+        // Like [ams.sql] and [ams.scim] (see AmsConfig::check), [ams.soap]
+        // given for nothing would be accepted and ignored.
+        if self.ams.soap.is_some() && self.ams.kind != SourceKind::Soap && service.kind != CredentialKind::Soap {
+            p.add(
+                "ams.soap",
+                format!(
+                    "only used when ams.kind = \"soap\" or auth.kind = \"soap\" (they are \"{}\" and \"{}\")",
+                    self.ams.kind.as_str(),
+                    service.kind.as_str()
+                ),
+            );
         }
     }
 

@@ -5,6 +5,8 @@
 //!   key (and the variable), see [`ConfigError`].
 //! - Secrets are named in the file (`*_env`, `*_file`) and resolved on
 //!   demand through [`SecretSource`]; [`redact_url`] makes URLs safe to log.
+//! - Keys of product.md that this version does not run are refused at load,
+//!   naming the key: [`NOT_YET_AVAILABLE`] lists them with the reason.
 //! - [`TEMPLATE`] is the commented file `amsync init` writes;
 //!   [`Config::demo`] the configuration of `amsync demo`.
 //!
@@ -16,6 +18,7 @@ mod demo;
 mod env;
 mod error;
 mod lines;
+mod not_yet_available;
 mod redact;
 mod secrets;
 pub mod sections;
@@ -26,6 +29,7 @@ mod values;
 pub use config::Config;
 pub use demo::{public_url_for, DEMO_AMS_KEY_ENV};
 pub use error::{ConfigError, Problem, Problems};
+pub use not_yet_available::{NotYetAvailable, NOT_YET_AVAILABLE};
 pub use redact::redact_url;
 pub use secrets::{Environment, LiveSecret, ProcessEnv, SecretFile, SecretSource, MAX_SECRET_FILE_BYTES};
 pub use sections::ams::{
@@ -35,7 +39,6 @@ pub use sections::ams::{
 pub use sections::credential::{AuthConfig, CredentialKind, CredentialService};
 pub use sections::database::{DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
 pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
-pub use sections::inbound::{OutboundWebhook, PushConfig, ScimConfig, WebhooksConfig};
 pub use sections::log::{LogConfig, LogFormat};
 pub use sections::retention::RetentionConfig;
 pub use sections::safety::{QuarantineConfig, ThresholdsConfig};

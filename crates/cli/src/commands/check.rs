@@ -7,12 +7,13 @@ use amsync_config::ProcessEnv;
 use amsync_store::sqlite::SqliteStore;
 use amsync_store::SettingsStore;
 
-use super::{load_config, sqlite_options};
+use super::{load_config_for, sqlite_options};
 use crate::exit::{CliError, CliResult};
+use crate::logging::Audience;
 use crate::wiring;
 
-pub async fn run(config: &Path) -> CliResult<()> {
-    let cfg = load_config(config)?;
+pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
+    let cfg = load_config_for(config, audience)?;
     println!("ok    config {} is valid", config.display());
     cfg.validate_for_serve(&ProcessEnv)?;
     println!("ok    every secret it names is set");

@@ -5,11 +5,12 @@ use std::path::Path;
 use amsync_config::ProcessEnv;
 use amsync_store::sqlite::SqliteStore;
 
-use super::{load_config, sqlite_options};
+use super::{load_config_for, sqlite_options};
 use crate::exit::CliResult;
+use crate::logging::Audience;
 
-pub fn migrate(config: &Path) -> CliResult<()> {
-    let cfg = load_config(config)?;
+pub fn migrate(config: &Path, audience: Audience) -> CliResult<()> {
+    let cfg = load_config_for(config, audience)?;
     let opts = sqlite_options(&cfg, &ProcessEnv)?;
     let applied = SqliteStore::migrate(&opts.path)?;
     if applied.is_empty() {
@@ -20,8 +21,8 @@ pub fn migrate(config: &Path) -> CliResult<()> {
     Ok(())
 }
 
-pub fn backup(config: &Path, out: &Path) -> CliResult<()> {
-    let cfg = load_config(config)?;
+pub fn backup(config: &Path, out: &Path, audience: Audience) -> CliResult<()> {
+    let cfg = load_config_for(config, audience)?;
     let opts = sqlite_options(&cfg, &ProcessEnv)?;
     SqliteStore::backup_file(&opts.path, out)?;
     println!("Backed up {} to {}.", opts.path.display(), out.display());

@@ -24,36 +24,47 @@ use amsync_store::{GroupStore, LocalGroupSeed, SafetyStore, SettingsStore, Store
 
 use crate::args::Command;
 use crate::exit::{CliError, CliResult};
-use crate::logging;
+use crate::logging::{self, Audience};
 
-pub async fn run(command: Command) -> CliResult<()> {
+/// Runs `command`; `verbose` is the global `--verbose`.
+pub async fn run(command: Command, verbose: bool) -> CliResult<()> {
+    let person = Audience::Person { verbose };
     match command {
         Command::Init { out, force } => init::run(&out, force),
         Command::Demo(args) => demo::run(args).await,
         Command::Serve(c) => serve::run(&c.config, "serve").await,
         Command::Worker(c) => serve::run_worker(&c.config).await,
-        Command::Refresh(args) => refresh::run(args).await,
-        Command::Status { config, json } => status::run(&config.config, json).await,
-        Command::Migrate(c) => maintenance::migrate(&c.config),
-        Command::Check(c) => check::run(&c.config).await,
-        Command::Backup { config, out } => maintenance::backup(&config.config, &out),
+        Command::Refresh(args) => refresh::run(args, person).await,
+        Command::Status { config, json } => status::run(&config.config, json, person).await,
+        Command::Migrate(c) => maintenance::migrate(&c.config, person),
+        Command::Check(c) => check::run(&c.config, person).await,
+        Command::Backup { config, out } => maintenance::backup(&config.config, &out, person),
         Command::SimAms(args) => sim::run(args).await,
         Command::Sso { which: crate::args::SsoCommand::MintToken { config, member, kid, ttl_s } } => {
-            sso::mint_token(&config.config, &member, kid.as_deref(), std::time::Duration::from_secs(ttl_s))
+            let ttl = std::time::Duration::from_secs(ttl_s);
+            sso::mint_token(&config.config, &member, kid.as_deref(), ttl, person)
         }
         Command::Bench { which: crate::args::BenchCommand::Login(args) } => sso::bench_login(args).await,
         Command::Bench { which } => bench::run(which).await,
     }
 }
 
-/// Loads and validates the config file, then starts logging as it says.
+/// Loads and validates the config file, then starts logging as it says,
+/// for a service (`serve`, `worker`).
 pub fn load_config(path: &std::path::Path) -> CliResult<Config> {
+    load_config_for(path, Audience::Service)
+}
+
+/// [`load_config`] for a command whose standard error `audience` reads:
+/// the level is `log.level` when the file (or an override) writes it,
+/// else the audience's own.
+pub fn load_config_for(path: &std::path::Path, audience: Audience) -> CliResult<Config> {
     let cfg = Config::load(path)?;
     let format = match cfg.log.format {
         amsync_config::LogFormat::Json => logging::LogFormat::Json,
         amsync_config::LogFormat::Text => logging::LogFormat::Text,
     };
-    logging::init(format, &cfg.log.level);
+    logging::init(format, audience.level(cfg.log.level.as_deref()));
     Ok(cfg)
 }
 

@@ -12,18 +12,19 @@ use amsync_sync::{Engine, PollMode};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{dyn_store, load_config, open_store};
+use super::{dyn_store, load_config_for, open_store};
 use crate::args::RefreshArgs;
 use crate::exit::{CliError, CliResult};
+use crate::logging::Audience;
 use crate::progress::RunProgress;
 use crate::wiring;
 
-pub async fn run(args: RefreshArgs) -> CliResult<()> {
+pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
     let what = [!args.member.is_empty(), args.all, args.changed_since.is_some()].iter().filter(|b| **b).count();
     if what != 1 {
         return Err(CliError::config("say what to refresh: --member KEY, --all or --changed-since TIME"));
     }
-    let cfg = load_config(&args.config.config)?;
+    let cfg = load_config_for(&args.config.config, audience)?;
     let store = open_store(&cfg, &ProcessEnv).await?;
     let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh")?;
     engine.load_state().await?;

@@ -19,13 +19,14 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::bench::SimProcess;
-use super::{dyn_store, load_config};
+use super::{dyn_store, load_config_for};
 use crate::args::BenchLoginArgs;
 use crate::exit::{CliError, CliResult};
+use crate::logging::Audience;
 
 /// `amsync sso mint-token`: prints one token.
-pub fn mint_token(config: &Path, member: &str, kid: Option<&str>, ttl: Duration) -> CliResult<()> {
-    let cfg = load_config(config)?;
+pub fn mint_token(config: &Path, member: &str, kid: Option<&str>, ttl: Duration, audience: Audience) -> CliResult<()> {
+    let cfg = load_config_for(config, audience)?;
     println!("{}", crate::wiring_sso::mint_token(&cfg, &ProcessEnv, member, kid, ttl)?);
     Ok(())
 }

@@ -9,15 +9,16 @@ use amsync_store::SafetyStore;
 use amsync_sync::{sync_status, SyncStatus};
 use chrono::{DateTime, Utc};
 
-use super::{load_config, sqlite_options};
+use super::{load_config_for, sqlite_options};
 use crate::exit::CliResult;
+use crate::logging::Audience;
 use crate::wiring;
 
 /// How long `amsync status` waits for the AMS to answer its probe.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub async fn run(config: &Path, json: bool) -> CliResult<()> {
-    let cfg = load_config(config)?;
+pub async fn run(config: &Path, json: bool, audience: Audience) -> CliResult<()> {
+    let cfg = load_config_for(config, audience)?;
     let mut opts = sqlite_options(&cfg, &ProcessEnv)?;
     // Reading the status never migrates.
     opts.auto_migrate = false;

@@ -1,5 +1,6 @@
-//! The command line: exit codes, `init`, `refresh` working the queue when
-//! no node serves, `status` as a table and as JSON, `migrate`, `backup`.
+//! The command line: exit codes, keys not yet available refused at start,
+//! `init`, `refresh` working the queue when no node serves, `status` as a
+//! table and as JSON, `migrate`, `backup`.
 
 use std::process::Output;
 
@@ -37,6 +38,69 @@ async fn bad_config_exits_2_naming_the_key() {
 
     let out = amsync(&["refresh", "--config", "bad.toml", "--all", "--member", "M1"], dir.path()).await;
     assert_eq!(out.status.code(), Some(2), "conflicting arguments are a usage error: {}", text(&out));
+}
+
+/// `amsync serve --config FILE` with `envs`, to its end (at most 30 s: a
+/// serve that starts is a failure here); the exit code and its stderr.
+async fn serve_refusal(config: &str, envs: &[(&str, &str)], dir: &std::path::Path) -> (Option<i32>, String) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+        .args(["serve", "--config", config])
+        .current_dir(dir)
+        .env("AMSYNC_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("amsync runs");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("serve started with {config} and {envs:?} instead of refusing it"))
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Every key of the not-yet-available list stops `serve` at start with
+/// exit code 2 and the key named, whether the file or the environment
+/// writes it: nothing is accepted and then ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_not_yet_available_stop_serve_with_exit_2_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[ams]\nbase_url = \"http://127.0.0.1:9/\"\n[web]\nlisten = \"127.0.0.1:0\"\n";
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for entry in amsync_config::NOT_YET_AVAILABLE {
+        let file = match entry.key.rsplit_once('.') {
+            Some((table, leaf)) => format!("{base}[{table}]\n{leaf} = \"16MiB\"\n"),
+            None => format!("{base}[{}]\nnext_token_env = \"NEXT\"\n", entry.key),
+        };
+        cases.push((file, entry.key.to_string()));
+    }
+    // What the template of earlier versions offered, as an admin would fill it in.
+    cases.push((
+        format!(
+            "{base}[webhooks]\noutbound = [{{ url = \"https://hooks.example.org/amsync\", secret_env = \"HOOK\" }}]\n"
+        ),
+        "webhooks.outbound".into(),
+    ));
+    for (i, (file, key)) in cases.iter().enumerate() {
+        let name = format!("refused-{i}.toml");
+        std::fs::write(dir.path().join(&name), file).unwrap();
+        let (code, stderr) = serve_refusal(&name, &[("HOOK", "hook-secret")], dir.path()).await;
+        assert_eq!(code, Some(2), "{file}\n{stderr}");
+        assert!(stderr.contains(key.as_str()) && stderr.contains("not available in this version"), "{file}\n{stderr}");
+    }
+
+    std::fs::write(dir.path().join("ok.toml"), base).unwrap();
+    for entry in amsync_config::NOT_YET_AVAILABLE {
+        let var = format!("AMSYNC_{}__TOKEN_ENV", entry.key.to_ascii_uppercase().replace('.', "__"));
+        let (code, stderr) = serve_refusal("ok.toml", &[(var.as_str(), "SOME_VARIABLE")], dir.path()).await;
+        assert_eq!(code, Some(2), "{var}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{var} (sets {}.token_env): not available in this version", entry.key)),
+            "{var}: {stderr}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! Secrets, with the real binary: a child `amsync serve` runs with every
 //! secret configured (admin token from a file and its `next_*` value, the
-//! site token, the AMS API key, the pre-shared SSO key from a file, the
-//! webhook secret) at the most verbose log levels, and the test drives it
+//! site token, the AMS API key, the pre-shared SSO key from a file) at the
+//! most verbose log levels, and the test drives it
 //! all: the initial load, a session-variable sign-in and a replay, a
 //! mobile sign-in with a password, the admin and site APIs, the
 //! dashboard, `amsync status` and `amsync check`, a rotation of the admin
@@ -101,9 +101,6 @@ mode = "session-variable"
 login_url = "https://login.example.org/login"
 resolve = {{ kind = "psk", keys = [{{ kid = "k1", key_file = "{psk}" }}], max_age = "5m" }}
 
-[webhooks]
-secret_env = "LEAK_WEBHOOK"
-
 [retention]
 interval = "1s"
 "#,
@@ -122,7 +119,6 @@ async fn no_secret_appears_in_any_output_and_file_secrets_rotate_on_sighup() {
     let admin_next = format!("adm-next-{}", random_hex());
     let site = format!("site-{}", random_hex());
     let ams_key = format!("ams-{}", random_hex());
-    let webhook = format!("whk-{}", random_hex());
     let psk_old = PskKey::generate("k1").unwrap();
     let psk_new = PskKey::generate("k1").unwrap();
     let password = "pw-M000004";
@@ -150,7 +146,6 @@ async fn no_secret_appears_in_any_output_and_file_secrets_rotate_on_sighup() {
         ("LEAK_NEXT_ADMIN", admin_next.as_str()),
         ("LEAK_SITE", site.as_str()),
         ("LEAK_AMS_KEY", ams_key.as_str()),
-        ("LEAK_WEBHOOK", webhook.as_str()),
         ("RUST_LOG", "debug,amsync=trace,amsync_web=trace,amsync_sync=trace,amsync_store=trace,amsync_ams=trace,amsync_sso=trace,amsync_config=trace"),
     ];
     let serve = Serve::start_on(port, &cfg, &envs, &log).await;
@@ -337,7 +332,6 @@ async fn no_secret_appears_in_any_output_and_file_secrets_rotate_on_sighup() {
         ("next admin token", admin_next.clone()),
         ("site token", site.clone()),
         ("AMS API key", ams_key.clone()),
-        ("webhook secret", webhook.clone()),
         ("bad PSK value", bad_psk.clone()),
         ("password", password.to_string()),
         ("session id", session.clone()),

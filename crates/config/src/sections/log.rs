@@ -15,18 +15,16 @@ pub enum LogFormat {
 }
 
 /// `[log]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     pub format: LogFormat,
-    /// A level (`info`) or a filter (`info,amsync_sync=debug`); `RUST_LOG` wins when set.
-    pub level: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig { format: LogFormat::Text, level: "info".into() }
-    }
+    /// A level (`info`) or a filter (`info,amsync_sync=debug`); `RUST_LOG`
+    /// wins when set. Unset, each command picks its own: `info` for
+    /// `serve`, `warn` beside the lines of a command a person reads
+    /// (`refresh`, `status`, …) unless it is given `--verbose`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
 }
 
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
@@ -47,10 +45,10 @@ pub fn is_valid_level_filter(filter: &str) -> bool {
 
 impl LogConfig {
     pub(crate) fn check(&self, p: &mut Problems) {
-        if !is_valid_level_filter(&self.level) {
+        if let Some(level) = self.level.as_deref().filter(|l| !is_valid_level_filter(l)) {
             p.add(
                 "log.level",
-                format!("{:?} is not a level (trace, debug, info, warn, error, off) or target=level list", self.level),
+                format!("{level:?} is not a level (trace, debug, info, warn, error, off) or target=level list"),
             );
         }
     }

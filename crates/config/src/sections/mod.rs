@@ -4,7 +4,6 @@ pub mod ams;
 pub mod credential;
 pub mod database;
 pub mod groups;
-pub mod inbound;
 pub mod log;
 pub mod retention;
 pub mod safety;

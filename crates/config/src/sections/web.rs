@@ -117,14 +117,11 @@ pub struct WebLimits {
     /// Largest request body, in bytes.
     #[serde(with = "bytes")]
     pub max_body: u64,
-    /// Largest request body of the push API and SCIM, in bytes.
-    #[serde(with = "bytes")]
-    pub push_max_body: u64,
 }
 
 impl Default for WebLimits {
     fn default() -> Self {
-        WebLimits { max_body: 2 << 20, push_max_body: 16 << 20 }
+        WebLimits { max_body: 2 << 20 }
     }
 }
 
@@ -132,9 +129,6 @@ impl WebLimits {
     fn check(&self, p: &mut Problems) {
         if self.max_body < 1024 {
             p.add("web.limits.max_body", "must be at least 1KiB");
-        }
-        if self.push_max_body < 1024 {
-            p.add("web.limits.push_max_body", "must be at least 1KiB");
         }
     }
 }

@@ -21,7 +21,11 @@ fn rules_across_keys() {
             vec!["sso.mode"],
         ),
         ("[ams.sql] belongs to kind sql", SQL.replace("kind = \"sql\"", "kind = \"http-json\"\nbase_url = \"https://x.example.org\""), vec!["ams.sql"]),
-        ("scim.enabled needs push", format!("{BASE}[scim]\nenabled = true\n"), vec!["scim.enabled"]),
+        (
+            "[ams.soap] belongs to kind soap or auth.kind soap",
+            format!("{BASE}[ams.soap]\nendpoint = \"https://ams.example.org/soap\"\n"),
+            vec!["ams.soap"],
+        ),
         ("oidc needs [sso.oidc]", format!("{BASE}[sso]\nmode = \"oidc\"\n"), vec!["sso.oidc"]),
         ("session-variable needs a login page", format!("{BASE}[sso]\nmode = \"session-variable\"\n"), vec!["sso.login_url"]),
         (
@@ -88,8 +92,8 @@ fn rules_across_keys() {
         ),
         (
             "a secret pasted where its variable's name belongs",
-            format!("{BASE}[push]\ntoken_env = \"abc def=\"\n"),
-            vec!["push.token_env"],
+            format!("{BASE}[web]\nnext_site_token_env = \"abc def=\"\n"),
+            vec!["web.next_site_token_env"],
         ),
         ("admin and site token are one", format!("{BASE}[web]\nsite_token_env = \"AMSYNC_ADMIN_TOKEN\"\n"), vec!["web.site_token_env"]),
         ("an auth secret is required", "[ams]\nbase_url = \"https://x.example.org\"\nauth = { kind = \"basic\", username = \"u\" }\n".into(), vec!["ams.auth.password_env"]),
@@ -107,11 +111,6 @@ fn rules_across_keys() {
             format!("{BASE}[sso.oidc]\nissuer = \"https://id.example.org\"\nclient_id = \"\"\nscopes = [\"profile\"]\n"),
             vec!["sso.oidc.client_id", "sso.oidc.scopes"],
         ),
-        (
-            "outbound webhooks need a secret",
-            format!("{BASE}[webhooks]\noutbound = [{{ url = \"https://hooks.example.org\", events = [\"member changed\"] }}]\n"),
-            vec!["webhooks.outbound[0].secret_env", "webhooks.outbound[0].events[0]"],
-        ),
         ("intervals", format!("{BASE}[periodic_refresh]\ninterval = \"0s\"\n[events]\ninterval = \"10ms\"\n"), vec!["periodic_refresh.interval", "events.interval"]),
     ];
     for (name, text, want) in cases {
@@ -122,7 +121,7 @@ fn rules_across_keys() {
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let err = load("[member_refresh]\nworkers = 0\n[scim]\nenabled = true\n", &[]).unwrap_err();
+    let err = load("[member_refresh]\nworkers = 0\n[sso]\nmode = \"oidc\"\n", &[]).unwrap_err();
     let ConfigError::Invalid(problems) = &err else { panic!("{err}") };
     assert_eq!(problems.0.len(), 3);
     let text = err.to_string();
@@ -131,13 +130,14 @@ fn all_problems_are_reported_at_once() {
         "{text}"
     );
     assert!(text.contains("\n  member_refresh.workers (line 2): must be at least 1"), "{text}");
-    assert!(text.contains("\n  scim.enabled (line 4): needs ams.kind = \"push\""), "{text}");
+    assert!(text.contains("\n  sso.oidc (line 3): required when sso.mode = \"oidc\""), "{text}");
 }
 
 #[test]
 fn valid_combinations() {
     let cases = [
-        ("push with scim", "[ams]\nkind = \"push\"\n[scim]\nenabled = true\n[auth]\nkind = \"http-json\"\nbase_url = \"https://auth.example.org\"\n".to_string()),
+        ("push with its own credential service", "[ams]\nkind = \"push\"\n[auth]\nkind = \"http-json\"\nbase_url = \"https://auth.example.org\"\n".to_string()),
+        ("soap as the credential service only", format!("{BASE}[auth]\nkind = \"soap\"\n[ams.soap]\nendpoint = \"https://ams.example.org/soap\"\n")),
         ("sql with psk sign-in", format!("{SQL}[sso]\nmode = \"session-variable\"\nlogin_url = \"https://www.example.org/login\"\nresolve = {{ kind = \"psk\", keys = [{{ kid = \"k1\", key_env = \"PSK\" }}] }}\n")),
         ("oidc", format!("{BASE}[sso]\nmode = \"oidc\"\n[sso.oidc]\nissuer = \"https://id.example.org\"\nclient_id = \"amsync\"\nmobile_client_ids = [\"app\"]\n")),
         ("cron", format!("{BASE}[periodic_refresh]\nschedule = \"0 */30 * * * *\"\n")),

@@ -151,6 +151,6 @@ fn the_outcome_does_not_depend_on_the_environments_order() {
 
 #[test]
 fn cross_field_rules_apply_to_overrides_too() {
-    let got = error_of("", &[("AMSYNC_SCIM__ENABLED", "true")]);
-    assert_eq!(got, "scim.enabled: needs ams.kind = \"push\" (it is \"http-json\")");
+    let got = error_of("", &[("AMSYNC_SSO__MODE", "oidc")]);
+    assert_eq!(got, "sso.oidc: required when sso.mode = \"oidc\"");
 }

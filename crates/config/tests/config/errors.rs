@@ -72,7 +72,7 @@ fn bad_values_are_refused_with_their_key() {
         ("[log]\nformat = \"xml\"\n", "log.format (line 4): unknown variant `xml`, expected `text` or `json`"),
         ("[member_refresh]\nworkers = 4.5\n", "member_refresh.workers (line 4): invalid type: floating point `4.5`, expected u32"),
         ("[security_groups]\nis_member = [\"\"]\n", "security_groups.is_member[0] (line 4): key is empty"),
-        ("[scim]\nenabled = \"yes\"\n", "scim.enabled (line 4): invalid type: string \"yes\", expected a boolean"),
+        ("[sso]\nallow_unsolicited = \"yes\"\n", "sso.allow_unsolicited (line 4): invalid type: string \"yes\", expected a boolean"),
         (
             "[ams.scim]\nbase_url = \"https://scim.example.org\"\ntoken_env = 5\n",
             "ams.scim.token_env (line 5): invalid type: integer `5`, expected a string",

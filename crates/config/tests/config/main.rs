@@ -1,12 +1,14 @@
 //! The configuration's tests, one binary: defaults, environment overrides,
 //! errors that name keys, cross-field rules, secrets, the template, the
-//! demo configuration, and a fuzz test that nothing panics.
+//! demo configuration, the keys not yet available, and a fuzz test that
+//! nothing panics.
 
 mod cross_field;
 mod defaults;
 mod env_overrides;
 mod errors;
 mod fuzz;
+mod not_yet_available;
 mod sample;
 mod secrets;
 mod template;

@@ -143,7 +143,7 @@ pub fn everything() -> Config {
             site_token_file: path("/st"),
             next_site_token_env: some("NST"),
             next_site_token_file: path("/nst"),
-            limits: WebLimits { max_body: 2 << 20, push_max_body: 16 << 20 },
+            limits: WebLimits { max_body: 2 << 20 },
         },
         sessions: SessionsConfig { lifetime: d(43200), idle_timeout: d(7200), mobile_token_lifetime: d(2592000) },
         sso: SsoConfig {
@@ -169,31 +169,6 @@ pub fn everything() -> Config {
                 mobile_client_ids: vec![s("app")],
             }),
         },
-        webhooks: WebhooksConfig {
-            secret_env: some("W"),
-            secret_file: path("/w"),
-            next_secret_env: some("NW"),
-            next_secret_file: path("/nw"),
-            outbound: vec![OutboundWebhook {
-                url: url("https://hooks.example.org"),
-                secret_env: some("H"),
-                secret_file: path("/h"),
-                events: vec![s("member.changed")],
-            }],
-        },
-        push: PushConfig {
-            token_env: some("PT"),
-            token_file: path("/pt"),
-            next_token_env: some("NPT"),
-            next_token_file: path("/npt"),
-        },
-        scim: ScimConfig {
-            enabled: false,
-            token_env: some("SCT"),
-            token_file: path("/sct"),
-            next_token_env: some("NSCT"),
-            next_token_file: path("/nsct"),
-        },
         retention: RetentionConfig {
             history: d(365 * 86400),
             change_feed: d(30 * 86400),
@@ -203,7 +178,7 @@ pub fn everything() -> Config {
             disabled_members: d(365 * 86400),
             interval: d(3600),
         },
-        log: LogConfig { format: LogFormat::Text, level: s("info") },
+        log: LogConfig { format: LogFormat::Text, level: some("info") },
     }
 }
 

@@ -26,8 +26,7 @@ fn serving_needs_every_secret_in_use_and_names_them_all() {
                 [database]\nurl_env = \"DB_URL\"\n\
                 [web]\nadmin_token_file = \"/nonexistent/amsync/admin\"\nnext_site_token_env = \"NEXT_SITE\"\n\
                 [sso]\nmode = \"session-variable\"\nlogin_url = \"https://www.example.org/login\"\n\
-                resolve = { kind = \"psk\", keys = [{ kid = \"k1\", key_env = \"PSK1\" }, { kid = \"k2\", key_env = \"PSK2\" }] }\n\
-                [webhooks]\noutbound = [{ url = \"https://hooks.example.org\", secret_env = \"HOOK\" }]\n";
+                resolve = { kind = \"psk\", keys = [{ kid = \"k1\", key_env = \"PSK1\" }, { kid = \"k2\", key_env = \"PSK2\" }] }\n";
     let c = load_base(text, &[]).unwrap();
     let env = vars(&[("PSK1", "c2hvcnQ="), ("PSK2", PSK_32), ("DB_URL", "mysql://root:hunter2@db/x")]);
     let err = c.validate_for_serve(&env).unwrap_err();
@@ -40,7 +39,6 @@ fn serving_needs_every_secret_in_use_and_names_them_all() {
             "web.next_site_token_env",
             "database.url_env",
             "ams.auth.client_secret_env",
-            "webhooks.outbound[0].secret_env",
             "sso.resolve.keys[0].key_env",
         ]
     );
@@ -53,24 +51,14 @@ fn serving_needs_every_secret_in_use_and_names_them_all() {
 
 #[test]
 fn optional_secrets_may_be_unset_but_not_broken() {
-    let c = load_base("[webhooks]\nsecret_file = \"/nonexistent/amsync/hook\"\n", &[]).unwrap();
+    let c = load_base("[web]\nsite_token_file = \"/nonexistent/amsync/site\"\n", &[]).unwrap();
     let env = vars(&[("AMSYNC_ADMIN_TOKEN", "a")]);
     let err = c.validate_for_serve(&env).unwrap_err().to_string();
-    assert!(err.starts_with("webhooks.secret_file: cannot read file"), "{err}");
+    assert!(err.starts_with("web.site_token_file: cannot read file"), "{err}");
 
     let c = load_base("", &[]).unwrap();
     assert!(c.web.site_token().resolve_optional(&env).unwrap().is_none(), "no site token: the feature is off");
-    assert!(c.webhooks.secret().resolve_optional(&env).unwrap().is_none());
-}
-
-#[test]
-fn push_and_scim_tokens_are_needed_when_on() {
-    let text = "[ams]\nkind = \"push\"\n[auth]\nkind = \"http-json\"\nbase_url = \"https://auth.example.org\"\n[scim]\nenabled = true\ntoken_file = \"/nonexistent/scim\"\n";
-    let c = crate::load(text, &[]).unwrap();
-    let err = c.validate_for_serve(&vars(&[("AMSYNC_ADMIN_TOKEN", "a")])).unwrap_err();
-    let ConfigError::Invalid(problems) = &err else { panic!("{err}") };
-    let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["push.token_env", "scim.token_file"]);
+    c.validate_for_serve(&env).unwrap();
 }
 
 #[test]

@@ -115,13 +115,13 @@ async fn session_admin(parts: &Parts, state: &AppState) -> Result<String, ApiErr
         return Err(ApiError::Unauthenticated);
     };
     if !crate::sso::principal::is_super_admin(&groups) {
-        tracing::info!(path = %parts.uri.path(), member = %session.member, "API call refused: not a SuperAdmin");
+        tracing::info!(path = %amsync_core::escaped(parts.uri.path()), member = %session.member, "API call refused: not a SuperAdmin");
         return Err(ApiError::Forbidden);
     }
     if crate::sso::session::is_state_changing(&parts.method) {
         let presented = parts.headers.get(crate::sso::session::CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !crate::sso::session::csrf_ok(&session, presented) {
-            tracing::warn!(path = %parts.uri.path(), member = %session.member, "API call refused: missing or wrong CSRF token");
+            tracing::warn!(path = %amsync_core::escaped(parts.uri.path()), member = %session.member, "API call refused: missing or wrong CSRF token");
             return Err(ApiError::Forbidden);
         }
     }
@@ -148,7 +148,7 @@ impl FromRequestParts<AppState> for Admin {
         } else if matches_any(token, &tokens.site) {
             Err(ApiError::Forbidden)
         } else {
-            tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
+            tracing::info!(path = %amsync_core::escaped(parts.uri.path()), "API call refused: unknown bearer token");
             Err(ApiError::Unauthenticated)
         }
     }
@@ -174,7 +174,7 @@ impl FromRequestParts<AppState> for Reader {
         } else if matches_any(token, &tokens.site) {
             Ok(Reader { is_admin: false })
         } else {
-            tracing::info!(path = %parts.uri.path(), "API call refused: unknown bearer token");
+            tracing::info!(path = %amsync_core::escaped(parts.uri.path()), "API call refused: unknown bearer token");
             Err(ApiError::Unauthenticated)
         }
     }

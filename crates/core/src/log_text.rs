@@ -93,7 +93,7 @@ mod tests {
         struct Failure;
         impl fmt::Display for Failure {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "the AMS said: {}", "line one\nline two")
+                f.write_str("the AMS said: line one\nline two")
             }
         }
         assert_eq!(escaped(&Failure).to_string(), "the AMS said: line one\\nline two");

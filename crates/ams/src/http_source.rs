@@ -139,7 +139,7 @@ impl HttpSource {
             }
             Ok(target) => target,
             Err(error) => {
-                tracing::warn!(key = key.as_str(), %error, "the 410 body names no usable merge target");
+                tracing::warn!(key = key.as_str(), error = %amsync_core::escaped(&error), "the 410 body names no usable merge target");
                 None
             }
         }

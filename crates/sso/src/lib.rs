@@ -4,7 +4,8 @@
 //!   (`v1.<kid>.…`, AES-256-GCM): mint and verify with every check;
 //! - [`return_url`]: where a member may be sent back to (no open redirect);
 //! - [`throttle`]: growing delays after failed sign-ins, per (account,
-//!   address) and per address, in bounded memory;
+//!   address) and per address, in bounded memory; an attempt is counted
+//!   before its answer is awaited (an [`Attempt`] guard);
 //! - [`secret`]: the password type (zeroized, never printed);
 //! - [`ids`]: 256-bit random ids for sessions and tokens, and their stored hash;
 //! - [`oidc`]: the OpenID Connect relying party.
@@ -25,4 +26,4 @@ pub use oidc::{OidcError, OidcIdentity, OidcRp, OidcSettings, PendingLogin};
 pub use psk::{Claims, PskKey, PskVerifier, TokenError, VerifiedToken};
 pub use return_url::{ReturnUrlError, ReturnUrlPolicy};
 pub use secret::Password;
-pub use throttle::{Throttle, ThrottleSettings};
+pub use throttle::{Attempt, Throttle, ThrottleSettings};

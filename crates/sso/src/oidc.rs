@@ -10,7 +10,9 @@
 //!   audience, expiry, nonce; the member key is read from `key_claim`;
 //! - [`OidcRp::verify_mobile_id_token`] validates an ID token a mobile app
 //!   obtained itself (RFC 8252): its `aud`/`azp` must be one of
-//!   `mobile_client_ids`;
+//!   `mobile_client_ids`. The caller records the token's
+//!   [`OidcIdentity::token_id`] until it expires, so one ID token is
+//!   exchanged once;
 //! - [`OidcRp::logout_url`] is the provider's RP-initiated logout, when it
 //!   offers one.
 //!
@@ -20,9 +22,10 @@
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use amsync_core::MemberKey;
+use amsync_core::{escaped, MemberKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
 };
@@ -131,6 +134,11 @@ pub struct OidcIdentity {
     pub member: MemberKey,
     /// The ID token's `sub`, for logs.
     pub subject: String,
+    /// The id under which the ID token is recorded as used, so that it is
+    /// taken once (see [`single_use_id`]).
+    pub token_id: String,
+    /// The ID token's `exp`: until when its id must be remembered.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The relying party: discovery results and the settings.
@@ -278,18 +286,22 @@ impl OidcRp {
             }
             other => other,
         };
-        let subject = result.map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
-        let member = self.member_key(id_token)?;
-        Ok(OidcIdentity { member, subject })
+        let (subject, expires_at) = result.map_err(|e| OidcError::InvalidIdToken(e.to_string()))?;
+        let raw = id_token.to_string();
+        let payload =
+            unverified_payload(&raw).ok_or_else(|| OidcError::InvalidIdToken("payload is not JSON".into()))?;
+        let member = self.member_key(&payload)?;
+        let token_id = single_use_id(&raw, &payload);
+        Ok(OidcIdentity { member, subject, token_id, expires_at })
     }
 
-    /// Verifies the token; returns its `sub`.
+    /// Verifies the token; returns its `sub` and `exp`.
     fn check<N: openidconnect::NonceVerifier>(
         &self,
         id_token: &CoreIdToken,
         client_id: &str,
         nonce: N,
-    ) -> Result<String, ClaimsVerificationError> {
+    ) -> Result<(String, DateTime<Utc>), ClaimsVerificationError> {
         let jwks = self.jwks.read().expect("jwks lock").0.clone();
         let issuer = self.metadata.issuer().clone();
         let client_id = ClientId::new(client_id.to_string());
@@ -300,7 +312,7 @@ impl OidcRp {
         let algs: Vec<CoreJwsSigningAlgorithm> = self.metadata.id_token_signing_alg_values_supported().clone();
         let verifier = verifier.set_allowed_algs(algs);
         let claims = id_token.claims(&verifier, nonce)?;
-        Ok(claims.subject().to_string())
+        Ok((claims.subject().to_string(), claims.expiration()))
     }
 
     /// Fetches the key set again, unless it was fetched within the last
@@ -316,17 +328,16 @@ impl OidcRp {
                 true
             }
             Err(e) => {
-                tracing::warn!(error = %error_chain(&e), "could not fetch the OpenID Connect provider's keys");
+                tracing::warn!(error = %escaped(error_chain(&e)), "could not fetch the OpenID Connect provider's keys");
                 false
             }
         }
     }
 
-    /// The member key from `key_claim` of a token whose signature was checked.
-    fn member_key(&self, id_token: &CoreIdToken) -> Result<MemberKey, OidcError> {
+    /// The member key from `key_claim` of the payload of a token whose
+    /// signature was checked.
+    fn member_key(&self, payload: &serde_json::Value) -> Result<MemberKey, OidcError> {
         let claim = &self.settings.key_claim;
-        let payload = unverified_payload(&id_token.to_string())
-            .ok_or_else(|| OidcError::InvalidIdToken("payload is not JSON".into()))?;
         let value = match payload.get(claim) {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -344,6 +355,23 @@ impl OidcRp {
             self.settings.post_logout_redirect_url.clone(),
         ));
         Some(request.http_get_url())
+    }
+}
+
+/// The id under which a verified ID token is recorded as used: the hash of
+/// its `jti` when it has one, else the hash of what its signature covers
+/// (header and payload, not the signature: an ECDSA signature can be
+/// recomputed as another valid one over the same signed part, so hashing
+/// the whole token would let a replay through). Prefixed, so that it never
+/// meets a pre-shared-key token's `jti` in the same table; hashed, so that
+/// a provider's long `jti` costs the table 64 characters.
+pub fn single_use_id(raw: &str, payload: &serde_json::Value) -> String {
+    match payload.get("jti").and_then(|v| v.as_str()).filter(|j| !j.is_empty()) {
+        Some(jti) => format!("oidc-jti:{}", crate::ids::hash_secret(jti)),
+        None => {
+            let signed = raw.rsplit_once('.').map_or(raw, |(signed, _signature)| signed);
+            format!("oidc-token:{}", crate::ids::hash_secret(signed))
+        }
     }
 }
 
@@ -370,6 +398,19 @@ mod tests {
         let v = unverified_payload(&format!("xx.{payload}.yy")).unwrap();
         assert_eq!(v["sub"], "M1");
         assert!(unverified_payload("nodots").is_none());
+    }
+
+    #[test]
+    fn the_single_use_id_is_the_jti_or_the_signed_part() {
+        let with_jti = serde_json::json!({"sub": "M1", "jti": "abc"});
+        let without = serde_json::json!({"sub": "M1"});
+        let a = single_use_id("h.p.sig1", &with_jti);
+        assert_eq!(a, single_use_id("h.other.sig2", &with_jti), "the jti names the token");
+        assert!(a.starts_with("oidc-jti:") && a.len() == 9 + 64);
+        let b = single_use_id("h.p.sig1", &without);
+        assert_eq!(b, single_use_id("h.p.another-signature", &without), "a re-made signature is the same token");
+        assert_ne!(b, single_use_id("h.q.sig1", &without), "another payload is another token");
+        assert!(b.starts_with("oidc-token:"));
     }
 
     #[test]

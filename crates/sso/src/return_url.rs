@@ -8,6 +8,14 @@
 //! host. So the check refuses those characters outright, refuses encoded
 //! forms that decode to them, and for relative paths resolves the value
 //! against `web.public_url` and requires the result to stay on that origin.
+//!
+//! The check judges what it *returns*, not only what came in: a relative
+//! path is returned normalised, and normalising can make another host of an
+//! honest-looking path (`/..//evil.example`, `/%2e%2e//evil.example` and
+//! `/.//evil.example` all normalise to `//evil.example`, which a browser
+//! follows off-site). So the answer goes through the same rules again and
+//! is resolved against `web.public_url` as a browser would resolve the
+//! `Location` header; anything that would land elsewhere is refused.
 
 use percent_encoding::percent_decode_str;
 use url::Url;
@@ -90,11 +98,37 @@ impl ReturnUrlPolicy {
         if raw.chars().any(forbidden_char) {
             return Err(ReturnUrlError::ForbiddenCharacter);
         }
-        check_decoded(raw)?;
-        if raw.starts_with('/') {
-            self.check_relative(raw)
+        self.check_decoded(raw)?;
+        let out = if raw.starts_with('/') { self.check_relative(raw)? } else { self.check_absolute(raw)? };
+        self.check_output(&out)?;
+        Ok(out)
+    }
+
+    /// The answer as a browser reads it from a `Location` header: a
+    /// relative answer must still be a path (`//host` and `/\host` name
+    /// another host), pass the input's rules again, and resolve against
+    /// `web.public_url` to amsync's origin; an absolute one must resolve to
+    /// amsync's origin or an allowed host.
+    fn check_output(&self, out: &str) -> Result<(), ReturnUrlError> {
+        if out.chars().any(forbidden_char) {
+            return Err(ReturnUrlError::ForbiddenCharacter);
+        }
+        let relative = out.starts_with('/');
+        if relative && (out.starts_with("//") || out.starts_with("/\\")) {
+            return Err(ReturnUrlError::SchemeRelative);
+        }
+        self.check_decoded(out)?;
+        let landing = self.public.join(out).map_err(|_| ReturnUrlError::Unparseable)?;
+        if !landing.username().is_empty() || landing.password().is_some() {
+            return Err(ReturnUrlError::UserInfo);
+        }
+        let on_our_origin = landing.origin() == self.public.origin();
+        if on_our_origin || (!relative && self.host_allowed(&landing)) {
+            Ok(())
+        } else if relative {
+            Err(ReturnUrlError::SchemeRelative)
         } else {
-            self.check_absolute(raw)
+            Err(ReturnUrlError::HostNotAllowed)
         }
     }
 
@@ -163,24 +197,36 @@ fn split_host_port(entry: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// Looks through a few rounds of percent-decoding of the part before the
-/// query for what the raw check refuses: a backslash, control characters,
-/// white space, or a leading `//` (another host once a server decodes it).
-/// The query is left alone: `?q=a%20b` is an honest search.
-fn check_decoded(raw: &str) -> Result<(), ReturnUrlError> {
-    let head = raw.split(['?', '#']).next().unwrap_or(raw);
-    let mut current = head.to_string();
-    for _ in 0..DECODE_ROUNDS {
-        let decoded = percent_decode_str(&current).decode_utf8_lossy().into_owned();
-        if decoded == current {
-            break;
+impl ReturnUrlPolicy {
+    /// Looks through a few rounds of percent-decoding of the part before
+    /// the query for what the raw check refuses: a backslash, control
+    /// characters, white space, or a path that starts with `//` as written
+    /// or once its dot segments are resolved (another host once a server
+    /// decodes it: `/..%2F%2Fevil.example`, `/%252e%252e//evil.example`).
+    /// The query is left alone: `?q=a%20b` is an honest search.
+    fn check_decoded(&self, raw: &str) -> Result<(), ReturnUrlError> {
+        let head = raw.split(['?', '#']).next().unwrap_or(raw);
+        let mut current = head.to_string();
+        for _ in 0..DECODE_ROUNDS {
+            let decoded = percent_decode_str(&current).decode_utf8_lossy().into_owned();
+            if decoded == current {
+                break;
+            }
+            if decoded.chars().any(forbidden_char)
+                || decoded.starts_with("//")
+                || self.resolves_to_two_slashes(&decoded)
+            {
+                return Err(ReturnUrlError::EncodedTrick);
+            }
+            current = decoded;
         }
-        if decoded.chars().any(forbidden_char) || decoded.starts_with("//") {
-            return Err(ReturnUrlError::EncodedTrick);
-        }
-        current = decoded;
+        Ok(())
     }
-    Ok(())
+
+    /// Whether a path, once its dot segments are resolved, starts with `//`.
+    fn resolves_to_two_slashes(&self, path: &str) -> bool {
+        path.starts_with('/') && self.public.join(path).is_ok_and(|u| u.path().starts_with("//"))
+    }
 }
 
 #[cfg(test)]
@@ -253,7 +299,69 @@ mod tests {
         "ftp://www.example.org/",
         "\u{3000}//evil.example",
         "",
+        // Dot segments that normalise into `//host` (issue 13), raw and
+        // percent-encoded, once or twice.
+        "/..//evil.example",
+        "/.//evil.example",
+        "/./..//evil.example",
+        "/..///evil.example",
+        "/x/../..//evil.example",
+        "/a/b/../../..//evil.example",
+        "/x/..//evil.example",
+        "/%2e%2e//evil.example",
+        "/%2E%2E//evil.example",
+        "/.%2e//evil.example",
+        "/%2e.//evil.example",
+        "/%2e//evil.example",
+        "/..%2F%2Fevil.example",
+        "/..%2f/evil.example",
+        "/%252e%252e//evil.example",
+        "/..//evil.example?x=/",
+        "/..//evil.example#/",
+        // Mixed slashes and backslashes.
+        "/..\\/evil.example",
+        "/../\\evil.example",
+        "/\\/evil.example",
+        "\\/\\evil.example",
+        "/%2F\\evil.example",
+        "/%5C/evil.example",
+        "/%5c%2fevil.example",
+        "/..%5C%5Cevil.example",
+        // Tabs and newlines inside the scheme (browsers drop them).
+        "ht\ttps://evil.example",
+        "https\n://evil.example",
+        "h\rttps://evil.example",
+        "https:\t//evil.example",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        // `https:host` without slashes, or with backslashes.
+        "http:evil.example",
+        "https:www.example.org",
+        "https:\\\\evil.example",
+        "https:/\\evil.example",
     ];
+
+    /// Honest paths with dot segments still pass, normalised.
+    #[test]
+    fn dot_segments_that_stay_on_the_site_are_normalised() {
+        assert_eq!(policy().check("/a/./b").as_deref(), Ok("/a/b"));
+        assert_eq!(policy().check("/a/b/../c?d=/..//e").as_deref(), Ok("/a/c?d=/..//e"));
+        assert_eq!(policy().check("/..").as_deref(), Ok("/"));
+        assert_eq!(policy().check("/%2e%2e/x").as_deref(), Ok("/x"));
+    }
+
+    /// What is returned is judged, not only what came in: each of these
+    /// passes every rule as written and normalises into another host.
+    #[test]
+    fn a_path_that_normalises_into_another_host_is_refused() {
+        for raw in ["/..//evil.example", "/.//evil.example", "/x/..//evil.example", "/..///evil.example"] {
+            assert_eq!(policy().check(raw), Err(ReturnUrlError::SchemeRelative), "{raw}");
+        }
+        // Encoded, the decoded form is caught before it is even joined.
+        for raw in ["/%2e%2e//evil.example", "/..%2F%2Fevil.example", "/%252e%252e//evil.example"] {
+            assert_eq!(policy().check(raw), Err(ReturnUrlError::EncodedTrick), "{raw}");
+        }
+    }
 
     #[test]
     fn known_tricks_are_refused() {

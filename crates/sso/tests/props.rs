@@ -181,6 +181,10 @@ fn urlish() -> impl Strategy<Value = String> {
         "#",
         ".",
         "..",
+        "/..",
+        "/./",
+        "%2e%2e",
+        "%2e",
         "%2f",
         "%2F",
         "%5c",
@@ -206,16 +210,72 @@ fn urlish() -> impl Strategy<Value = String> {
     prop::collection::vec(atoms, 0..12).prop_map(|parts| parts.concat())
 }
 
-/// What a browser does with an accepted return URL: where it ends up.
-fn destination(accepted: &str) -> Url {
+/// Return URLs built around dot segments: a path that may climb (`..`,
+/// `.`, and their percent-encoded forms), then slashes or backslashes, then
+/// a host-like segment and a tail. Normalising `/..//evil.example` gives
+/// `//evil.example`, another host: the shape that the check once accepted.
+fn dotted() -> impl Strategy<Value = String> {
+    let lead = prop::sample::select(vec![
+        "/",
+        "",
+        "\\",
+        "https://community.example.org/",
+        "https:",
+        "http://www.example.org/",
+    ]);
+    let dots = prop::collection::vec(
+        prop::sample::select(vec![
+            "..",
+            ".",
+            "%2e%2e",
+            "%2E%2E",
+            ".%2e",
+            "%2e.",
+            "%2e",
+            "%252e%252e",
+            "x",
+            "a/b",
+            "",
+            "..%2f",
+            "..%5c",
+        ]),
+        1..4,
+    );
+    let joint =
+        prop::sample::select(vec!["/", "/", "//", "///", "\\", "/\\", "\\/", "%2f", "%2F/", "%5c", "/%09/", "/\t/"]);
+    let host = prop::sample::select(vec!["evil.example", "www.example.org", "community.example.org", "x", ""]);
+    let tail = prop::sample::select(vec!["", "/", "/path", "?q=/..//evil.example", "#//evil.example", "@evil.example"]);
+    (lead, dots, joint, host, tail)
+        .prop_map(|(lead, dots, joint, host, tail)| format!("{lead}{}{joint}{host}{tail}", dots.join("/")))
+}
+
+/// Where a browser lands when it follows an accepted return URL from a
+/// `Location` header on one of amsync's pages: the URL resolved against
+/// amsync's own URL (the `url` crate implements the WHATWG URL standard
+/// browsers follow), or `None` when it does not resolve at all.
+fn destination(accepted: &str) -> Option<Url> {
     let base = Url::parse("https://community.example.org/app/").unwrap();
-    base.join(accepted).expect("an accepted return URL resolves")
+    base.join(accepted).ok()
 }
 
 fn allowed_origin(u: &Url) -> bool {
     let host = u.host_str().unwrap_or_default();
     (u.scheme() == "https" && host == "community.example.org" && u.port_or_known_default() == Some(443))
-        || host == "www.example.org"
+        || (host == "www.example.org" && u.port().is_none() && matches!(u.scheme(), "http" | "https"))
+}
+
+/// The promises about what `check` returns, as a browser would read it.
+fn assert_lands_on_an_allowed_host(raw: &str, out: &str) -> Result<(), TestCaseError> {
+    prop_assert!(!out.contains('\\') && !out.chars().any(char::is_control), "{raw:?} → {out:?}");
+    if Url::parse(out).is_err() {
+        // Relative: a browser resolves it against the page, so it must be a
+        // path that names no host.
+        prop_assert!(out.starts_with('/'), "{raw:?} → {out:?}: neither absolute nor a path");
+        prop_assert!(!out.starts_with("//") && !out.starts_with("/\\"), "{raw:?} → {out:?}");
+    }
+    let landing = destination(out);
+    prop_assert!(landing.as_ref().is_some_and(allowed_origin), "{raw:?} → {out:?} lands on {landing:?}");
+    Ok(())
 }
 
 proptest! {
@@ -224,16 +284,21 @@ proptest! {
     #[test]
     fn any_text_is_checked_without_a_panic(raw in ".{0,300}") {
         if let Ok(out) = policy().check(&raw) {
-            prop_assert!(allowed_origin(&destination(&out)), "{raw:?} → {out:?}");
+            assert_lands_on_an_allowed_host(&raw, &out)?;
         }
     }
 
     #[test]
     fn an_accepted_return_url_never_leaves_the_allowed_hosts(raw in urlish()) {
         if let Ok(out) = policy().check(&raw) {
-            prop_assert!(!out.contains('\\') && !out.chars().any(char::is_control), "{raw:?} → {out:?}");
-            prop_assert!(!out.starts_with("//"), "{raw:?} → {out:?}");
-            prop_assert!(allowed_origin(&destination(&out)), "{raw:?} → {out:?}");
+            assert_lands_on_an_allowed_host(&raw, &out)?;
+        }
+    }
+
+    #[test]
+    fn dot_segments_never_lead_off_site(raw in dotted()) {
+        if let Ok(out) = policy().check(&raw) {
+            assert_lands_on_an_allowed_host(&raw, &out)?;
         }
     }
 }

@@ -42,7 +42,7 @@ impl Engine {
                     first_as_of = page.as_of;
                 }
                 for r in &page.rejected {
-                    tracing::warn!(run_id = run, error = %r, "event refused");
+                    tracing::warn!(run_id = run, error = %amsync_core::escaped(&r), "event refused");
                 }
                 records += page.events.len() as u64 + page.rejected.len() as u64;
                 let counts = store.upsert_events(&page.events, Utc::now()).await?;
@@ -86,7 +86,7 @@ impl Engine {
                 );
             }
             Err(e) => {
-                tracing::warn!(run_id = run, error = %e, "events sync failed; the watermark stays");
+                tracing::warn!(run_id = run, error = %amsync_core::escaped(&e), "events sync failed; the watermark stays");
                 store.finish_run(run, Utc::now(), RunOutcome::Failed, Some(e.to_string())).await?;
             }
         }
@@ -116,7 +116,7 @@ pub(crate) async fn run_scheduler(engine: Arc<Engine>, shutdown: CancellationTok
             continue;
         }
         if let Err(e) = engine.sync_events().await {
-            tracing::error!(error = %e, "events sync failed");
+            tracing::error!(error = %amsync_core::escaped(&e), "events sync failed");
         }
     }
 }

@@ -157,6 +157,6 @@ async fn probe_if_paused(engine: &Engine) {
                 tracing::error!(error = %e, "resuming failed");
             }
         }
-        Err(e) => tracing::info!(error = %e, "the source is still refused; staying paused"),
+        Err(e) => tracing::info!(error = %amsync_core::escaped(&e), "the source is still refused; staying paused"),
     }
 }

@@ -161,7 +161,7 @@ impl Engine {
                     first_as_of = page.as_of;
                 }
                 for r in &page.rejected {
-                    tracing::warn!(run_id, error = %r, "entry of the changed-members listing refused");
+                    tracing::warn!(run_id, error = %amsync_core::escaped(&r), "entry of the changed-members listing refused");
                     first_refused.get_or_insert_with(|| r.to_string());
                 }
                 refused += page.rejected.len() as u64;
@@ -233,7 +233,7 @@ impl Engine {
             }
             Err(e) => {
                 let msg = e.to_string();
-                tracing::warn!(run_id, error = %msg, "member listing failed; the watermark stays");
+                tracing::warn!(run_id, error = %amsync_core::escaped(&msg), "member listing failed; the watermark stays");
                 store.finish_run(run_id, Utc::now(), RunOutcome::Failed, Some(msg.clone())).await?;
                 report.error = Some(msg);
                 metrics::counter!("amsync_polls_total", "outcome" => "failed").increment(1);
@@ -304,7 +304,7 @@ impl Engine {
                 Err(e) if attempt >= self.settings.page_attempts => return Err(e.into()),
                 Err(e) => {
                     let delay = self.backoff(attempt, e.retry_after());
-                    tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "listing page failed; retrying");
+                    tracing::debug!(attempt, error = %amsync_core::escaped(&e), delay_ms = delay.as_millis() as u64, "listing page failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -346,7 +346,7 @@ pub(crate) async fn run_scheduler(engine: Arc<Engine>, shutdown: CancellationTok
             continue;
         }
         if let Err(e) = engine.poll_members(PollMode::Changed).await {
-            tracing::error!(error = %e, "periodic refresh failed");
+            tracing::error!(error = %amsync_core::escaped(&e), "periodic refresh failed");
         }
     }
 }

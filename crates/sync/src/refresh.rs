@@ -69,7 +69,7 @@ impl Engine {
                 Ok(()) => RefreshOutcome::Gone { status, merged_into },
                 Err(why) => {
                     // Not applied, and not an attempt used: back to the queue.
-                    tracing::warn!(key = %claim.key, status, reason = %why, "a 404/410 was not applied");
+                    tracing::warn!(key = %claim.key, status, reason = %amsync_core::escaped(&why), "a 404/410 was not applied");
                     let due = if self.is_quarantined() {
                         Utc::now()
                     } else {

@@ -88,7 +88,7 @@ impl Engine {
             }
             Err(why) => {
                 self.quarantine.bad_probe();
-                tracing::info!(error = %why, "quarantine probe failed; staying quarantined");
+                tracing::info!(error = %amsync_core::escaped(&why), "quarantine probe failed; staying quarantined");
             }
         }
     }

@@ -194,11 +194,11 @@ impl Engine {
         if let Err(e) = &result {
             // The entry stays `running` until its lease expires; the rescuer
             // then gives it back to the queue.
-            tracing::error!(key = %claim.key, error = %e, "committing a member refresh failed");
+            tracing::error!(key = %claim.key, error = %amsync_core::escaped(&e), "committing a member refresh failed");
         }
         if let Ok(CommitOutcome::Applied { group_errors, .. }) = &result {
             for g in group_errors {
-                tracing::warn!(key = %claim.key, error = %g, "AMS group refused");
+                tracing::warn!(key = %claim.key, error = %amsync_core::escaped(&g), "AMS group refused");
             }
         }
         metrics::counter!("amsync_refreshes_total", "outcome" => label, "trigger" => claim.trigger.as_str())

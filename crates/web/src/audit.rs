@@ -102,11 +102,11 @@ pub async fn record(State(state): State<AppState>, mut req: Request, next: Next)
         request_id,
     };
     tracing::info!(
-        actor = %entry.actor, action = %entry.action, target = entry.target.as_deref().unwrap_or("-"),
+        actor = %amsync_core::escaped(&entry.actor), action = %amsync_core::escaped(&entry.action), target = entry.target.as_deref().unwrap_or("-"),
         status = entry.status, "admin action"
     );
     if let Err(e) = state.store.record_audit(&entry).await {
-        tracing::error!(error = %e, action = %entry.action, "recording an admin action in the audit log failed");
+        tracing::error!(error = %amsync_core::escaped(&e), action = %amsync_core::escaped(&entry.action), "recording an admin action in the audit log failed");
     }
     resp
 }

@@ -243,13 +243,13 @@ async fn session_admin(parts: &Parts, state: &AppState) -> Result<String, ApiErr
         return Err(ApiError::Unauthenticated);
     };
     if !crate::sso::principal::is_super_admin(&groups) {
-        tracing::info!(path = %parts.uri.path(), member = %session.member, "API call refused: not a SuperAdmin");
+        tracing::info!(path = %amsync_core::escaped(parts.uri.path()), member = %session.member, "API call refused: not a SuperAdmin");
         return Err(ApiError::Forbidden);
     }
     if crate::sso::session::is_state_changing(&parts.method) {
         let presented = parts.headers.get(crate::sso::session::CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !crate::sso::session::csrf_ok(&session, presented) {
-            tracing::warn!(path = %parts.uri.path(), member = %session.member, "API call refused: missing or wrong CSRF token");
+            tracing::warn!(path = %amsync_core::escaped(parts.uri.path()), member = %session.member, "API call refused: missing or wrong CSRF token");
             return Err(ApiError::Forbidden);
         }
     }
@@ -263,9 +263,11 @@ fn wrong_bearer(parts: &Parts, state: &AppState) -> ApiError {
     let refusal = state.tokens.wrong.refuse(client, std::time::Instant::now());
     match &refusal {
         ApiError::Throttled(_) => {
-            tracing::info!(path = %parts.uri.path(), client = %client, "API call refused: too many wrong bearer tokens from this address")
+            tracing::info!(path = %amsync_core::escaped(parts.uri.path()), client = %client, "API call refused: too many wrong bearer tokens from this address")
         }
-        _ => tracing::info!(path = %parts.uri.path(), client = %client, "API call refused: unknown bearer token"),
+        _ => {
+            tracing::info!(path = %amsync_core::escaped(parts.uri.path()), client = %client, "API call refused: unknown bearer token")
+        }
     }
     refusal
 }

@@ -50,7 +50,7 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         if let ApiError::Internal(detail) = &self {
             // The detail goes to the log, not to the caller.
-            tracing::error!(error = %detail, "request failed");
+            tracing::error!(error = %amsync_core::escaped(detail), "request failed");
         }
         let mut resp = (status, Json(json!({"error": {"code": code, "message": self.to_string()}}))).into_response();
         if matches!(self, ApiError::Unauthenticated) {

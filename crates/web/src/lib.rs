@@ -89,8 +89,11 @@ pub fn router(state: AppState) -> Router {
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &http::Request<axum::body::Body>| {
                     // The path only: query strings may carry tokens.
+                    // Both come from the client: escaped, so that they cannot
+                    // forge a log line.
                     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    let (path, id) = (amsync_core::escaped(req.uri().path()), amsync_core::escaped(id));
+                    tracing::info_span!("http", method = %req.method(), path = %path, request_id = %id)
                 })
                 // One line per answer (status, latency), in the request's span.
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),

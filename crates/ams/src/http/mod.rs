@@ -231,7 +231,7 @@ impl HttpBase {
                 key = req.record,
                 path = %req.path,
                 latency_ms = latency.as_millis() as u64,
-                error = %e,
+                error = %amsync_core::escaped(e),
                 "AMS call failed"
             ),
         }

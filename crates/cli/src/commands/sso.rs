@@ -70,7 +70,14 @@ pub async fn bench_login(args: BenchLoginArgs) -> CliResult<()> {
     settings.login_url = Some(url.join("/association-login").map_err(|e| CliError::failure(e.to_string()))?);
     settings.allow_unsolicited = true;
     let verifier = PskVerifier::new(vec![key.clone()], url.as_str(), Duration::from_secs(300));
-    let sign_on = SignOn::new(settings, Some(TokenResolver::Psk(verifier)), None, None, ThrottleSettings::default())
+    // Every sign-in comes from 127.0.0.1, and the throttle counts each one
+    // in flight against its address: allow the whole --concurrency at once.
+    let in_flight = u32::try_from(args.concurrency).unwrap_or(u32::MAX);
+    let throttle = ThrottleSettings {
+        per_address: ThrottleSettings::default().per_address.max(in_flight),
+        ..ThrottleSettings::default()
+    };
+    let sign_on = SignOn::new(settings, Some(TokenResolver::Psk(verifier)), None, None, throttle)
         .map_err(|e| CliError::failure(e.to_string()))?;
     let state = AppState {
         store: dyn_store(&store),

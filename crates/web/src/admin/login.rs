@@ -39,9 +39,23 @@ pub struct LoginQuery {
 /// Where to go after signing in: a dashboard path, else the overview.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if is_dashboard_path(n) => n.to_string(),
         _ => "/admin".to_string(),
     }
+}
+
+/// Whether `n`, sent back as it is in `Location`, takes a browser to a
+/// dashboard page: `/admin` or below, with no backslash (read as `/`), no
+/// control character or white space (a browser drops tabs; a newline cannot
+/// go in a header at all) and no dot segment, raw or encoded
+/// (`/admin/../api/…` leaves the dashboard).
+fn is_dashboard_path(n: &str) -> bool {
+    let path = n.split(['?', '#']).next().unwrap_or(n);
+    let dot_segment = |s: &str| matches!(s.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | "..");
+    (path == "/admin" || path.starts_with("/admin/"))
+        && !n.contains('\\')
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !path.split('/').any(dot_segment)
 }
 
 fn form_page(status: StatusCode, next: &str, error: Option<&str>, sessions: &session::AdminSessions) -> Response {
@@ -176,5 +190,23 @@ mod tests {
         assert_eq!(safe_next(Some("/api/v1/sync/status")), "/admin");
         assert_eq!(safe_next(Some("/admin\\@evil")), "/admin");
         assert_eq!(safe_next(None), "/admin");
+        assert_eq!(safe_next(Some("/admin?done=paused")), "/admin?done=paused");
+        assert_eq!(safe_next(Some("/admin/members?q=../x")), "/admin/members?q=../x", "dots in the query are data");
+        // Dot segments, raw or encoded, mixed slashes, and characters a
+        // browser drops or a header cannot hold (issue 13).
+        for trick in [
+            "/admin/../api/v1/sync/status",
+            "/admin/%2e%2e/api/v1/sync/status",
+            "/admin/.%2E/api",
+            "/admin/..//evil.example",
+            "/admin/./x",
+            "/admin/..\\/evil.example",
+            "/admin\t/x",
+            "/admin\n",
+            "/admin/x\r\nSet-Cookie:a=b",
+            "/administrator",
+        ] {
+            assert_eq!(safe_next(Some(trick)), "/admin", "{trick:?}");
+        }
     }
 }

@@ -103,7 +103,7 @@ pub(crate) fn api_session(parts: &Parts) -> Result<String, ApiError> {
     if crate::audit::is_state_changing(&parts.method) {
         let presented = parts.headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !session::same_secret(presented, &session.csrf) {
-            tracing::warn!(path = %parts.uri.path(), "API call refused: missing or wrong CSRF token");
+            tracing::warn!(path = %amsync_core::escaped(parts.uri.path()), "API call refused: missing or wrong CSRF token");
             return Err(ApiError::Forbidden);
         }
     }
@@ -206,7 +206,7 @@ impl IntoResponse for PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Conflict(_) => StatusCode::CONFLICT,
             PageError::Internal(detail) => {
-                tracing::error!(error = %detail, "dashboard page failed");
+                tracing::error!(error = %amsync_core::escaped(detail), "dashboard page failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };

@@ -87,7 +87,7 @@ pub(crate) async fn start_full_refresh(state: &AppState) -> Result<amsync_store:
     tokio::spawn(async move {
         let report = engine.poll_members_reporting(PollMode::Full, tx).await;
         if let Err(e) = report {
-            tracing::error!(error = %e, "full refresh failed");
+            tracing::error!(error = %amsync_core::escaped(&e), "full refresh failed");
         }
     });
     Ok(rx.await.map_err(|_| ApiError::Internal("the full refresh did not start".into()))??)

@@ -75,7 +75,7 @@ async fn queue_login_refresh(state: &AppState, key: &MemberKey) {
     // periodic refresh converges anyway.
     match state.store.enqueue(std::slice::from_ref(key), Trigger::Login, None, Utc::now()).await {
         Ok(_) => state.engine.wake_workers(),
-        Err(e) => tracing::warn!(member = %key, error = %e, "could not queue the login refresh"),
+        Err(e) => tracing::warn!(member = %key, error = %amsync_core::escaped(&e), "could not queue the login refresh"),
     }
 }
 async fn serial_refresh(state: &AppState, key: &MemberKey) -> Result<(), Refusal> {
@@ -87,7 +87,7 @@ async fn serial_refresh(state: &AppState, key: &MemberKey) -> Result<(), Refusal
     match tokio::time::timeout(limit, state.engine.refresh_member_now(key, Trigger::Login, None)).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => {
-            tracing::warn!(member = %key, error = %e, "login refresh failed");
+            tracing::warn!(member = %key, error = %amsync_core::escaped(&e), "login refresh failed");
             Err(Refusal::AmsUnavailable)
         }
         Err(_) => {

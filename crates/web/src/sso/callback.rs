@@ -10,12 +10,16 @@
 //!
 //! OIDC: the `state` must match; the code is traded (with the PKCE
 //! verifier) and the ID token validated against the nonce.
+//!
+//! Every callback is counted against the client's address before anything
+//! is checked (a throttle `Attempt`), and taken back unless it is refused
+//! for something the caller controls (`Refusal::counts_as_failure`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use amsync_core::MemberKey;
+use amsync_core::{escaped, MemberKey};
 use amsync_sso::ids::ct_eq;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
@@ -49,18 +53,30 @@ pub async fn callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let round_trip = RoundTrip::from_request(&headers, &state.sign_on.settings);
-    let outcome = match state.sign_on.settings.mode {
-        SsoMode::SessionVariable => session_variable(&state, client, &headers, &query, round_trip.as_ref()).await,
-        SsoMode::Oidc => oidc(&state, client, &headers, &query, round_trip.as_ref()).await,
-        SsoMode::Credentials => Err(Refusal::BadRequest { reason: "no_sso_mode" }.into()),
+    // Counted as a failure before anything is checked or awaited, taken
+    // back unless the guess was wrong (see `amsync_sso::throttle`).
+    let outcome = match state.sign_on.throttle.begin(None, client, Instant::now()) {
+        Err(wait) => Err(Refusal::Throttled(wait).into()),
+        Ok(attempt) => {
+            let outcome = match state.sign_on.settings.mode {
+                SsoMode::SessionVariable => {
+                    session_variable(&state, client, &headers, &query, round_trip.as_ref()).await
+                }
+                SsoMode::Oidc => oidc(&state, &headers, &query, round_trip.as_ref()).await,
+                SsoMode::Credentials => Err(Refusal::BadRequest { reason: "no_sso_mode" }.into()),
+            };
+            match &outcome {
+                Ok(_) => attempt.succeeded(),
+                Err(Outcome::Refused(refusal)) if refusal.counts_as_failure() => attempt.failed(),
+                Err(_) => attempt.not_counted(),
+            }
+            outcome
+        }
     };
     match outcome {
         Ok(resp) => resp,
         Err(Outcome::Refused(refusal)) => {
             refusal.record(state.sign_on.settings.mode.as_str(), "sso_callback", client);
-            if refusal.counts_as_failure() {
-                state.sign_on.throttle.failed(None, client, Instant::now());
-            }
             let mut resp = refusal.page();
             resp.headers_mut().append(header::SET_COOKIE, RoundTrip::clear_cookie(&state.sign_on.settings));
             resp
@@ -118,7 +134,6 @@ async fn session_variable(
         TokenSource::Cookie(name) => (cookies::get(headers, name.as_str()), true),
     };
     let token = token.filter(|t| !t.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_token" })?;
-    sign_on.throttle.check(None, client, Instant::now()).map_err(Refusal::Throttled)?;
     let previous = session::cookie_session_id(state, headers);
     let signed_in = async {
         let (member, token_id) = resolve(state, token).await?;
@@ -159,7 +174,7 @@ async fn resolve(state: &AppState, token: &str) -> Result<(MemberKey, Option<(St
                 Ok(Ok(Some(member))) => Ok((member, None)),
                 Ok(Ok(None)) => Err(Refusal::TokenRefused { reason: "resolve_refused" }),
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "ResolveToken failed");
+                    tracing::warn!(error = %escaped(&e), "ResolveToken failed");
                     Err(Refusal::AmsUnavailable)
                 }
                 Err(_) => Err(Refusal::AmsUnavailable),
@@ -171,7 +186,6 @@ async fn resolve(state: &AppState, token: &str) -> Result<(MemberKey, Option<(St
 
 async fn oidc(
     state: &AppState,
-    client: IpAddr,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     round_trip: Option<&RoundTrip>,
@@ -181,19 +195,19 @@ async fn oidc(
     let rt = check_state(state, query, round_trip)?.ok_or(Refusal::StateMismatch)?;
     let pending = rt.oidc.as_ref().ok_or(Refusal::StateMismatch)?;
     if let Some(error) = query.get("error") {
-        tracing::info!(provider_error = %error.chars().take(64).collect::<String>(), "the provider ended the sign-in");
+        let error: String = error.chars().take(64).collect();
+        tracing::info!(provider_error = %escaped(&error), "the provider ended the sign-in");
         return Err(Refusal::BadRequest { reason: "provider_error" }.into());
     }
     let code = query.get("code").filter(|c| !c.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_code" })?;
-    sign_on.throttle.check(None, client, Instant::now()).map_err(Refusal::Throttled)?;
     let identity = match tokio::time::timeout(sign_on.settings.service_timeout, rp.finish(code, pending)).await {
         Ok(Ok(identity)) => identity,
         Ok(Err(e)) if e.is_unavailable() => {
-            tracing::warn!(error = %e, "the OpenID Connect provider failed");
+            tracing::warn!(error = %escaped(&e), "the OpenID Connect provider failed");
             return Err(Refusal::AmsUnavailable.into());
         }
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "ID token refused");
+            tracing::warn!(error = %escaped(&e), "ID token refused");
             return Err(Refusal::TokenRefused { reason: e.code() }.into());
         }
         Err(_) => return Err(Refusal::AmsUnavailable.into()),

@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use amsync_core::escaped;
 use amsync_sso::ids::{ct_eq, looks_like_id, random_id};
 use amsync_sso::Password;
 use axum::extract::{Form, Query, State};
@@ -151,7 +152,10 @@ pub async fn submit(
     }
 }
 
-/// Throttle, then the credential service. The password is dropped (and
+/// Throttle, then the credential service. The attempt is counted as a
+/// failure before the AMS is asked (so guesses sent at once cannot all get
+/// through before the first wrong one is counted) and taken back on
+/// success or when the AMS does not answer. The password is dropped (and
 /// zeroized) when this returns.
 pub(crate) async fn check(
     state: &AppState,
@@ -160,29 +164,33 @@ pub(crate) async fn check(
     password: Option<Password>,
 ) -> Result<amsync_core::MemberKey, Refusal> {
     let sign_on = &state.sign_on;
-    let throttle = &sign_on.throttle;
-    throttle.check(Some(username), client, Instant::now()).map_err(Refusal::Throttled)?;
-    let service = sign_on.credentials.as_ref().ok_or(Refusal::BadRequest { reason: "no_credential_service" })?;
+    let attempt = sign_on.throttle.begin(Some(username), client, Instant::now()).map_err(Refusal::Throttled)?;
+    let Some(service) = sign_on.credentials.as_ref() else {
+        attempt.not_counted();
+        return Err(Refusal::BadRequest { reason: "no_credential_service" });
+    };
     let password = password.filter(|p| !p.is_empty() && p.len() <= MAX_PASSWORD);
     let (Some(password), false) = (password, username.is_empty() || username.len() > MAX_USERNAME) else {
-        throttle.failed(Some(username), client, Instant::now());
+        attempt.failed();
         return Err(Refusal::BadCredentials);
     };
     let call = service.authenticate(username, password.as_secret());
     match tokio::time::timeout(sign_on.settings.service_timeout, call).await {
         Ok(Ok(Some(member))) => {
-            throttle.succeeded(Some(username), client);
+            attempt.succeeded();
             Ok(member)
         }
         Ok(Ok(None)) => {
-            throttle.failed(Some(username), client, Instant::now());
+            attempt.failed();
             Err(Refusal::BadCredentials)
         }
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "the credential service failed");
+            attempt.not_counted();
+            tracing::warn!(error = %escaped(&e), "the credential service failed");
             Err(Refusal::AmsUnavailable)
         }
         Err(_) => {
+            attempt.not_counted();
             tracing::warn!("the credential service did not answer in time");
             Err(Refusal::AmsUnavailable)
         }

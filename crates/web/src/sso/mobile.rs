@@ -4,12 +4,13 @@
 //! `oidc` mode) for an opaque bearer token; `DELETE /api/v1/auth/token`
 //! revokes the token presented. Tokens are 256 random bits, stored hashed,
 //! expiring after `sessions.mobile_token_lifetime`. The same login-time
-//! refresh rules and throttle apply as for browsers. A mobile token never
-//! opens the admin API.
+//! refresh rules and throttle apply as for browsers. An ID token is
+//! exchanged once (its id is recorded until it expires). A mobile token
+//! never opens the admin API.
 
 use std::time::Instant;
 
-use amsync_core::MemberKey;
+use amsync_core::{escaped, MemberKey};
 use amsync_sso::ids::{hash_secret, looks_like_id, random_id};
 use amsync_sso::Password;
 use amsync_store::{MobileToken, NewMobileToken};
@@ -100,6 +101,11 @@ pub async fn issue(
     }
 }
 
+/// The `id_token` grant. The attempt is counted before the token is
+/// checked (see `login::check`), and a token is exchanged once: its id
+/// (`jti`, or the hash of its signed part) is recorded until its `exp` by
+/// the same unique insert as a PSK token's `jti`, so a replay fails on
+/// every node.
 async fn id_token(state: &AppState, client: std::net::IpAddr, raw: Option<&str>) -> Result<MemberKey, Refusal> {
     let sign_on = &state.sign_on;
     let rp = match (&sign_on.oidc, sign_on.settings.mode) {
@@ -107,16 +113,36 @@ async fn id_token(state: &AppState, client: std::net::IpAddr, raw: Option<&str>)
         _ => return Err(Refusal::BadRequest { reason: "unsupported_grant_type" }),
     };
     let raw = raw.filter(|t| !t.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_id_token" })?;
-    sign_on.throttle.check(None, client, Instant::now()).map_err(Refusal::Throttled)?;
-    match tokio::time::timeout(sign_on.settings.service_timeout, rp.verify_mobile_id_token(raw)).await {
-        Ok(Ok(identity)) => Ok(identity.member),
-        Ok(Err(e)) if e.is_unavailable() => Err(Refusal::AmsUnavailable),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "mobile ID token refused");
-            sign_on.throttle.failed(None, client, Instant::now());
-            Err(Refusal::TokenRefused { reason: e.code() })
+    let attempt = sign_on.throttle.begin(None, client, Instant::now()).map_err(Refusal::Throttled)?;
+    let identity = match tokio::time::timeout(sign_on.settings.service_timeout, rp.verify_mobile_id_token(raw)).await {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(e)) if e.is_unavailable() => {
+            attempt.not_counted();
+            return Err(Refusal::AmsUnavailable);
         }
-        Err(_) => Err(Refusal::AmsUnavailable),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %escaped(&e), "mobile ID token refused");
+            attempt.failed();
+            return Err(Refusal::TokenRefused { reason: e.code() });
+        }
+        Err(_) => {
+            attempt.not_counted();
+            return Err(Refusal::AmsUnavailable);
+        }
+    };
+    match state.store.use_token_id(&identity.token_id, identity.expires_at).await {
+        Ok(true) => {
+            attempt.succeeded();
+            Ok(identity.member)
+        }
+        Ok(false) => {
+            attempt.failed();
+            Err(Refusal::TokenRefused { reason: "replayed" })
+        }
+        Err(e) => {
+            attempt.not_counted();
+            Err(Refusal::internal(e))
+        }
     }
 }
 

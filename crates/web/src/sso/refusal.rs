@@ -118,7 +118,7 @@ impl Refusal {
     pub fn log(&self, route: &'static str, client: std::net::IpAddr) {
         match self {
             Refusal::Internal(detail) => {
-                tracing::error!(route, client = %client, error = %detail, "sign-in failed")
+                tracing::error!(route, client = %client, error = %amsync_core::escaped(detail), "sign-in failed")
             }
             other => tracing::warn!(route, client = %client, reason = other.code(), "sign-in refused"),
         }

@@ -132,3 +132,77 @@ async fn throttling_slows_the_guesser_but_never_locks_the_member_out() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     app.shutdown().await;
 }
+
+/// Guesses sent at once are each counted before the AMS is asked: of 50
+/// concurrent wrong passwords for one account from one address, at most the
+/// throttle's allowance reach the AMS (before issue 13, all 50 did: each
+/// was checked against a count that the others had not raised yet). The
+/// same holds for the mobile password grant, and the member, from another
+/// address, still signs in at once.
+#[tokio::test]
+async fn concurrent_guesses_reach_the_ams_at_most_the_allowance() {
+    const ALLOWANCE: u32 = 5;
+    const GUESSES: usize = 50;
+    let mut opts =
+        Options::new(SsoMode::Credentials).tweak(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]);
+    opts.throttle = ThrottleSettings {
+        per_account_and_address: ALLOWANCE,
+        per_address: 20,
+        window: Duration::from_secs(60),
+        base_delay: Duration::from_secs(30),
+        max_entries: 1000,
+    };
+    let app = TestApp::spawn(opts).await;
+    let guesser_at = "203.0.113.66";
+    let mut guesser = Browser::default();
+    let csrf = form(&app, &mut guesser).await;
+    // A slow AMS, so that every guess is in flight before the first answer.
+    app.sim.sim().set_faults(amsync_sim::Faults { latency_ms: 300, ..amsync_sim::Faults::default() });
+    app.sim.sim().reset_stats();
+    let browser_guess = |i: usize| {
+        let password = format!("guess-{i}");
+        let form = [("csrf", csrf.as_str()), ("username", "M000012"), ("password", password.as_str())];
+        let req = guesser.http.post(app.at("/login")).form(&form);
+        let req = req.header("cookie", guesser.jar.header()).header("x-forwarded-for", guesser_at);
+        async move { req.send().await.unwrap().status() }
+    };
+    let statuses = futures::future::join_all((0..GUESSES).map(browser_guess)).await;
+    let credential_checks = app.sim.sim().stats().credentials;
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(credential_checks <= u64::from(ALLOWANCE), "{credential_checks} of {GUESSES} guesses reached the AMS");
+    assert_eq!((refused, throttled), (credential_checks as usize, GUESSES - credential_checks as usize));
+    assert!(credential_checks >= 1, "the allowance is used, not refused outright");
+
+    // The mobile password grant, for another account from the same address.
+    app.sim.sim().reset_stats();
+    let mobile_guess = |i: usize| {
+        let body =
+            serde_json::json!({"grant_type": "password", "username": "M000013", "password": format!("guess-{i}")});
+        let req = app.http.post(app.at("/api/v1/auth/token")).json(&body).header("x-forwarded-for", guesser_at);
+        async move { req.send().await.unwrap().status() }
+    };
+    let statuses = futures::future::join_all((0..GUESSES).map(mobile_guess)).await;
+    let credential_checks = app.sim.sim().stats().credentials;
+    assert!(
+        credential_checks <= u64::from(ALLOWANCE),
+        "{credential_checks} of {GUESSES} mobile guesses reached the AMS"
+    );
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(throttled, GUESSES - credential_checks as usize);
+
+    // The member, from home, signs in at once, slow AMS and all.
+    let mut member = Browser::default();
+    let csrf = form(&app, &mut member).await;
+    let resp = member
+        .http
+        .post(app.at("/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "M000012"), ("password", "pw-M000012")])
+        .header("cookie", member.jar.header())
+        .header("x-forwarded-for", "198.51.100.20")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    app.shutdown().await;
+}

@@ -238,7 +238,10 @@ async fn mobile_id_token(issuer: &Url, member: &str) -> String {
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("state", "app-state")
-        .append_pair("nonce", "app-nonce");
+        // A fresh nonce per sign-in, as an app does: two ID tokens of the
+        // same second then differ (without a `jti`, an ID token is known by
+        // its signed part).
+        .append_pair("nonce", &amsync_sso::ids::random_id());
     let mut b = Browser::default();
     let back = interact(&mut b, auth.as_str(), member, |u| u.starts_with(MOBILE_REDIRECT)).await;
     let code = param(&back, "code").expect("a code");
@@ -271,6 +274,17 @@ async fn a_mobile_app_trades_its_id_token_for_a_bearer_token() {
         let token = resp.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
         let me: Value = app.http.get(app.at("/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         assert_eq!(me["member"]["key"], "M000002");
+        // One ID token, one exchange: a replay is refused, also once the
+        // first mobile token is gone.
+        let replay = trade(id_token.clone()).await.unwrap();
+        assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(replay.json::<Value>().await.unwrap()["error"]["reason"], "replayed");
+        let revoked = app.http.delete(app.at("/api/v1/auth/token")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+        assert_eq!(trade(id_token.clone()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        // A fresh ID token for the same member is a new exchange.
+        let fresh = mobile_id_token(&issuer, "M000002").await;
+        assert_eq!(trade(fresh).await.unwrap().status(), StatusCode::OK);
         // An altered signature, and a token for another audience, are refused.
         let mut forged = id_token.clone().into_bytes();
         let i = forged.len() - 4;
@@ -281,6 +295,48 @@ async fn a_mobile_app_trades_its_id_token_for_a_bearer_token() {
         claims["aud"] = json!("someone-else");
         let other = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
         assert_eq!(trade(other).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        app.shutdown().await;
+    })
+    .await;
+}
+
+/// Where a test's log lines go: the text format, as `amsync serve` writes it.
+#[derive(Clone, Default)]
+struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The provider's `error` parameter is whatever the caller put in the link:
+/// a newline in it must not start a log line of its own that a reader (or a
+/// log shipper) takes for one of amsync's (issue 13).
+#[tokio::test]
+async fn a_forged_newline_in_the_provider_error_stays_on_its_log_line() {
+    with_provider(|app, _issuer| async move {
+        let sink = LogSink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        // The app runs on this test's thread (a current-thread runtime).
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        let mut b = Browser::default();
+        let login = b.get(&app.at("/login")).await;
+        let state = param(&location(&login), "state").unwrap();
+        let forged = "denied\n2030-01-01T00:00:00Z  INFO amsync: FORGED";
+        let resp = b.get(&app.at(&format!("/sso/callback?state={state}&error={}", urlencode(forged)))).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        drop(guard);
+        let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let line = logs.lines().find(|l| l.contains("the provider ended the sign-in")).expect("the refusal is logged");
+        assert!(line.contains("provider_error=denied\\n2030-01-01T00:00:00Z  INFO amsync: FORGED"), "{line}");
+        assert!(!logs.lines().any(|l| l.starts_with("2030-01-01")), "a forged line:\n{logs}");
         app.shutdown().await;
     })
     .await;

@@ -219,7 +219,40 @@ pub const TRICKS: &[&str] = &[
     "data:text/html,<script>alert(1)</script>",
     "evil.example",
     "\u{3000}//evil.example",
+    // Dot segments that normalise into `//host`, raw and encoded.
+    "/..//evil.example",
+    "/.//evil.example",
+    "/x/..//evil.example",
+    "/./..///evil.example",
+    "/%2e%2e//evil.example",
+    "/%2E%2E//evil.example",
+    "/.%2e//evil.example",
+    "/..%2F%2Fevil.example",
+    "/%252e%252e//evil.example",
+    // Mixed slashes and backslashes.
+    "/..\\/evil.example",
+    "/\\/evil.example",
+    "\\/\\evil.example",
+    "/%2F\\evil.example",
+    "/%5C/evil.example",
+    // Tabs and newlines inside the scheme, which browsers drop.
+    "ht\ttps://evil.example",
+    "https\n://evil.example",
+    "java\tscript:alert(1)",
+    // `https:host` without slashes.
+    "http:evil.example",
+    "https:\\\\evil.example",
 ];
+
+/// Where a `Location` takes a browser that is on `app`: it must be `app`'s
+/// own origin.
+fn assert_stays_on_the_site(app: &TestApp, resp: &reqwest::Response, what: &str) {
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{what}");
+    let to = location(resp);
+    let landing = app.url.join(&to).unwrap_or_else(|e| panic!("{what}: {to:?} does not resolve: {e}"));
+    assert_eq!(landing.origin(), app.url.origin(), "{what}: {to:?}");
+    assert_eq!(to, "/", "{what}");
+}
 
 #[tokio::test]
 async fn open_redirect_tricks_never_leave_the_site() {
@@ -230,16 +263,24 @@ async fn open_redirect_tricks_never_leave_the_site() {
     .await;
     app.load("M000001").await;
     assert!(TRICKS.len() >= 15);
+    let mut signed_in = Browser::default();
+    psk_sign_in(&app, &mut signed_in, "M000001", "/").await;
     for trick in TRICKS {
         let mut b = Browser::default();
         let done = psk_sign_in(&app, &mut b, "M000001", trick).await;
-        assert_eq!(done.status(), StatusCode::SEE_OTHER, "{trick:?}");
-        assert_eq!(location(&done), "/", "{trick:?}");
+        assert_stays_on_the_site(&app, &done, &format!("sign-in {trick:?}"));
         let mut b = Browser::default();
         let url = app.at(&format!("/sso/callback?ReturnUrl={}&token={}", urlencode(trick), app.token("M000001")));
         let done = b.get(&url).await;
-        assert_eq!(location(&done), "/", "unsolicited {trick:?}");
+        assert_stays_on_the_site(&app, &done, &format!("unsolicited {trick:?}"));
+        // A member already signed in is sent on at once.
+        let again = signed_in.get(&app.at(&format!("/login?ReturnUrl={}", urlencode(trick)))).await;
+        assert_stays_on_the_site(&app, &again, &format!("signed in {trick:?}"));
+        // Signing out (no session: no CSRF token needed) follows ReturnUrl too.
+        let out = Browser::default().post_form(&app.at("/logout"), &[("ReturnUrl", trick)]).await;
+        assert_stays_on_the_site(&app, &out, &format!("logout {trick:?}"));
     }
+    assert_eq!(signed_in.me(&app).await["signed_in"], true, "the tricks did not sign the member out");
     // An allowed host passes, so the check is not simply "always /".
     let mut b = Browser::default();
     let done = psk_sign_in(&app, &mut b, "M000001", "https://www.example.org/news").await;

@@ -221,6 +221,7 @@ pub trait Store:
     + crate::auth_api::AuthStore
     + crate::safety_api::SafetyStore
     + crate::data_protection::DataStore
+    + crate::listing_api::ListingStore
 {
 }
 
@@ -238,5 +239,6 @@ impl<T> Store for T where
         + crate::auth_api::AuthStore
         + crate::safety_api::SafetyStore
         + crate::data_protection::DataStore
+        + crate::listing_api::ListingStore
 {
 }

@@ -14,7 +14,7 @@ use crate::admin_client::AdminClient;
 use crate::helpers::{AppOptions, TestApp};
 use crate::prometheus_text::{self, Exposition};
 
-async fn scrape(app: &TestApp) -> Exposition {
+pub(crate) async fn scrape(app: &TestApp) -> Exposition {
     let r = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let ct = r.headers()["content-type"].to_str().unwrap().to_string();

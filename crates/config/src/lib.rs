@@ -24,7 +24,7 @@ mod template;
 mod values;
 
 pub use config::Config;
-pub use demo::{public_url_for, DEMO_AMS_KEY_ENV};
+pub use demo::{public_url_for, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
 pub use error::{ConfigError, Problem, Problems};
 pub use redact::redact_url;
 pub use secrets::{Environment, LiveSecret, ProcessEnv, SecretFile, SecretSource, MAX_SECRET_FILE_BYTES};

@@ -48,14 +48,19 @@ impl AdminClient {
 
     /// Signs in with `token`; `Err(status)` when refused.
     pub async fn sign_in_with(app: &TestApp, token: &str) -> Result<AdminClient, StatusCode> {
+        AdminClient::sign_in_at(&app.base, token).await
+    }
+
+    /// Signs in to the dashboard at `base` (a child process's) with `token`.
+    pub async fn sign_in_at(base: &str, token: &str) -> Result<AdminClient, StatusCode> {
         let http = no_redirects();
-        let form = http.get(format!("{}/admin/login?next=/admin", app.base)).send().await.unwrap();
+        let form = http.get(format!("{base}/admin/login?next=/admin")).send().await.unwrap();
         assert_eq!(form.status(), StatusCode::OK);
         let (login_cookie, _) = set_cookie(&form, "amsync_admin_login").expect("the login form sets its cookie");
         let html = form.text().await.unwrap();
         let login_csrf = html_value(&html, "csrf").expect("the login form carries its token");
         let resp = http
-            .post(format!("{}/admin/login", app.base))
+            .post(format!("{base}/admin/login"))
             .header(COOKIE, &login_cookie)
             .form(&[("token", token), ("csrf", login_csrf.as_str()), ("next", "/admin")])
             .send()
@@ -67,7 +72,7 @@ impl AdminClient {
         assert_eq!(resp.headers()[LOCATION], "/admin");
         let (cookie, full) = set_cookie(&resp, "amsync_admin").expect("a session cookie");
         assert!(full.contains("HttpOnly") && full.contains("SameSite=Strict"), "{full}");
-        let mut me = AdminClient { base: app.base.clone(), http, cookie, csrf: String::new() };
+        let mut me = AdminClient { base: base.to_string(), http, cookie, csrf: String::new() };
         let (status, html) = me.get_html("/admin").await;
         assert_eq!(status, StatusCode::OK, "{html}");
         me.csrf = html_value(&html, "csrf-token").expect("pages carry the CSRF token");

@@ -18,6 +18,7 @@ mod community_rules;
 mod dashboard;
 mod dashboard_browser;
 mod data_protection;
+mod demo;
 mod disable_signals;
 mod input_limits;
 mod observability;

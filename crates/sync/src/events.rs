@@ -46,7 +46,6 @@ impl Engine {
         checkpoint: ListingCheckpoint,
     ) -> Result<(), SyncError> {
         let store = &self.store;
-        let mut from_saved_cursor = checkpoint.cursor.is_some();
         let mut listing = Listing::new(self, run, "events", checkpoint);
         let mut totals = UpsertCounts::default();
         let listed: Result<(), SyncError> = async {
@@ -58,22 +57,7 @@ impl Engine {
                         async move { source.changed_events(since, cursor.as_deref()).await }
                     })
                     .await;
-                let page = match next {
-                    Ok(Some(page)) => page,
-                    Ok(None) => return Ok(()),
-                    Err(SyncError::Source(e)) if from_saved_cursor && crate::poll::refuses_cursor(&e) => {
-                        let note = format!(
-                            "restarted from the first page at {}: the AMS refused the cursor saved before the restart ({e})",
-                            crate::recovery::when(Utc::now())
-                        );
-                        store.note_resumed_run(run, &self.owner, &note).await?;
-                        listing.restart();
-                        from_saved_cursor = false;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                from_saved_cursor = false;
+                let Some(page) = next? else { return Ok(()) };
                 let counts = store.upsert_events(&page.events, Utc::now()).await?;
                 totals.created += counts.created;
                 totals.updated += counts.updated;

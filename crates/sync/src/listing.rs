@@ -23,6 +23,13 @@ use chrono::{DateTime, Utc};
 use crate::engine::Engine;
 use crate::error::SyncError;
 
+/// Whether an error of the first page asked with a saved cursor says the AMS
+/// does not take that cursor (a 4xx or an answer that does not parse), as
+/// opposed to an AMS that is down.
+fn refuses_cursor(e: &SourceError) -> bool {
+    matches!(e, SourceError::Permanent { .. } | SourceError::Data { .. })
+}
+
 /// What the loop reads of a listing page.
 pub(crate) trait ListingPage {
     fn as_of(&self) -> Option<DateTime<Utc>>;
@@ -83,6 +90,10 @@ pub(crate) struct Listing<'e> {
     unsaved: RunCounts,
     cursors_seen: HashSet<String>,
     position: Position,
+    /// The next page is asked with a cursor saved by another process.
+    from_saved_cursor: bool,
+    /// The listing goes on from pages listed (and saved) before a take-over.
+    continues_saved_pages: bool,
 }
 
 impl<'e> Listing<'e> {
@@ -91,13 +102,50 @@ impl<'e> Listing<'e> {
     pub fn new(engine: &'e Engine, run: RunId, what: &'static str, checkpoint: ListingCheckpoint) -> Listing<'e> {
         let position = if checkpoint.ended { Position::Ended } else { Position::More };
         let cursors_seen = checkpoint.cursor.iter().cloned().collect();
-        Listing { engine, run, what, checkpoint, unsaved: RunCounts::default(), cursors_seen, position }
+        let (from_saved_cursor, continues_saved_pages) = (checkpoint.cursor.is_some(), checkpoint.pages > 0);
+        Listing {
+            engine,
+            run,
+            what,
+            checkpoint,
+            unsaved: RunCounts::default(),
+            cursors_seen,
+            position,
+            from_saved_cursor,
+            continues_saved_pages,
+        }
     }
 
     /// The next page, or `None` after the last. An error ends the listing: a
     /// page that failed its retries, more than `ams.max_pages` pages, or a
     /// cursor the AMS had already given (after the page that named it).
+    ///
+    /// A listing taken over from a dead process whose saved cursor the AMS
+    /// refuses (a 4xx, an answer that does not parse, as opposed to an AMS
+    /// that is down) starts again from its first page, and the run's note
+    /// says so.
     pub async fn next<P, F, Fut>(&mut self, mut fetch: F) -> Result<Option<P>, SyncError>
+    where
+        P: ListingPage,
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<P, SourceError>>,
+    {
+        match self.next_page(&mut fetch).await {
+            Err(SyncError::Source(e)) if self.from_saved_cursor && refuses_cursor(&e) => {
+                let note = format!(
+                    "restarted from the first page at {}: the AMS refused the cursor saved before the restart ({e})",
+                    crate::recovery::when(Utc::now())
+                );
+                tracing::warn!(run_id = self.run, listing = self.what, error = %e, "a resumed listing restarts from its first page");
+                self.engine.store.note_resumed_run(self.run, &self.engine.owner, &note).await?;
+                *self = Listing::new(self.engine, self.run, self.what, ListingCheckpoint::default());
+                self.next_page(&mut fetch).await
+            }
+            other => other,
+        }
+    }
+
+    async fn next_page<P, F, Fut>(&mut self, fetch: &mut F) -> Result<Option<P>, SyncError>
     where
         P: ListingPage,
         F: FnMut(Option<String>) -> Fut,
@@ -117,6 +165,7 @@ impl<'e> Listing<'e> {
         }
         let cursor = self.checkpoint.cursor.clone();
         let page = self.engine.page_with_retries(|| fetch(cursor.clone())).await?;
+        self.from_saved_cursor = false;
         self.checkpoint.pages += 1;
         if self.checkpoint.pages == 1 {
             self.checkpoint.first_as_of = page.as_of();
@@ -142,6 +191,12 @@ impl<'e> Listing<'e> {
             Some(next) => self.checkpoint.cursor = Some(next.to_string()),
         }
         Ok(Some(page))
+    }
+
+    /// Whether the listing goes on from pages saved before a take-over (the
+    /// keys they listed are not known here, only that they were enqueued).
+    pub fn continues_saved_pages(&self) -> bool {
+        self.continues_saved_pages
     }
 
     /// Whether the last page returned was the listing's last.
@@ -183,12 +238,6 @@ impl<'e> Listing<'e> {
         self.checkpoint.first_refused.as_ref().map(|first| {
             format!("{} listing entries refused (they break the contract); the first: {first}", self.checkpoint.refused)
         })
-    }
-
-    /// Starts the listing again from its first page (a resumed listing
-    /// whose saved cursor the AMS no longer takes).
-    pub fn restart(&mut self) {
-        *self = Listing::new(self.engine, self.run, self.what, ListingCheckpoint::default());
     }
 }
 

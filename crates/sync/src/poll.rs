@@ -176,10 +176,6 @@ impl Engine {
             watermark_after: wm_before,
             error: None,
         };
-        // Resumed after a saved page: the keys listed before it are not
-        // known here, only that each was enqueued (reconcile says so).
-        let mut resumed_mid_listing = checkpoint.pages > 0;
-        let mut from_saved_cursor = checkpoint.cursor.is_some();
         let mut listing = Listing::new(self, run_id, "members", checkpoint);
         let mut seen: HashSet<MemberKey> = HashSet::new();
         let mut batch = ListedBatch::default();
@@ -193,25 +189,7 @@ impl Engine {
                         async move { source.changed_members(since, cursor.as_deref()).await }
                     })
                     .await;
-                let page = match next {
-                    Ok(Some(page)) => page,
-                    Ok(None) => return Ok(()),
-                    Err(SyncError::Source(e)) if from_saved_cursor && refuses_cursor(&e) => {
-                        // The AMS no longer takes the cursor saved before
-                        // the crash: list everything again.
-                        let note = format!(
-                            "restarted from the first page at {}: the AMS refused the cursor saved before the restart ({e})",
-                            crate::recovery::when(Utc::now())
-                        );
-                        tracing::warn!(run_id, error = %e, "a resumed listing restarts from its first page");
-                        store.note_resumed_run(run_id, &self.owner, &note).await?;
-                        listing.restart();
-                        (from_saved_cursor, resumed_mid_listing) = (false, false);
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                from_saved_cursor = false;
+                let Some(page) = next? else { return Ok(()) };
                 pages_here += 1;
                 report.listed += page.changed.len() as u64;
                 listing.counts_mut().listed += page.changed.len() as u64;
@@ -245,7 +223,9 @@ impl Engine {
                     }
                 }
                 if plan.since.is_none() {
-                    let refreshed_since = resumed_mid_listing.then_some(plan.started_at);
+                    // Resumed after saved pages: the keys listed before them
+                    // are not known here, only that each was enqueued.
+                    let refreshed_since = listing.continues_saved_pages().then_some(plan.started_at);
                     report.reconciled = self.reconcile(&seen, plan.trigger, run_id, refreshed_since).await?;
                 }
                 store.finish_listing(run_id, Utc::now(), report.watermark_after, listing.refusals()).await?;
@@ -368,13 +348,6 @@ impl Engine {
         let jitter: f64 = rand::random();
         self.settings.retry.backoff(attempts, jitter, retry_after)
     }
-}
-
-/// Whether an error of the first page asked with a saved cursor says the AMS
-/// does not take that cursor (a 4xx or an answer that does not parse), as
-/// opposed to an AMS that is down.
-pub(crate) fn refuses_cursor(e: &SourceError) -> bool {
-    matches!(e, SourceError::Permanent { .. } | SourceError::Data { .. })
 }
 
 /// Runs periodic polls on the schedule until shut down.

@@ -23,6 +23,39 @@ fn suggested(line: &str) -> Option<(String, bool)> {
     Some((key, !line.contains("not IsMember")))
 }
 
+/// Starts `amsync demo <args> --listen 127.0.0.1:0` in `dir` (with the
+/// admin token given, or one of its own) and returns it with the lines of
+/// its banner, up to "Press Ctrl-C".
+pub(crate) async fn start_demo(
+    dir: &std::path::Path,
+    args: &[&str],
+    admin_token: Option<&str>,
+) -> (tokio::process::Child, Vec<String>) {
+    init_tracing();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"));
+    command.arg("demo").args(args).args(["--listen", "127.0.0.1:0"]).current_dir(dir).env("RUST_LOG", "warn");
+    match admin_token {
+        Some(t) => command.env("AMSYNC_ADMIN_TOKEN", t),
+        None => command.env_remove("AMSYNC_ADMIN_TOKEN"),
+    };
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap() {
+        let end = line.contains("Press Ctrl-C");
+        banner.push(line);
+        if end {
+            break;
+        }
+    }
+    (child, banner)
+}
+
 fn term(m: &Value, today: NaiveDate) -> &'static str {
     let day = |v: &Value| v.as_str().and_then(|s| s.parse::<NaiveDate>().ok());
     match (day(&m["begin"]), day(&m["end"])) {
@@ -35,28 +68,15 @@ fn term(m: &Value, today: NaiveDate) -> &'static str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_members_the_demo_suggests_show_memberships_groups_is_member_access_and_history() {
     let _heavy = HEAVY.lock().await;
-    init_tracing();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
-        .args(["demo", "--members", "1000", "--listen", "127.0.0.1:0", "--changes", "0"])
-        .current_dir(dir.path())
-        .env("AMSYNC_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let args = ["--members", "1000", "--changes", "0"];
+    let (mut child, banner) = start_demo(dir.path(), &args, Some(crate::helpers::ADMIN_TOKEN)).await;
     let (mut base, mut members) = (None, Vec::new());
-    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap() {
+    for line in &banner {
         if let ["dashboard", url, ..] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
             base = Some(url.trim_end_matches("/admin").to_string());
         }
-        members.extend(suggested(&line));
-        if line.contains("Press Ctrl-C") {
-            break;
-        }
+        members.extend(suggested(line));
     }
     let base = base.expect("the dashboard address is printed");
     assert_eq!(members.iter().filter(|m| m.1).count(), 1, "one member counting as IsMember: {members:?}");

@@ -31,6 +31,7 @@ mod soak;
 mod sso;
 mod sync_atomicity;
 mod sync_crash;
+mod sync_crash_listing;
 mod sync_dedup;
 mod sync_disable;
 mod sync_events;

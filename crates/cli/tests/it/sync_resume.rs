@@ -26,21 +26,8 @@ const DEAD: &str = "gone-1#0000dead";
 /// The AMS's complete listing, page by page: each page's keys and the
 /// cursor it names next.
 async fn listing_pages(app: &TestApp) -> Vec<(Vec<MemberKey>, Option<String>)> {
-    let mut pages = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{}/members/changed", app.sim.base_url());
-        if let Some(c) = &cursor {
-            url.push_str(&format!("?cursor={c}"));
-        }
-        let page: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
-        let keys = page["changed"].as_array().unwrap().iter().map(|c| key(c["key"].as_str().unwrap())).collect();
-        cursor = page["next_cursor"].as_str().filter(|c| !c.is_empty()).map(str::to_string);
-        pages.push((keys, cursor.clone()));
-        if cursor.is_none() {
-            return pages;
-        }
-    }
+    let pages = crate::sync_listing::listing_pages(app).await;
+    pages.into_iter().map(|(keys, next)| (keys.iter().map(|k| key(k)).collect(), next)).collect()
 }
 
 /// Starts a run as a process that will die: it holds the run for an hour.

@@ -5,7 +5,7 @@
 //! when nothing was saved or the AMS refuses the saved cursor, a rule
 //! re-apply starts again, a run of keys is closed. The run says so on the
 //! API and the dashboard. A listing taken over while its owner still runs
-//! stops at its next save. (Killed processes: `sync_crash`.)
+//! stops at its next save. (Killed processes: `sync_crash_listing`.)
 
 use std::time::Duration;
 

@@ -16,6 +16,10 @@ use crate::Config;
 /// (and gives the same key to the simulated AMS).
 pub const DEMO_AMS_KEY_ENV: &str = "AMSYNC_DEMO_AMS_KEY";
 
+/// The simulated AMS's group of paying members, which the demo designates
+/// as counting for IsMember.
+pub const DEMO_MEMBER_GROUP: &str = "MEMBER";
+
 impl Config {
     /// A valid configuration for `amsync demo`: SQLite or PostgreSQL at
     /// `db_url`, the web listener on `listen`, and the simulated AMS at
@@ -23,7 +27,9 @@ impl Config {
     /// [`DEMO_AMS_KEY_ENV`]. Periodic refresh every 10s, events every 30s,
     /// short backoffs; members sign in with username and password through
     /// the simulator's credential service; the admin token comes from
-    /// `AMSYNC_ADMIN_TOKEN` as usual.
+    /// `AMSYNC_ADMIN_TOKEN` as usual. The simulator's member group
+    /// ([`DEMO_MEMBER_GROUP`]) counts as IsMember, so a first look at a
+    /// member shows what the designation does.
     ///
     /// `web.public_url` is `http://<listen>` (with `127.0.0.1` for an
     /// unspecified address); when `listen` has port 0, set it again after
@@ -45,6 +51,7 @@ impl Config {
         c.member_refresh.backoff_max = Duration::from_secs(60);
         c.member_refresh.lease = Duration::from_secs(30);
         c.quarantine.poll_floor = Duration::from_secs(30);
+        c.security_groups.is_member = vec![amsync_core::GroupKey::parse(DEMO_MEMBER_GROUP).expect("a valid group key")];
         c.web.listen = listen;
         c.web.public_url = public_url_for(listen);
         // Credentials need no key, so this configuration is complete as it

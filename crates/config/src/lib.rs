@@ -27,7 +27,7 @@ mod template;
 mod values;
 
 pub use config::Config;
-pub use demo::{public_url_for, DEMO_AMS_KEY_ENV};
+pub use demo::{public_url_for, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
 pub use error::{ConfigError, Problem, Problems};
 pub use not_yet_available::{NotYetAvailable, NOT_YET_AVAILABLE};
 pub use redact::redact_url;

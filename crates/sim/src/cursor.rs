@@ -35,6 +35,18 @@ impl Cursor {
     }
 }
 
+/// The cursor after `current` in the cycle A → B → A … of the
+/// `cursor_cycle` fault: A without a cursor or after B, B after A.
+pub fn cycled(current: Option<Cursor>, full: bool) -> String {
+    let a = Cursor { full, changed_at: 0, seq: 1 };
+    let b = Cursor { full, changed_at: 0, seq: 2 };
+    if current == Some(a) {
+        b.encode()
+    } else {
+        a.encode()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +57,13 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("not a cursor"), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("x:1:2")), None);
+    }
+
+    #[test]
+    fn the_cycle_goes_a_b_a() {
+        let a = cycled(None, false);
+        let b = cycled(Cursor::decode(&a), false);
+        assert_ne!(a, b);
+        assert_eq!(cycled(Cursor::decode(&b), false), a);
     }
 }

@@ -35,6 +35,11 @@ pub enum FaultKind {
     NotFound,
     /// 401.
     Unauthorized,
+    /// On a listing (changed members or events): the page is answered, but
+    /// its `next_cursor` cycles A → B → A … (the request without a cursor
+    /// gets A), so a client that only compares a cursor with the one before
+    /// it pages on for ever. Nothing on the other methods.
+    CursorCycle,
 }
 
 /// A fault for calls matching `key` (any when absent) and `method` (any
@@ -113,6 +118,8 @@ pub enum Outcome {
     Malformed,
     NotFound,
     Unauthorized,
+    /// Answer normally, but with a cycling `next_cursor` (listings only).
+    CursorCycle,
 }
 
 pub struct FaultBox {
@@ -152,6 +159,7 @@ impl FaultBox {
                 FaultKind::Malformed => Outcome::Malformed,
                 FaultKind::NotFound => Outcome::NotFound,
                 FaultKind::Unauthorized => Outcome::Unauthorized,
+                FaultKind::CursorCycle => Outcome::CursorCycle,
             };
             let delay = if kind == FaultKind::Hang { latency + hang } else { latency };
             return Plan { delay, outcome, injected: true };

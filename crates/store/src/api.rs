@@ -110,6 +110,9 @@ pub trait MemberStore: Send + Sync {
 /// Runs of every kind.
 #[async_trait::async_trait]
 pub trait RunStore: Send + Sync {
+    /// Starts a run no process owns, so never taken over (tools, tests);
+    /// the engine starts its runs owned
+    /// ([`ListingStore::start_owned_run`](crate::ListingStore::start_owned_run)).
     async fn start_run(
         &self,
         kind: Trigger,
@@ -221,6 +224,7 @@ pub trait Store:
     + crate::auth_api::AuthStore
     + crate::safety_api::SafetyStore
     + crate::data_protection::DataStore
+    + crate::listing_api::ListingStore
 {
 }
 
@@ -238,5 +242,6 @@ impl<T> Store for T where
         + crate::auth_api::AuthStore
         + crate::safety_api::SafetyStore
         + crate::data_protection::DataStore
+        + crate::listing_api::ListingStore
 {
 }

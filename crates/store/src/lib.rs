@@ -3,7 +3,7 @@
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
 //! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`],
-//! [`AuthStore`], [`SafetyStore`], [`DataStore`], and for access [`CommunityStore`], [`GroupStore`],
+//! [`AuthStore`], [`SafetyStore`], [`DataStore`], [`ListingStore`], and for access [`CommunityStore`], [`GroupStore`],
 //! [`AccessStore`]) rather than one god trait; [`Store`] is all of them
 //! together. One implementation per database kind: [`sqlite`] now,
 //! `postgres` later, both passing the same conformance suite
@@ -24,6 +24,7 @@ pub mod audit;
 pub mod auth_api;
 pub mod data_protection;
 pub mod error;
+pub mod listing_api;
 pub mod safety_api;
 pub mod sqlite;
 pub mod types;
@@ -34,5 +35,6 @@ pub use audit::*;
 pub use auth_api::*;
 pub use data_protection::*;
 pub use error::StoreError;
+pub use listing_api::*;
 pub use safety_api::*;
 pub use types::*;

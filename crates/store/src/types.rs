@@ -294,6 +294,29 @@ pub struct Run {
     pub error: Option<String>,
     /// Free-form parameters (`{"since": …}`, `{"keys": […]}`).
     pub params: serde_json::Value,
+    /// The process that lists (or listed) the run, `node-id#instance`.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Until when `owner` holds the listing (it renews the lease every
+    /// third of it); absent once the listing is over. A lease that runs
+    /// out means the owner died: another process resumes the run.
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Set when a process took the run over from one that stopped.
+    #[serde(default)]
+    pub resumed: Option<RunResumed>,
+}
+
+/// A run taken over from a process that stopped renewing its lease (kill
+/// -9, a lost node, a restart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResumed {
+    /// The last take-over.
+    pub at: DateTime<Utc>,
+    /// Take-overs so far.
+    pub times: u64,
+    /// What happened, for a person: "resumed after page 4 …", "restarted …".
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

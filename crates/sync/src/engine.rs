@@ -33,6 +33,9 @@ pub struct Engine {
     /// The quarantine's window and verdict (shared with the source's
     /// call observer when wired with [`Engine::with_monitor`]).
     pub(crate) quarantine: Arc<QuarantineMonitor>,
+    /// This process as the owner of the runs it starts or adopts:
+    /// `node-id#instance`, another value in every process.
+    pub(crate) owner: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -79,7 +82,9 @@ impl Engine {
         settings: SyncSettings,
         monitor: Arc<QuarantineMonitor>,
     ) -> Arc<Engine> {
+        let owner = format!("{}#{:08x}", settings.node_id, rand::random::<u32>());
         Arc::new(Engine {
+            owner,
             store,
             source,
             settings,
@@ -104,6 +109,11 @@ impl Engine {
 
     pub fn settings(&self) -> &SyncSettings {
         &self.settings
+    }
+
+    /// This process as the owner of runs (`node-id#instance`).
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
 
     /// Loads the paused state from the store (another node, or an earlier
@@ -138,7 +148,7 @@ impl Engine {
         tasks.spawn(crate::poll::run_scheduler(self.clone(), shutdown.clone()));
         tasks.spawn(crate::events::run_scheduler(self.clone(), shutdown.clone()));
         tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
-        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone(), true));
         tasks.spawn(crate::reachability::run(self.clone(), shutdown.clone()));
         while let Some(r) = tasks.join_next().await {
             if let Err(e) = r {
@@ -153,7 +163,7 @@ impl Engine {
         self.load_state().await?;
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
-        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone()));
+        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone(), true));
         while tasks.join_next().await.is_some() {}
         Ok(())
     }
@@ -244,7 +254,7 @@ impl Engine {
         params: serde_json::Value,
     ) -> Result<amsync_store::RunId, SyncError> {
         let now = Utc::now();
-        let run = self.store.start_run(trigger, now, None, params).await?;
+        let run = self.store.start_owned_run(trigger, now, None, params, &self.run_lease()).await?;
         let res = self.store.enqueue(keys, trigger, Some(run), now).await?;
         let counts = amsync_store::RunCounts {
             listed: keys.len() as u64,
@@ -266,8 +276,20 @@ impl Engine {
     ) -> Result<(amsync_store::RunId, amsync_store::ReapplySummary), SyncError> {
         let now = Utc::now();
         let trigger = amsync_core::Trigger::Rules;
-        let run = self.store.start_run(trigger, now, None, json!({ "rules": rules.rules })).await?;
-        let result = self.store.reapply_rules(rules, trigger, Some(run), now).await;
+        let params = json!({ "rules": rules.rules });
+        let run = self.store.start_owned_run(trigger, now, None, params, &self.run_lease()).await?;
+        let summary = self.holding_lease(run, self.reapply_rules_in(run, rules)).await?;
+        Ok((run, summary))
+    }
+
+    /// Re-applies `rules` as the (started) run `run`, and ends it.
+    pub(crate) async fn reapply_rules_in(
+        &self,
+        run: amsync_store::RunId,
+        rules: &amsync_core::rules::RuleSet,
+    ) -> Result<amsync_store::ReapplySummary, SyncError> {
+        let trigger = amsync_core::Trigger::Rules;
+        let result = self.store.reapply_rules(rules, trigger, Some(run), Utc::now()).await;
         match result {
             Ok(summary) => {
                 // The store counts refreshed/changed/unchanged on the run as
@@ -275,7 +297,7 @@ impl Engine {
                 let counts = amsync_store::RunCounts { listed: summary.members, ..Default::default() };
                 self.store.add_run_counts(run, &counts).await?;
                 self.store.finish_run(run, Utc::now(), amsync_store::RunOutcome::Succeeded, None).await?;
-                Ok((run, summary))
+                Ok(summary)
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -319,7 +341,9 @@ impl Engine {
         let stop = CancellationToken::new();
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(crate::worker::run_workers(self.clone(), stop.clone()));
-        tasks.spawn(crate::maintenance::run(self.clone(), stop.clone()));
+        // Runs a dead process left are not adopted here: this process ends
+        // with its own run, and would leave them half done again.
+        tasks.spawn(crate::maintenance::run(self.clone(), stop.clone(), false));
         let result = self.wait_for_run(run, timeout).await;
         stop.cancel();
         while tasks.join_next().await.is_some() {}

@@ -15,4 +15,6 @@ pub enum SyncError {
     Listing(String),
     #[error("the engine is shutting down")]
     ShuttingDown,
+    #[error("run {0} was taken over by another process (this one stopped renewing its lease in time)")]
+    LeaseLost(amsync_store::RunId),
 }

@@ -7,7 +7,12 @@
 //!   bounded concurrency; the failures' fate follows `amsync_core::queue`.
 //! - [`refresh`]: one Member Refresh: the three parts fetched concurrently and
 //!   turned into a single [`RefreshCommit`].
+//! - `listing`: the one listing loop of members and events (page retries,
+//!   `ams.max_pages`, the repeated-cursor check, refused entries), each run's
+//!   lease and its durable checkpoint.
 //! - [`events`]: the events sync with its own watermark.
+//! - [`recovery`]: runs a dead process left (its lease ran out) are adopted
+//!   and resumed or restarted, at start and on every heartbeat.
 //! - [`maintenance`]: lease renewal, the rescuer of expired leases, the node
 //!   heartbeat, the probe that resumes a source paused for bad credentials,
 //!   and the quarantine's pause and probes.
@@ -34,10 +39,12 @@
 pub mod engine;
 pub mod error;
 pub mod events;
+mod listing;
 pub mod maintenance;
 pub mod poll;
 pub mod quarantine;
 pub mod reachability;
+pub mod recovery;
 pub mod refresh;
 pub mod safety;
 pub mod schedule;
@@ -51,6 +58,7 @@ pub use error::SyncError;
 pub use poll::PollMode;
 pub use quarantine::{QuarantineMonitor, QuarantineSettings, QuarantineState, QuarantineStatus};
 pub use reachability::Reachability;
+pub use recovery::AdoptedRun;
 pub use safety::RuleProposal;
 pub use schedule::Schedule;
 pub use settings::SyncSettings;

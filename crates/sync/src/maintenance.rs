@@ -1,7 +1,9 @@
 //! Background upkeep: lease renewal for refreshes in flight, the rescuer of
 //! expired leases, this node's heartbeat, following the paused state other
 //! nodes or the API set, probing a source paused for bad credentials, and
-//! the quarantine: recording its verdict, probing every `poll_floor`.
+//! the quarantine: recording its verdict, probing every `poll_floor`; and
+//! the look for runs a dead process left (`recovery.rs`), at start and with
+//! every heartbeat.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,16 +53,18 @@ impl Inflight {
     }
 }
 
-/// Runs the upkeep loops until shut down.
-pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
+/// Runs the upkeep loops until shut down; `adopts`: also takes over the
+/// runs a dead process left.
+pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken, adopts: bool) {
     let s = &engine.settings;
     let mut renew = tokio::time::interval((s.lease / 3).max(Duration::from_millis(50)));
     let mut rescue = tokio::time::interval(s.rescue_interval);
     let mut heartbeat = tokio::time::interval(s.heartbeat_interval);
+    let mut adopt = tokio::time::interval(s.heartbeat_interval);
     let mut probe = tokio::time::interval(s.probe_interval);
     let floor = s.quarantine.poll_floor.max(Duration::from_millis(10));
     let mut quarantine_probe = tokio::time::interval_at(tokio::time::Instant::now() + floor, floor);
-    for t in [&mut renew, &mut rescue, &mut heartbeat, &mut probe, &mut quarantine_probe] {
+    for t in [&mut renew, &mut rescue, &mut heartbeat, &mut adopt, &mut probe, &mut quarantine_probe] {
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     // A quarantine recorded before this node started (or by another node).
@@ -73,6 +77,7 @@ pub(crate) async fn run(engine: Arc<Engine>, shutdown: CancellationToken) {
             _ = renew.tick() => renew_leases(&engine).await,
             _ = rescue.tick() => rescue_expired(&engine).await,
             _ = heartbeat.tick() => beat(&engine).await,
+            _ = adopt.tick(), if adopts => engine.resume_interrupted_runs(&shutdown).await,
             _ = probe.tick() => probe_if_paused(&engine).await,
             _ = engine.quarantine.tripped() => engine.enter_quarantine().await,
             _ = quarantine_probe.tick() => {

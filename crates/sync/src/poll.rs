@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amsync_ams::SourceError;
-use amsync_core::watermark::{next_watermark, PollSummary};
+use amsync_core::watermark::next_watermark;
 use amsync_core::{MemberKey, Trigger};
-use amsync_store::{RunCounts, RunFilter, RunId, RunOutcome, WATERMARK_MEMBERS};
+use amsync_store::{ListingCheckpoint, RunCounts, RunFilter, RunId, RunOutcome, WATERMARK_MEMBERS};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::error::SyncError;
+use crate::listing::Listing;
 
 /// What a poll lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +49,35 @@ pub struct PollReport {
 /// the inserts of a batch share pages, and the entries' ids follow key
 /// order, which is also the order claims take them in.
 ///
-/// Nothing is lost by waiting: the watermark moves only after the whole
-/// listing, so a crash before a batch is enqueued means the next poll lists
-/// those members again.
+/// Each enqueued batch saves the listing's checkpoint (the cursor of the
+/// next page) with its counts, so a crash loses at most the batch being
+/// gathered: the process that resumes the run lists again from the last
+/// saved page (the queue's de-duplication makes listing a key twice safe).
 const ENQUEUE_BATCH: usize = 20_000;
+
+/// A batch is enqueued (and the listing's progress saved) at the latest this
+/// long after its first page, so a slow AMS loses no more than this much
+/// listing to a crash.
+const ENQUEUE_AT_LEAST_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct ListedBatch {
     keys: Vec<MemberKey>,
-    /// The listing's counts since the last enqueue (pages, listed, refused).
-    counts: RunCounts,
+    /// When the batch's first page arrived.
+    since: Option<std::time::Instant>,
+}
+
+/// What a member listing lists and what its end does: for a new run, or for
+/// one taken over from a process that died.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberListing {
+    pub run_id: RunId,
+    pub trigger: Trigger,
+    /// `None`: the complete listing (it reconciles).
+    pub since: Option<DateTime<Utc>>,
+    /// Changed and full polls move the watermark; `--changed-since` does not.
+    pub moves_watermark: bool,
+    pub started_at: DateTime<Utc>,
 }
 
 impl Engine {
@@ -106,13 +126,12 @@ impl Engine {
             PollMode::Full => (None, Trigger::Full),
             PollMode::ChangedSince(t) => (Some(t), Trigger::Manual),
         };
-        let complete_listing = since.is_none();
         let started_at = Utc::now();
         let params = json!({
             "since": since.map(amsync_core::watermark::since_param),
             "mode": match mode { PollMode::Changed => "changed", PollMode::Full => "full", PollMode::ChangedSince(_) => "changed_since" },
         });
-        let run_id = match store.start_run(trigger, started_at, wm_before, params).await {
+        let run_id = match store.start_owned_run(trigger, started_at, wm_before, params, &self.run_lease()).await {
             Ok(id) => id,
             Err(e) => {
                 if let Some(tx) = started.take() {
@@ -125,7 +144,27 @@ impl Engine {
             let _ = tx.send(Ok(run_id));
         }
         tracing::info!(run_id, trigger = %trigger, since = ?since, "member listing started");
+        let plan = MemberListing {
+            run_id,
+            trigger,
+            since,
+            moves_watermark: !matches!(mode, PollMode::ChangedSince(_)),
+            started_at,
+        };
+        self.holding_lease(run_id, self.list_members(&plan, ListingCheckpoint::default())).await
+    }
 
+    /// Lists members for `plan` from `checkpoint` (a resumed run's last
+    /// saved page, or the first page), enqueues them batch by batch and
+    /// ends the run's listing.
+    pub(crate) async fn list_members(
+        &self,
+        plan: &MemberListing,
+        checkpoint: ListingCheckpoint,
+    ) -> Result<PollReport, SyncError> {
+        let store = &self.store;
+        let run_id = plan.run_id;
+        let wm_before = store.watermark(WATERMARK_MEMBERS).await?;
         let mut report = PollReport {
             run_id,
             complete: false,
@@ -137,89 +176,59 @@ impl Engine {
             watermark_after: wm_before,
             error: None,
         };
+        let mut listing = Listing::new(self, run_id, "members", checkpoint);
         let mut seen: HashSet<MemberKey> = HashSet::new();
-        let mut first_as_of = None;
-        let mut cursor: Option<String> = None;
-        let mut cursors_seen: HashSet<String> = HashSet::new();
-        let mut pages = 0u64;
-        // Listing entries that break the contract: counted as failed on the
-        // run, the first one named in its error, so an admin sees them.
-        let mut refused = 0u64;
-        let mut first_refused: Option<String> = None;
         let mut batch = ListedBatch::default();
-        let listing: Result<(), SyncError> = async {
+        let mut pages_here = 0u64;
+        let listed: Result<(), SyncError> = async {
             loop {
-                if pages >= self.settings.max_pages {
-                    return Err(SyncError::Listing(format!(
-                        "more than {} pages; stopped to avoid runaway paging",
-                        self.settings.max_pages
-                    )));
-                }
-                let page = self.page_with_retries(|| self.source.changed_members(since, cursor.as_deref())).await?;
-                pages += 1;
-                if pages == 1 {
-                    first_as_of = page.as_of;
-                }
-                for r in &page.rejected {
-                    tracing::warn!(run_id, error = %amsync_core::escaped(&r), "entry of the changed-members listing refused");
-                    first_refused.get_or_insert_with(|| r.to_string());
-                }
-                refused += page.rejected.len() as u64;
-                let page_listed = page.changed.len() as u64;
-                report.listed += page_listed;
+                let (source, since) = (self.source.clone(), plan.since);
+                let next = listing
+                    .next(move |cursor: Option<String>| {
+                        let source = source.clone();
+                        async move { source.changed_members(since, cursor.as_deref()).await }
+                    })
+                    .await;
+                let Some(page) = next? else { return Ok(()) };
+                pages_here += 1;
+                report.listed += page.changed.len() as u64;
+                listing.counts_mut().listed += page.changed.len() as u64;
                 for c in page.changed {
                     if seen.insert(c.key.clone()) {
                         batch.keys.push(c.key);
                     }
                 }
-                batch.counts.pages += 1;
-                batch.counts.listed += page_listed;
-                batch.counts.failed += page.rejected.len() as u64;
-                let last = page.next_cursor.as_deref().is_none_or(str::is_empty);
+                let since = *batch.since.get_or_insert_with(std::time::Instant::now);
                 // The first page goes at once so the workers start; later
                 // ones are gathered (see ENQUEUE_BATCH).
-                if pages == 1 || last || batch.keys.len() >= ENQUEUE_BATCH {
-                    self.enqueue_listed(&mut batch, trigger, run_id, started_at, &mut report).await?;
-                }
-                match page.next_cursor {
-                    Some(next) if !next.is_empty() => {
-                        if !cursors_seen.insert(next.clone()) {
-                            return Err(SyncError::Listing(format!("the AMS repeated cursor {next:?}")));
-                        }
-                        cursor = Some(next);
-                    }
-                    _ => return Ok(()),
+                if pages_here == 1
+                    || listing.ended()
+                    || batch.keys.len() >= ENQUEUE_BATCH
+                    || since.elapsed() >= ENQUEUE_AT_LEAST_EVERY
+                {
+                    self.enqueue_listed(&mut listing, &mut batch, plan, &mut report).await?;
                 }
             }
         }
         .await;
-        // What a failed listing gathered before it failed is still refreshed,
-        // as when every page was enqueued on arrival.
-        let listing = match listing {
-            // (Every gathered key came with a page, so pages > 0 covers keys.)
-            Err(e) if batch.counts.pages > 0 => {
-                self.enqueue_listed(&mut batch, trigger, run_id, started_at, &mut report).await?;
-                Err(e)
-            }
-            other => other,
-        };
 
-        match listing {
+        match listed {
             Ok(()) => {
+                self.still_holds(run_id).await?;
                 report.complete = true;
-                let summary = PollSummary { started_at, first_as_of, complete: true, records: report.listed };
-                if !matches!(mode, PollMode::ChangedSince(_)) {
+                if plan.moves_watermark {
+                    let summary = listing.summary(plan.started_at, true);
                     if let Some(wm) = next_watermark(wm_before, &summary, self.settings.overlap) {
                         report.watermark_after = Some(store.advance_watermark(WATERMARK_MEMBERS, wm).await?);
                     }
                 }
-                if complete_listing {
-                    report.reconciled = self.reconcile(&seen, trigger, run_id).await?;
+                if plan.since.is_none() {
+                    // Resumed after saved pages: the keys listed before them
+                    // are not known here, only that each was enqueued.
+                    let refreshed_since = listing.continues_saved_pages().then_some(plan.started_at);
+                    report.reconciled = self.reconcile(&seen, plan.trigger, run_id, refreshed_since).await?;
                 }
-                let refusals = first_refused.as_ref().map(|first| {
-                    format!("{refused} listing entries refused (they break the contract); the first: {first}")
-                });
-                store.finish_listing(run_id, Utc::now(), report.watermark_after, refusals).await?;
+                store.finish_listing(run_id, Utc::now(), report.watermark_after, listing.refusals()).await?;
                 tracing::info!(
                     run_id,
                     listed = report.listed,
@@ -229,47 +238,71 @@ impl Engine {
                     watermark = ?report.watermark_after,
                     "member listing finished"
                 );
-                metrics::counter!("amsync_polls_total", "outcome" => "ok").increment(1);
+                metrics::counter!("amsync_polls_total", "listing" => "members", "outcome" => "ok").increment(1);
+            }
+            Err(e @ SyncError::LeaseLost(_)) => {
+                tracing::warn!(run_id, error = %e, "member listing stopped: another process resumed it");
+                report.error = Some(e.to_string());
             }
             Err(e) => {
+                // What a failed listing gathered before it failed is still
+                // refreshed, as when every page was enqueued on arrival.
+                if listing.counts_mut().pages > 0 {
+                    self.enqueue_listed(&mut listing, &mut batch, plan, &mut report).await?;
+                }
                 let msg = e.to_string();
                 tracing::warn!(run_id, error = %amsync_core::escaped(&msg), "member listing failed; the watermark stays");
                 store.finish_run(run_id, Utc::now(), RunOutcome::Failed, Some(msg.clone())).await?;
                 report.error = Some(msg);
-                metrics::counter!("amsync_polls_total", "outcome" => "failed").increment(1);
+                metrics::counter!("amsync_polls_total", "listing" => "members", "outcome" => "failed").increment(1);
             }
         }
         Ok(report)
     }
 
-    /// Enqueues a gathered batch in key order and counts it on the run.
+    /// Enqueues a gathered batch in key order, then saves the listing's
+    /// position with the batch's counts.
     async fn enqueue_listed(
         &self,
+        listing: &mut Listing<'_>,
         batch: &mut ListedBatch,
-        trigger: Trigger,
-        run_id: RunId,
-        due: DateTime<Utc>,
+        plan: &MemberListing,
         report: &mut PollReport,
     ) -> Result<(), SyncError> {
         let mut keys = std::mem::take(&mut batch.keys);
-        let mut counts = std::mem::take(&mut batch.counts);
+        batch.since = None;
         keys.sort_unstable();
-        let res = self.store.enqueue(&keys, trigger, Some(run_id), due).await?;
+        let res = self.store.enqueue(&keys, plan.trigger, Some(plan.run_id), plan.started_at).await?;
         report.enqueued += res.created;
         report.merged += res.merged;
-        counts.enqueued = res.created;
-        counts.merged = res.merged;
-        self.store.add_run_counts(run_id, &counts).await?;
+        let counts = listing.counts_mut();
+        counts.enqueued += res.created;
+        counts.merged += res.merged;
         if !keys.is_empty() {
             self.wake_workers();
         }
-        Ok(())
+        listing.save().await
     }
 
     /// After a complete listing: active local members the AMS did not list
     /// are enqueued, so the AMS's 404 disables them (and only that does).
-    async fn reconcile(&self, listed: &HashSet<MemberKey>, trigger: Trigger, run_id: RunId) -> Result<u64, SyncError> {
-        let active = self.store.active_member_keys().await?;
+    ///
+    /// A listing resumed after a crash did not see the pages listed before
+    /// it (`refreshed_since`: the run's start): each key of those pages was
+    /// enqueued, so a member refreshed since the run started was found in
+    /// the AMS like a listed one, and only the others are enqueued (those
+    /// still waiting merge with their entries).
+    async fn reconcile(
+        &self,
+        listed: &HashSet<MemberKey>,
+        trigger: Trigger,
+        run_id: RunId,
+        refreshed_since: Option<DateTime<Utc>>,
+    ) -> Result<u64, SyncError> {
+        let active = match refreshed_since {
+            Some(t) => self.store.active_keys_not_refreshed_since(t).await?,
+            None => self.store.active_member_keys().await?,
+        };
         let missing: Vec<MemberKey> = active.into_iter().filter(|k| !listed.contains(k)).collect();
         if missing.is_empty() {
             return Ok(0);

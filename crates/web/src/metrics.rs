@@ -8,7 +8,8 @@
 //! is never stale and costs nothing between scrapes.
 //!
 //! Exported (see docs/observability.md for their meaning and example alerts):
-//! - `amsync_refreshes_total{outcome,trigger}`, `amsync_polls_total{outcome}`,
+//! - `amsync_refreshes_total{outcome,trigger}`, `amsync_polls_total{listing,outcome}`,
+//!   `amsync_runs_resumed_total{kind}`,
 //!   `amsync_source_pauses_total`, `amsync_quarantines_total` (the sync engine);
 //! - `amsync_ams_calls_total{method,outcome}`, `amsync_ams_call_seconds{method}`
 //!   (the AMS client), `amsync_ams_reachable` (the engine's probe);
@@ -84,7 +85,11 @@ fn spawn_upkeep(handle: PrometheusHandle) {
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!("amsync_refreshes_total", "Member refreshes finished, by outcome and trigger.");
-    describe_counter!("amsync_polls_total", "Periodic and full polls of the AMS, by outcome.");
+    describe_counter!("amsync_polls_total", "Listings of the AMS (members or events), by outcome.");
+    describe_counter!(
+        "amsync_runs_resumed_total",
+        "Runs taken over from a process that stopped renewing its lease, by kind."
+    );
     describe_counter!(
         "amsync_source_pauses_total",
         "Times the source was paused (admin, bad credentials, quarantine)."

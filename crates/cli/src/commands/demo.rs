@@ -1,14 +1,19 @@
 //! `amsync demo`: everything at once on one machine. A simulated AMS on a
 //! loopback port, a SQLite file in the working directory, short intervals,
 //! and a trickle of simulated changes so a user sees change flow through.
+//! The simulator's member group counts as IsMember, and the members it
+//! suggests are picked from the simulated data to show memberships of every
+//! term, groups, IsMember and a change in their history
+//! (`demo_showcase.rs`).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use amsync_config::{Config, DEMO_AMS_KEY_ENV};
+use amsync_config::{Config, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
 use amsync_sim::{SimAuth, SimConfig};
 use rand::Rng;
 
+use super::demo_showcase;
 use super::serve::Node;
 use super::{shutdown_signal, LayeredEnv};
 use crate::args::DemoArgs;
@@ -77,7 +82,22 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
     cfg.validate_for_serve(&env)?;
     let node = Node::start_on(&cfg, &env, "demo", web_listener).await?;
 
+    let showcase = demo_showcase::pick(sim.sim(), DEMO_MEMBER_GROUP);
+    let changer =
+        tokio::spawn(demo_showcase::change_once_loaded(sim.sim().clone(), node.store.clone(), showcase.clone()));
+    let first = showcase.first().map_or_else(|| "M000001".to_string(), |m| m.key.clone());
+    let community = showcase.first().map_or_else(|| "CH-NYC".to_string(), |m| m.community.clone());
     let base = format!("http://{listen}");
+    let mut look_at = String::new();
+    for m in &showcase {
+        look_at.push_str(&format!(
+            "  {}  memberships current, future and past; groups {} ({}); {base}/admin/members/{}\n",
+            m.key,
+            m.groups.join(", "),
+            if m.is_member { "counts as IsMember" } else { "not IsMember" },
+            m.key,
+        ));
+    }
     println!(
         "\n\
          amsync demo is running.\n\
@@ -89,17 +109,21 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
          \x20 simulated AMS       {ams_url} ({members} members, seed {seed})\n\
          \x20 database            {db}\n\
          \n\
+         Members to look at first (their details change in the simulated AMS once loaded,\n\
+         so their history shows a change after the next periodic refresh):\n\
+         {look_at}\
+         \n\
          Things to try (another terminal):\n\
          \x20 export T={admin_token}\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/sync/status\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/members?q=ada'\n\
-         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/M000001\n\
-         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/M000001/history\n\
-         \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -d '{{\"keys\":[\"M000001\"],\"wait\":true}}' {base}/api/v1/refresh\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/{first}\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/members/{first}/history\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -d '{{\"keys\":[\"{first}\"],\"wait\":true}}' {base}/api/v1/refresh\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -d '{{\"all\":true}}' {base}/api/v1/refresh\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/sync/runs?limit=5'\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" {base}/api/v1/communities\n\
-         \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/access?member=M000001&resource=discussion:CH-NYC'\n\
+         \x20 curl -s -H \"Authorization: Bearer $T\" '{base}/api/v1/access?member={first}&resource=discussion:{community}'\n\
          \x20 curl -s -H \"Authorization: Bearer $T\" -H 'Content-Type: application/json' -X PUT -d '{{\"rules\":[{{\"action\":\"exclude\",\"group_type\":\"Committee\"}}]}}' {base}/api/v1/community-rules\n\
          \n\
          Every {every}s the simulated AMS changes {changes} members; the periodic refresh (every 10s)\n\
@@ -131,6 +155,7 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
 
     shutdown_signal().await;
     trickle.abort();
+    changer.abort();
     node.stop().await;
     stop_login.cancel();
     sim.shutdown().await;

@@ -8,6 +8,7 @@ mod bench_fetch;
 mod bench_rules;
 mod check;
 mod demo;
+mod demo_showcase;
 mod init;
 mod maintenance;
 mod refresh;

@@ -1,6 +1,11 @@
 //! `amsync refresh`: enqueues through the database. Beside a running node
 //! (known from its heartbeat) it leaves the work to it; otherwise it works
 //! the queue itself until the run is done.
+//!
+//! First it carries on the runs a stopped process left (an earlier
+//! `refresh` killed mid-listing, say; see `amsync_sync::recovery`); with
+//! `--all`, an interrupted full refresh it resumed is the run it follows,
+//! rather than a second one from the first page.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +34,20 @@ pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
     let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh")?;
     engine.load_state().await?;
 
-    let run_id = if !args.member.is_empty() {
+    let mut resumed_full = None;
+    for adopted in engine.adopt_interrupted_runs().await? {
+        let (id, kind) = (adopted.run.id, adopted.run.kind);
+        eprintln!("Run {id} ({kind}) was left by a stopped process: {}.", adopted.note);
+        engine.resume_adopted(adopted).await?;
+        if kind == Trigger::Full {
+            resumed_full = Some(id);
+        }
+    }
+
+    let run_id = if let (true, Some(id)) = (args.all, resumed_full) {
+        eprintln!("Following run {id}, the full refresh it resumed, rather than starting another.");
+        id
+    } else if !args.member.is_empty() {
         let keys: Vec<MemberKey> = args
             .member
             .iter()

@@ -78,16 +78,19 @@ fn when_ago(t: Option<DateTime<Utc>>) -> String {
 fn run_line(r: &Option<amsync_store::Run>) -> String {
     match r {
         None => "never".into(),
-        Some(r) => format!(
-            "#{} {} at {}{} ({} listed, {} changed, {} failed)",
-            r.id,
-            r.outcome.as_str(),
-            when(Some(r.started_at)),
-            ago(Some(r.started_at)),
-            r.counts.listed,
-            r.counts.changed + r.counts.created,
-            r.counts.failed + r.counts.dead
-        ),
+        Some(r) => {
+            format!(
+                "#{} {} at {}{} ({} listed, {} changed, {} failed)",
+                r.id,
+                r.outcome.as_str(),
+                when(Some(r.started_at)),
+                ago(Some(r.started_at)),
+                r.counts.listed,
+                r.counts.changed + r.counts.created,
+                r.counts.failed + r.counts.dead
+            ) + &r.resumed.as_ref().map(|x| format!("; {}", x.note)).unwrap_or_default()
+                + &r.error.as_ref().map(|e| format!("; error: {e}")).unwrap_or_default()
+        }
     }
 }
 

@@ -51,7 +51,7 @@ impl AdminClient {
         AdminClient::sign_in_at(&app.base, token).await
     }
 
-    /// Signs in to the amsync at `base` (a child `serve`, say) with `token`.
+    /// Signs in to the dashboard at `base` (a child process's) with `token`.
     pub async fn sign_in_at(base: &str, token: &str) -> Result<AdminClient, StatusCode> {
         let http = no_redirects();
         let form = http.get(format!("{base}/admin/login?next=/admin")).send().await.unwrap();

@@ -94,4 +94,16 @@ impl Serve {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// `GET path` with the admin token, as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let req = reqwest::Client::new().get(self.url(path)).bearer_auth(crate::helpers::ADMIN_TOKEN);
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// `POST path` with `body` and the admin token, as JSON.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let req = reqwest::Client::new().post(self.url(path)).bearer_auth(crate::helpers::ADMIN_TOKEN).json(body);
+        req.send().await.unwrap().json().await.unwrap()
+    }
 }

@@ -170,33 +170,17 @@ async fn refresh_works_the_queue_without_a_server_and_status_reports_it() {
 /// and dashboard; it prints the admin token and syncs within seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_syncs_and_prints_what_to_open() {
-    use tokio::io::AsyncBufReadExt;
     let _heavy = crate::helpers::HEAVY.lock().await;
-    init_tracing();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
-        .args(["demo", "--members", "150", "--listen", "127.0.0.1:0", "--change-every", "1"])
-        .current_dir(dir.path())
-        .env_remove("AMSYNC_ADMIN_TOKEN")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, banner) =
+        crate::demo::start_demo(dir.path(), &["--members", "150", "--change-every", "1"], None).await;
     let (mut base, mut token) = (None, None);
-    while let Ok(Some(line)) =
-        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.unwrap()
-    {
+    for line in &banner {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["dashboard", url, ..] => base = Some(url.trim_end_matches("/admin").to_string()),
             ["admin", "token", t] => token = Some(t.to_string()),
             _ => {}
-        }
-        if line.contains("Press Ctrl-C") {
-            break;
         }
     }
     let (base, token) = (base.expect("the dashboard address is printed"), token.expect("the admin token is printed"));

@@ -15,7 +15,7 @@ use crate::admin_client::AdminClient;
 use crate::helpers::{AppOptions, TestApp};
 use crate::prometheus_text::{self, Exposition};
 
-async fn scrape(app: &TestApp) -> Exposition {
+pub(crate) async fn scrape(app: &TestApp) -> Exposition {
     let r = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let ct = r.headers()["content-type"].to_str().unwrap().to_string();
@@ -119,6 +119,7 @@ const LABEL_SOURCES: &[(&str, &str, &str, &str)] = &[
     ("cli/src/retention.rs", "kind", "kind", "the pruned tables, listed beside it"),
     ("sync/src/worker.rs", "outcome", "label", "a refresh's outcomes, literals beside it"),
     ("sync/src/worker.rs", "trigger", "claim.trigger.as_str()", "`Trigger`, an enum"),
+    ("sync/src/recovery.rs", "kind", "run.kind.as_str()", "`Trigger`, an enum"),
 ];
 
 /// The text between `open` (just after an opening parenthesis) and its

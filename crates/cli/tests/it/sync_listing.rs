@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use crate::helpers::{AppOptions, TestApp};
 
-/// The keys of the AMS's complete listing, in the order it lists them.
-async fn listing_order(app: &TestApp) -> Vec<String> {
-    let mut keys = Vec::new();
+/// The AMS's complete listing page by page: each page's keys, in the order
+/// it lists them, and the cursor the page names next.
+pub(crate) async fn listing_pages(app: &TestApp) -> Vec<(Vec<String>, Option<String>)> {
+    let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let mut url = format!("{}/members/changed", app.sim.base_url());
@@ -21,12 +22,18 @@ async fn listing_order(app: &TestApp) -> Vec<String> {
             url.push_str(&format!("?cursor={c}"));
         }
         let page: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
-        keys.extend(page["changed"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap().to_string()));
-        match page["next_cursor"].as_str() {
-            Some(c) if !c.is_empty() => cursor = Some(c.to_string()),
-            _ => return keys,
+        let keys = page["changed"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap().to_string());
+        cursor = page["next_cursor"].as_str().filter(|c| !c.is_empty()).map(str::to_string);
+        pages.push((keys.collect(), cursor.clone()));
+        if cursor.is_none() {
+            return pages;
         }
     }
+}
+
+/// The keys of the AMS's complete listing, in the order it lists them.
+async fn listing_order(app: &TestApp) -> Vec<String> {
+    listing_pages(app).await.into_iter().flat_map(|(keys, _)| keys).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,8 @@ fn demo_configuration() {
     assert_eq!(c.events.interval, secs(30));
     assert_eq!(c.web.public_url.as_str(), "http://127.0.0.1:8099/");
     assert_eq!(c.sso.mode, SsoMode::Credentials);
+    let designated: Vec<&str> = c.security_groups.is_member.iter().map(|g| g.as_str()).collect();
+    assert_eq!(designated, [amsync_config::DEMO_MEMBER_GROUP], "the simulator's member group counts as IsMember");
     let key = c.ams.auth_secret().unwrap();
     assert_eq!(key, SecretSource::Env { key: "ams.auth.value_env".into(), var: DEMO_AMS_KEY_ENV.into() });
     let env: std::collections::HashMap<String, String> =

@@ -22,14 +22,24 @@ use crate::store::Lookup;
 
 type St = Extract<Arc<State>>;
 
-/// Authentication and faults; `Ok(true)` means "answer, but garble the body".
+/// How an admitted call is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Normal,
+    /// The body garbled.
+    Garbled,
+    /// A listing page whose `next_cursor` cycles (`cursor_cycle`).
+    CursorCycle,
+}
+
+/// Authentication and faults.
 async fn admit(
     state: &State,
     method: Method,
     key: Option<&str>,
     headers: &HeaderMap,
     enc: Enc,
-) -> Result<bool, Response> {
+) -> Result<Answer, Response> {
     if !state.gate.allows(headers) {
         return Err(unauthorized(enc, state.gate.mode()));
     }
@@ -39,16 +49,17 @@ async fn admit(
     }
     pause(state, plan.delay).await;
     match plan.outcome {
-        Outcome::Normal => Ok(false),
-        Outcome::Malformed => Ok(true),
+        Outcome::Normal => Ok(Answer::Normal),
+        Outcome::Malformed => Ok(Answer::Garbled),
+        Outcome::CursorCycle => Ok(Answer::CursorCycle),
         Outcome::Error { status, retry_after } => Err(server_error(enc, status, retry_after)),
         Outcome::NotFound => Err(error_body(StatusCode::NOT_FOUND, enc, "not found")),
         Outcome::Unauthorized => Err(unauthorized(enc, state.gate.mode())),
     }
 }
 
-fn ok(enc: Enc, body: Bytes, malformed: bool) -> Response {
-    if malformed {
+fn ok(enc: Enc, body: Bytes, answer: Answer) -> Response {
+    if answer == Answer::Garbled {
         respond(StatusCode::OK, enc, garble(&body, enc == Enc::Xml))
     } else {
         respond(StatusCode::OK, enc, body)
@@ -114,39 +125,45 @@ fn list_position(q: &ListQuery) -> Result<(Option<i64>, Option<Cursor>), String>
 pub async fn changed_members(Extract(state): St, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
     state.stats.count(Counted::ChangedMembers);
     let enc = encoding(&headers);
-    let malformed = match admit(&state, Method::ChangedMembers, None, &headers, enc).await {
-        Ok(m) => m,
+    let answer = match admit(&state, Method::ChangedMembers, None, &headers, enc).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let (since, cursor) = match list_position(&q) {
         Ok(p) => p,
         Err(reason) => return error_body(StatusCode::BAD_REQUEST, enc, &reason),
     };
-    let page = state.store.changed_page(since, cursor, state.page_size);
+    let mut page = state.store.changed_page(since, cursor, state.page_size);
+    if answer == Answer::CursorCycle {
+        page.next_cursor = Some(crate::cursor::cycled(cursor, since.is_none()));
+    }
     let body = match enc {
         Enc::Json => json::changed_members(&page),
         Enc::Xml => xml::changed_members(&page),
     };
-    ok(enc, body.into(), malformed)
+    ok(enc, body.into(), answer)
 }
 
 pub async fn changed_events(Extract(state): St, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
     state.stats.count(Counted::ChangedEvents);
     let enc = encoding(&headers);
-    let malformed = match admit(&state, Method::ChangedEvents, None, &headers, enc).await {
-        Ok(m) => m,
+    let answer = match admit(&state, Method::ChangedEvents, None, &headers, enc).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let (since, cursor) = match list_position(&q) {
         Ok(p) => p,
         Err(reason) => return error_body(StatusCode::BAD_REQUEST, enc, &reason),
     };
-    let page = state.events.changed_page(since, cursor, state.page_size);
+    let mut page = state.events.changed_page(since, cursor, state.page_size);
+    if answer == Answer::CursorCycle {
+        page.next_cursor = Some(crate::cursor::cycled(cursor, since.is_none()));
+    }
     let body = match enc {
         Enc::Json => json::changed_events(&page),
         Enc::Xml => xml::changed_events(&page),
     };
-    ok(enc, body.into(), malformed)
+    ok(enc, body.into(), answer)
 }
 
 async fn member_document(state: &State, key: &str, headers: &HeaderMap, doc: Doc) -> Response {
@@ -157,12 +174,12 @@ async fn member_document(state: &State, key: &str, headers: &HeaderMap, doc: Doc
     };
     state.stats.count(counted);
     let enc = encoding(headers);
-    let malformed = match admit(state, method, Some(key), headers, enc).await {
+    let answer = match admit(state, method, Some(key), headers, enc).await {
         Ok(m) => m,
         Err(r) => return r,
     };
     match state.store.document(key, doc, enc) {
-        Lookup::Found(body) => ok(enc, body, malformed),
+        Lookup::Found(body) => ok(enc, body, answer),
         Lookup::Merged(into) if doc == Doc::Details => {
             let body = match enc {
                 Enc::Json => json::gone(Some(&into)),

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "queue_state_index_off_the_hot_path",
         sql: include_str!("../../migrations/0008_queue_state_index_off_the_hot_path.sql"),
     },
+    Migration {
+        version: 9,
+        name: "run_listing_lease",
+        sql: include_str!("../../migrations/0009_run_listing_lease.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
@@ -135,6 +140,32 @@ mod tests {
         let st = status(&conn).unwrap();
         assert!(st.is_current());
         st.check().unwrap();
+    }
+
+    #[test]
+    fn runs_an_older_version_left_running_are_orphaned_at_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CREATE_TABLE).unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 9) {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, ?2, 0)", rusqlite::params![m.version, m.name])
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO runs (id, kind, started_at, outcome, params) VALUES (1, 'full', 1000, 'running', '{}');
+             INSERT INTO runs (id, kind, started_at, outcome, params, listing_done) VALUES (2, 'full', 2000, 'running', '{}', 1);
+             INSERT INTO runs (id, kind, started_at, outcome, params, listing_done) VALUES (3, 'full', 3000, 'succeeded', '{}', 1);",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let leases: Vec<Option<i64>> = conn
+            .prepare("SELECT lease_until FROM runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(leases, vec![Some(1000), None, None], "only a listing left running is anybody's to adopt");
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod events;
 mod export;
 mod groups;
 mod held;
+mod listing;
 mod member_io;
 mod members;
 pub mod migrate;

@@ -84,7 +84,8 @@ pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
 const RUN_COLUMNS: &str =
     "id, kind, started_at, finished_at, outcome, watermark_before, watermark_after, pages, listed,
     enqueued, merged, refreshed, created, changed, unchanged, disabled, failed, dead, error, params,
-    (SELECT COUNT(*) FROM refresh_queue q WHERE q.run_id = runs.id AND q.state <> 'dead'), held";
+    (SELECT COUNT(*) FROM refresh_queue q WHERE q.run_id = runs.id AND q.state <> 'dead'), held,
+    owner, lease_until, resumed_at, resumes, resume_note";
 
 struct RawRun {
     id: i64,
@@ -99,6 +100,11 @@ struct RawRun {
     params: String,
     pending: i64,
     held: i64,
+    owner: Option<String>,
+    lease_until: Option<i64>,
+    resumed_at: Option<i64>,
+    resumes: i64,
+    resume_note: Option<String>,
 }
 
 fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
@@ -119,6 +125,11 @@ fn raw_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRun> {
         params: r.get(19)?,
         pending: r.get(20)?,
         held: r.get(21)?,
+        owner: r.get(22)?,
+        lease_until: r.get(23)?,
+        resumed_at: r.get(24)?,
+        resumes: r.get(25)?,
+        resume_note: r.get(26)?,
     })
 }
 
@@ -151,11 +162,18 @@ impl RawRun {
             pending: count(self.pending),
             error: self.error,
             params: from_json("run parameters", &self.params)?,
+            owner: self.owner,
+            lease_until: opt_from_ms(self.lease_until),
+            resumed: self.resumed_at.map(|at| RunResumed {
+                at: from_ms(at),
+                times: count(self.resumes),
+                note: self.resume_note.unwrap_or_default(),
+            }),
         })
     }
 }
 
-fn get_run(conn: &Connection, id: i64) -> Result<Option<Run>> {
+pub(crate) fn get_run(conn: &Connection, id: i64) -> Result<Option<Run>> {
     conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"))?
         .query_row([id], raw_run)
         .optional()?
@@ -225,7 +243,7 @@ impl RunStore for SqliteStore {
                 .conn
                 .prepare_cached(
                     "UPDATE runs SET listing_done = 1, watermark_after = COALESCE(?2, watermark_after),
-                        error = COALESCE(?3, error)
+                        error = COALESCE(?3, error), lease_until = NULL
                      WHERE id = ?1",
                 )?
                 .execute(params![id, watermark_after.map(ms), error])?;
@@ -242,7 +260,8 @@ impl RunStore for SqliteStore {
             let n = ctx
                 .conn
                 .prepare_cached(
-                    "UPDATE runs SET finished_at = ?2, outcome = ?3, error = COALESCE(?4, error), listing_done = 1
+                    "UPDATE runs SET finished_at = ?2, outcome = ?3, error = COALESCE(?4, error), listing_done = 1,
+                        lease_until = NULL
                      WHERE id = ?1",
                 )?
                 .execute(params![id, ms(at), outcome.as_str(), error])?;

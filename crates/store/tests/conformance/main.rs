@@ -11,6 +11,7 @@ mod events;
 mod feed;
 mod fixtures;
 mod harness;
+mod listing;
 mod members;
 mod queue;
 mod runs;
@@ -70,6 +71,9 @@ conformance!(on_sqlite => crate::harness::sqlite:
     runs::a_watermark_never_moves_backwards,
     runs::the_source_state_and_heartbeats_are_kept,
     runs::everything_survives_a_reopen,
+    listing::a_run_is_orphaned_only_once_its_lease_ran_out_and_one_adopter_wins,
+    listing::a_checkpoint_is_saved_with_its_counts_and_outlives_the_process,
+    listing::members_not_refreshed_since_a_time_are_the_active_ones_left,
     events::events_upsert_by_content,
     events::events_are_listed_by_overlap_in_start_order,
     settings::settings_are_seeded_once,

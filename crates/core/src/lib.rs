@@ -24,6 +24,7 @@ pub mod queue;
 pub mod record;
 pub mod rules;
 pub mod safety;
+pub mod secret;
 pub mod trigger;
 pub mod watermark;
 

@@ -25,7 +25,7 @@ pub async fn run(args: RefreshArgs) -> CliResult<()> {
     }
     let cfg = load_config(&args.config.config)?;
     let store = open_store(&cfg, &ProcessEnv).await?;
-    let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh")?;
+    let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh", &mut Default::default())?;
     engine.load_state().await?;
 
     let run_id = if !args.member.is_empty() {

@@ -31,7 +31,7 @@ async fn admit(
     enc: Enc,
 ) -> Result<bool, Response> {
     if !state.gate.allows(headers) {
-        return Err(unauthorized(enc, state.gate.mode()));
+        return Err(unauthorized(enc, &state.gate.mode()));
     }
     let plan = state.faults.plan(method, key);
     if plan.injected {
@@ -43,7 +43,7 @@ async fn admit(
         Outcome::Malformed => Ok(true),
         Outcome::Error { status, retry_after } => Err(server_error(enc, status, retry_after)),
         Outcome::NotFound => Err(error_body(StatusCode::NOT_FOUND, enc, "not found")),
-        Outcome::Unauthorized => Err(unauthorized(enc, state.gate.mode())),
+        Outcome::Unauthorized => Err(unauthorized(enc, &state.gate.mode())),
     }
 }
 

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "queue_state_index_off_the_hot_path",
         sql: include_str!("../../migrations/0008_queue_state_index_off_the_hot_path.sql"),
     },
+    Migration {
+        version: 9,
+        name: "node_task_restarts",
+        sql: include_str!("../../migrations/0009_node_task_restarts.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

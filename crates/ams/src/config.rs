@@ -2,14 +2,16 @@
 //! them from it.
 //!
 //! The CLI turns `[ams]` / `[auth]` of the config file into an
-//! [`HttpSourceConfig`] (resolving `*_env` secrets into [`SecretString`]s) and
-//! calls [`http_source`] or [`http_credentials`].
+//! [`HttpSourceConfig`] (resolving `*_env` / `*_file` secrets into
+//! [`SecretCell`]s, which a SIGHUP reload replaces in place: the source
+//! reads the current value per call) and calls [`http_source`] or
+//! [`http_credentials`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use amsync_core::secret::SecretCell;
 use amsync_core::Encoding;
-use secrecy::SecretString;
 use url::Url;
 
 use crate::http_source::HttpSource;
@@ -23,19 +25,20 @@ pub const DEFAULT_API_KEY_HEADER: &str = "X-Api-Key";
 pub enum AuthConfig {
     /// No authentication (an adapter on a private network, a test AMS).
     None,
-    /// A fixed key sent in a header on every call.
-    ApiKey { header: String, value: SecretString },
-    /// HTTP basic authentication.
-    Basic { username: String, password: SecretString },
+    /// A fixed key sent in a header on every call (its current value).
+    ApiKey { header: String, value: SecretCell },
+    /// HTTP basic authentication (the password's current value).
+    Basic { username: String, password: SecretCell },
     /// OAuth 2.0 client credentials: a bearer token fetched from `token_url`,
-    /// cached until shortly before it expires.
-    OAuth2 { token_url: Url, client_id: String, client_secret: SecretString, scope: Option<String> },
+    /// cached until shortly before it expires or until the client secret
+    /// is replaced.
+    OAuth2 { token_url: Url, client_id: String, client_secret: SecretCell, scope: Option<String> },
 }
 
 impl AuthConfig {
     /// `api_key` with the default header name.
-    pub fn api_key(value: SecretString) -> AuthConfig {
-        AuthConfig::ApiKey { header: DEFAULT_API_KEY_HEADER.to_string(), value }
+    pub fn api_key(value: impl Into<SecretCell>) -> AuthConfig {
+        AuthConfig::ApiKey { header: DEFAULT_API_KEY_HEADER.to_string(), value: value.into() }
     }
 
     /// The kind's name as the config file spells it.

@@ -19,7 +19,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut cfg = HttpSourceConfig::new("https://ams.example.org/community-api".parse()?);
-//! cfg.auth = AuthConfig::api_key(std::env::var("AMS_API_KEY")?.into());
+//! cfg.auth = AuthConfig::api_key(secrecy::SecretString::from(std::env::var("AMS_API_KEY")?));
 //! // One client, one set of limits, one token, for both traits:
 //! let http = Arc::new(HttpSource::new(cfg, Encoding::Json)?);
 //! let source: Arc<dyn AmsSource> = http.clone();
@@ -44,6 +44,7 @@ pub mod source;
 pub use config::{
     http_credentials, http_source, AuthConfig, BuildError, HttpSourceConfig, HttpVersion, DEFAULT_API_KEY_HEADER,
 };
+pub use http::auth::{is_header_safe, MAX_TOKEN_LIFETIME};
 pub use http::install_crypto_provider;
 pub use http_source::HttpSource;
 pub use observe::CallObserver;

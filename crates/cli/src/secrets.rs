@@ -1,19 +1,33 @@
-//! The secrets a node can rotate without a restart: the admin and site
-//! tokens (each with its `next_*` rotation value) and the pre-shared SSO
-//! keys. Each is a [`LiveSecret`]; on SIGHUP [`LiveSecrets::reload`] reads
-//! every one again and swaps the web layer's token set and the PSK
-//! verifier's keys at once. A secret that fails to read keeps its last good
-//! value (a half-written file locks nobody out), and the failure is logged
-//! with the key and the file, never a value.
+//! The secrets a node can rotate without a restart. On SIGHUP
+//! [`LiveSecrets::reload`] reads every `*_file` secret again:
+//!
+//! - the admin and site tokens (each with its `next_*` rotation value) and
+//!   the pre-shared SSO keys, swapped into the web layer's token set and
+//!   the PSK verifier at once;
+//! - the secrets other parts read per use, kept in [`SharedSecrets`]: the
+//!   AMS's credentials (`ams.auth`: API key, basic password, OAuth2 client
+//!   secret; a new client secret drops the cached token), the credential
+//!   service's own (`auth.auth`) and the OpenID Connect client secret.
+//!   Each part holds the secret's cell and reads it at its next call;
+//! - `database.url_file`: the SQLite database is opened once at start and
+//!   its URL names a file, not a secret, so a changed URL is reported as
+//!   applying at the next start (a running node never switches database).
+//!
+//! A secret that fails to read, or that its user could not take (an API
+//! key that is not a header value, an SSO key that is not 32 bytes), keeps
+//! its last good value (a half-written file locks nobody out), and the
+//! failure is logged with the key and the file, never a value.
 //!
 //! Secrets given by environment variable do not change while the process
 //! runs; rotating them takes a restart (or a `*_file`).
 
 use std::sync::Arc;
 
-use amsync_config::{Config, Environment, LiveSecret, SecretSource};
+use amsync_config::{Config, DatabaseUrlSource, Environment, LiveSecret, SecretSource};
+use amsync_core::secret::SecretCell;
 use amsync_sso::{PskKey, PskVerifier};
 use amsync_web::auth::{TokenSet, Tokens};
+use secrecy::SecretString;
 
 use crate::exit::CliResult;
 
@@ -24,6 +38,53 @@ pub struct Reloaded {
     pub changed: Vec<String>,
     /// Keys that could not be read (their last good value stays).
     pub failed: Vec<String>,
+    /// Keys whose new value applies at the next start only.
+    pub at_next_start: Vec<String>,
+}
+
+/// What a secret's user can take; the reason never repeats the value.
+pub type SecretCheck = fn(&SecretString) -> Result<(), String>;
+
+/// Secrets that parts of a node read per use, each kept with its source
+/// (and the check its user needs) so that a reload replaces its value in
+/// the cell those parts hold. A command that runs once and ends collects
+/// them in a throwaway `SharedSecrets::default()`.
+#[derive(Default)]
+pub struct SharedSecrets {
+    list: Vec<(LiveSecret, Option<SecretCheck>)>,
+}
+
+impl SharedSecrets {
+    /// Resolves `source` now and returns the cell its user reads.
+    pub fn cell(
+        &mut self,
+        source: SecretSource,
+        env: &dyn Environment,
+        check: Option<SecretCheck>,
+    ) -> CliResult<SecretCell> {
+        let secret = LiveSecret::load(source, env)?;
+        let cell = secret.cell();
+        self.list.push((secret, check));
+        Ok(cell)
+    }
+
+    /// The configuration keys held, in the order they were resolved.
+    pub fn keys(&self) -> Vec<String> {
+        self.list.iter().map(|(s, _)| s.source().key().to_string()).collect()
+    }
+}
+
+/// An API key goes out as a header value.
+pub fn api_key_check(value: &SecretString) -> Result<(), String> {
+    if amsync_ams::is_header_safe(value) {
+        Ok(())
+    } else {
+        Err("not a valid HTTP header value".into())
+    }
+}
+
+fn database_url_check(value: &SecretString) -> Result<(), String> {
+    amsync_config::check_database_url(secrecy::ExposeSecret::expose_secret(value))
 }
 
 /// The live secrets of a node and what uses them.
@@ -33,6 +94,9 @@ pub struct LiveSecrets {
     psk: Vec<(String, LiveSecret)>,
     tokens: Arc<Tokens>,
     verifier: Option<PskVerifier>,
+    shared: SharedSecrets,
+    /// `database.url_env` / `url_file`, read again to say it changed.
+    database: Option<LiveSecret>,
 }
 
 impl std::fmt::Debug for LiveSecrets {
@@ -41,6 +105,8 @@ impl std::fmt::Debug for LiveSecrets {
             .field("admin", &self.admin.len())
             .field("site", &self.site.len())
             .field("psk", &self.psk.len())
+            .field("shared", &self.shared.keys())
+            .field("database", &self.database.is_some())
             .finish()
     }
 }
@@ -67,8 +133,9 @@ fn psk_keys(psk: &[(String, LiveSecret)]) -> Result<Vec<PskKey>, String> {
 
 impl LiveSecrets {
     /// Resolves the tokens (the admin token is required; the site token is
-    /// off while unset) and, in `session-variable` mode with `psk`, the keys.
-    pub fn load(cfg: &Config, env: &dyn Environment) -> CliResult<LiveSecrets> {
+    /// off while unset) and, in `session-variable` mode with `psk`, the keys;
+    /// takes the secrets the wiring handed to other parts (`shared`).
+    pub fn load(cfg: &Config, env: &dyn Environment, shared: SharedSecrets) -> CliResult<LiveSecrets> {
         let mut admin = vec![LiveSecret::load(cfg.web.admin_token(), env)?];
         admin.extend(optional(cfg.web.next_admin_token(), env)?);
         let mut site: Vec<LiveSecret> = optional(Some(cfg.web.site_token()), env)?.into_iter().collect();
@@ -83,7 +150,11 @@ impl LiveSecrets {
             _ => Vec::new(),
         };
         let tokens = Arc::new(Tokens::from(token_set(&admin, &site)));
-        Ok(LiveSecrets { admin, site, psk, tokens, verifier: None })
+        let database = match cfg.database.url_source() {
+            DatabaseUrlSource::Secret(source) => Some(LiveSecret::load(source, env)?),
+            DatabaseUrlSource::Literal(_) => None,
+        };
+        Ok(LiveSecrets { admin, site, psk, tokens, verifier: None, shared, database })
     }
 
     /// The token set the web layer reads (swapped by [`Self::reload`]).
@@ -96,20 +167,25 @@ impl LiveSecrets {
         self.verifier = Some(verifier);
     }
 
-    /// Reads every secret again; swaps the token set and the PSK keys.
+    /// Reads every secret again; swaps the token set and the PSK keys, and
+    /// replaces the shared secrets in place.
     pub fn reload(&self, env: &dyn Environment) -> Reloaded {
         let mut out = Reloaded::default();
-        let all = self.admin.iter().chain(&self.site).chain(self.psk.iter().map(|(_, s)| s));
-        for secret in all {
-            let key = secret.source().key().to_string();
-            match secret.reload(env) {
-                Ok(true) => out.changed.push(key),
-                Ok(false) => {}
-                Err(e) => {
-                    // The message names the key and the file, never the value.
-                    tracing::error!(key = %key, error = %e, "a secret could not be reloaded; its last value stays");
-                    out.failed.push(key);
-                }
+        let plain = self.admin.iter().chain(&self.site).chain(self.psk.iter().map(|(_, s)| s));
+        let checked = self.shared.list.iter().map(|(s, check)| (s, *check));
+        for (secret, check) in plain.map(|s| (s, None)).chain(checked) {
+            let outcome = secret.reload_checked(env, |v| check.map_or(Ok(()), |c| c(v)));
+            note(&mut out, secret, outcome);
+        }
+        if let Some(database) = &self.database {
+            let before = out.changed.len();
+            note(&mut out, database, database.reload_checked(env, database_url_check));
+            if let Some(key) = out.changed.drain(before..).next() {
+                tracing::warn!(
+                    key = %key,
+                    "the database URL changed; the running node keeps its database, the new URL applies at the next start"
+                );
+                out.at_next_start.push(key);
             }
         }
         self.tokens.replace(token_set(&self.admin, &self.site));
@@ -122,8 +198,27 @@ impl LiveSecrets {
                 }
             }
         }
-        tracing::info!(changed = ?out.changed, failed = ?out.failed, "secrets reloaded");
+        tracing::info!(
+            changed = ?out.changed,
+            failed = ?out.failed,
+            at_next_start = ?out.at_next_start,
+            "secrets reloaded"
+        );
         out
+    }
+}
+
+/// Records one secret's reload by its key.
+fn note(out: &mut Reloaded, secret: &LiveSecret, outcome: Result<bool, amsync_config::ConfigError>) {
+    let key = secret.source().key().to_string();
+    match outcome {
+        Ok(true) => out.changed.push(key),
+        Ok(false) => {}
+        Err(e) => {
+            // The message names the key and the file, never the value.
+            tracing::error!(key = %key, error = %e, "a secret could not be reloaded; its last value stays");
+            out.failed.push(key);
+        }
     }
 }
 
@@ -154,7 +249,7 @@ mod tests {
         );
         let cfg = Config::from_toml_str(&text, Vec::<(String, String)>::new()).unwrap();
         let env: HashMap<String, String> = HashMap::new();
-        let live = LiveSecrets::load(&cfg, &env).unwrap();
+        let live = LiveSecrets::load(&cfg, &env, SharedSecrets::default()).unwrap();
         let tokens = live.tokens();
         assert_eq!(admin_values(&tokens), ["old-admin-token", "next-admin-token"]);
         assert!(tokens.current().site.is_empty(), "no site token: it is off");

@@ -1,13 +1,15 @@
 //! From a [`Config`] to running parts: the source (reporting its calls to
 //! the quarantine's window), the credential service, the engine's and the
-//! web layer's settings, the thresholds (the API tokens, which can be
-//! reloaded, are in `crate::secrets`).
+//! web layer's settings, the thresholds. The secrets handed to the source
+//! and the credential service are collected in a [`SharedSecrets`], which
+//! `serve` keeps to reload them on SIGHUP (the API tokens are in
+//! `crate::secrets` too).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use amsync_ams::{AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
-use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SecretSource, SourceKind};
+use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SourceKind};
 use amsync_core::safety::Thresholds;
 use amsync_core::Encoding;
 use amsync_store::Store;
@@ -15,27 +17,30 @@ use amsync_sync::{Engine, QuarantineMonitor, QuarantineSettings, Schedule, SyncS
 use amsync_web::WebSettings;
 
 use crate::exit::{CliError, CliResult};
+use crate::secrets::{api_key_check, SharedSecrets};
 
 pub const USER_AGENT: &str = concat!("amsync/", env!("CARGO_PKG_VERSION"));
 
-fn secret(source: Option<SecretSource>, env: &dyn Environment, what: &str) -> CliResult<secrecy::SecretString> {
-    let source = source.ok_or_else(|| CliError::config(format!("{what}: no secret is configured")))?;
-    source.resolve(env).map_err(CliError::from)
-}
-
-fn source_auth(auth: Option<&HttpAuth>, at: &str, env: &dyn Environment) -> CliResult<SourceAuth> {
+fn source_auth(
+    auth: Option<&HttpAuth>,
+    at: &str,
+    env: &dyn Environment,
+    secrets: &mut SharedSecrets,
+) -> CliResult<SourceAuth> {
+    let Some(auth) = auth else { return Ok(SourceAuth::None) };
+    let source = |a: &HttpAuth| a.secret(at).ok_or_else(|| CliError::config(format!("{at}: no secret is configured")));
     Ok(match auth {
-        None => SourceAuth::None,
-        Some(a @ HttpAuth::ApiKey(k)) => {
-            SourceAuth::ApiKey { header: k.header.clone(), value: secret(a.secret(at), env, at)? }
+        HttpAuth::ApiKey(k) => SourceAuth::ApiKey {
+            header: k.header.clone(),
+            value: secrets.cell(source(auth)?, env, Some(api_key_check))?,
+        },
+        HttpAuth::Basic(b) => {
+            SourceAuth::Basic { username: b.username.clone(), password: secrets.cell(source(auth)?, env, None)? }
         }
-        Some(a @ HttpAuth::Basic(b)) => {
-            SourceAuth::Basic { username: b.username.clone(), password: secret(a.secret(at), env, at)? }
-        }
-        Some(a @ HttpAuth::Oauth2(o)) => SourceAuth::OAuth2 {
+        HttpAuth::Oauth2(o) => SourceAuth::OAuth2 {
             token_url: o.token_url.clone(),
             client_id: o.client_id.clone(),
-            client_secret: secret(a.secret(at), env, at)?,
+            client_secret: secrets.cell(source(auth)?, env, None)?,
             scope: o.scope.clone(),
         },
     })
@@ -60,13 +65,13 @@ fn http_version(v: amsync_config::HttpVersion) -> amsync_ams::HttpVersion {
     }
 }
 
-/// The HTTP source of `[ams]`.
-pub fn http_source(cfg: &Config, env: &dyn Environment) -> CliResult<HttpSource> {
+/// The HTTP source of `[ams]`; its secret goes to `secrets`.
+pub fn http_source(cfg: &Config, env: &dyn Environment, secrets: &mut SharedSecrets) -> CliResult<HttpSource> {
     let encoding = encoding_of(cfg.ams.kind)?;
     let base_url = cfg.ams.base_url.clone().ok_or_else(|| CliError::config("ams.base_url: required"))?;
     let http = HttpSourceConfig {
         base_url,
-        auth: source_auth(cfg.ams.auth.as_ref(), "ams.auth", env)?,
+        auth: source_auth(cfg.ams.auth.as_ref(), "ams.auth", env, secrets)?,
         timeout: cfg.ams.timeout,
         max_concurrency: cfg.ams.max_concurrency as usize,
         max_rate: cfg.ams.max_rate,
@@ -84,10 +89,11 @@ pub fn engine(
     env: &dyn Environment,
     store: Arc<dyn Store>,
     role: &str,
+    secrets: &mut SharedSecrets,
 ) -> CliResult<(Arc<Engine>, HttpSource)> {
     let settings = sync_settings(cfg, role);
     let monitor = QuarantineMonitor::new(settings.quarantine.clone());
-    let source = http_source(cfg, env)?.with_observer(monitor.clone());
+    let source = http_source(cfg, env, secrets)?.with_observer(monitor.clone());
     let engine = Engine::with_monitor(store, Arc::new(source.clone()), settings, monitor);
     Ok((engine, source))
 }
@@ -121,6 +127,7 @@ pub fn credentials(
     cfg: &Config,
     env: &dyn Environment,
     source: Option<&HttpSource>,
+    secrets: &mut SharedSecrets,
 ) -> CliResult<Option<Arc<dyn CredentialService>>> {
     let service = cfg.credential_service();
     let encoding = match service.kind {
@@ -138,7 +145,7 @@ pub fn credentials(
     let base_url = service.base_url.clone().ok_or_else(|| CliError::config("auth.base_url: required"))?;
     let http = HttpSourceConfig {
         base_url,
-        auth: source_auth(service.auth.as_ref(), service.auth_key, env)?,
+        auth: source_auth(service.auth.as_ref(), service.auth_key, env, secrets)?,
         timeout: cfg.ams.timeout,
         max_concurrency: cfg.ams.max_concurrency as usize,
         max_rate: 0,

@@ -10,6 +10,7 @@ use amsync_sso::{Claims, OidcRp, OidcSettings, PskKey, PskVerifier, ThrottleSett
 use amsync_web::sso::{SessionSettings, SignOn, SignOnSettings, SsoMode, TokenResolver, TokenSource};
 
 use crate::exit::{CliError, CliResult};
+use crate::secrets::SharedSecrets;
 
 /// The pre-shared keys of `sso.resolve`, read from their variables or files.
 pub fn psk_keys(cfg: &Config, env: &dyn Environment) -> CliResult<Vec<PskKey>> {
@@ -58,6 +59,7 @@ pub async fn sign_on(
     cfg: &Config,
     env: &dyn Environment,
     credentials: Option<Arc<dyn CredentialService>>,
+    secrets: &mut SharedSecrets,
 ) -> CliResult<SignOn> {
     let settings = settings(cfg);
     let resolver = match (&cfg.sso.mode, &cfg.sso.resolve) {
@@ -70,8 +72,9 @@ pub async fn sign_on(
     };
     let oidc = match (&cfg.sso.mode, &cfg.sso.oidc) {
         (CfgMode::Oidc, Some(o)) => {
+            // Read at each code exchange, so a SIGHUP reload takes effect.
             let client_secret = match o.client_secret() {
-                Some(source) => Some(source.resolve(env)?),
+                Some(source) => Some(secrets.cell(source, env, None)?),
                 None => None,
             };
             let oidc = OidcSettings {
@@ -160,7 +163,7 @@ resolve = { kind = "psk", keys = [{ kid = "old", key_env = "PSK_OLD" }, { kid = 
             assert_eq!((v.member.as_str(), v.kid.as_str()), ("M000123", kid.unwrap_or("old")));
         }
         assert!(mint_token(&cfg, &env, "", None, Duration::from_secs(60)).is_err());
-        let sign_on = sign_on(&cfg, &env, None).await;
+        let sign_on = sign_on(&cfg, &env, None, &mut SharedSecrets::default()).await;
         assert!(sign_on.is_ok(), "{:?}", sign_on.err().map(|e| e.to_string()));
     }
 }

@@ -37,7 +37,7 @@ pub use sections::ams::{
     SoapSourceConfig, SourceKind, SqlSourceConfig,
 };
 pub use sections::credential::{AuthConfig, CredentialKind, CredentialService};
-pub use sections::database::{DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
+pub use sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
 pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
 pub use sections::log::{LogConfig, LogFormat};
 pub use sections::retention::RetentionConfig;

@@ -13,9 +13,10 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use amsync_core::secret::SecretCell;
+use secrecy::SecretString;
 
 use crate::error::{ConfigError, Problems};
 
@@ -161,18 +162,20 @@ impl SecretFile {
 
 /// A resolved secret that can be reloaded while amsync runs (on SIGHUP).
 /// A reload that fails keeps the last good value, so a half-written file
-/// does not lock everyone out.
+/// does not lock everyone out. Its value lives in a [`SecretCell`] that the
+/// parts using the secret share ([`LiveSecret::cell`]): a reload reaches
+/// them at their next use.
 #[derive(Debug)]
 pub struct LiveSecret {
     source: SecretSource,
-    value: RwLock<Arc<SecretString>>,
+    value: SecretCell,
 }
 
 impl LiveSecret {
     /// Resolves `source` now; an error if it cannot be.
     pub fn load(source: SecretSource, env: &(impl Environment + ?Sized)) -> Result<Self, ConfigError> {
         let value = source.resolve(env)?;
-        Ok(LiveSecret { source, value: RwLock::new(Arc::new(value)) })
+        Ok(LiveSecret { source, value: SecretCell::new(value) })
     }
 
     pub fn source(&self) -> &SecretSource {
@@ -181,18 +184,29 @@ impl LiveSecret {
 
     /// The current value.
     pub fn current(&self) -> Arc<SecretString> {
-        Arc::clone(&self.value.read().unwrap_or_else(|e| e.into_inner()))
+        self.value.current()
+    }
+
+    /// The cell a reload writes to, for the parts that read the value per use.
+    pub fn cell(&self) -> SecretCell {
+        self.value.clone()
     }
 
     /// Reads the source again; `Ok(true)` when the value changed.
     pub fn reload(&self, env: &(impl Environment + ?Sized)) -> Result<bool, ConfigError> {
+        self.reload_checked(env, |_| Ok(()))
+    }
+
+    /// Like [`reload`](Self::reload), but a value `check` refuses (with a
+    /// reason that does not repeat it) keeps the last good value too.
+    pub fn reload_checked(
+        &self,
+        env: &(impl Environment + ?Sized),
+        check: impl FnOnce(&SecretString) -> Result<(), String>,
+    ) -> Result<bool, ConfigError> {
         let fresh = self.source.resolve(env)?;
-        let mut slot = self.value.write().unwrap_or_else(|e| e.into_inner());
-        let changed = slot.expose_secret() != fresh.expose_secret();
-        if changed {
-            *slot = Arc::new(fresh);
-        }
-        Ok(changed)
+        check(&fresh).map_err(|message| self.source.error(format!("{}: {message}", self.source)))?;
+        Ok(self.value.replace(fresh))
     }
 }
 
@@ -253,6 +267,8 @@ fn bad_env_name(var: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -295,6 +311,19 @@ mod tests {
         let err = live.reload(&ProcessEnv).unwrap_err().to_string();
         assert!(err.starts_with("web.admin_token_file: file ") && err.ends_with(" is empty"), "{err}");
         assert_eq!(live.current().expose_secret(), "second", "a failed reload keeps the last good value");
+
+        // A value its user cannot take keeps the last good one too, and the
+        // error names the key and the file, not the value.
+        let shared = live.cell();
+        std::fs::write(&path, "third\n").unwrap();
+        let refuse = |s: &SecretString| if s.expose_secret().len() < 8 { Err("too short".to_string()) } else { Ok(()) };
+        let err = live.reload_checked(&ProcessEnv, refuse).unwrap_err().to_string();
+        assert!(err.starts_with("web.admin_token_file: file ") && err.ends_with(": too short"), "{err}");
+        assert!(!err.contains("third"), "{err}");
+        assert_eq!(shared.current().expose_secret(), "second");
+        std::fs::write(&path, "long enough\n").unwrap();
+        assert!(live.reload_checked(&ProcessEnv, refuse).unwrap());
+        assert_eq!(shared.current().expose_secret(), "long enough", "the cell's users see the reload");
 
         std::fs::remove_file(&path).unwrap();
         let err = source.resolve(&ProcessEnv).unwrap_err().to_string();

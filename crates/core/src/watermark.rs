@@ -29,8 +29,11 @@ pub fn next_watermark(old: Option<DateTime<Utc>>, poll: &PollSummary, overlap: D
         return old;
     }
     let base = poll.first_as_of.unwrap_or(poll.started_at);
+    // Checked: `base` comes from the AMS; an overlap reaching past the
+    // first representable date starts from there (a lower watermark only
+    // lists more).
     let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
-    let candidate = (base - overlap).trunc_subsecs(0);
+    let candidate = base.checked_sub_signed(overlap).unwrap_or(DateTime::<Utc>::MIN_UTC).trunc_subsecs(0);
     match old {
         Some(o) if o >= candidate => Some(o),
         _ => Some(candidate),
@@ -80,6 +83,13 @@ mod tests {
     fn never_moves_backwards() {
         let old = Some(t("2026-11-29T15:00:00Z"));
         assert_eq!(next_watermark(old, &poll(true, 3, Some("2026-11-29T14:05:02Z")), TWO_MIN), old);
+    }
+
+    #[test]
+    fn an_overlap_past_the_first_date_does_not_panic() {
+        let huge = Duration::from_secs(200_000_000 * 365 * 86_400);
+        let got = next_watermark(None, &poll(true, 3, Some("0001-01-01T00:00:00Z")), huge);
+        assert_eq!(got, Some(DateTime::<Utc>::MIN_UTC.trunc_subsecs(0)));
     }
 
     #[test]

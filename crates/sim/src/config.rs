@@ -14,9 +14,22 @@ pub enum SimAuth {
     /// HTTP basic authentication.
     Basic { user: String, pass: String },
     /// OAuth 2.0 client credentials: `POST /oauth/token` hands out bearer
-    /// tokens that expire after `token_ttl_secs`.
+    /// tokens that expire after `token_ttl_secs` (its `expires_in`; any
+    /// value up to `u64::MAX`, to test clients against absurd answers).
     #[serde(rename = "oauth2")]
     OAuth2 { client_id: String, client_secret: String, token_ttl_secs: u64 },
+}
+
+impl SimAuth {
+    /// The mode's name (never its secret).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SimAuth::None => "none",
+            SimAuth::ApiKey { .. } => "api_key",
+            SimAuth::Basic { .. } => "basic",
+            SimAuth::OAuth2 { .. } => "oauth2",
+        }
+    }
 }
 
 /// The simulated AMS's settings. Faults given here are the starting fault

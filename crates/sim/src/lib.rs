@@ -30,7 +30,9 @@
 //! `{"changed": [keys]}`, `GET /_sim/events`, `POST /_sim/events/{key}/change`
 //! (optional body: event fields to set), `POST /_sim/events/{key}/cancel`,
 //! `POST /_sim/tokens {"key"}` → `{"token"}`, `GET`/`PUT /_sim/faults`
-//! ([`Faults`]), `GET /_sim/stats` ([`SimStats`]), `POST /_sim/stats/reset`.
+//! ([`Faults`]), `GET`/`PUT /_sim/auth` ([`SimAuth`]: the credential
+//! callers must present, replaced to rotate it), `GET /_sim/stats`
+//! ([`SimStats`]), `POST /_sim/stats/reset`.
 //!
 //! **Faults** apply to the contract's data and auth methods; `/health` gets
 //! only the global latency, hang and error faults (a failing AMS fails its

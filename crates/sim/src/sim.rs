@@ -203,6 +203,19 @@ impl Sim {
         self.state.faults.set(faults);
     }
 
+    /// How callers must authenticate now.
+    pub fn auth(&self) -> crate::config::SimAuth {
+        self.state.gate.mode()
+    }
+
+    /// Replaces how callers must authenticate (a rotated API key, password
+    /// or client secret): the old credential is refused from now on;
+    /// OAuth 2.0 tokens already issued stay good until they expire.
+    pub fn set_auth(&self, auth: crate::config::SimAuth) {
+        tracing::info!(mode = auth.kind(), "the sim's authentication was replaced");
+        self.state.gate.set_mode(auth);
+    }
+
     pub fn stats(&self) -> SimStats {
         self.state.stats.snapshot(self.state.store.count() as u64)
     }

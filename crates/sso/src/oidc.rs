@@ -17,11 +17,15 @@
 //!   offers one.
 //!
 //! When the provider rotates its keys, a token signed with a key we do not
-//! know makes us fetch the key set again (at most once a minute).
+//! know makes us fetch the key set again (at most once a minute). The
+//! client secret is a [`SecretCell`] read at each code exchange, so a
+//! secret replaced while the process runs (`client_secret_file` re-read on
+//! SIGHUP) is used from the next sign-in on.
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use amsync_core::secret::SecretCell;
 use amsync_core::{escaped, MemberKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -34,7 +38,7 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
     SignatureVerificationError, TokenResponse,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use url::Url;
 
 /// How long one call to the provider may take.
@@ -47,8 +51,8 @@ const JWKS_REFETCH_FLOOR: Duration = Duration::from_secs(60);
 pub struct OidcSettings {
     pub issuer: Url,
     pub client_id: String,
-    /// `None` for a public client (PKCE alone).
-    pub client_secret: Option<SecretString>,
+    /// `None` for a public client (PKCE alone); its current value is used.
+    pub client_secret: Option<SecretCell>,
     pub scopes: Vec<String>,
     /// The ID-token claim that holds the member key (`sub` by default).
     pub key_claim: String,
@@ -194,7 +198,7 @@ impl OidcRp {
     }
 
     fn client_secret(&self) -> Option<ClientSecret> {
-        self.settings.client_secret.as_ref().map(|s| ClientSecret::new(s.expose_secret().to_string()))
+        self.settings.client_secret.as_ref().map(|s| ClientSecret::new(s.current().expose_secret().to_string()))
     }
 
     /// The authorization request: the URL to send the browser to, and what
@@ -418,7 +422,7 @@ mod tests {
         let s = OidcSettings {
             issuer: Url::parse("https://id.example.org").unwrap(),
             client_id: "amsync".into(),
-            client_secret: Some(SecretString::from("very-secret")),
+            client_secret: Some(SecretCell::from("very-secret")),
             scopes: vec!["openid".into()],
             key_claim: "sub".into(),
             mobile_client_ids: vec![],

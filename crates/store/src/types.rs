@@ -362,6 +362,32 @@ pub struct NodeInfo {
     pub id: String,
     pub role: String,
     pub last_seen: DateTime<Utc>,
+    /// Its long-lived tasks that failed and were restarted since it
+    /// started (none when all is well), so that `amsync status`, reading
+    /// the store from another process, shows them too.
+    #[serde(default)]
+    pub task_restarts: Vec<TaskRestarts>,
+}
+
+impl NodeInfo {
+    /// A node whose tasks never failed.
+    pub fn new(id: impl Into<String>, role: impl Into<String>, last_seen: DateTime<Utc>) -> NodeInfo {
+        NodeInfo { id: id.into(), role: role.into(), last_seen, task_restarts: Vec::new() }
+    }
+}
+
+/// A long-lived task of a node that failed (panicked, or ended when it
+/// should not have) and was restarted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRestarts {
+    /// One of a fixed set of names (`periodic_poll`, `events_sync`, …).
+    pub task: String,
+    /// Failures since the node started, each followed by a restart.
+    pub restarts: u64,
+    pub last_failure_at: DateTime<Utc>,
+    /// The last failure: the panic's message (control characters escaped,
+    /// at most 300 characters).
+    pub last_failure: String,
 }
 
 /// Re-applying community rules to every member from stored payloads.

@@ -1,5 +1,6 @@
 //! The engine: owns the source, the store and the settings, and runs the
-//! scheduler, the workers and the maintenance tasks until shut down.
+//! scheduler, the workers and the maintenance tasks until shut down, each
+//! under the [`Supervisor`] (restarted after a panic, never silently gone).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,11 +10,13 @@ use amsync_store::{SourceState, Store};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::SyncError;
 use crate::quarantine::QuarantineMonitor;
 use crate::settings::SyncSettings;
+use crate::supervise::{Supervisor, TaskName};
 use crate::worker::Throughput;
 
 /// The sync engine. Cheap to share (`Arc<Engine>`).
@@ -36,6 +39,8 @@ pub struct Engine {
     /// This process as the owner of the runs it starts or adopts:
     /// `node-id#instance`, another value in every process.
     pub(crate) owner: String,
+    /// Restarts this node's long-lived tasks when they fail.
+    pub(crate) supervisor: Arc<Supervisor>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -63,6 +68,9 @@ pub struct EngineStatus {
     pub ams: crate::reachability::Reachability,
     /// The quarantine's window and state on this node.
     pub quarantine: crate::quarantine::QuarantineStatus,
+    /// This node's long-lived tasks that failed and were restarted (none
+    /// when all is well).
+    pub task_restarts: Vec<amsync_store::TaskRestarts>,
 }
 
 impl Engine {
@@ -83,11 +91,13 @@ impl Engine {
         monitor: Arc<QuarantineMonitor>,
     ) -> Arc<Engine> {
         let owner = format!("{}#{:08x}", settings.node_id, rand::random::<u32>());
+        let supervisor = Supervisor::new(settings.supervisor);
         Arc::new(Engine {
             owner,
             store,
             source,
             settings,
+            supervisor,
             wake: Notify::new(),
             paused: AtomicBool::new(false),
             schedule_state: Mutex::new(ScheduleState::default()),
@@ -114,6 +124,22 @@ impl Engine {
     /// This process as the owner of runs (`node-id#instance`).
     pub fn owner(&self) -> &str {
         &self.owner
+    }
+
+    /// The supervisor of this node's long-lived tasks, for the ones the
+    /// binary runs beside the engine (web server, retention, reloads).
+    pub fn supervisor(&self) -> &Arc<Supervisor> {
+        &self.supervisor
+    }
+
+    /// Runs one of the engine's loops under the supervisor.
+    fn supervise<F, Fut>(self: &Arc<Self>, task: TaskName, stop: &CancellationToken, run: F) -> JoinHandle<()>
+    where
+        F: Fn(Arc<Engine>, CancellationToken) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (engine, token) = (self.clone(), stop.clone());
+        self.supervisor.spawn(task, stop.clone(), move || run(engine.clone(), token.clone()))
     }
 
     /// Loads the paused state from the store (another node, or an earlier
@@ -144,27 +170,25 @@ impl Engine {
     /// (or are left to their lease) before it returns.
     pub async fn run(self: &Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
         self.load_state().await?;
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(crate::poll::run_scheduler(self.clone(), shutdown.clone()));
-        tasks.spawn(crate::events::run_scheduler(self.clone(), shutdown.clone()));
-        tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
-        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone(), true));
-        tasks.spawn(crate::reachability::run(self.clone(), shutdown.clone()));
-        while let Some(r) = tasks.join_next().await {
-            if let Err(e) = r {
-                tracing::error!(error = %e, "an engine task ended abnormally");
-            }
-        }
+        let tasks = [
+            self.supervise(TaskName::PeriodicPoll, &shutdown, crate::poll::run_scheduler),
+            self.supervise(TaskName::EventsSync, &shutdown, crate::events::run_scheduler),
+            self.supervise(TaskName::Workers, &shutdown, crate::worker::run_workers),
+            self.supervise(TaskName::Upkeep, &shutdown, |e, s| crate::maintenance::run(e, s, true)),
+            self.supervise(TaskName::Reachability, &shutdown, crate::reachability::run),
+        ];
+        join_all(tasks).await;
         Ok(())
     }
 
     /// Workers only (extra nodes, and `amsync refresh` when no node serves).
     pub async fn run_workers_only(self: &Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
         self.load_state().await?;
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(crate::worker::run_workers(self.clone(), shutdown.clone()));
-        tasks.spawn(crate::maintenance::run(self.clone(), shutdown.clone(), true));
-        while tasks.join_next().await.is_some() {}
+        join_all([
+            self.supervise(TaskName::Workers, &shutdown, crate::worker::run_workers),
+            self.supervise(TaskName::Upkeep, &shutdown, |e, s| crate::maintenance::run(e, s, true)),
+        ])
+        .await;
         Ok(())
     }
 
@@ -229,6 +253,7 @@ impl Engine {
             phases: self.phases.averages(),
             ams: self.reachability.get(),
             quarantine: self.quarantine.status(),
+            task_restarts: self.supervisor.restarts(),
         }
     }
 
@@ -339,14 +364,24 @@ impl Engine {
     ) -> Result<Option<amsync_store::Run>, SyncError> {
         self.load_state().await?;
         let stop = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(crate::worker::run_workers(self.clone(), stop.clone()));
         // Runs a dead process left are not adopted here: this process ends
         // with its own run, and would leave them half done again.
-        tasks.spawn(crate::maintenance::run(self.clone(), stop.clone(), false));
+        let tasks = [
+            self.supervise(TaskName::Workers, &stop, crate::worker::run_workers),
+            self.supervise(TaskName::Upkeep, &stop, |e, s| crate::maintenance::run(e, s, false)),
+        ];
         let result = self.wait_for_run(run, timeout).await;
         stop.cancel();
-        while tasks.join_next().await.is_some() {}
+        join_all(tasks).await;
         result
+    }
+}
+
+/// Waits for supervised tasks (they end only after the stop).
+async fn join_all<const N: usize>(tasks: [JoinHandle<()>; N]) {
+    for task in tasks {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "a task supervisor ended abnormally");
+        }
     }
 }

@@ -24,6 +24,8 @@
 //! - [`schedule`]: interval or cron schedules.
 //! - [`reachability`]: the cached AMS probe shown on the dashboard.
 //! - [`status`]: the health summary of the API, the dashboard and `amsync status`.
+//! - [`supervise`]: restarts a long-lived task that panicked, after a pause,
+//!   and counts it (`amsync_task_restarts_total{task}`, the status).
 //!
 //! **Architecture invariants:** the engine holds no database transaction
 //! across an AMS call (claim → fetch → commit are separate steps, the commit
@@ -50,6 +52,7 @@ pub mod safety;
 pub mod schedule;
 pub mod settings;
 pub mod status;
+pub mod supervise;
 mod timing;
 pub mod worker;
 
@@ -63,4 +66,5 @@ pub use safety::RuleProposal;
 pub use schedule::Schedule;
 pub use settings::SyncSettings;
 pub use status::{sync_status, JobStatus, SyncStatus};
+pub use supervise::{Supervisor, SupervisorSettings, TaskName};
 pub use timing::PhaseAverages;

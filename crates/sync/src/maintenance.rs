@@ -119,8 +119,9 @@ async fn rescue_expired(engine: &Engine) {
 }
 
 async fn beat(engine: &Engine) {
-    let node =
-        NodeInfo { id: engine.settings.node_id.clone(), role: engine.settings.role.clone(), last_seen: Utc::now() };
+    let mut node = NodeInfo::new(engine.settings.node_id.clone(), engine.settings.role.clone(), Utc::now());
+    // So that `amsync status`, in another process, sees them too.
+    node.task_restarts = engine.supervisor.restarts();
     if let Err(e) = engine.store.heartbeat(&node).await {
         tracing::error!(error = %e, "writing the heartbeat failed");
     }

@@ -74,7 +74,7 @@ impl Engine {
                         Utc::now()
                     } else {
                         let delay = self.backoff(claim.attempts, None);
-                        Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default()
+                        crate::schedule::later(Utc::now(), delay)
                     };
                     let failure = Engine::held_gone_failure(status, &why);
                     RefreshOutcome::Failed { failure, disposition: Disposition::Release { due } }
@@ -112,7 +112,7 @@ impl Engine {
                     Disposition::Dead
                 } else {
                     let delay = self.backoff(attempts, e.retry_after());
-                    Disposition::Retry { due: now + chrono::Duration::from_std(delay).unwrap_or_default() }
+                    Disposition::Retry { due: crate::schedule::later(now, delay) }
                 }
             }
         }

@@ -6,6 +6,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+/// `at + d`, or the end of time when that is past what a date can hold:
+/// never a panic, whatever a configuration or an AMS's `Retry-After` says.
+pub fn later(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d).ok().and_then(|d| at.checked_add_signed(d)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 #[derive(Debug, Clone)]
 pub enum Schedule {
     Interval(Duration),
@@ -22,7 +28,7 @@ impl Schedule {
         match self {
             Schedule::Interval(d) => match last {
                 None => now,
-                Some(l) => l + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::minutes(30)),
+                Some(l) => later(l, *d),
             },
             Schedule::Cron(s) => {
                 let from = last.unwrap_or(now).max(now - chrono::Duration::seconds(1));
@@ -46,6 +52,16 @@ mod tests {
         let now = t("2026-11-29T14:00:00Z");
         assert_eq!(s.next_after(None, now), now);
         assert_eq!(s.next_after(Some(t("2026-11-29T13:45:00Z")), now), t("2026-11-29T14:15:00Z"));
+    }
+
+    #[test]
+    fn an_interval_past_the_end_of_time_does_not_panic() {
+        // 200 million years fit a chrono duration but not a date.
+        let huge = Duration::from_secs(200_000_000 * 365 * 86_400);
+        let last = t("2026-11-29T13:45:00Z");
+        assert_eq!(Schedule::Interval(huge).next_after(Some(last), last), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(later(last, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(later(last, Duration::from_secs(60)), t("2026-11-29T13:46:00Z"));
     }
 
     #[test]

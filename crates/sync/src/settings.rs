@@ -7,6 +7,7 @@ use amsync_core::queue::RetryPolicy;
 
 use crate::quarantine::QuarantineSettings;
 use crate::schedule::Schedule;
+use crate::supervise::SupervisorSettings;
 
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
@@ -41,6 +42,8 @@ pub struct SyncSettings {
     pub reachability_timeout: Duration,
     /// `[quarantine]`: when a failing source is stopped and how it recovers.
     pub quarantine: QuarantineSettings,
+    /// The pauses before a failed long-lived task is restarted.
+    pub supervisor: SupervisorSettings,
 }
 
 impl Default for SyncSettings {
@@ -63,6 +66,7 @@ impl Default for SyncSettings {
             reachability_interval: Duration::from_secs(60),
             reachability_timeout: Duration::from_secs(10),
             quarantine: QuarantineSettings::default(),
+            supervisor: SupervisorSettings::default(),
         }
     }
 }

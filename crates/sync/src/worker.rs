@@ -33,7 +33,9 @@ pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken
     let commit_slots = Arc::new(Semaphore::new(workers * COMMITS_PER_WORKER));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        while tasks.try_join_next().is_some() {}
+        while let Some(done) = tasks.try_join_next() {
+            log_panicked_refresh(done);
+        }
         let permit = tokio::select! {
             _ = shutdown.cancelled() => break,
             p = slots.clone().acquire_owned() => p.expect("worker semaphore is never closed"),
@@ -52,20 +54,53 @@ pub(crate) async fn run_workers(engine: Arc<Engine>, shutdown: CancellationToken
         }
         let (engine, commit_slots) = (engine.clone(), commit_slots.clone());
         tasks.spawn(async move {
+            let _forget = ForgetIfPanicking { engine: engine.clone(), token: claim.token() };
             engine.refresh_claimed(claim, permit, &commit_slots).await;
         });
     }
     ahead_rx.close();
-    if let Err(e) = claimer.await {
-        tracing::error!(error = %e, "the claimer task failed");
-    }
+    let claimer = claimer.await;
     let mut waiting = Vec::new();
     while let Ok(c) = ahead_rx.try_recv() {
         waiting.push(c);
     }
     release(&engine, waiting).await;
     // Let refreshes in flight finish; their leases cover them if we are killed.
-    while tasks.join_next().await.is_some() {}
+    while let Some(done) = tasks.join_next().await {
+        log_panicked_refresh(done);
+    }
+    // A claimer that panicked ends the workers with its panic, so that the
+    // supervisor restarts both (the workers stopped when its channel closed).
+    if let Err(e) = claimer {
+        if e.is_panic() && !shutdown.is_cancelled() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        tracing::error!(error = %e, "the claimer task failed");
+    }
+}
+
+/// Stops renewing the lease of a refresh that panicked, so the rescuer
+/// gives its entry back to the queue when the lease expires (instead of
+/// the entry staying `running` for as long as the node lives).
+struct ForgetIfPanicking {
+    engine: Arc<Engine>,
+    token: amsync_store::ClaimToken,
+}
+
+impl Drop for ForgetIfPanicking {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.engine.inflight.remove(self.token);
+        }
+    }
+}
+
+fn log_panicked_refresh(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        if e.is_panic() {
+            tracing::error!(error = %e, "a member refresh panicked; its entry returns to the queue when its lease expires");
+        }
+    }
 }
 
 /// Keeps the buffer of claimed entries full while the queue has due entries.

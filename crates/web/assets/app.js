@@ -98,7 +98,8 @@
       quarantined: s.quarantined,
       paused_not_quarantined: s.paused && !s.quarantined,
       ams_down: !!(s.ams && s.ams.reachable === false),
-      approvals_pending: !!(s.thresholds && s.thresholds.pending_approvals > 0)
+      approvals_pending: !!(s.thresholds && s.thresholds.pending_approvals > 0),
+      tasks_restarted: !!(s.engine && s.engine.task_restarts && s.engine.task_restarts.length > 0)
     };
     document.querySelectorAll('[data-show-when]').forEach(function (el) {
       el.hidden = !when[el.getAttribute('data-show-when')];

@@ -105,6 +105,14 @@ fn describe() {
     describe_gauge!("amsync_source_quarantined", "1 while the source is paused by the quarantine of a failing AMS.");
     describe_gauge!("amsync_members", "Members held.");
     describe_counter!("amsync_quarantines_total", "Times a failing source was quarantined.");
+    describe_counter!(
+        "amsync_task_restarts_total",
+        "Long-lived tasks that failed (panicked) and were restarted, by task."
+    );
+    // Every task name at zero from the start, so a rate or an alert sees the series.
+    for task in amsync_sync::TaskName::ALL {
+        metrics::counter!("amsync_task_restarts_total", "task" => task.as_str()).increment(0);
+    }
     describe_gauge!("amsync_approvals_pending", "Approvals of changes held by a threshold, waiting for an admin.");
     describe_gauge!(
         "amsync_threshold_disables_in_window",

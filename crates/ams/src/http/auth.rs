@@ -1,8 +1,16 @@
 //! Authentication to the AMS: api key, HTTP basic, OAuth 2.0 client
 //! credentials.
 //!
-//! OAuth2 tokens are cached until shortly before `expires_in` runs out and
-//! shared by every call of the source. Fetching happens under one async lock,
+//! Secrets are [`SecretCell`]s, read per call: a secret replaced while the
+//! process runs (a `*_file` re-read on SIGHUP) is sent from the next call
+//! on. A cached OAuth2 token remembers the generation of the client secret
+//! it was fetched with, so a new client secret drops it and the next call
+//! fetches one with the new secret.
+//!
+//! OAuth2 tokens are cached until shortly before `expires_in` runs out
+//! (taken as at most a day: a larger value, up to `u64::MAX` seconds, is
+//! clamped instead of overflowing the clock) and shared by every call of
+//! the source. Fetching happens under one async lock,
 //! so callers that need a token at the same time share one fetch — and share
 //! its failure, instead of queueing up one timeout each. On a 401 the caller
 //! drops the token it used (only that one: a newer token fetched meanwhile is
@@ -12,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use amsync_core::error::{excerpt, Part};
+use amsync_core::secret::SecretCell;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT};
 use reqwest::{Client, RequestBuilder};
 use secrecy::{ExposeSecret, SecretString};
@@ -25,6 +34,9 @@ use crate::source::SourceError;
 
 /// A token without `expires_in` is used this long (and dropped sooner on a 401).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// A longer `expires_in` is taken as this: the token is fetched again at
+/// least daily, and no answer can push the clock past its end.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Renew this long before the token expires at most…
 const MAX_RENEWAL_MARGIN: Duration = Duration::from_secs(60);
 /// …and never more than this share of its lifetime (short-lived test tokens).
@@ -35,8 +47,8 @@ const MAX_TOKEN_BODY: u64 = 64 * 1024;
 /// The authentication of one source, ready to use.
 pub enum Auth {
     None,
-    ApiKey { header: HeaderName, value: SecretString },
-    Basic { username: String, password: SecretString },
+    ApiKey { header: HeaderName, value: SecretCell },
+    Basic { username: String, password: SecretCell },
     OAuth2(Box<OAuth2>),
 }
 
@@ -51,7 +63,9 @@ impl Auth {
             AuthConfig::ApiKey { header, value } => {
                 let name =
                     HeaderName::from_bytes(header.as_bytes()).map_err(|_| BuildError::HeaderName(header.clone()))?;
-                HeaderValue::from_str(value.expose_secret()).map_err(|_| BuildError::SecretNotHeaderSafe("api_key"))?;
+                if !is_header_safe(&value.current()) {
+                    return Err(BuildError::SecretNotHeaderSafe("api_key"));
+                }
                 Auth::ApiKey { header: name, value: value.clone() }
             }
             AuthConfig::Basic { username, password } => {
@@ -88,16 +102,18 @@ impl Auth {
         Ok(match self {
             Auth::None => (rb, None),
             Auth::ApiKey { header, value } => {
-                // Checked when built; a secret that stopped being header-safe
-                // (it cannot, it is immutable) would fail the request instead.
-                let mut v = HeaderValue::from_str(value.expose_secret()).map_err(|_| SourceError::Config {
-                    part,
-                    reason: "the api key is not a valid header value".into(),
+                // Checked when built and by the reload that replaces it
+                // ([`is_header_safe`]); one that slipped through fails the
+                // request instead of going out malformed.
+                let mut v = HeaderValue::from_str(value.current().expose_secret()).map_err(|_| {
+                    SourceError::Config { part, reason: "the api key is not a valid header value".into() }
                 })?;
                 v.set_sensitive(true);
                 (rb.header(header.clone(), v), None)
             }
-            Auth::Basic { username, password } => (rb.basic_auth(username, Some(password.expose_secret())), None),
+            Auth::Basic { username, password } => {
+                (rb.basic_auth(username, Some(password.current().expose_secret())), None)
+            }
             Auth::OAuth2(o) => {
                 let (token, used) = o.token(client, timeout, part).await?;
                 (rb.bearer_auth(token.expose_secret()), Some(used))
@@ -121,10 +137,15 @@ impl Auth {
     }
 }
 
+/// Whether an API key can be sent as a header value (no control characters).
+pub fn is_header_safe(secret: &SecretString) -> bool {
+    HeaderValue::from_str(secret.expose_secret()).is_ok()
+}
+
 pub struct OAuth2 {
     token_url: Url,
     client_id: String,
-    client_secret: SecretString,
+    client_secret: SecretCell,
     scope: Option<String>,
     cache: Mutex<Cache>,
     /// Fetches started; read before taking the lock to learn whether someone
@@ -135,14 +156,17 @@ pub struct OAuth2 {
 #[derive(Default)]
 struct Cache {
     token: Option<Cached>,
-    /// The failure of the last fetch, shared with the callers that waited for it.
-    last_failure: Option<SourceError>,
+    /// The failure of the last fetch and the client secret's generation it
+    /// was made with, shared with the callers that waited for it.
+    last_failure: Option<(SourceError, u64)>,
 }
 
 struct Cached {
     value: SecretString,
     id: u64,
     fresh_until: Instant,
+    /// The client secret's generation the token was fetched with.
+    secret_generation: u64,
 }
 
 #[derive(Deserialize)]
@@ -161,29 +185,35 @@ impl OAuth2 {
     ) -> Result<(SecretString, TokenUse), SourceError> {
         let seen = self.attempts.load(Ordering::SeqCst);
         let mut cache = self.cache.lock().await;
+        let (secret, generation) = self.client_secret.snapshot();
         if let Some(t) = &cache.token {
-            if Instant::now() < t.fresh_until {
+            if t.secret_generation != generation {
+                tracing::debug!("the OAuth2 client secret was replaced; fetching a token with the new one");
+            } else if Instant::now() < t.fresh_until {
                 return Ok((t.value.clone(), TokenUse(t.id)));
             }
         }
         if self.attempts.load(Ordering::SeqCst) != seen {
-            if let Some(failure) = &cache.last_failure {
+            if let Some((failure, _)) = cache.last_failure.as_ref().filter(|(_, g)| *g == generation) {
                 return Err(with_part(failure.clone(), part));
             }
         }
         let id = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
-        match self.fetch(client, timeout, part).await {
+        match self.fetch(client, timeout, part, &secret).await {
             Ok((value, lifetime)) => {
                 let margin = MAX_RENEWAL_MARGIN.min(lifetime / RENEWAL_MARGIN_DIVISOR);
-                let fresh_until = Instant::now() + lifetime.saturating_sub(margin);
+                // The lifetime is clamped when read; checked all the same,
+                // since an overflowing clock panics the calling task.
+                let fresh_until =
+                    Instant::now().checked_add(lifetime.saturating_sub(margin)).unwrap_or_else(Instant::now);
                 tracing::debug!(lifetime_s = lifetime.as_secs_f64(), "fetched an OAuth2 token");
-                cache.token = Some(Cached { value: value.clone(), id, fresh_until });
+                cache.token = Some(Cached { value: value.clone(), id, fresh_until, secret_generation: generation });
                 cache.last_failure = None;
                 Ok((value, TokenUse(id)))
             }
             Err(e) => {
                 cache.token = None;
-                cache.last_failure = Some(e.clone());
+                cache.last_failure = Some((e.clone(), generation));
                 Err(e)
             }
         }
@@ -202,6 +232,7 @@ impl OAuth2 {
         client: &Client,
         timeout: Duration,
         part: Part,
+        client_secret: &SecretString,
     ) -> Result<(SecretString, Duration), SourceError> {
         let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &self.scope {
@@ -209,8 +240,7 @@ impl OAuth2 {
         }
         // RFC 6749 §2.3.1: client_secret_basic, id and secret form-encoded first.
         let id: String = url::form_urlencoded::byte_serialize(self.client_id.as_bytes()).collect();
-        let secret: String =
-            url::form_urlencoded::byte_serialize(self.client_secret.expose_secret().as_bytes()).collect();
+        let secret: String = url::form_urlencoded::byte_serialize(client_secret.expose_secret().as_bytes()).collect();
         let request = client
             .post(self.token_url.clone())
             .basic_auth(id, Some(secret))
@@ -267,19 +297,30 @@ impl OAuth2 {
         if answer.access_token.is_empty() {
             return Err(unusable("empty access_token"));
         }
-        let lifetime = match answer.expires_in {
-            None | Some(serde_json::Value::Null) => DEFAULT_TOKEN_LIFETIME,
-            Some(serde_json::Value::Number(n)) => {
-                n.as_u64().map(Duration::from_secs).ok_or_else(|| unusable("bad expires_in"))?
-            }
-            // Some servers send it as a string.
-            Some(serde_json::Value::String(s)) => {
-                s.trim().parse().map(Duration::from_secs).map_err(|_| unusable("bad expires_in"))?
-            }
-            Some(_) => return Err(unusable("bad expires_in")),
-        };
+        let lifetime = token_lifetime(answer.expires_in.as_ref()).ok_or_else(|| unusable("bad expires_in"))?;
         Ok((SecretString::from(answer.access_token), lifetime))
     }
+}
+
+/// How long a token is used, from the answer's `expires_in` (seconds, a
+/// number or a string of digits), at most [`MAX_TOKEN_LIFETIME`]; `None`
+/// when it is not a count of seconds.
+fn token_lifetime(expires_in: Option<&serde_json::Value>) -> Option<Duration> {
+    let seconds = match expires_in {
+        None | Some(serde_json::Value::Null) => return Some(DEFAULT_TOKEN_LIFETIME),
+        Some(serde_json::Value::Number(n)) => n.as_u64()?,
+        // Some servers send it as a string; more digits than a u64 holds
+        // is still "a very long time".
+        Some(serde_json::Value::String(s)) => {
+            let s = s.trim();
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().unwrap_or(u64::MAX)
+        }
+        Some(_) => return None,
+    };
+    Some(Duration::from_secs(seconds).min(MAX_TOKEN_LIFETIME))
 }
 
 /// The same failure, reported for another call.
@@ -292,4 +333,28 @@ fn with_part(mut e: SourceError, new: Part) -> SourceError {
         SourceError::Data { error, .. } => error.part = new,
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_token_lifetime_is_clamped_to_a_day_and_never_overflows_the_clock() {
+        let day = MAX_TOKEN_LIFETIME;
+        assert_eq!(token_lifetime(None), Some(DEFAULT_TOKEN_LIFETIME));
+        assert_eq!(token_lifetime(Some(&json!(null))), Some(DEFAULT_TOKEN_LIFETIME));
+        assert_eq!(token_lifetime(Some(&json!(3600))), Some(Duration::from_secs(3600)));
+        assert_eq!(token_lifetime(Some(&json!(" 120 "))), Some(Duration::from_secs(120)));
+        for huge in [json!(u64::MAX), json!(u64::MAX.to_string()), json!("99999999999999999999999999"), json!(86_401)] {
+            let lifetime = token_lifetime(Some(&huge)).unwrap();
+            assert_eq!(lifetime, day, "{huge}");
+            assert!(Instant::now().checked_add(lifetime).is_some());
+        }
+        for bad in [json!(-1), json!(1.5), json!("soon"), json!(""), json!("-5"), json!([1])] {
+            assert_eq!(token_lifetime(Some(&bad)), None, "{bad}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amsync_ams::{AmsSource, AuthConfig, CredentialService, HttpSource, SourceError};
+use amsync_core::secret::SecretCell;
 use amsync_core::{Encoding, FailureKind};
 use secrecy::SecretString;
 
@@ -13,10 +14,14 @@ use crate::server::{Script, ServerAuth, TestAms, CLIENT_ID, CLIENT_SECRET};
 use crate::support::{config, key, source};
 
 fn oauth2(ams: &TestAms, secret: &str) -> AuthConfig {
+    oauth2_with(ams, SecretCell::from(secret))
+}
+
+fn oauth2_with(ams: &TestAms, client_secret: SecretCell) -> AuthConfig {
     AuthConfig::OAuth2 {
         token_url: ams.token_url(),
         client_id: CLIENT_ID.into(),
-        client_secret: SecretString::from(secret),
+        client_secret,
         scope: Some("ams.read".into()),
     }
 }
@@ -55,11 +60,10 @@ async fn api_key_with_a_custom_header_and_a_wrong_key(encoding: Encoding) {
 
 async fn basic_auth(encoding: Encoding) {
     let server = ServerAuth::Basic { username: "community".into(), password: "pä55:word".into() };
-    let client =
-        |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: SecretString::from("pä55:word") };
+    let client = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: "pä55:word".into() };
     let (_ams, src) = with_auth(encoding, server.clone(), client).await;
     src.member_communities(&key("M000123")).await.unwrap();
-    let wrong = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: SecretString::from("nope") };
+    let wrong = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: "nope".into() };
     let (_ams, src) = with_auth(encoding, server, wrong).await;
     assert_eq!(src.member_communities(&key("M000123")).await.unwrap_err().kind(), FailureKind::Unauthorized);
 }
@@ -139,6 +143,62 @@ async fn oauth2_credential_401_is_an_answer_unless_the_token_was_refused(encodin
     assert_eq!(ams.token_fetches(), 2);
 }
 
+async fn oauth2_a_huge_expires_in_is_clamped_not_an_overflow(encoding: Encoding) {
+    // `Instant + u64::MAX seconds` overflows: the call used to panic, and
+    // with it the task that made it (the periodic poll).
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    *ams.state.token_expires_in.lock().unwrap() = Some(u64::MAX);
+    for _ in 0..3 {
+        src.member_details(&key("M000123")).await.unwrap();
+    }
+    assert_eq!(ams.token_fetches(), 1, "the token is cached (for at most a day)");
+}
+
+async fn replaced_secrets_are_sent_from_the_next_call(encoding: Encoding) {
+    // An API key and a basic password, replaced in their cells as a SIGHUP
+    // reload does: the next call sends the new value.
+    let server = ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "key-1".into() };
+    let cell = SecretCell::from("key-1");
+    let (ams, src) = with_auth(encoding, server, |_| AuthConfig::api_key(cell.clone())).await;
+    src.member_details(&key("M000123")).await.unwrap();
+    ams.set_auth(ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "key-2".into() });
+    assert_eq!(src.member_details(&key("M000123")).await.unwrap_err().kind(), FailureKind::Unauthorized);
+    cell.replace(SecretString::from("key-2"));
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.hits().last().unwrap().header("x-api-key"), Some("key-2"));
+
+    let server = ServerAuth::Basic { username: "community".into(), password: "pw-1".into() };
+    let cell = SecretCell::from("pw-1");
+    let client = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: cell.clone() };
+    let (ams, src) = with_auth(encoding, server, client).await;
+    src.member_details(&key("M000123")).await.unwrap();
+    ams.set_auth(ServerAuth::Basic { username: "community".into(), password: "pw-2".into() });
+    cell.replace(SecretString::from("pw-2"));
+    src.member_details(&key("M000123")).await.unwrap();
+}
+
+async fn oauth2_a_new_client_secret_drops_the_cached_token(encoding: Encoding) {
+    let cell = SecretCell::from(CLIENT_SECRET);
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2_with(a, cell.clone())).await;
+    *ams.state.token_expires_in.lock().unwrap() = Some(3600);
+    src.member_details(&key("M000123")).await.unwrap();
+    // The authorization server takes a new secret; tokens it issued stay
+    // good until they expire, as most do.
+    *ams.state.client_secret.lock().unwrap() = Some("rotated-s3cret".into());
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.token_fetches(), 1, "the same secret keeps its token");
+    cell.replace(SecretString::from("rotated-s3cret"));
+    src.member_details(&key("M000123")).await.unwrap();
+    src.member_details(&key("M000123")).await.unwrap();
+    assert_eq!(ams.token_fetches(), 2, "a new secret fetches one new token");
+    let (headers, _) = ams.state.token_requests.lock().unwrap()[1].clone();
+    let basic =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{CLIENT_ID}:rotated-s3cret"));
+    assert_eq!(headers.get("authorization").unwrap().to_str().unwrap(), format!("Basic {basic}"));
+    let auths: Vec<_> = ams.hits().iter().map(|h| h.header("authorization").unwrap().to_string()).collect();
+    assert_eq!(auths, ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2", "Bearer tok-2"]);
+}
+
 async fn oauth2_token_endpoint_failures(encoding: Encoding) {
     let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, "not-the-secret")).await;
     let e = src.member_details(&key("M000123")).await.unwrap_err();
@@ -159,7 +219,7 @@ async fn secrets_stay_out_of_debug_and_errors(encoding: Encoding) {
     let mut cfg = config(&ams);
     for auth in [
         AuthConfig::api_key(SecretString::from("SECRET-1")),
-        AuthConfig::Basic { username: "u".into(), password: SecretString::from("SECRET-1") },
+        AuthConfig::Basic { username: "u".into(), password: "SECRET-1".into() },
         oauth2(&ams, "SECRET-1"),
     ] {
         cfg.auth = auth;
@@ -181,5 +241,8 @@ crate::both!(
     oauth2_a_401_renews_the_token_once,
     oauth2_credential_401_is_an_answer_unless_the_token_was_refused,
     oauth2_token_endpoint_failures,
+    oauth2_a_huge_expires_in_is_clamped_not_an_overflow,
+    replaced_secrets_are_sent_from_the_next_call,
+    oauth2_a_new_client_secret_drops_the_cached_token,
     secrets_stay_out_of_debug_and_errors,
 );

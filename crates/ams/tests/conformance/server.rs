@@ -117,6 +117,8 @@ pub struct Ams {
     pub token_delay: Mutex<Duration>,
     pub token_status: Mutex<Option<u16>>,
     pub token_requests: Mutex<Vec<TokenRequest>>,
+    /// The client secret the token endpoint accepts (`CLIENT_SECRET` when unset).
+    pub client_secret: Mutex<Option<String>>,
 }
 
 /// A running test AMS.
@@ -441,7 +443,8 @@ async fn token(State(ams): State<Arc<Ams>>, headers: HeaderMap, Form(form): Form
     if let Some(status) = *ams.token_status.lock().unwrap() {
         return (StatusCode::from_u16(status).unwrap(), r#"{"error": "scripted"}"#).into_response();
     }
-    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    let secret = ams.client_secret.lock().unwrap().clone().unwrap_or_else(|| CLIENT_SECRET.to_string());
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{secret}"));
     let client_ok =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Basic {expected}"));
     let grant_ok = form.iter().any(|(k, v)| k == "grant_type" && v == "client_credentials");

@@ -136,25 +136,33 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
         changes = args.changes,
     );
 
+    let stop_trickle = tokio_util::sync::CancellationToken::new();
     let trickle = {
         let sim = sim.sim().clone();
         let (changes, every) = (args.changes, args.change_every.max(1));
-        tokio::spawn(async move {
-            if changes == 0 {
-                return;
-            }
-            let mut tick = tokio::time::interval(Duration::from_secs(every));
-            tick.tick().await;
-            loop {
+        let stop = stop_trickle.clone();
+        node.supervisor.spawn(amsync_sync::TaskName::DemoChanges, stop_trickle.clone(), move || {
+            let (sim, stop) = (sim.clone(), stop.clone());
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(every));
                 tick.tick().await;
-                let keys = sim.churn(changes);
-                tracing::info!(keys = ?keys, "the simulated AMS changed members");
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tick.tick() => {}
+                    }
+                    if changes > 0 {
+                        let keys = sim.churn(changes);
+                        tracing::info!(keys = ?keys, "the simulated AMS changed members");
+                    }
+                }
             }
         })
     };
 
     shutdown_signal().await;
-    trickle.abort();
+    stop_trickle.cancel();
+    let _ = trickle.await;
     changer.abort();
     node.stop().await;
     stop_login.cancel();

@@ -31,7 +31,7 @@ pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
     }
     let cfg = load_config_for(&args.config.config, audience)?;
     let store = open_store(&cfg, &ProcessEnv).await?;
-    let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh")?;
+    let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh", &mut Default::default())?;
     engine.load_state().await?;
 
     let mut resumed_full = None;

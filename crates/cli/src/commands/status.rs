@@ -30,7 +30,7 @@ pub async fn run(config: &Path, json: bool, audience: Audience) -> CliResult<()>
     let mut status = sync_status(store.as_ref(), None, &periodic, &events).await?;
     store.shutdown().await;
     // No engine runs here to have probed the AMS: probe it once now.
-    let probe_note = match wiring::http_source(&cfg, &ProcessEnv) {
+    let probe_note = match wiring::http_source(&cfg, &ProcessEnv, &mut Default::default()) {
         Ok(source) => {
             let r = amsync_sync::reachability::probe(&source, PROBE_TIMEOUT, &Default::default()).await;
             status.ams = Some(r);
@@ -134,6 +134,32 @@ fn ams_line(s: &SyncStatus, probe_note: Option<&str>) -> String {
     }
 }
 
+/// Long-lived tasks that failed and were restarted: this process's engine
+/// when one runs here, else what each live node's heartbeat says.
+fn restarts_line(s: &SyncStatus) -> String {
+    let by_node: Vec<(Option<&str>, &amsync_store::TaskRestarts)> = match &s.engine {
+        Some(e) => e.task_restarts.iter().map(|t| (None, t)).collect(),
+        None => s.nodes.iter().flat_map(|n| n.task_restarts.iter().map(|t| (Some(n.id.as_str()), t))).collect(),
+    };
+    if by_node.is_empty() {
+        return "none".into();
+    }
+    by_node
+        .iter()
+        .map(|(node, t)| {
+            format!(
+                "{}{} FAILED AND RESTARTED {} time(s), last at {}: {}",
+                node.map(|n| format!("{n}: ")).unwrap_or_default(),
+                t.task,
+                t.restarts,
+                when_ago(Some(t.last_failure_at)),
+                t.last_failure
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The human table: the health summary the dashboard's overview shows.
 pub fn table(s: &SyncStatus, database: &str, probe_note: Option<&str>) -> String {
     let mut rows: Vec<(&str, String)> = vec![
@@ -165,6 +191,7 @@ pub fn table(s: &SyncStatus, database: &str, probe_note: Option<&str>) -> String
                 s.nodes.iter().map(|n| format!("{} ({})", n.id, n.role)).collect::<Vec<_>>().join(", ")
             },
         ),
+        ("task restarts", restarts_line(s)),
     ];
     if let Some(e) = &s.engine {
         rows.push((

@@ -41,7 +41,7 @@ async fn admit(
     enc: Enc,
 ) -> Result<Answer, Response> {
     if !state.gate.allows(headers) {
-        return Err(unauthorized(enc, state.gate.mode()));
+        return Err(unauthorized(enc, &state.gate.mode()));
     }
     let plan = state.faults.plan(method, key);
     if plan.injected {
@@ -54,7 +54,7 @@ async fn admit(
         Outcome::CursorCycle => Ok(Answer::CursorCycle),
         Outcome::Error { status, retry_after } => Err(server_error(enc, status, retry_after)),
         Outcome::NotFound => Err(error_body(StatusCode::NOT_FOUND, enc, "not found")),
-        Outcome::Unauthorized => Err(unauthorized(enc, state.gate.mode())),
+        Outcome::Unauthorized => Err(unauthorized(enc, &state.gate.mode())),
     }
 }
 

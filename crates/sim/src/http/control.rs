@@ -1,5 +1,6 @@
 //! The control API under `/_sim` (JSON, no authentication, no faults): the
-//! truth about members, changes, faults, stats and tokens.
+//! truth about members, changes, faults, stats, tokens and the credential
+//! callers must present.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::changes::ChangeRequest;
+use crate::config::SimAuth;
 use crate::error::SimError;
 use crate::faults::Faults;
 use crate::render::Enc;
@@ -35,6 +37,7 @@ pub(super) fn router() -> Router<Arc<State>> {
         .route("/events/{key}/cancel", post(cancel_event))
         .route("/tokens", post(issue_token))
         .route("/faults", get(get_faults).put(put_faults))
+        .route("/auth", get(get_auth).put(put_auth))
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
 }
@@ -217,6 +220,20 @@ async fn put_faults(Extract(state): St, body: Bytes) -> Response {
     let sim = sim(state);
     sim.set_faults(faults);
     Json(sim.faults()).into_response()
+}
+
+async fn get_auth(Extract(state): St) -> Response {
+    Json(sim(state).auth()).into_response()
+}
+
+async fn put_auth(Extract(state): St, body: Bytes) -> Response {
+    let auth: SimAuth = match required_body(&body) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let sim = sim(state);
+    sim.set_auth(auth);
+    Json(sim.auth()).into_response()
 }
 
 async fn stats(Extract(state): St) -> Response {

@@ -104,3 +104,40 @@ async fn token_endpoint_is_absent_without_oauth2() {
     let r = sim.client.post(sim.url("/oauth/token")).body("grant_type=client_credentials").send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn the_control_api_rotates_the_accepted_credential() {
+    let auth = SimAuth::ApiKey { header: "X-Api-Key".into(), value: "old-key".into() };
+    let sim = spawn(SimConfig { auth, ..small(5) }).await;
+    let with_key = |key: &'static str| sim.client.get(sim.url("/members/M000001")).header("x-api-key", key).send();
+    assert_eq!(with_key("old-key").await.unwrap().status(), 200);
+    let rotated = json!({"mode": "api_key", "header": "X-Api-Key", "value": "new-key"});
+    let r = sim.client.put(sim.url("/_sim/auth")).json(&rotated).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), rotated);
+    assert_eq!(sim.json("/_sim/auth").await, rotated);
+    assert_eq!(with_key("old-key").await.unwrap().status(), 401, "the old key is refused at once");
+    assert_eq!(with_key("new-key").await.unwrap().status(), 200);
+
+    // OAuth 2.0: a new client secret; a token issued before stays good, as
+    // with most authorization servers, and an absurd lifetime is sent as is.
+    let oauth = |secret: &str| json!({"mode": "oauth2", "client_id": "cid", "client_secret": secret, "token_ttl_secs": u64::MAX});
+    sim.client.put(sim.url("/_sim/auth")).json(&oauth("first")).send().await.unwrap();
+    let grant = |secret: &'static str| {
+        sim.client
+            .post(sim.url("/oauth/token"))
+            .basic_auth("cid", Some(secret))
+            .body("grant_type=client_credentials")
+            .send()
+    };
+    let first: Value = grant("first").await.unwrap().json().await.unwrap();
+    assert_eq!(first["expires_in"], u64::MAX);
+    sim.client.put(sim.url("/_sim/auth")).json(&oauth("second")).send().await.unwrap();
+    assert_eq!(grant("first").await.unwrap().status(), 401);
+    assert_eq!(grant("second").await.unwrap().status(), 200);
+    let token = first["access_token"].as_str().unwrap();
+    let r = sim.client.get(sim.url("/members/M000001")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = sim.client.put(sim.url("/_sim/auth")).json(&json!({"mode": "nope"})).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+}

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "run_listing_lease",
         sql: include_str!("../../migrations/0009_run_listing_lease.sql"),
     },
+    Migration {
+        version: 10,
+        name: "node_task_restarts",
+        sql: include_str!("../../migrations/0010_node_task_restarts.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

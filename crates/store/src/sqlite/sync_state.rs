@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use super::codec::{from_ms, ms, opt_from_ms};
 use super::SqliteStore;
 use crate::api::SyncStateStore;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::types::{NodeInfo, SourceState};
 
 #[async_trait::async_trait]
@@ -68,13 +68,19 @@ impl SyncStateStore for SqliteStore {
 
     async fn heartbeat(&self, node: &NodeInfo) -> Result<()> {
         let n = node.clone();
+        // None when all is well, so a healthy node's row stays as small as before.
+        let restarts = (!n.task_restarts.is_empty())
+            .then(|| serde_json::to_string(&n.task_restarts))
+            .transpose()
+            .map_err(|e| StoreError::Invalid(format!("task restarts: {e}")))?;
         self.write_op(move |ctx| {
             ctx.conn
                 .prepare_cached(
-                    "INSERT INTO nodes (id, role, last_seen) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (id) DO UPDATE SET role = excluded.role, last_seen = excluded.last_seen",
+                    "INSERT INTO nodes (id, role, last_seen, task_restarts) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (id) DO UPDATE SET role = excluded.role, last_seen = excluded.last_seen,
+                        task_restarts = excluded.task_restarts",
                 )?
-                .execute(params![n.id, n.role, ms(n.last_seen)])?;
+                .execute(params![n.id, n.role, ms(n.last_seen), restarts])?;
             Ok(())
         })
         .await
@@ -83,10 +89,19 @@ impl SyncStateStore for SqliteStore {
     async fn live_nodes(&self, now: DateTime<Utc>, ttl: Duration) -> Result<Vec<NodeInfo>> {
         let since = ms(now) - ttl.as_millis().min(i64::MAX as u128) as i64;
         self.read_op(move |c| {
-            let mut stmt =
-                c.prepare_cached("SELECT id, role, last_seen FROM nodes WHERE last_seen >= ?1 ORDER BY id")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, role, last_seen, task_restarts FROM nodes WHERE last_seen >= ?1 ORDER BY id",
+            )?;
             let rows = stmt.query_map([since], |r| {
-                Ok(NodeInfo { id: r.get(0)?, role: r.get(1)?, last_seen: from_ms(r.get(2)?) })
+                let restarts: Option<String> = r.get(3)?;
+                Ok(NodeInfo {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    last_seen: from_ms(r.get(2)?),
+                    // Written by this code as JSON; an unreadable value
+                    // (a newer binary's shape) shows as none, not an error.
+                    task_restarts: restarts.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })

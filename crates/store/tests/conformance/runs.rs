@@ -137,14 +137,30 @@ pub async fn the_source_state_and_heartbeats_are_kept(db: &mut TestDb) {
     s.set_source_state(&paused).await.unwrap();
     assert_eq!(s.source_state().await.unwrap(), paused);
     for (id, seen) in [("n1", t0()), ("n2", t0() - mins(5))] {
-        s.heartbeat(&NodeInfo { id: id.into(), role: "serve".into(), last_seen: seen }).await.unwrap();
+        s.heartbeat(&NodeInfo::new(id, "serve", seen)).await.unwrap();
     }
     let live = s.live_nodes(t0() + chrono::Duration::seconds(10), Duration::from_secs(60)).await.unwrap();
     assert_eq!(live.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["n1"]);
-    s.heartbeat(&NodeInfo { id: "n2".into(), role: "worker".into(), last_seen: t0() }).await.unwrap();
+    s.heartbeat(&NodeInfo::new("n2", "worker", t0())).await.unwrap();
     let live = s.live_nodes(t0(), Duration::from_secs(60)).await.unwrap();
     assert_eq!(live.len(), 2);
     assert_eq!(live[1].role, "worker");
+    assert!(live.iter().all(|n| n.task_restarts.is_empty()));
+    // A node's failed and restarted tasks ride on its heartbeat, and go
+    // when a later heartbeat has none.
+    let restarts = vec![TaskRestarts {
+        task: "periodic_poll".into(),
+        restarts: 2,
+        last_failure_at: t0(),
+        last_failure: "overflow when adding duration to instant".into(),
+    }];
+    let mut beat = NodeInfo::new("n1", "serve", t0());
+    beat.task_restarts = restarts.clone();
+    s.heartbeat(&beat).await.unwrap();
+    let live = s.live_nodes(t0(), Duration::from_secs(60)).await.unwrap();
+    assert_eq!((live[0].task_restarts.clone(), live[1].task_restarts.len()), (restarts, 0));
+    s.heartbeat(&NodeInfo::new("n1", "serve", t0())).await.unwrap();
+    assert!(s.live_nodes(t0(), Duration::from_secs(60)).await.unwrap()[0].task_restarts.is_empty());
 }
 
 pub async fn everything_survives_a_reopen(db: &mut TestDb) {

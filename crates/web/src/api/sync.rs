@@ -12,7 +12,7 @@ use crate::error::{ApiError, QueryParams};
 use crate::state::AppState;
 
 /// Last and next periodic refresh, watermark, queue by state, rates,
-/// AMS reachability, quarantine, events sync.
+/// AMS reachability, quarantine, events sync, tasks restarted after a failure.
 #[utoipa::path(get, path = "/sync/status", operation_id = "sync_status", tag = "sync",
     responses((status = 200, description = "The health summary", content_type = "application/json"), (status = 401, description = "No or unknown token or session"), (status = 403, description = "The token may not do that, or the CSRF header is missing")))]
 pub async fn status(_: Admin, State(state): State<AppState>) -> Result<Json<amsync_sync::SyncStatus>, ApiError> {

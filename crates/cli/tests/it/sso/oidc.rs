@@ -1,8 +1,9 @@
 //! OpenID Connect sign-on against a real provider (`oidc-provider` from the
 //! npm registry, pinned in `tests/oidc-provider/package-lock.json`) started
 //! by the test on 127.0.0.1: discovery, code + PKCE, state and nonce, ID
-//! token validation with the provider's keys, RP-initiated logout, and the
-//! mobile `id_token` grant.
+//! token validation with the provider's keys, RP-initiated logout, the
+//! mobile `id_token` grant, and a client secret rotated at the provider and
+//! reloaded by a child `amsync serve` on SIGHUP.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -14,7 +15,6 @@ use amsync_web::sso::SsoMode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -82,7 +82,7 @@ fn settings(issuer: &Url, app_url: &Url) -> OidcSettings {
     OidcSettings {
         issuer: issuer.clone(),
         client_id: "amsync".into(),
-        client_secret: Some(SecretString::from("amsync-test-secret")),
+        client_secret: Some("amsync-test-secret".into()),
         scopes: vec!["openid".into()],
         key_claim: "sub".into(),
         mobile_client_ids: vec!["amsync-mobile".into()],
@@ -340,4 +340,58 @@ async fn a_forged_newline_in_the_provider_error_stays_on_its_log_line() {
         app.shutdown().await;
     })
     .await;
+}
+
+/// One browser sign-in at a child node through the provider: the status
+/// of amsync's answer to the callback (303 when signed in).
+async fn sign_in_at(base: &str, member: &str) -> StatusCode {
+    let mut b = Browser::default();
+    let login = b.get(&format!("{base}/login?ReturnUrl=%2Fme")).await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let callback_prefix = format!("{base}/sso/callback");
+    let callback = interact(&mut b, &location(&login), member, |u| u.starts_with(&callback_prefix)).await;
+    b.get(&callback).await.status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rotates_the_client_secret_used_at_the_token_endpoint() {
+    use crate::secret_rotation::{files, sim, wait_for_the_load, Files};
+    let _heavy = crate::helpers::HEAVY.lock().await;
+    crate::helpers::init_tracing();
+    let port = crate::child::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let provider = start_provider(&Url::parse(&base).unwrap()).await;
+    let ams = sim(amsync_sim::SimAuth::None).await;
+    let secrets = tempfile::tempdir().unwrap();
+    let secret = secrets.path().join("client_secret");
+    std::fs::write(&secret, "amsync-test-secret\n").unwrap();
+    let extra = format!(
+        "public_url = \"{base}\"\n[sso]\nmode = \"oidc\"\n[sso.oidc]\nissuer = \"{}\"\nclient_id = \"amsync\"\nclient_secret_file = \"{}\"\n",
+        provider.issuer,
+        secret.display()
+    );
+    let f: Files = files(&ams.base_url(), "", "1h", &extra);
+    let serve = crate::child::Serve::start_on(port, &f.cfg, &[], &f.log).await;
+    wait_for_the_load(&serve).await;
+    assert_eq!(sign_in_at(&base, "M000001").await, StatusCode::SEE_OTHER, "signed in with the first secret");
+
+    // The provider takes a new secret: amsync's code exchange is refused…
+    let rotate = client()
+        .post(provider.issuer.join("/_test/client-secret").unwrap())
+        .body("rotated-client-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotate.status(), StatusCode::NO_CONTENT);
+    assert_ne!(sign_in_at(&base, "M000002").await, StatusCode::SEE_OTHER, "the provider refuses the old secret");
+    // …until the file has it too and SIGHUP reloads it.
+    std::fs::write(&secret, "rotated-client-secret\n").unwrap();
+    serve.signal(libc::SIGHUP);
+    crate::secret_rotation::wait_for_log(&f.log, "secrets reloaded", 1).await;
+    assert_eq!(sign_in_at(&base, "M000002").await, StatusCode::SEE_OTHER, "signed in with the new secret");
+    serve.stop().await;
+    let log = std::fs::read_to_string(&f.log).unwrap();
+    assert!(log.lines().any(|l| l.contains("secrets reloaded") && l.contains("sso.oidc.client_secret_file")), "{log}");
+    assert!(!log.contains("rotated-client-secret") && !log.contains("amsync-test-secret"), "no secret in the log");
+    drop(provider);
 }

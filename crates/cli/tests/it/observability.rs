@@ -120,6 +120,8 @@ const LABEL_SOURCES: &[(&str, &str, &str, &str)] = &[
     ("sync/src/worker.rs", "outcome", "label", "a refresh's outcomes, literals beside it"),
     ("sync/src/worker.rs", "trigger", "claim.trigger.as_str()", "`Trigger`, an enum"),
     ("sync/src/recovery.rs", "kind", "run.kind.as_str()", "`Trigger`, an enum"),
+    ("sync/src/supervise.rs", "task", "task.as_str()", "`TaskName`, an enum of the supervised tasks"),
+    ("web/src/metrics.rs", "task", "task.as_str()", "`TaskName`, an enum of the supervised tasks"),
 ];
 
 /// The text between `open` (just after an opening parenthesis) and its

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "queue_state_index_off_the_hot_path",
         sql: include_str!("../../migrations/0008_queue_state_index_off_the_hot_path.sql"),
     },
+    Migration {
+        version: 9,
+        name: "ledger_by_admin_and_erase_indexes",
+        sql: include_str!("../../migrations/0009_ledger_by_admin_and_erase_indexes.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

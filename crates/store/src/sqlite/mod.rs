@@ -39,6 +39,7 @@ mod events;
 mod export;
 mod groups;
 mod held;
+pub mod member_data;
 mod member_io;
 mod members;
 pub mod migrate;
@@ -113,9 +114,14 @@ fn open_writer_connection(path: &Path, cache_mb: usize) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // foreign_keys off: the schema declares none (see the first migration).
+    // secure_delete on: content a delete or an update frees is overwritten
+    // with zeros (in the page, and whole freed pages), so an erased member's
+    // data, or a value a refresh replaced, does not linger in free space,
+    // in the file or in a backup of it (see `erase.rs` for the WAL).
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
+         PRAGMA secure_delete = ON;
          PRAGMA foreign_keys = OFF;
          PRAGMA temp_store = MEMORY;
          PRAGMA journal_size_limit = 67108864;

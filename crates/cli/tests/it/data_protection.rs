@@ -59,6 +59,8 @@ async fn export_erase_tombstone_and_lift_over_the_api() {
     assert_eq!(tokens[0]["grant"], "password");
     assert!(tokens[0].get("hash").is_none());
     assert!(!export["change_feed"].as_array().unwrap().is_empty());
+    // Nothing was held about it, and the thresholds' window counted nothing of it.
+    assert_eq!((&export["held_changes"], &export["threshold_ledger"]), (&json!([]), &json!([])));
     let audit: Vec<&str> = export["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(audit, ["POST /api/v1/members/{key}/sign-out"]);
     assert!(export["tombstone"].is_null());

@@ -86,12 +86,19 @@ fn delete_queue_entries(conn: &Connection, key: &str, at: i64) -> Result<u64> {
     Ok(n)
 }
 
+/// By `held_changes_by_member` (migration 9).
+const DELETE_HELD_CHANGES_SQL: &str = "DELETE FROM held_changes WHERE member_key = ?1 RETURNING approval_id";
+
+/// By `threshold_ledger_by_member` (migration 9). The counts stay (an erase
+/// must not loosen the window); the key goes.
+const CLEAR_LEDGER_KEY_SQL: &str = "UPDATE threshold_ledger SET member_key = NULL WHERE member_key = ?1";
+
 /// Deletes the key's held changes, whatever their status, and drops each
 /// pending approval that is left with nothing pending (it would otherwise
 /// wait for an admin to decide on nothing).
 fn delete_held_changes(conn: &Connection, key: &str, at: i64) -> Result<u64> {
     let mut approvals: Vec<i64> = conn
-        .prepare_cached("DELETE FROM held_changes WHERE member_key = ?1 RETURNING approval_id")?
+        .prepare_cached(DELETE_HELD_CHANGES_SQL)?
         .query_map([key], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let n = approvals.len() as u64;
@@ -145,12 +152,7 @@ pub(crate) fn erase_rows(conn: &Connection, key: &str, at: i64, feed_history: bo
         mobile_tokens: delete(conn, "DELETE FROM mobile_tokens WHERE member = ?1", key)?,
         change_feed,
         held_changes: delete_held_changes(conn, key, at)?,
-        // The counts stay (an erase must not loosen the window); the key goes.
-        threshold_ledger: delete(
-            conn,
-            "UPDATE threshold_ledger SET member_key = NULL WHERE member_key = ?1 AND member_key IS NOT NULL",
-            key,
-        )?,
+        threshold_ledger: delete(conn, CLEAR_LEDGER_KEY_SQL, key)?,
     };
     Ok(removed)
 }
@@ -191,4 +193,20 @@ pub(crate) fn lift(conn: &Connection, key: &str) -> Result<bool> {
         tracing::info!(member = key, "tombstone lifted");
     }
     Ok(lifted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::query_plan;
+    use super::*;
+
+    #[test]
+    fn the_held_changes_and_the_ledger_are_found_by_member() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::apply(&mut conn).unwrap();
+        let held = query_plan(&conn, DELETE_HELD_CHANGES_SQL);
+        assert!(held.contains("INDEX held_changes_by_member (member_key=?)"), "{held}");
+        let ledger = query_plan(&conn, CLEAR_LEDGER_KEY_SQL);
+        assert!(ledger.contains("INDEX threshold_ledger_by_member (member_key=?)"), "{ledger}");
+    }
 }

@@ -68,6 +68,16 @@ pub use writer::{WriterStats, WRITER_THREAD_NAME};
 use crate::error::{Result, StoreError};
 use writer::{Writer, WriterCtx};
 
+/// How SQLite would run `sql` (its parameters bound to NULL), one step per
+/// `; `: for tests that a statement uses the index it was written for.
+#[cfg(test)]
+pub(crate) fn query_plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+    let rows = stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3)).unwrap();
+    rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+}
+
 /// How long a connection waits for another process's lock (a CLI `refresh`
 /// beside `serve`, a backup) before reporting busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -13,6 +13,7 @@ use amsync_store::*;
 
 use crate::fixtures::*;
 use crate::harness::TestDb;
+use crate::safety::limits;
 
 async fn rows_naming(db: &TestDb, c: &MemberKeyColumn, k: &str) -> i64 {
     db.scalar(&format!("SELECT COUNT(*) FROM {} WHERE {} = '{k}'", c.table, c.column)).await
@@ -109,15 +110,6 @@ pub async fn an_export_holds_everything_about_one_member(db: &mut TestDb) {
     assert_eq!(e.audit.len(), 1, "only the entry whose target is A: {:?}", e.audit);
     assert!(e.tombstone.is_none());
     assert!(db.s().export_member(&key("NOBODY")).await.unwrap().is_none(), "nothing held, no export");
-}
-
-fn limits(max_disables: u64, removal_share: f64) -> Thresholds {
-    Thresholds {
-        max_disables,
-        max_disable_share: 1.0,
-        max_membership_removal_share: removal_share,
-        window: Duration::from_secs(3600),
-    }
 }
 
 fn in_run(mut c: RefreshCommit, run: RunId) -> RefreshCommit {

@@ -18,7 +18,7 @@ use amsync_store::*;
 use crate::fixtures::*;
 use crate::harness::TestDb;
 
-fn limits(max_disables: u64, removal_share: f64) -> Thresholds {
+pub fn limits(max_disables: u64, removal_share: f64) -> Thresholds {
     Thresholds {
         max_disables,
         max_disable_share: 1.0,

@@ -129,3 +129,36 @@ async fn erased_content_is_gone_from_the_file_its_wal_and_a_later_backup() {
     assert_eq!(integrity, "ok");
     store.commit_refresh(commit(member("N401"), t0() + mins(3))).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_in_an_older_snapshot_delays_emptying_the_wal_until_a_later_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("amsync.db");
+    let store = open(&dir);
+    let mail = "zq-held-back-7f3a91@erasure.invalid";
+    for i in 0..50 {
+        store.commit_refresh(commit(member(&format!("N{i:03}")), t0())).await.unwrap();
+    }
+    let mut m = member("N025X");
+    m.details.email = Some(mail.into());
+    store.commit_refresh(commit(m, t0())).await.unwrap();
+    // Another process reading in a snapshot from before the erase (a long
+    // backup, say) keeps the log from being emptied.
+    let reader = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let before: i64 = reader.query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0)).unwrap();
+    let erase = EraseRequest { key: key("N025X"), actor: "admin token".into(), reason: None, at: t0() + mins(1) };
+    let started = std::time::Instant::now();
+    store.erase_member(&erase).await.unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the erase does not wait for the reader");
+    assert!(file_holds(&db, mail) || file_holds(&wal_of(&db), mail), "the older snapshot still needs the old pages");
+    let seen: i64 = reader.query_row("SELECT COUNT(*) FROM members", [], |r| r.get(0)).unwrap();
+    assert_eq!(seen, before, "the reader's snapshot was left alone");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // The next commit after the retry interval empties the log.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    store.commit_refresh(commit(member("N100"), t0() + mins(2))).await.unwrap();
+    assert!(!file_holds(&db, mail), "{mail} survives in the database file");
+    assert!(!file_holds(&wal_of(&db), mail), "{mail} survives in the write-ahead log");
+}

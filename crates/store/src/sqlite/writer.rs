@@ -77,6 +77,9 @@ struct WalEmptying {
     /// A committed group asked for it and it has not succeeded yet.
     owed: bool,
     last_try: Option<Instant>,
+    /// A failed try was logged as a warning (the retries log at debug
+    /// level, so a long backup does not fill the log).
+    warned: bool,
 }
 
 /// The writer thread's name (Linux shows its first 15 bytes in /proc).
@@ -281,6 +284,7 @@ fn empty_wal_if_owed(ctx: &mut WriterCtx) {
     if std::mem::take(&mut w.requested) {
         w.owed = true;
         w.last_try = None;
+        w.warned = false;
     }
     if !w.owed || w.last_try.is_some_and(|t| t.elapsed() < WAL_EMPTYING_RETRY) {
         return;
@@ -294,17 +298,22 @@ fn empty_wal_if_owed(ctx: &mut WriterCtx) {
     if let Err(e) = ctx.conn.busy_timeout(super::BUSY_TIMEOUT) {
         tracing::error!(error = %e, "could not restore the writer's busy timeout");
     }
-    match checkpoint {
+    let why = match checkpoint {
         Ok((0, _)) => {
             w.owed = false;
             tracing::debug!("emptied the write-ahead log after an erase");
+            return;
         }
-        Ok((_, frames)) => tracing::warn!(
-            frames,
-            "the write-ahead log could not be emptied after an erase (a reader is still in an older snapshot); \
-             trying again after the next commit"
-        ),
-        Err(e) => tracing::warn!(error = %e, "the write-ahead log could not be emptied after an erase"),
+        Ok((_, frames)) => format!("a reader is still in an older snapshot ({frames} frames in the log)"),
+        Err(e) => e.to_string(),
+    };
+    if std::mem::replace(&mut w.warned, true) {
+        tracing::debug!(why, "the write-ahead log is still not emptied after an erase; trying again");
+    } else {
+        tracing::warn!(
+            why,
+            "the write-ahead log could not be emptied after an erase; trying again after later commits"
+        );
     }
 }
 

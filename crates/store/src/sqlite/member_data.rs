@@ -52,9 +52,9 @@ pub const MEMBER_KEY_COLUMNS: &[MemberKeyColumn] = &[
         table: "members",
         column: "merged_into",
         on_erase: OnErase::Keep {
-            why: "names the erased key in the record of another member, the one its AMS merged into it: that \
-                  member's data, exported and erased with it; the erased key's tombstone keeps the key itself from \
-                  coming back",
+            why: "names the erased key in the record of another member, the one its AMS merged into it (as does a \
+                  held 410 of that member, in its held change's signal): that member's data, exported and erased \
+                  with it; the erased key's tombstone keeps the key itself from coming back",
         },
         in_export: None,
     },
@@ -68,8 +68,10 @@ pub const MEMBER_KEY_COLUMNS: &[MemberKeyColumn] = &[
         table: "change_feed",
         column: "member_key",
         on_erase: OnErase::DeleteExcept {
-            kept_where: "kind = 'erased'",
-            why: "the `erased` entry is how the community site learns to drop what it holds about the member",
+            kept_where: "kind = 'erased' OR seq = (SELECT MAX(seq) FROM change_feed)",
+            why: "the `erased` entry is how the community site learns to drop what it holds about the member; the \
+                  feed's newest entry stays, or its sequence number would be handed out again (it is the `erased` \
+                  entry whenever a record was erased)",
         },
         in_export: Some(|e| e.change_feed.len()),
     },

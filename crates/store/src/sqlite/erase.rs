@@ -86,10 +86,10 @@ fn delete_queue_entries(conn: &Connection, key: &str, at: i64) -> Result<u64> {
     Ok(n)
 }
 
-/// By `held_changes_by_member` (migration 9).
+/// By `held_changes_by_member` (migration 11).
 const DELETE_HELD_CHANGES_SQL: &str = "DELETE FROM held_changes WHERE member_key = ?1 RETURNING approval_id";
 
-/// By `threshold_ledger_by_member` (migration 9). The counts stay (an erase
+/// By `threshold_ledger_by_member` (migration 11). The counts stay (an erase
 /// must not loosen the window); the key goes.
 const CLEAR_LEDGER_KEY_SQL: &str = "UPDATE threshold_ledger SET member_key = NULL WHERE member_key = ?1";
 

@@ -36,10 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "queue_state_index_off_the_hot_path",
         sql: include_str!("../../migrations/0008_queue_state_index_off_the_hot_path.sql"),
     },
+    // 9 and 10 are taken on main (run_listing_lease, node_task_restarts).
     Migration {
-        version: 9,
+        version: 11,
         name: "ledger_by_admin_and_erase_indexes",
-        sql: include_str!("../../migrations/0009_ledger_by_admin_and_erase_indexes.sql"),
+        sql: include_str!("../../migrations/0011_ledger_by_admin_and_erase_indexes.sql"),
     },
 ];
 

@@ -6,10 +6,17 @@
 //! The store counts what the window holds (inside the writer, so concurrent
 //! refreshes are counted exactly); these functions only decide.
 //!
+//! **What counts.** The limits count the changes the source asked for. A
+//! change an admin made or approved (an admin's disable, a released hold,
+//! a rule change) is shown beside them for the audit but counts against
+//! no limit: the admin has looked at it, and counting it would hold the
+//! source's ordinary changes for the rest of the window.
+//!
 //! **The baselines.** A share is taken of what existed at the window's
 //! start: the members active then, the memberships held then. Both are
 //! computed backwards from now (active now + disabled within the window −
-//! enabled within it; memberships now + removed within it). Members and
+//! enabled within it; memberships now + removed within it), counting every
+//! change applied, an admin's too. Members and
 //! memberships *created* within the window count as present at its start,
 //! so a first load does not make every later disable look like a mass
 //! deletion.
@@ -45,14 +52,26 @@ impl Default for Thresholds {
 }
 
 /// What the window holds now.
+///
+/// A change an admin made or approved (an admin's disable, a released
+/// hold, a rule change) counts for the audit and in the baselines, never
+/// against the limits: approving one large change must not hold the
+/// source's ordinary changes for the rest of the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowUsage {
-    /// Disables applied within the window, an admin's own included.
+    /// Disables from the source applied within the window: what the limits count.
     pub disables: u64,
+    /// Disables an admin made or approved within the window (not counted against the limits).
+    #[serde(default)]
+    pub admin_disables: u64,
     /// Members active at the window's start (see the module doc).
     pub active_at_start: u64,
-    /// Memberships removed within the window (refreshes and rule changes).
+    /// Memberships the source's answers removed within the window: what the limits count.
     pub membership_removals: u64,
+    /// Memberships removed within the window by a change an admin made or
+    /// approved: rule changes and released holds (not counted against the limits).
+    #[serde(default)]
+    pub admin_membership_removals: u64,
     /// Memberships held at the window's start (see the module doc).
     pub memberships_at_start: u64,
 }

@@ -5,9 +5,16 @@
 //! **Invariants:**
 //! - an erase removes every row about the member — its record, memberships,
 //!   groups, raw AMS answers, history, refresh bookkeeping, queue entries,
-//!   sessions, mobile tokens and change-feed entries — in one transaction,
-//!   and appends one `erased` entry to the change feed so the site drops
-//!   what it holds;
+//!   sessions, mobile tokens, change-feed entries and changes the
+//!   thresholds held — in one transaction, clears its key from the
+//!   thresholds' ledger (the counts stay), and appends one `erased` entry
+//!   to the change feed so the site drops what it holds; a pending approval
+//!   left with nothing pending is dropped;
+//! - what an erase removed does not survive in the database's files: the
+//!   SQLite store overwrites deleted content (`secure_delete`) and empties
+//!   its write-ahead log after the erase commits, so neither the file nor a
+//!   backup taken afterwards holds it (`sqlite/member_data.rs` lists, table
+//!   by table, what an erase and an export do);
 //! - a refresh of a tombstoned key writes nothing about it (its queue entry
 //!   settles as [`crate::CommitOutcome::Tombstoned`]), so the record does
 //!   not come back until an admin lifts the tombstone;
@@ -19,8 +26,9 @@
 //!   sticks, and a pruned record would come back enabled).
 //!
 //! What an erase keeps, on purpose: the tombstone (the key, when, who and
-//! why) and the audit log's entries about the member (accountability for
-//! admin actions, the erase included).
+//! why), the audit log's entries about the member (accountability for
+//! admin actions, the erase included), the thresholds' ledger rows without
+//! the key, and another member's record naming the key as its merge target.
 
 use std::time::Duration;
 
@@ -30,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEntry;
 use crate::error::Result;
+use crate::safety_api::HeldChange;
 use crate::types::{FeedItem, HistoryEntry, QueueEntry, StoredMember};
 
 /// A key an admin erased: refreshes write nothing about it until it is lifted.
@@ -73,6 +82,14 @@ pub struct ErasedRows {
     pub mobile_tokens: u64,
     /// Change-feed entries about the member before the `erased` one.
     pub change_feed: u64,
+    /// Its changes held by the thresholds, whatever their status (a
+    /// pending approval left with nothing pending is dropped).
+    #[serde(default)]
+    pub held_changes: u64,
+    /// Threshold-ledger rows whose member key was cleared: the counts stay,
+    /// so an erase never loosens the window.
+    #[serde(default)]
+    pub threshold_ledger: u64,
 }
 
 impl ErasedRows {
@@ -87,6 +104,8 @@ impl ErasedRows {
             + self.sessions
             + self.mobile_tokens
             + self.change_feed
+            + self.held_changes
+            + self.threshold_ledger
     }
 }
 
@@ -139,6 +158,18 @@ pub struct MobileTokenMeta {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A change of the member the thresholds' window counted: a disable, an
+/// enable, or `n` membership removals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// `disable`, `enable` or `membership_removal`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub n: u64,
+    /// Made or approved by an admin (recorded, not counted against the limits).
+    pub by_admin: bool,
+}
+
 /// A local group (SuperAdmin included) an admin put the member in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalGroupMembership {
@@ -165,6 +196,10 @@ pub struct MemberExport {
     pub mobile_tokens: Vec<MobileTokenMeta>,
     /// Oldest first.
     pub change_feed: Vec<FeedItem>,
+    /// Its changes the thresholds held, whatever their status, oldest first.
+    pub held_changes: Vec<HeldChange>,
+    /// What the thresholds' window counted of it, oldest first.
+    pub threshold_ledger: Vec<LedgerEntry>,
     /// Audit entries whose target is the member (its key, or a path under
     /// `/members/{key}`), newest first.
     pub audit: Vec<AuditEntry>,
@@ -182,6 +217,8 @@ impl MemberExport {
             && self.sessions.is_empty()
             && self.mobile_tokens.is_empty()
             && self.change_feed.is_empty()
+            && self.held_changes.is_empty()
+            && self.threshold_ledger.is_empty()
             && self.local_groups.is_empty()
             && self.audit.is_empty()
             && self.tombstone.is_none()

@@ -1,8 +1,10 @@
 //! Data protection over the API and with the real binary: a member's
 //! export holds everything about it and no secret; an erase removes it,
 //! tells the site, survives refreshes and sign-in through its tombstone
-//! until an admin lifts it; `amsync backup` taken while `serve` writes is a
-//! consistent database; the retention task of `serve` prunes by age.
+//! until an admin lifts it, and leaves nothing of it in the database file,
+//! its write-ahead log or the next `amsync backup`; `amsync backup` taken
+//! while `serve` writes is a consistent database; the retention task of
+//! `serve` prunes by age.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,8 @@ async fn export_erase_tombstone_and_lift_over_the_api() {
     assert_eq!(tokens[0]["grant"], "password");
     assert!(tokens[0].get("hash").is_none());
     assert!(!export["change_feed"].as_array().unwrap().is_empty());
+    // Nothing was held about it, and the thresholds' window counted nothing of it.
+    assert_eq!((&export["held_changes"], &export["threshold_ledger"]), (&json!([]), &json!([])));
     let audit: Vec<&str> = export["audit"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(audit, ["POST /api/v1/members/{key}/sign-out"]);
     assert!(export["tombstone"].is_null());
@@ -237,4 +241,50 @@ async fn a_backup_taken_while_serve_writes_is_consistent_and_serve_prunes_by_age
     serve.stop().await;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("pruned data past its retention"), "the pass is logged");
+}
+
+/// Whether `needle` occurs anywhere in the file (a missing file holds nothing).
+fn file_holds(path: &std::path::Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_members_data_is_gone_from_the_database_files_and_the_next_backup() {
+    let app = TestApp::spawn_with(AppOptions { members: 60, ..AppOptions::default() }).await;
+    app.full_refresh().await;
+    // A name and e-mail found nowhere else; the e-mail changes once, so its
+    // old value was freed by a refresh before the erase.
+    let (name, old_mail, new_mail) =
+        ("ysoldewyn-c4e8d2", "ysolde-old-c4e8d2@erasure.invalid", "ysolde-new-c4e8d2@erasure.invalid");
+    for mail in [old_mail, new_mail] {
+        let details = serde_json::Map::from_iter([("first_name".into(), json!(name)), ("email".into(), json!(mail))]);
+        app.sim.change(KEY, &ChangeRequest { details: Some(details), ..Default::default() }).unwrap();
+        app.refresh_keys(&[KEY]).await;
+    }
+    assert_eq!(app.member(KEY).await["email"], new_mail);
+    let db = app.store.path().to_path_buf();
+    let wal = db.with_file_name("amsync.db-wal");
+    for u in [name, old_mail, new_mail] {
+        assert!(file_holds(&db, u) || file_holds(&wal, u), "{u} was written before the erase");
+    }
+
+    let (status, erased) = app.post(&format!("/api/v1/members/{KEY}/erase"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    // `amsync backup`, the real binary, beside the running store.
+    let cfg = app.dir.path().join("amsync.toml");
+    std::fs::write(&cfg, config(&db, &app.sim.base_url())).unwrap();
+    let (out, log) = (app.dir.path().join("after-erase.db"), app.dir.path().join("backup.log"));
+    let envs = [("AMSYNC_ADMIN_TOKEN", ADMIN_TOKEN)];
+    let args = ["backup", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let (code, _) = child::run(&args, &envs, &log).await;
+    assert_eq!(code, 0, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    for u in [name, old_mail, new_mail] {
+        assert!(!file_holds(&db, u), "{u} survives in the database file");
+        assert!(!file_holds(&wal, u), "{u} survives in the write-ahead log");
+        assert!(!file_holds(&out, u), "{u} survives in a backup taken after the erase");
+    }
+    let left = amsync_store::MemberStore::member_count(app.store.as_ref()).await.unwrap() as i64;
+    assert_eq!(check_backup(&out), left, "the other members are in the backup, whole");
+    app.stop().await;
 }

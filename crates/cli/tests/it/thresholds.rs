@@ -3,7 +3,9 @@
 //! each refresh applied); a mass membership removal likewise; a mass rule
 //! change answers 202 and changes nothing; applying an approval releases
 //! exactly its changes; rejecting keeps them unapplied across the next
-//! refresh until the AMS answers otherwise.
+//! refresh until the AMS answers otherwise; what an admin approved or made
+//! counts for the audit, not against the limits the AMS's later changes
+//! are judged by.
 
 use std::time::Duration;
 
@@ -259,5 +261,90 @@ async fn a_mass_rule_change_is_held_until_approved() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.get("/api/v1/community-rules").await.1, json!({"rules": []}));
     assert_eq!(app.member(&committee_member).await["memberships"], before["memberships"]);
+    app.stop().await;
+}
+
+fn is_committee(m: &amsync_core::community::Membership) -> bool {
+    m.community.group_type.as_deref() == Some("Committee")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_rule_change_and_an_admins_disables_do_not_hold_the_next_ordinary_changes() {
+    let app =
+        TestApp::spawn_with(AppOptions { members: 200, thresholds: limits(3, 0.1), ..AppOptions::default() }).await;
+    app.full_refresh().await;
+    // An admin approves a rule change that removes more than 10 % of the memberships…
+    let exclude = json!({"rules": [{"action": "exclude", "group_type": "Committee", "group_subtype": "*"}]});
+    let (status, body) = app.put("/api/v1/community-rules", exclude).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (id, removed) =
+        (body["approval_id"].as_i64().unwrap(), body["dry_run"]["memberships_removed"].as_u64().unwrap());
+    let (status, body) = app.post(&format!("/api/v1/approvals/{id}"), json!({"decision": "apply"})).await;
+    assert_eq!((status, body["reapplied"]["memberships_removed"].as_u64()), (StatusCode::OK, Some(removed)), "{body}");
+    // …and disables four members, more than max_disables = 3.
+    let truths = app.sim.truths();
+    let mut active = truths
+        .iter()
+        .filter(|t| !t.deleted && t.details.status == amsync_core::AmsStatus::Active)
+        .map(|t| t.key.clone());
+    let by_admin: Vec<String> = active.by_ref().take(4).collect();
+    for k in &by_admin {
+        let (status, body) = app.post(&format!("/api/v1/members/{k}/disable"), json!({})).await;
+        assert_eq!((status, body["changed"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    }
+    let deleted: Vec<String> = active.by_ref().take(2).collect();
+
+    // Within the same window, the AMS's ordinary changes: 5 % of the
+    // members lose a membership the rules keep, and two members are gone.
+    let mut changed = Vec::new();
+    for t in truths.iter().filter(|t| !t.deleted && !by_admin.contains(&t.key) && !deleted.contains(&t.key)) {
+        if changed.len() == 10 {
+            break;
+        }
+        let Some(gone) = t.memberships.iter().position(|m| !is_committee(m)) else { continue };
+        let mut memberships = t.memberships.clone();
+        memberships.remove(gone);
+        app.sim.change(&t.key, &ChangeRequest { memberships: Some(memberships), ..Default::default() }).unwrap();
+        changed.push(t.key.clone());
+    }
+    assert_eq!(changed.len(), 10);
+    for k in &deleted {
+        app.sim.delete(k).unwrap();
+    }
+    let keys: Vec<&str> = changed.iter().chain(&deleted).map(String::as_str).collect();
+    let run = app.refresh_keys(&keys).await;
+    assert_eq!(
+        (run.counts.held, run.counts.disabled, run.counts.failed),
+        (0, 2, 0),
+        "applied without approval: {run:?}"
+    );
+    assert!(pending(&app).await.is_empty(), "no new approval");
+    for k in &changed {
+        let truth = app.sim.truth(k).unwrap();
+        let mut want: Vec<String> =
+            truth.memberships.iter().filter(|m| !is_committee(m)).map(|m| m.community.key.to_string()).collect();
+        let doc = app.member(k).await;
+        let mut got: Vec<String> = doc["memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["community"]["key"].as_str().unwrap().to_string())
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{k}: the removal applied");
+    }
+    for k in &deleted {
+        assert_eq!(status_of(&app, k).await, "disabled", "{k}");
+    }
+    // For the audit the window shows the admin's changes beside the AMS's.
+    let (_, s) = app.get("/api/v1/sync/status").await;
+    let t = &s["thresholds"];
+    assert_eq!((t["disables"].as_u64(), t["admin_disables"].as_u64()), (Some(2), Some(4)), "{t}");
+    assert_eq!(
+        (t["membership_removals"].as_u64(), t["admin_membership_removals"].as_u64()),
+        (Some(10), Some(removed)),
+        "{t}"
+    );
     app.stop().await;
 }

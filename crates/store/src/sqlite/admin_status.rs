@@ -11,7 +11,7 @@ use rusqlite::{params, Connection};
 use super::codec;
 use super::member_io as io;
 use super::refresh::record_change;
-use super::safety::{drop_hold, ledger_add, open_holds, DISABLE, ENABLE};
+use super::safety::{drop_hold, ledger_add, open_holds, ChangeOrigin, DISABLE, ENABLE};
 use crate::error::{Result, StoreError};
 use crate::safety_api::*;
 
@@ -40,9 +40,11 @@ pub(crate) fn admin_set_status(
     if changed {
         io::update_state(conn, &plan.new, at)?;
         record_change(conn, key, Trigger::Admin, None, at, &plan)?;
+        // Recorded for the audit and the baselines; an admin's own change
+        // never counts against the limits the source's changes are held by.
         match plan.kind {
-            ChangeKind::Disabled => ledger_add(conn, DISABLE, Some(key), 1, at, limits)?,
-            ChangeKind::Enabled => ledger_add(conn, ENABLE, Some(key), 1, at, limits)?,
+            ChangeKind::Disabled => ledger_add(conn, DISABLE, ChangeOrigin::Admin, Some(key), 1, at, limits)?,
+            ChangeKind::Enabled => ledger_add(conn, ENABLE, ChangeOrigin::Admin, Some(key), 1, at, limits)?,
             _ => {}
         }
     }

@@ -26,7 +26,7 @@ impl DataStore for SqliteStore {
         }
         let (key, actor, reason, at) = (e.key.clone(), e.actor.clone(), e.reason.clone(), ms(e.at));
         let (removed, tombstone, already_tombstoned) =
-            self.write_op(move |ctx| erase::erase(&ctx.conn, &key, &actor, reason.as_deref(), at)).await?;
+            self.write_op(move |ctx| erase::erase(ctx, &key, &actor, reason.as_deref(), at)).await?;
         Ok(EraseReport { removed, tombstone, already_tombstoned })
     }
 

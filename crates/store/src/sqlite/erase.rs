@@ -2,10 +2,18 @@
 //!
 //! [`erase_rows`] removes every row about a key on the writer, inside the
 //! caller's operation; the admin's erase adds the tombstone, the retention
-//! of disabled members does not. The `erased` change-feed entry is written
-//! *before* the member's older entries are deleted: sequence numbers are
-//! `max + 1`, so deleting first could hand out the number of a deleted
-//! newest entry again, one a reader may already have passed.
+//! of disabled members does not. `member_data.rs` lists every table that
+//! holds a member key and what happens to it here; a conformance test
+//! holds the schema, that list and this code together. The `erased`
+//! change-feed entry is written *before* the member's older entries are
+//! deleted: sequence numbers are `max + 1`, so deleting first could hand
+//! out the number of a deleted newest entry again, one a reader may
+//! already have passed.
+//!
+//! Deleted rows must not survive in the files either: the writer's
+//! connection runs with `secure_delete` (freed content is overwritten),
+//! and the admin's erase asks the writer to empty the write-ahead log once
+//! it has committed (the WAL still holds the pages as they were before).
 
 use amsync_core::diff::ChangeKind;
 use amsync_core::MemberKey;
@@ -14,6 +22,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::codec::{self, from_ms};
 use super::member_io;
 use super::runs::maybe_finish;
+use super::safety::drop_approval_left_with_nothing_pending;
+use super::writer::WriterCtx;
 use crate::data_protection::{ErasedRows, Tombstone};
 use crate::error::Result;
 
@@ -76,6 +86,33 @@ fn delete_queue_entries(conn: &Connection, key: &str, at: i64) -> Result<u64> {
     Ok(n)
 }
 
+/// By `held_changes_by_member` (migration 11).
+const DELETE_HELD_CHANGES_SQL: &str = "DELETE FROM held_changes WHERE member_key = ?1 RETURNING approval_id";
+
+/// By `threshold_ledger_by_member` (migration 11). The counts stay (an erase
+/// must not loosen the window); the key goes.
+const CLEAR_LEDGER_KEY_SQL: &str = "UPDATE threshold_ledger SET member_key = NULL WHERE member_key = ?1";
+
+/// Deletes the key's held changes, whatever their status, and drops each
+/// pending approval that is left with nothing pending (it would otherwise
+/// wait for an admin to decide on nothing).
+fn delete_held_changes(conn: &Connection, key: &str, at: i64) -> Result<u64> {
+    let mut approvals: Vec<i64> = conn
+        .prepare_cached(DELETE_HELD_CHANGES_SQL)?
+        .query_map([key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let n = approvals.len() as u64;
+    approvals.sort_unstable();
+    approvals.dedup();
+    for approval in approvals {
+        let note = "nothing is left pending: the held changes were of a member since erased";
+        if drop_approval_left_with_nothing_pending(conn, approval, note, at)? {
+            tracing::info!(approval, "an approval was dropped: its held changes were of an erased member");
+        }
+    }
+    Ok(n)
+}
+
 /// Removes every row about `key` (see the module doc); with `feed_history`
 /// its older change-feed entries too (a scan of the feed, which has no
 /// index by member: the admin's erase only), but never an `erased` entry
@@ -114,20 +151,24 @@ pub(crate) fn erase_rows(conn: &Connection, key: &str, at: i64, feed_history: bo
         sessions: delete(conn, "DELETE FROM sessions WHERE member = ?1", key)?,
         mobile_tokens: delete(conn, "DELETE FROM mobile_tokens WHERE member = ?1", key)?,
         change_feed,
+        held_changes: delete_held_changes(conn, key, at)?,
+        threshold_ledger: delete(conn, CLEAR_LEDGER_KEY_SQL, key)?,
     };
     Ok(removed)
 }
 
 /// The admin's erase: every row, then the tombstone (an earlier one is
-/// kept as it was). Returns what was removed, the tombstone, and whether
-/// it was there before.
+/// kept as it was), and the write-ahead log emptied once it commits.
+/// Returns what was removed, the tombstone, and whether it was there before.
 pub(crate) fn erase(
-    conn: &Connection,
+    ctx: &mut WriterCtx,
     key: &MemberKey,
     actor: &str,
     reason: Option<&str>,
     at: i64,
 ) -> Result<(ErasedRows, Tombstone, bool)> {
+    ctx.empty_wal_after_commit();
+    let conn = &ctx.conn;
     let k = key.as_str();
     let removed = erase_rows(conn, k, at, true)?;
     let inserted = conn
@@ -152,4 +193,20 @@ pub(crate) fn lift(conn: &Connection, key: &str) -> Result<bool> {
         tracing::info!(member = key, "tombstone lifted");
     }
     Ok(lifted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::query_plan;
+    use super::*;
+
+    #[test]
+    fn the_held_changes_and_the_ledger_are_found_by_member() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::apply(&mut conn).unwrap();
+        let held = query_plan(&conn, DELETE_HELD_CHANGES_SQL);
+        assert!(held.contains("INDEX held_changes_by_member (member_key=?)"), "{held}");
+        let ledger = query_plan(&conn, CLEAR_LEDGER_KEY_SQL);
+        assert!(ledger.contains("INDEX threshold_ledger_by_member (member_key=?)"), "{ledger}");
+    }
 }

@@ -1,13 +1,14 @@
 //! A member's export: every row held about one key, read in one snapshot
-//! on a reader (see [`crate::data_protection::MemberExport`]).
+//! on a reader (see [`crate::data_protection::MemberExport`]). Which table
+//! feeds which part of it is listed in `member_data.rs`.
 
 use std::borrow::Cow;
 
 use amsync_core::MemberKey;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{self, from_json, from_ms, opt_from_ms};
-use super::{erase, member_io, members, queue};
+use super::codec::{self, count, from_json, from_ms, opt_from_ms};
+use super::{erase, held, member_io, members, queue};
 use crate::audit::AuditEntry;
 use crate::data_protection::*;
 use crate::error::Result;
@@ -122,6 +123,16 @@ fn feed(conn: &Connection, key: &str) -> Result<Vec<FeedItem>> {
     Ok(out)
 }
 
+/// The thresholds' ledger rows about the member (by the ledger's member index).
+fn ledger(conn: &Connection, key: &str) -> Result<Vec<LedgerEntry>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT kind, at, n, by_admin FROM threshold_ledger WHERE member_key = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([key], |r| {
+        Ok(LedgerEntry { kind: r.get(0)?, at: from_ms(r.get(1)?), n: count(r.get(2)?), by_admin: r.get(3)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// Whether an audit target names the member: its key, or a path whose
 /// segment after `/members/` is the key (percent-decoded).
 fn names_member(target: &str, key: &str) -> bool {
@@ -181,6 +192,8 @@ pub(crate) fn export(conn: &Connection, key: &MemberKey) -> Result<Option<Member
         sessions: sessions(conn, k)?,
         mobile_tokens: mobile_tokens(conn, k)?,
         change_feed: feed(conn, k)?,
+        held_changes: held::all_held_changes(conn, k)?,
+        threshold_ledger: ledger(conn, k)?,
         audit: audit(conn, k)?,
         tombstone: erase::tombstone(conn, k)?,
     };

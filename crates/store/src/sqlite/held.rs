@@ -18,7 +18,7 @@ use super::cache::{Cache, RULES_SETTING};
 use super::codec::{self, count, from_json, from_ms, opt_from_ms, to_json};
 use super::member_io as io;
 use super::refresh::record_change;
-use super::safety::{hold_kind, hold_status, ledger_add, usage, DISABLE, REMOVAL};
+use super::safety::{hold_kind, hold_status, ledger_add, usage, ChangeOrigin, DISABLE, REMOVAL};
 use crate::error::{Result, StoreError};
 use crate::safety_api::*;
 use crate::types::ReapplySummary;
@@ -206,7 +206,8 @@ fn release(
             }
             let removed = (old.memberships.len() - new.memberships.len()) as u64;
             io::replace_memberships(conn, key, &new.memberships, true)?;
-            ledger_add(conn, REMOVAL, Some(key), removed, at, limits)?;
+            // Approved: recorded, not counted against the limits.
+            ledger_add(conn, REMOVAL, ChangeOrigin::Admin, Some(key), removed, at, limits)?;
             let plan = replan(Some(&old), new, Vec::new());
             record_change(conn, key, Trigger::Admin, None, at, &plan)?;
             return Ok(Ok(HoldStatus::Applied));
@@ -214,7 +215,7 @@ fn release(
     };
     io::update_state(conn, &plan.new, at)?;
     record_change(conn, key, Trigger::Admin, None, at, &plan)?;
-    ledger_add(conn, DISABLE, Some(key), 1, at, limits)?;
+    ledger_add(conn, DISABLE, ChangeOrigin::Admin, Some(key), 1, at, limits)?;
     Ok(Ok(HoldStatus::Applied))
 }
 
@@ -404,9 +405,17 @@ fn held_change(r: &rusqlite::Row<'_>) -> Result<HeldChange> {
 
 /// A member's pending and rejected held changes.
 pub(crate) fn open_held_changes(conn: &Connection, key: &str) -> Result<Vec<HeldChange>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {HELD_COLUMNS} FROM held_changes WHERE member_key = ?1 AND status IN ('pending', 'rejected') ORDER BY id"
-    ))?;
+    held_changes_where(conn, "member_key = ?1 AND status IN ('pending', 'rejected')", key)
+}
+
+/// Every held change of a member, whatever its status (its export).
+pub(crate) fn all_held_changes(conn: &Connection, key: &str) -> Result<Vec<HeldChange>> {
+    held_changes_where(conn, "member_key = ?1", key)
+}
+
+fn held_changes_where(conn: &Connection, condition: &str, key: &str) -> Result<Vec<HeldChange>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {HELD_COLUMNS} FROM held_changes WHERE {condition} ORDER BY id"))?;
     let mut rows = stmt.query([key])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {

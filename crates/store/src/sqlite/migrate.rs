@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "node_task_restarts",
         sql: include_str!("../../migrations/0010_node_task_restarts.sql"),
     },
+    Migration {
+        version: 11,
+        name: "ledger_by_admin_and_erase_indexes",
+        sql: include_str!("../../migrations/0011_ledger_by_admin_and_erase_indexes.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

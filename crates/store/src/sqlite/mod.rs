@@ -40,6 +40,7 @@ mod export;
 mod groups;
 mod held;
 mod listing;
+pub mod member_data;
 mod member_io;
 mod members;
 pub mod migrate;
@@ -67,6 +68,16 @@ pub use writer::{WriterStats, WRITER_THREAD_NAME};
 
 use crate::error::{Result, StoreError};
 use writer::{Writer, WriterCtx};
+
+/// How SQLite would run `sql` (its parameters bound to NULL), one step per
+/// `; `: for tests that a statement uses the index it was written for.
+#[cfg(test)]
+pub(crate) fn query_plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+    let rows = stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3)).unwrap();
+    rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+}
 
 /// How long a connection waits for another process's lock (a CLI `refresh`
 /// beside `serve`, a backup) before reporting busy.
@@ -114,9 +125,14 @@ fn open_writer_connection(path: &Path, cache_mb: usize) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // foreign_keys off: the schema declares none (see the first migration).
+    // secure_delete on: content a delete or an update frees is overwritten
+    // with zeros (in the page, and whole freed pages), so an erased member's
+    // data, or a value a refresh replaced, does not linger in free space,
+    // in the file or in a backup of it (see `erase.rs` for the WAL).
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
+         PRAGMA secure_delete = ON;
          PRAGMA foreign_keys = OFF;
          PRAGMA temp_store = MEMORY;
          PRAGMA journal_size_limit = 67108864;

@@ -636,12 +636,7 @@ impl QueueStore for SqliteStore {
 mod tests {
     use super::*;
 
-    fn plan(conn: &Connection, sql: &str) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
-        let rows = stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3)).unwrap();
-        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
-    }
+    use super::super::query_plan as plan;
 
     #[test]
     fn queue_statements_use_their_indexes() {

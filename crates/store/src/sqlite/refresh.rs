@@ -56,7 +56,7 @@ impl Prepared {
 /// `prepared` must come from [`Prepared::of`] on the same commit. Takes the
 /// commit by reference: a writer operation may run twice.
 pub(crate) fn commit(ctx: &mut WriterCtx, c: &RefreshCommit, prepared: &Prepared) -> Result<CommitOutcome> {
-    let WriterCtx { conn, cache } = ctx;
+    let WriterCtx { conn, cache, .. } = ctx;
     let entry = match c.claim {
         Some(token) => match queue::running_entry(conn, token)? {
             Some(e) => Some(e),

@@ -37,6 +37,17 @@ pub(crate) const DISABLE: &str = "disable";
 pub(crate) const ENABLE: &str = "enable";
 pub(crate) const REMOVAL: &str = "membership_removal";
 
+/// Whose change a ledger row records. The source's changes count against
+/// the window's limits; a change an admin made or approved (an admin's
+/// disable or enable, a released hold, a rule change) is recorded for the
+/// audit and for the baselines only, so approving one large change does
+/// not hold the source's ordinary changes for the rest of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChangeOrigin {
+    Source,
+    Admin,
+}
+
 /// Where a screened change comes from.
 pub(crate) struct HoldCtx<'a> {
     pub limits: &'a Thresholds,
@@ -56,6 +67,7 @@ fn window_ms(limits: &Thresholds) -> i64 {
 pub(crate) fn ledger_add(
     conn: &Connection,
     kind: &str,
+    origin: ChangeOrigin,
     member: Option<&str>,
     n: u64,
     at: i64,
@@ -64,19 +76,38 @@ pub(crate) fn ledger_add(
     if n == 0 {
         return Ok(());
     }
-    conn.prepare_cached("INSERT INTO threshold_ledger (kind, at, member_key, n) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![kind, at, member, n as i64])?;
+    let by_admin = origin == ChangeOrigin::Admin;
+    conn.prepare_cached(
+        "INSERT INTO threshold_ledger (kind, at, member_key, n, by_admin) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![kind, at, member, n as i64, by_admin])?;
     let keep = window_ms(limits).saturating_mul(2).max(LEDGER_KEEP_MS);
     conn.prepare_cached("DELETE FROM threshold_ledger WHERE kind = ?1 AND at < ?2")?
         .execute(params![kind, at.saturating_sub(keep)])?;
     Ok(())
 }
 
-fn ledger_sum(conn: &Connection, kind: &str, since: i64) -> Result<u64> {
-    let n: i64 = conn
-        .prepare_cached("SELECT COALESCE(SUM(n), 0) FROM threshold_ledger WHERE kind = ?1 AND at > ?2")?
-        .query_row(params![kind, since], |r| r.get(0))?;
-    Ok(count(n))
+/// What the window holds of one kind since `since`: the source's changes
+/// (what the limits count) and an admin's (see [`ChangeOrigin`]).
+struct LedgerSums {
+    source: u64,
+    admin: u64,
+}
+
+impl LedgerSums {
+    fn all(&self) -> u64 {
+        self.source + self.admin
+    }
+}
+
+fn ledger_sums(conn: &Connection, kind: &str, since: i64) -> Result<LedgerSums> {
+    let (source, admin): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(CASE WHEN by_admin = 0 THEN n END), 0), COALESCE(SUM(CASE WHEN by_admin = 1 THEN n END), 0)
+             FROM threshold_ledger WHERE kind = ?1 AND at > ?2",
+        )?
+        .query_row(params![kind, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(LedgerSums { source: count(source), admin: count(admin) })
 }
 
 /// What the window holds at `at`. The baselines are computed only when
@@ -91,9 +122,13 @@ pub(crate) fn usage(
 ) -> Result<WindowUsage> {
     let w = window_ms(limits);
     let since = at.saturating_sub(w);
+    let disables = ledger_sums(conn, DISABLE, since)?;
+    let removals = ledger_sums(conn, REMOVAL, since)?;
     let mut u = WindowUsage {
-        disables: ledger_sum(conn, DISABLE, since)?,
-        membership_removals: ledger_sum(conn, REMOVAL, since)?,
+        disables: disables.source,
+        admin_disables: disables.admin,
+        membership_removals: removals.source,
+        admin_membership_removals: removals.admin,
         ..WindowUsage::default()
     };
     if active {
@@ -103,8 +138,10 @@ pub(crate) fn usage(
                 let now: i64 = conn
                     .prepare_cached("SELECT COUNT(*) FROM members WHERE status = 'active'")?
                     .query_row([], |r| r.get(0))?;
-                let enabled = ledger_sum(conn, ENABLE, since)?;
-                let v = (count(now) + u.disables).saturating_sub(enabled);
+                // Every change applied within the window moved the count,
+                // whoever made it.
+                let enabled = ledger_sums(conn, ENABLE, since)?.all();
+                let v = (count(now) + disables.all()).saturating_sub(enabled);
                 cache.set_baseline_active(at, w, v);
                 v
             }
@@ -115,7 +152,7 @@ pub(crate) fn usage(
             Some(v) => v,
             None => {
                 let now: i64 = conn.prepare_cached("SELECT COUNT(*) FROM memberships")?.query_row([], |r| r.get(0))?;
-                let v = count(now) + u.membership_removals;
+                let v = count(now) + removals.all();
                 cache.set_baseline_memberships(at, w, v);
                 v
             }
@@ -161,15 +198,33 @@ pub(crate) fn open_holds(conn: &Connection, key: &str) -> Result<Vec<OpenHold>> 
 pub(crate) fn drop_hold(conn: &Connection, h: &OpenHold, note: &str, at: i64) -> Result<()> {
     conn.prepare_cached("UPDATE held_changes SET status = 'dropped', decided_at = ?2, note = ?3 WHERE id = ?1")?
         .execute(params![h.id, at, note])?;
-    conn.prepare_cached(
-        "UPDATE approvals SET status = 'dropped', updated_at = ?2, decided_at = ?2,
-            note = 'every held change was dropped: the source answered otherwise meanwhile'
-         WHERE id = ?1 AND status = 'pending'
-           AND NOT EXISTS (SELECT 1 FROM held_changes WHERE approval_id = ?1 AND status = 'pending')",
-    )?
-    .execute(params![h.approval_id, at])?;
+    drop_approval_left_with_nothing_pending(
+        conn,
+        h.approval_id,
+        "every held change was dropped: the source answered otherwise meanwhile",
+        at,
+    )?;
     tracing::info!(member = %key_of(conn, h.id)?, kind = h.kind.as_str(), note, "a held change was dropped");
     Ok(())
+}
+
+/// Drops a pending approval of held changes none of which is pending any
+/// more (a rule change holds no changes and is left alone). Returns
+/// whether it was dropped.
+pub(crate) fn drop_approval_left_with_nothing_pending(
+    conn: &Connection,
+    approval_id: i64,
+    note: &str,
+    at: i64,
+) -> Result<bool> {
+    let dropped = conn
+        .prepare_cached(
+            "UPDATE approvals SET status = 'dropped', updated_at = ?2, decided_at = ?2, note = ?3
+             WHERE id = ?1 AND status = 'pending' AND kind <> 'rule_change'
+               AND NOT EXISTS (SELECT 1 FROM held_changes WHERE approval_id = ?1 AND status = 'pending')",
+        )?
+        .execute(params![approval_id, at, note])?;
+    Ok(dropped > 0)
 }
 
 fn key_of(conn: &Connection, held_id: i64) -> Result<String> {
@@ -235,7 +290,7 @@ pub(crate) fn screen_disable(
     let u = usage(conn, cache, ctx.limits, ctx.at, true, false)?;
     match ctx.limits.check_disable(&u) {
         Verdict::Apply => {
-            ledger_add(conn, DISABLE, Some(ctx.key), 1, ctx.at, ctx.limits)?;
+            ledger_add(conn, DISABLE, ChangeOrigin::Source, Some(ctx.key), 1, ctx.at, ctx.limits)?;
             Ok(DisableFate::Apply)
         }
         Verdict::Hold(reason) => {
@@ -275,7 +330,7 @@ pub(crate) fn screen_fetched(
             drop_hold(conn, h, "the source answers the member again", ctx.at)?;
         }
         if plan.kind == ChangeKind::Enabled {
-            ledger_add(conn, ENABLE, Some(ctx.key), 1, ctx.at, ctx.limits)?;
+            ledger_add(conn, ENABLE, ChangeOrigin::Source, Some(ctx.key), 1, ctx.at, ctx.limits)?;
         }
     }
     let kept: HashSet<_> = new.memberships.iter().map(Membership::id).collect();
@@ -300,7 +355,8 @@ pub(crate) fn screen_fetched(
                 let u = usage(conn, cache, ctx.limits, ctx.at, false, true)?;
                 match ctx.limits.check_removals(&u, removed.len() as u64) {
                     Verdict::Apply => {
-                        ledger_add(conn, REMOVAL, Some(ctx.key), removed.len() as u64, ctx.at, ctx.limits)?;
+                        let n = removed.len() as u64;
+                        ledger_add(conn, REMOVAL, ChangeOrigin::Source, Some(ctx.key), n, ctx.at, ctx.limits)?;
                         false
                     }
                     Verdict::Hold(reason) => {
@@ -349,7 +405,8 @@ fn same_ids(a: &[Membership], b: &[Membership]) -> bool {
     ids(a) == ids(b)
 }
 
-/// A rule change re-applied: its removals count in the window.
+/// A rule change re-applied (an admin's, made or approved): its removals
+/// are recorded in the window, not counted against its limits.
 pub(crate) fn note_rule_removals(conn: &Connection, limits: &Thresholds, removed: u64, at: i64) -> Result<()> {
-    ledger_add(conn, REMOVAL, None, removed, at, limits)
+    ledger_add(conn, REMOVAL, ChangeOrigin::Admin, None, removed, at, limits)
 }

@@ -18,11 +18,25 @@
 //! Operations are therefore closures that may run twice; they are
 //! deterministic in the database state they start from, and the cache is
 //! dropped on every rollback.
+//!
+//! Emptying the write-ahead log: an operation whose deleted content must
+//! not outlive it (an erase) asks for it with
+//! [`WriterCtx::empty_wal_after_commit`]. Deleted content is overwritten in
+//! the pages written from then on (`secure_delete`), but the WAL still
+//! holds the pages as they were before, until a checkpoint overwrites or
+//! truncates it. So once such a group has committed, and before its
+//! callers are answered, the writer runs `wal_checkpoint(TRUNCATE)`: every
+//! frame is copied into the database file and the log cut to zero bytes.
+//! The checkpoint waits for readers still in an older snapshot, at most
+//! [`WAL_EMPTYING_WAIT`]; when one outlasts that, the writer tries again
+//! after a later commit, at most once per [`WAL_EMPTYING_RETRY`], so a long
+//! reader (a backup) never stalls commits for long.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +48,38 @@ use crate::error::{Result, StoreError};
 pub(crate) struct WriterCtx {
     pub conn: Connection,
     pub cache: Cache,
+    wal_emptying: WalEmptying,
+}
+
+impl WriterCtx {
+    pub fn new(conn: Connection) -> WriterCtx {
+        WriterCtx { conn, cache: Cache::default(), wal_emptying: WalEmptying::default() }
+    }
+
+    /// Asks the writer to empty the write-ahead log once this operation's
+    /// group has committed (see the module doc). Forgotten if the
+    /// operation is rolled back.
+    pub fn empty_wal_after_commit(&mut self) {
+        self.wal_emptying.requested = true;
+    }
+}
+
+/// Longest a WAL-emptying checkpoint waits for readers in an older snapshot.
+pub(crate) const WAL_EMPTYING_WAIT: Duration = Duration::from_millis(250);
+/// Least time between two tries to empty the WAL while one is owed.
+pub(crate) const WAL_EMPTYING_RETRY: Duration = Duration::from_secs(1);
+
+/// Where emptying the write-ahead log stands.
+#[derive(Debug, Default)]
+struct WalEmptying {
+    /// An operation of the group now running asked for it.
+    requested: bool,
+    /// A committed group asked for it and it has not succeeded yet.
+    owed: bool,
+    last_try: Option<Instant>,
+    /// A failed try was logged as a warning (the retries log at debug
+    /// level, so a long backup does not fill the log).
+    warned: bool,
 }
 
 /// The writer thread's name (Linux shows its first 15 bytes in /proc).
@@ -133,7 +179,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn WriteOp>>(CHANNEL_CAPACITY);
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
-        let ctx = WriterCtx { conn, cache: Cache::default() };
+        let ctx = WriterCtx::new(conn);
         let max = group_commit_max.max(1);
         let thread = std::thread::Builder::new()
             .name(WRITER_THREAD_NAME.into())
@@ -231,6 +277,46 @@ fn take_pages_written(conn: &Connection) -> u64 {
     }
 }
 
+/// After a commit: empties the WAL when a committed group asked for it and
+/// it is still owed (see the module doc).
+fn empty_wal_if_owed(ctx: &mut WriterCtx) {
+    let w = &mut ctx.wal_emptying;
+    if std::mem::take(&mut w.requested) {
+        w.owed = true;
+        w.last_try = None;
+        w.warned = false;
+    }
+    if !w.owed || w.last_try.is_some_and(|t| t.elapsed() < WAL_EMPTYING_RETRY) {
+        return;
+    }
+    w.last_try = Some(Instant::now());
+    // (busy, frames in the WAL, frames copied); busy = 1 when a reader
+    // kept the checkpoint from finishing.
+    let checkpoint = ctx.conn.busy_timeout(WAL_EMPTYING_WAIT).and_then(|()| {
+        ctx.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+    });
+    if let Err(e) = ctx.conn.busy_timeout(super::BUSY_TIMEOUT) {
+        tracing::error!(error = %e, "could not restore the writer's busy timeout");
+    }
+    let why = match checkpoint {
+        Ok((0, _)) => {
+            w.owed = false;
+            tracing::debug!("emptied the write-ahead log after an erase");
+            return;
+        }
+        Ok((_, frames)) => format!("a reader is still in an older snapshot ({frames} frames in the log)"),
+        Err(e) => e.to_string(),
+    };
+    if std::mem::replace(&mut w.warned, true) {
+        tracing::debug!(why, "the write-ahead log is still not emptied after an erase; trying again");
+    } else {
+        tracing::warn!(
+            why,
+            "the write-ahead log could not be emptied after an erase; trying again after later commits"
+        );
+    }
+}
+
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
@@ -266,6 +352,7 @@ fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &
             // Alone in its group, the transaction is its savepoint.
             let _ = exec(&ctx.conn, "ROLLBACK");
             ctx.cache.invalidate();
+            ctx.wal_emptying.requested = false;
             counters.failed_ops.fetch_add(1, Ordering::Relaxed);
             count_pages(ctx, counters);
             for op in batch.drain(..) {
@@ -276,6 +363,8 @@ fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &
         Some(_) => {
             let _ = exec(&ctx.conn, "ROLLBACK");
             ctx.cache.invalidate();
+            // The operations run again and ask again.
+            ctx.wal_emptying.requested = false;
             counters.safe_reruns.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = exec(&ctx.conn, "BEGIN IMMEDIATE") {
                 fail_batch(ctx, batch, counters, e.into());
@@ -299,6 +388,8 @@ fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &
     counters.failed_ops.fetch_add(failed, Ordering::Relaxed);
     counters.ops.fetch_add(batch.len() as u64 - failed, Ordering::Relaxed);
     count_pages(ctx, counters);
+    // Before the answers: an erase returns once its rows are out of the files.
+    empty_wal_if_owed(ctx);
     for op in batch.drain(..) {
         op.answer(Ok(()));
     }
@@ -328,6 +419,8 @@ fn run_with_savepoints(ctx: &mut WriterCtx, batch: &mut [Box<dyn WriteOp>]) -> R
         }
         failed += 1;
         // The operation's changes, and any cache entry it added, go away.
+        // A wish it made to empty the WAL stays (it cannot be told from
+        // another operation's): one checkpoint too many is harmless.
         ctx.cache.invalidate();
         let rolled_back = exec(&ctx.conn, "ROLLBACK TO op").and_then(|_| exec(&ctx.conn, "RELEASE op"));
         if rolled_back.is_err() || ctx.conn.is_autocommit() {
@@ -343,6 +436,7 @@ fn fail_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: 
         let _ = exec(&ctx.conn, "ROLLBACK");
     }
     ctx.cache.invalidate();
+    ctx.wal_emptying.requested = false;
     counters.failed_batches.fetch_add(1, Ordering::Relaxed);
     count_pages(ctx, counters);
     for op in batch.drain(..) {

@@ -6,31 +6,27 @@
 use std::time::Duration;
 
 use amsync_core::diff::ChangeKind;
-use amsync_core::{FailureKind, Trigger};
+use amsync_core::safety::Thresholds;
+use amsync_core::{AmsStatus, FailureKind, Trigger};
+use amsync_store::sqlite::member_data::{MemberKeyColumn, OnErase, MEMBER_KEY_COLUMNS};
 use amsync_store::*;
 
 use crate::fixtures::*;
 use crate::harness::TestDb;
+use crate::safety::limits;
 
-/// Every table that holds rows about a member, and its key column.
-const MEMBER_ROWS: [(&str, &str); 11] = [
-    ("members", "key"),
-    ("memberships", "member_key"),
-    ("member_ams_groups", "member_key"),
-    ("member_local_groups", "member_key"),
-    ("member_payloads", "member_key"),
-    ("member_history", "member_key"),
-    ("member_refresh", "member_key"),
-    ("refresh_queue", "member_key"),
-    ("sessions", "member"),
-    ("mobile_tokens", "member"),
-    ("change_feed", "member_key"),
-];
+async fn rows_naming(db: &TestDb, c: &MemberKeyColumn, k: &str) -> i64 {
+    db.scalar(&format!("SELECT COUNT(*) FROM {} WHERE {} = '{k}'", c.table, c.column)).await
+}
 
+/// Rows about `k` in every table an erase deletes from (the store's list
+/// of the columns that hold a member key).
 async fn rows_about(db: &TestDb, k: &str) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
-    for (table, col) in MEMBER_ROWS {
-        out.push((table, db.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {col} = '{k}'")).await));
+    for c in MEMBER_KEY_COLUMNS {
+        if matches!(c.on_erase, OnErase::Delete | OnErase::DeleteExcept { .. }) {
+            out.push((c.table, rows_naming(db, c, k).await));
+        }
     }
     out
 }
@@ -114,6 +110,107 @@ pub async fn an_export_holds_everything_about_one_member(db: &mut TestDb) {
     assert_eq!(e.audit.len(), 1, "only the entry whose target is A: {:?}", e.audit);
     assert!(e.tombstone.is_none());
     assert!(db.s().export_member(&key("NOBODY")).await.unwrap().is_none(), "nothing held, no export");
+}
+
+fn in_run(mut c: RefreshCommit, run: RunId) -> RefreshCommit {
+    c.run_id = Some(run);
+    c
+}
+
+/// `populate`, and a row naming A in every other table that can hold a
+/// member key: C's record merged into A, an audit entry whose target is A,
+/// a ledger row (a removal applied), and held changes: A's removals held
+/// in one approval with B's, A's disable alone in another.
+async fn populate_every_table(db: &TestDb) -> (ApprovalId, ApprovalId) {
+    let s = db.s();
+    s.commit_refresh(commit(member("C"), t0())).await.unwrap();
+    let merged = RefreshOutcome::Gone { status: 410, merged_into: Some(key("A")) };
+    s.commit_refresh(RefreshCommit { outcome: merged, ..commit(member("C"), t0()) }).await.unwrap();
+    populate(db).await;
+    let s = db.s();
+    s.record_audit(&audit("A")).await.unwrap();
+    let without_committee = |k: &str| {
+        let mut m = member(k);
+        m.details.first_name = Some("Augusta".into());
+        m.memberships.pop();
+        m
+    };
+    s.commit_refresh(commit(without_committee("A"), t0() + mins(2))).await.unwrap();
+    assert_eq!(s.get_member(&key("A")).await.unwrap().unwrap().record.memberships.len(), 1, "applied");
+    s.set_thresholds(limits(0, 0.0));
+    let shared = s.start_run(Trigger::Full, t0(), None, serde_json::Value::Null).await.unwrap();
+    let emptied = |k: &str| {
+        let mut m = without_committee(k);
+        m.memberships.clear();
+        m
+    };
+    for k in ["A", "B"] {
+        s.commit_refresh(in_run(commit(emptied(k), t0() + mins(3)), shared)).await.unwrap();
+    }
+    let alone = s.start_run(Trigger::Full, t0(), None, serde_json::Value::Null).await.unwrap();
+    let mut disabled = emptied("A");
+    disabled.details.status = AmsStatus::Disabled;
+    s.commit_refresh(in_run(commit(disabled, t0() + mins(4)), alone)).await.unwrap();
+    s.set_thresholds(Thresholds::unlimited());
+    let f = ApprovalFilter { status: Some(HoldStatus::Pending), limit: 10, changes_limit: 10, ..Default::default() };
+    let pending = s.list_approvals(&f).await.unwrap();
+    let id_of = |run| pending.iter().find(|a| a.run_id == Some(run)).map(|a| a.id).expect("an approval of the run");
+    let (shared, alone) = (id_of(shared), id_of(alone));
+    assert_eq!(s.get_approval(shared).await.unwrap().unwrap().counts.pending, 2, "A's and B's removals");
+    assert_eq!(s.get_approval(alone).await.unwrap().unwrap().counts.pending, 1, "A's disable");
+    (shared, alone)
+}
+
+pub async fn an_erase_and_an_export_cover_every_table_that_names_the_member(db: &mut TestDb) {
+    let (shared, alone) = populate_every_table(db).await;
+    let export = db.s().export_member(&key("A")).await.unwrap().expect("A is held");
+    let mut before = Vec::new();
+    for c in MEMBER_KEY_COLUMNS {
+        let (a, b, all) = (rows_naming(db, c, "A").await, rows_naming(db, c, "B").await, db.count(c.table).await);
+        if let Some(rows_in_export) = c.in_export {
+            let n = rows_in_export(&export);
+            assert!(n as i64 >= a, "{}.{}: the export carries {n} of the member's {a} rows", c.table, c.column);
+        }
+        before.push((a, b, all));
+    }
+    let erase = EraseRequest { key: key("A"), actor: "admin token".into(), reason: None, at: t0() + mins(5) };
+    let report = db.s().erase_member(&erase).await.unwrap();
+    assert_eq!((report.removed.held_changes, report.removed.threshold_ledger), (2, 1), "{:?}", report.removed);
+    let after_export = db.s().export_member(&key("A")).await.unwrap().expect("the tombstone is held");
+    for (c, (a_before, b_before, all_before)) in MEMBER_KEY_COLUMNS.iter().zip(before) {
+        let (what, a) = (format!("{}.{}", c.table, c.column), rows_naming(db, c, "A").await);
+        assert!(a_before > 0 || a > 0, "{what}: no row names A here, so this test proves nothing about it: extend it");
+        assert_eq!(rows_naming(db, c, "B").await, b_before, "{what}: B is untouched");
+        match c.on_erase {
+            OnErase::Delete => assert_eq!(a, 0, "{what}: deleted"),
+            OnErase::DeleteExcept { kept_where, why } => {
+                assert!(!why.is_empty(), "{what}");
+                let sql = format!("SELECT COUNT(*) FROM {} WHERE {} = 'A' AND ({kept_where})", c.table, c.column);
+                assert_eq!(a, db.scalar(&sql).await, "{what}: only the rows kept on purpose");
+            }
+            OnErase::ClearKey { why } => {
+                assert!(!why.is_empty(), "{what}");
+                assert_eq!((a, db.count(c.table).await), (0, all_before), "{what}: the key goes, the rows stay");
+            }
+            OnErase::Keep { why } => {
+                assert!(!why.is_empty(), "{what}");
+                assert!(a >= a_before, "{what}: kept");
+            }
+        }
+        if let Some(rows_in_export) = c.in_export {
+            assert!(rows_in_export(&after_export) as i64 >= a, "{what}: what is left is exported");
+        }
+    }
+    // An approval left with nothing pending is no longer pending; one that
+    // still holds another member's change waits for the admin.
+    let s = db.s();
+    let a = s.get_approval(alone).await.unwrap().unwrap();
+    assert_eq!((a.status, a.counts.members), (HoldStatus::Dropped, 0), "{a:?}");
+    assert!(a.note.as_deref().is_some_and(|n| n.contains("erased")), "{a:?}");
+    let b = s.get_approval(shared).await.unwrap().unwrap();
+    assert_eq!((b.status, b.counts.pending), (HoldStatus::Pending, 1), "{b:?}");
+    assert_eq!(b.changes[0].member.as_str(), "B");
+    assert!(after_export.held_changes.is_empty() && after_export.threshold_ledger.is_empty());
 }
 
 pub async fn an_erase_removes_every_row_and_leaves_a_tombstone(db: &mut TestDb) {

@@ -18,6 +18,7 @@ mod runs;
 mod safety;
 mod settings;
 mod sqlite;
+mod sqlite_erasure;
 
 /// Runs each listed test against a fresh store of one backend.
 macro_rules! conformance {
@@ -108,8 +109,10 @@ conformance!(on_sqlite => crate::harness::sqlite:
     safety::a_rule_change_past_the_threshold_is_held_whole,
     safety::an_admin_disable_sticks_revokes_and_is_never_held,
     safety::a_sample_names_active_members_only,
+    safety::changes_an_admin_approved_or_made_do_not_hold_the_sources_later_changes,
     data_protection::an_export_holds_everything_about_one_member,
     data_protection::an_erase_removes_every_row_and_leaves_a_tombstone,
+    data_protection::an_erase_and_an_export_cover_every_table_that_names_the_member,
     data_protection::a_tombstoned_key_is_not_brought_back_until_lifted,
     data_protection::an_erase_of_the_newest_feed_entry_never_reuses_its_sequence,
     data_protection::an_erase_lets_the_runs_of_its_entries_finish,

@@ -2,7 +2,9 @@
 //! are held while the rest of each refresh applies; approvals release
 //! exactly what they hold, re-validated; a rejected hold stays rejected
 //! until the source answers otherwise; rule changes are held whole; an
-//! admin's disable sticks, revokes sign-ins and is never held.
+//! admin's disable sticks, revokes sign-ins and is never held; what an
+//! admin made or approved is recorded in the window but never counted
+//! against the limits the source's later changes are judged by.
 
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ use amsync_store::*;
 use crate::fixtures::*;
 use crate::harness::TestDb;
 
-fn limits(max_disables: u64, removal_share: f64) -> Thresholds {
+pub fn limits(max_disables: u64, removal_share: f64) -> Thresholds {
     Thresholds {
         max_disables,
         max_disable_share: 1.0,
@@ -219,7 +221,11 @@ pub async fn membership_removals_past_the_share_are_held_and_kept(db: &mut TestD
     assert_eq!(h[0].trigger, Trigger::Admin);
     assert_eq!(h[0].fields.len(), 2, "{:?}", h[0].fields);
     let usage = s.threshold_status(t0() + mins(6)).await.unwrap().usage;
-    assert_eq!((usage.membership_removals, usage.memberships_at_start), (3, 10));
+    assert_eq!(
+        (usage.membership_removals, usage.admin_membership_removals, usage.memberships_at_start),
+        (1, 2, 10),
+        "the approved removals are recorded as an admin's, and still in the baseline"
+    );
 }
 
 fn exclude_committees() -> RuleSet {
@@ -289,7 +295,8 @@ pub async fn an_admin_disable_sticks_revokes_and_is_never_held(db: &mut TestDb) 
     let h = s.member_history(&key("A"), 1, None).await.unwrap();
     assert_eq!((h[0].kind, h[0].trigger), (ChangeKind::Disabled, Trigger::Admin));
     assert_eq!(s.changes_after(0, 100).await.unwrap().last().unwrap().kind, ChangeKind::Disabled);
-    assert_eq!(s.threshold_status(t0() + mins(1)).await.unwrap().usage.disables, 1, "counted, not held");
+    let usage = s.threshold_status(t0() + mins(1)).await.unwrap().usage;
+    assert_eq!((usage.disables, usage.admin_disables), (0, 1), "recorded, not counted against the limits");
     // Twice is a no-op; the source saying active does not enable.
     assert!(!s.admin_set_status(&key("A"), true, "admin token", t0() + mins(2)).await.unwrap().changed);
     s.commit_refresh(commit(member("A"), t0() + mins(3))).await.unwrap();
@@ -323,4 +330,58 @@ pub async fn a_sample_names_active_members_only(db: &mut TestDb) {
         assert!(!got.contains(&key("B")), "seed {seed}: {got:?}");
     }
     assert_eq!(s.sample_active_members(10, 3).await.unwrap().len(), 3);
+}
+
+pub async fn changes_an_admin_approved_or_made_do_not_hold_the_sources_later_changes(db: &mut TestDb) {
+    let s = db.s();
+    // 40 members with two memberships each: 10 % of 80 memberships is 8.
+    s.set_thresholds(limits(2, 0.1));
+    let names: Vec<String> = (1..=40).map(|i| format!("M{i:02}")).collect();
+    let ks: Vec<&str> = names.iter().map(String::as_str).collect();
+    load(s, &ks).await;
+
+    // A rule change removing 40 memberships (half of them) is held, approved
+    // and re-applied, as the engine does after an approval.
+    let rules = exclude_committees();
+    let dry = s.dry_run_rules(&rules).await.unwrap();
+    let held = s.hold_rule_change_if_over(&rules, &dry, t0() + mins(1)).await.unwrap().expect("held");
+    let r = s.decide_approval(held.id, ApprovalDecision::Apply, "admin token", t0() + mins(2)).await.unwrap();
+    let approved = r.rules.expect("the rules to re-apply");
+    let sum = s.reapply_rules(&approved, Trigger::Rules, None, t0() + mins(2)).await.unwrap();
+    assert_eq!(sum.memberships_removed, 40);
+    // An admin disables three members: more than max_disables, never held.
+    for k in ["M01", "M02", "M03"] {
+        assert!(s.admin_set_status(&key(k), true, "admin token", t0() + mins(3)).await.unwrap().changed);
+    }
+
+    // Within the same window the AMS drops the chapter membership of 5 % of
+    // the members (2 removals of the 80 held at the window's start), and
+    // two members are gone: ordinary changes, applied without an approval.
+    for k in ["M10", "M11"] {
+        let mut m = member(k);
+        m.memberships.retain(|x| x.community.key.as_str() != "CH-NYC");
+        s.commit_refresh(commit(m, t0() + mins(4))).await.unwrap();
+        let got = s.get_member(&key(k)).await.unwrap().unwrap();
+        assert!(got.record.memberships.is_empty(), "{k}: the removal applied: {:?}", got.record.memberships);
+    }
+    for k in ["M20", "M21"] {
+        s.commit_refresh(gone(k, t0() + mins(4))).await.unwrap();
+        assert_eq!(status(s, k).await, (MemberStatus::Disabled, Some(DisabledReason::AmsNotFound)), "{k}");
+    }
+    assert!(pending(s).await.is_empty(), "nothing waits for an approval");
+
+    // The source's own limit still holds: its third disable is held, and
+    // the approval that releases it is recorded as an admin's.
+    s.commit_refresh(gone("M22", t0() + mins(5))).await.unwrap();
+    assert_eq!(status(s, "M22").await, ACTIVE);
+    let a = pending(s).await.remove(0);
+    assert!(a.reason.contains("3 disables within 1h would be more than thresholds.max_disables = 2"), "{}", a.reason);
+    s.decide_approval(a.id, ApprovalDecision::Apply, "admin token", t0() + mins(6)).await.unwrap();
+    assert_eq!(status(s, "M22").await.0, MemberStatus::Disabled);
+
+    // For the audit the window shows both; the baselines count everything applied.
+    let u = s.threshold_status(t0() + mins(7)).await.unwrap().usage;
+    assert_eq!((u.disables, u.admin_disables), (2, 4), "{u:?}");
+    assert_eq!((u.membership_removals, u.admin_membership_removals), (2, 40), "{u:?}");
+    assert_eq!((u.active_at_start, u.memberships_at_start), (40, 80), "{u:?}");
 }

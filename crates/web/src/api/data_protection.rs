@@ -57,6 +57,8 @@ async fn export_json(state: &AppState, e: &MemberExport) -> Result<Value, ApiErr
         "sessions": e.sessions,
         "mobile_tokens": e.mobile_tokens,
         "change_feed": e.change_feed,
+        "held_changes": e.held_changes,
+        "threshold_ledger": e.threshold_ledger,
         "audit": e.audit,
         "tombstone": e.tombstone,
     }))
@@ -71,8 +73,9 @@ fn file_name(key: &str) -> String {
 /// Everything amsync holds about one member: the record, memberships
 /// (as shown and as the AMS listed them), local groups, the stored AMS
 /// answers, history, refresh bookkeeping and queue entries, sessions and
-/// mobile tokens (metadata only), change-feed entries, audit entries about
-/// it, and its tombstone.
+/// mobile tokens (metadata only), change-feed entries, changes the
+/// thresholds held and what their window counted of it, audit entries
+/// about it, and its tombstone.
 #[utoipa::path(get, path = "/members/{key}/export", operation_id = "export_member", tag = "data-protection",
     params(("key" = String, Path, description = "The member key")),
     responses((status = 200, description = "The export, as a JSON download", content_type = "application/json"),
@@ -106,10 +109,12 @@ pub struct EraseBody {
 
 /// Erases a member: removes every row about it (record, memberships,
 /// groups, AMS answers, history, bookkeeping, queue entries, sessions,
-/// mobile tokens, change-feed entries) and leaves a tombstone on the key,
-/// so no refresh brings the record back until the tombstone is lifted. The
-/// change feed gets an `erased` entry. A key nothing is held about is
-/// tombstoned too.
+/// mobile tokens, change-feed entries, held changes; its key is cleared
+/// from the thresholds' ledger) and leaves a tombstone on the key, so no
+/// refresh brings the record back until the tombstone is lifted. The
+/// change feed gets an `erased` entry; a pending approval left with
+/// nothing pending is dropped. A key nothing is held about is tombstoned
+/// too.
 #[utoipa::path(post, path = "/members/{key}/erase", operation_id = "erase_member", tag = "data-protection",
     params(("key" = String, Path, description = "The member key")), request_body(content = EraseBody, description = "Optional"),
     responses((status = 200, description = "`{\"key\", \"removed\": {...}, \"tombstone\": {...}, \"already_tombstoned\"}`", content_type = "application/json"),

@@ -27,10 +27,11 @@
 //! truncates it. So once such a group has committed, and before its
 //! callers are answered, the writer runs `wal_checkpoint(TRUNCATE)`: every
 //! frame is copied into the database file and the log cut to zero bytes.
-//! The checkpoint waits for readers still in an older snapshot, at most
-//! [`WAL_EMPTYING_WAIT`]; when one outlasts that, the writer tries again
-//! after a later commit, at most once per [`WAL_EMPTYING_RETRY`], so a long
-//! reader (a backup) never stalls commits for long.
+//! The checkpoint waits for readers still in an older snapshot, and for the
+//! background checkpointer's pass to end, at most [`WAL_EMPTYING_WAIT`];
+//! when one outlasts that, the writer tries again after a later commit, at
+//! most once per [`WAL_EMPTYING_RETRY`], so a long reader (a backup) never
+//! stalls commits for long.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -292,9 +293,20 @@ fn empty_wal_if_owed(ctx: &mut WriterCtx) {
     w.last_try = Some(Instant::now());
     // (busy, frames in the WAL, frames copied); busy = 1 when a reader
     // kept the checkpoint from finishing.
-    let checkpoint = ctx.conn.busy_timeout(WAL_EMPTYING_WAIT).and_then(|()| {
-        ctx.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-    });
+    let deadline = Instant::now() + WAL_EMPTYING_WAIT;
+    let checkpoint = loop {
+        let r = ctx.conn.busy_timeout(WAL_EMPTYING_WAIT).and_then(|()| {
+            ctx.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        });
+        match r {
+            // (1, -1): the checkpoint did not start because the background
+            // checkpointer (`checkpoint.rs`) holds the checkpoint lock for
+            // its PASSIVE pass; SQLite does not wait for that lock, so we do.
+            Ok((1, -1)) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            other => break other,
+        }
+    };
     if let Err(e) = ctx.conn.busy_timeout(super::BUSY_TIMEOUT) {
         tracing::error!(error = %e, "could not restore the writer's busy timeout");
     }

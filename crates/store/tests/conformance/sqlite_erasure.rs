@@ -162,3 +162,46 @@ async fn a_reader_in_an_older_snapshot_delays_emptying_the_wal_until_a_later_com
     assert!(!file_holds(&db, mail), "{mail} survives in the database file");
     assert!(!file_holds(&wal_of(&db), mail), "{mail} survives in the write-ahead log");
 }
+
+/// The store's own background checkpointer (or a backup tool's) may hold
+/// SQLite's checkpoint lock for its pass at the moment the erase empties the
+/// log; SQLite does not wait for that lock, so the erase must. Another
+/// connection checkpoints in a tight loop here, so the erase's checkpoint
+/// meets the lock nearly every time (as it did once in CI, under load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erase_empties_the_wal_while_another_connection_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("amsync.db");
+    let store = open(&dir);
+    for i in 0..200 {
+        store.commit_refresh(commit(member(&format!("N{i:03}")), t0())).await.unwrap();
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let checkpointer = std::thread::spawn({
+        let (db, stop) = (db.clone(), stop.clone());
+        move || {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.busy_timeout(std::time::Duration::ZERO).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+            }
+        }
+    });
+    for round in 0..5 {
+        let mail = format!("zq-raced-{round}-7f3a91@erasure.invalid");
+        let k = format!("R{round:02}");
+        let mut m = member(&k);
+        m.details.email = Some(mail.clone());
+        store.commit_refresh(commit(m, t0())).await.unwrap();
+        for i in 0..50 {
+            // Frames for the checkpointer to copy, so its passes take a while.
+            store.commit_refresh(commit(member(&format!("F{round}{i:03}")), t0())).await.unwrap();
+        }
+        let erase = EraseRequest { key: key(&k), actor: "admin token".into(), reason: None, at: t0() + mins(1) };
+        store.erase_member(&erase).await.unwrap();
+        assert!(!file_holds(&wal_of(&db), &mail), "round {round}: {mail} survives in the write-ahead log");
+        assert!(!file_holds(&db, &mail), "round {round}: {mail} survives in the database file");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    checkpointer.join().unwrap();
+}

@@ -38,6 +38,7 @@ mod erase;
 mod events;
 mod export;
 mod groups;
+mod handle;
 mod held;
 mod listing;
 mod member_io;
@@ -61,6 +62,7 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
+pub use handle::SqliteDatabase;
 pub use migrate::SchemaStatus;
 pub use options::SqliteOptions;
 pub use writer::{WriterStats, WRITER_THREAD_NAME};

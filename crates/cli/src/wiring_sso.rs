@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amsync_ams::CredentialService;
-use amsync_config::{Config, Environment, SourceKind, SsoMode as CfgMode, SsoResolve, TokenSource as CfgToken};
+use amsync_config::{Config, Environment, SourceKind, SsoResolve};
 use amsync_sso::{Claims, OidcRp, OidcSettings, PskKey, PskVerifier, ThrottleSettings};
-use amsync_web::sso::{SessionSettings, SignOn, SignOnSettings, SsoMode, TokenResolver, TokenSource};
+use amsync_web::sso::{SessionSettings, SignOn, SignOnSettings, SsoMode, TokenResolver};
 
 use crate::exit::{CliError, CliResult};
 use crate::secrets::SharedSecrets;
@@ -25,20 +25,12 @@ pub fn psk_keys(cfg: &Config, env: &dyn Environment) -> CliResult<Vec<PskKey>> {
 }
 
 fn settings(cfg: &Config) -> SignOnSettings {
-    let mode = match cfg.sso.mode {
-        CfgMode::Credentials => SsoMode::Credentials,
-        CfgMode::SessionVariable => SsoMode::SessionVariable,
-        CfgMode::Oidc => SsoMode::Oidc,
-    };
-    let mut s = SignOnSettings::new(mode, cfg.web.public_url.clone());
+    let mut s = SignOnSettings::new(cfg.sso.mode, cfg.web.public_url.clone());
     s.trusted_proxies = cfg.web.trusted_proxies.clone();
     s.login_url = cfg.sso.login_url.clone();
     s.logout_url = cfg.sso.logout_url.clone();
     s.return_url_param = cfg.sso.return_url_param.clone();
-    s.token_source = match cfg.sso.token.source {
-        CfgToken::Query => TokenSource::Query(cfg.sso.token.name.clone()),
-        CfgToken::Cookie => TokenSource::Cookie(cfg.sso.token.name.clone()),
-    };
+    s.token = cfg.sso.token.clone();
     s.allow_unsolicited = cfg.sso.allow_unsolicited;
     s.allowed_return_hosts = cfg.sso.allowed_return_hosts.clone();
     s.sessions = SessionSettings {
@@ -63,15 +55,15 @@ pub async fn sign_on(
 ) -> CliResult<SignOn> {
     let settings = settings(cfg);
     let resolver = match (&cfg.sso.mode, &cfg.sso.resolve) {
-        (CfgMode::SessionVariable, SsoResolve::Psk(psk)) => {
+        (SsoMode::SessionVariable, SsoResolve::Psk(psk)) => {
             let keys = psk_keys(cfg, env)?;
             Some(TokenResolver::Psk(PskVerifier::new(keys, cfg.web.public_url.as_str(), psk.max_age)))
         }
-        (CfgMode::SessionVariable, SsoResolve::WebService) => Some(TokenResolver::WebService),
+        (SsoMode::SessionVariable, SsoResolve::WebService) => Some(TokenResolver::WebService),
         _ => None,
     };
     let oidc = match (&cfg.sso.mode, &cfg.sso.oidc) {
-        (CfgMode::Oidc, Some(o)) => {
+        (SsoMode::Oidc, Some(o)) => {
             // Read at each code exchange, so a SIGHUP reload takes effect.
             let client_secret = match o.client_secret() {
                 Some(source) => Some(secrets.cell(source, env, None)?),

@@ -65,7 +65,7 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
     cfg.sso.mode = amsync_config::SsoMode::SessionVariable;
     cfg.sso.login_url = Some(url::Url::parse(&login_page).map_err(|e| CliError::failure(e.to_string()))?);
     cfg.sso.resolve = amsync_config::SsoResolve::Psk(amsync_config::PskResolve {
-        keys: vec![amsync_config::PskKey {
+        keys: vec![amsync_config::PskKeyConfig {
             kid: "demo".into(),
             key_env: Some(DEMO_SSO_KEY_ENV.into()),
             key_file: None,

@@ -91,6 +91,14 @@ impl OpenOptions {
 /// A database named by `database.url`, not opened as a store.
 #[async_trait::async_trait]
 pub trait Database: Send + Sync + std::fmt::Debug {
+    /// How messages name the database: a SQLite file's path, a server's
+    /// URL without its password.
+    fn name(&self) -> String;
+
+    /// Whether nodes on several machines may share it (`amsync worker`
+    /// adds nodes only to such a database). A SQLite file is one machine's.
+    fn serves_many_nodes(&self) -> bool;
+
     /// Whether the database exists yet (a SQLite file is made at the first
     /// open or migration).
     async fn exists(&self) -> Result<bool>;

@@ -40,6 +40,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 #[async_trait::async_trait]
 impl Database for SqliteDatabase {
+    fn name(&self) -> String {
+        self.opts.path.display().to_string()
+    }
+
+    fn serves_many_nodes(&self) -> bool {
+        false
+    }
+
     async fn exists(&self) -> Result<bool> {
         Ok(self.opts.path.exists())
     }

@@ -28,11 +28,15 @@ fn db(h: &HandleDb) -> Box<dyn Database> {
 /// Records a schema version this binary does not know, as a newer amsync would.
 async fn mark_newer(store: &Arc<dyn StoreHandle>) {
     let sqlite = store.clone().as_any().downcast::<amsync_store::sqlite::SqliteStore>().expect("a SQLite store");
-    sqlite.write(|c| Ok(c.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)", [])?)).await.unwrap();
+    sqlite
+        .write(|c| Ok(c.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)", [])?))
+        .await
+        .unwrap();
 }
 
 pub async fn migrate_reports_applies_once_and_opens_without_auto_migrate(h: HandleDb) {
     let d = db(&h);
+    assert!(h.url.ends_with(&d.name()), "{} names {}", d.name(), h.url);
     assert!(!d.exists().await.unwrap(), "nothing made yet");
     let before = d.schema_status().await.unwrap();
     assert_eq!(before.current, 0);

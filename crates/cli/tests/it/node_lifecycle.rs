@@ -44,6 +44,17 @@ fn spawn(args: &[&str], dir: &Path, log: &Path) -> tokio::process::Child {
         .expect("amsync starts")
 }
 
+/// Runs `amsync <args>` in `dir`, sends SIGTERM once it listens on `port`,
+/// and asserts a clean stop: exit code 0 and the stop in its log.
+async fn a_sigterm_while_starting_stops_cleanly(args: &[&str], dir: &Path, port: u16) {
+    let log = dir.join("node.log");
+    let mut node = spawn(args, dir, &log);
+    sigterm_once_listening(&node, port).await;
+    let (code, log) = exit_and_log(&mut node, &log).await;
+    assert_eq!(code, Some(0), "a clean stop, not death by signal:\n{log}");
+    assert!(log.lines().any(|l| l.contains("amsync stopped")), "the stop is logged:\n{log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stops_cleanly_on_a_sigterm_sent_while_it_starts() {
     let _heavy = HEAVY.lock().await;
@@ -54,12 +65,7 @@ async fn serve_stops_cleanly_on_a_sigterm_sent_while_it_starts() {
         "[ams]\nbase_url = \"http://127.0.0.1:9/\"\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
     );
     std::fs::write(dir.path().join("amsync.toml"), config).unwrap();
-    let log = dir.path().join("serve.log");
-    let mut serve = spawn(&["serve", "--config", "amsync.toml"], dir.path(), &log);
-    sigterm_once_listening(&serve, port).await;
-    let (code, log) = exit_and_log(&mut serve, &log).await;
-    assert_eq!(code, Some(0), "a clean stop, not death by signal:\n{log}");
-    assert!(log.lines().any(|l| l.contains("amsync stopped")), "the stop is logged:\n{log}");
+    a_sigterm_while_starting_stops_cleanly(&["serve", "--config", "amsync.toml"], dir.path(), port).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,13 +74,8 @@ async fn demo_stops_cleanly_on_a_sigterm_sent_while_it_starts() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let log = dir.path().join("demo.log");
     let listen = format!("127.0.0.1:{port}");
-    let mut demo = spawn(&["demo", "--members", "50", "--listen", &listen], dir.path(), &log);
-    sigterm_once_listening(&demo, port).await;
-    let (code, log) = exit_and_log(&mut demo, &log).await;
-    assert_eq!(code, Some(0), "a clean stop, not death by signal:\n{log}");
-    assert!(log.lines().any(|l| l.contains("amsync stopped")), "the stop is logged:\n{log}");
+    a_sigterm_while_starting_stops_cleanly(&["demo", "--members", "50", "--listen", &listen], dir.path(), port).await;
 }
 
 /// `amsync worker` goes through the node builder like `serve`; on SQLite

@@ -1,16 +1,7 @@
-//! The `amsync` binary: parses the command line, sets up logging and the
-//! TLS crypto provider, and runs one subcommand. Errors end here, as exit
-//! codes: 0 ok, 1 failure, 2 usage or configuration error.
-
-mod args;
-mod commands;
-mod exit;
-mod logging;
-mod progress;
-mod retention;
-mod secrets;
-mod wiring;
-mod wiring_sso;
+//! The `amsync` binary: parses the command line, installs the TLS crypto
+//! provider, runs the command through the library ([`amsync::run`]; each
+//! command starts logging as its configuration says) and turns its error
+//! into an exit code: 0 ok, 1 failure, 2 usage or configuration error.
 
 use clap::Parser;
 
@@ -21,7 +12,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = args::Cli::parse();
+    let cli = amsync::args::Cli::parse();
     // One TLS crypto provider (ring), installed before anything builds a client.
     amsync_ams::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -31,7 +22,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli.command, cli.verbose)) {
+    match runtime.block_on(amsync::run(cli.command, cli.verbose)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -150,11 +150,19 @@ impl LiveSecrets {
             _ => Vec::new(),
         };
         let tokens = Arc::new(Tokens::from(token_set(&admin, &site)));
+        Ok(LiveSecrets { admin, site, psk, tokens, ..LiveSecrets::without_tokens(cfg, env, shared)? })
+    }
+
+    /// The secrets of a node that serves no HTTP (`amsync worker`,
+    /// `amsync refresh`): no API tokens or sign-on keys, only what the
+    /// wiring handed to other parts (`shared`) and the database URL.
+    pub fn without_tokens(cfg: &Config, env: &dyn Environment, shared: SharedSecrets) -> CliResult<LiveSecrets> {
         let database = match cfg.database.url_source() {
             DatabaseUrlSource::Secret(source) => Some(LiveSecret::load(source, env)?),
             DatabaseUrlSource::Literal(_) => None,
         };
-        Ok(LiveSecrets { admin, site, psk, tokens, verifier: None, shared, database })
+        let tokens = Arc::new(Tokens::from(token_set(&[], &[])));
+        Ok(LiveSecrets { admin: vec![], site: vec![], psk: vec![], tokens, verifier: None, shared, database })
     }
 
     /// The token set the web layer reads (swapped by [`Self::reload`]).

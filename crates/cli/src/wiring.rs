@@ -82,16 +82,16 @@ pub fn http_source(cfg: &Config, env: &dyn Environment, secrets: &mut SharedSecr
     HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("ams: {e}")))
 }
 
-/// The source of `[ams]` and an engine whose quarantine window hears every
-/// call the source makes.
+/// The source of `[ams]` and an engine with `settings` (see
+/// [`sync_settings`]) whose quarantine window hears every call the source
+/// makes.
 pub fn engine(
     cfg: &Config,
     env: &dyn Environment,
     store: Arc<dyn Store>,
-    role: &str,
+    settings: SyncSettings,
     secrets: &mut SharedSecrets,
 ) -> CliResult<(Arc<Engine>, HttpSource)> {
-    let settings = sync_settings(cfg, role);
     let monitor = QuarantineMonitor::new(settings.quarantine.clone());
     let source = http_source(cfg, env, secrets)?.with_observer(monitor.clone());
     let engine = Engine::with_monitor(store, Arc::new(source.clone()), settings, monitor);

@@ -1,13 +1,15 @@
 //! From `[sso]`, `[sessions]` and `[web]` to the sign-on service of the web
-//! layer (`amsync_web::sso::SignOn`), and `amsync sso mint-token`.
+//! layer (`amsync_web::sso::SignOn`), and `amsync sso mint-token`. The
+//! mode and the token's place are sign-on's own types, taken as the file
+//! gives them; what is mapped here is what several sections decide.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use amsync_ams::CredentialService;
-use amsync_config::{Config, Environment, SourceKind, SsoMode as CfgMode, SsoResolve, TokenSource as CfgToken};
+use amsync_config::{Config, Environment, SourceKind, SsoResolve};
 use amsync_sso::{Claims, OidcRp, OidcSettings, PskKey, PskVerifier, ThrottleSettings};
-use amsync_web::sso::{SessionSettings, SignOn, SignOnSettings, SsoMode, TokenResolver, TokenSource};
+use amsync_web::sso::{SessionSettings, SignOn, SignOnSettings, SsoMode, TokenResolver};
 
 use crate::exit::{CliError, CliResult};
 use crate::secrets::SharedSecrets;
@@ -24,21 +26,14 @@ pub fn psk_keys(cfg: &Config, env: &dyn Environment) -> CliResult<Vec<PskKey>> {
         .collect()
 }
 
-fn settings(cfg: &Config) -> SignOnSettings {
-    let mode = match cfg.sso.mode {
-        CfgMode::Credentials => SsoMode::Credentials,
-        CfgMode::SessionVariable => SsoMode::SessionVariable,
-        CfgMode::Oidc => SsoMode::Oidc,
-    };
-    let mut s = SignOnSettings::new(mode, cfg.web.public_url.clone());
+/// Sign-on's settings from `[sso]`, `[sessions]`, `[web]` and the AMS's timeout.
+pub fn sign_on_settings(cfg: &Config) -> SignOnSettings {
+    let mut s = SignOnSettings::new(cfg.sso.mode, cfg.web.public_url.clone());
     s.trusted_proxies = cfg.web.trusted_proxies.clone();
     s.login_url = cfg.sso.login_url.clone();
     s.logout_url = cfg.sso.logout_url.clone();
     s.return_url_param = cfg.sso.return_url_param.clone();
-    s.token_source = match cfg.sso.token.source {
-        CfgToken::Query => TokenSource::Query(cfg.sso.token.name.clone()),
-        CfgToken::Cookie => TokenSource::Cookie(cfg.sso.token.name.clone()),
-    };
+    s.token = cfg.sso.token.clone();
     s.allow_unsolicited = cfg.sso.allow_unsolicited;
     s.allowed_return_hosts = cfg.sso.allowed_return_hosts.clone();
     s.sessions = SessionSettings {
@@ -53,25 +48,38 @@ fn settings(cfg: &Config) -> SignOnSettings {
     s
 }
 
-/// The sign-on service for a node: settings, token resolver, credential
-/// service and (in `oidc` mode) the discovered OpenID Connect provider.
+/// `sso.throttle`: failed sign-ins allowed before delays.
+pub fn throttle(cfg: &Config) -> ThrottleSettings {
+    let t = &cfg.sso.throttle;
+    ThrottleSettings {
+        per_account_and_address: t.per_account_and_address,
+        per_address: t.per_address,
+        window: t.window,
+        ..ThrottleSettings::default()
+    }
+}
+
+/// The sign-on service for a node: `settings`, the token resolver of
+/// `sso.resolve`, the credential service and (in `oidc` mode) the
+/// OpenID Connect provider of `[sso.oidc]`, discovered now.
 pub async fn sign_on(
     cfg: &Config,
     env: &dyn Environment,
+    settings: SignOnSettings,
+    throttle: ThrottleSettings,
     credentials: Option<Arc<dyn CredentialService>>,
     secrets: &mut SharedSecrets,
 ) -> CliResult<SignOn> {
-    let settings = settings(cfg);
     let resolver = match (&cfg.sso.mode, &cfg.sso.resolve) {
-        (CfgMode::SessionVariable, SsoResolve::Psk(psk)) => {
+        (SsoMode::SessionVariable, SsoResolve::Psk(psk)) => {
             let keys = psk_keys(cfg, env)?;
             Some(TokenResolver::Psk(PskVerifier::new(keys, cfg.web.public_url.as_str(), psk.max_age)))
         }
-        (CfgMode::SessionVariable, SsoResolve::WebService) => Some(TokenResolver::WebService),
+        (SsoMode::SessionVariable, SsoResolve::WebService) => Some(TokenResolver::WebService),
         _ => None,
     };
     let oidc = match (&cfg.sso.mode, &cfg.sso.oidc) {
-        (CfgMode::Oidc, Some(o)) => {
+        (SsoMode::Oidc, Some(o)) => {
             // Read at each code exchange, so a SIGHUP reload takes effect.
             let client_secret = match o.client_secret() {
                 Some(source) => Some(secrets.cell(source, env, None)?),
@@ -91,13 +99,6 @@ pub async fn sign_on(
             Some(Arc::new(rp))
         }
         _ => None,
-    };
-    let t = &cfg.sso.throttle;
-    let throttle = ThrottleSettings {
-        per_account_and_address: t.per_account_and_address,
-        per_address: t.per_address,
-        window: t.window,
-        ..ThrottleSettings::default()
     };
     SignOn::new(settings, resolver, credentials, oidc, throttle).map_err(|e| CliError::config(e.to_string()))
 }
@@ -163,7 +164,8 @@ resolve = { kind = "psk", keys = [{ kid = "old", key_env = "PSK_OLD" }, { kid = 
             assert_eq!((v.member.as_str(), v.kid.as_str()), ("M000123", kid.unwrap_or("old")));
         }
         assert!(mint_token(&cfg, &env, "", None, Duration::from_secs(60)).is_err());
-        let sign_on = sign_on(&cfg, &env, None, &mut SharedSecrets::default()).await;
+        let (settings, throttle) = (sign_on_settings(&cfg), throttle(&cfg));
+        let sign_on = sign_on(&cfg, &env, settings, throttle, None, &mut SharedSecrets::default()).await;
         assert!(sign_on.is_ok(), "{:?}", sign_on.err().map(|e| e.to_string()));
     }
 }

@@ -44,7 +44,7 @@ pub use sections::retention::RetentionConfig;
 pub use sections::safety::{QuarantineConfig, ThresholdsConfig};
 pub use sections::schedule::{Cadence, EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
 pub use sections::sso::{
-    OidcConfig, PskKey, PskResolve, SsoConfig, SsoMode, SsoResolve, SsoThrottle, SsoToken, TokenSource,
+    OidcConfig, PskKeyConfig, PskResolve, SsoConfig, SsoMode, SsoResolve, SsoThrottle, SsoToken, TokenSource,
 };
 pub use sections::web::{SessionsConfig, WebConfig, WebLimits};
 pub use template::TEMPLATE;

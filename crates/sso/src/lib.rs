@@ -1,5 +1,8 @@
 //! The sign-on parts of amsync that are not HTTP (product.md job 8):
 //!
+//! - [`config`]: the parts of `[sso]` sign-on owns ([`SsoMode`], where the
+//!   token comes back, the configured keys), which `amsync-config` reads
+//!   the file into;
 //! - [`psk`]: the pre-shared-key token of session-variable sign-on
 //!   (`v1.<kid>.…`, AES-256-GCM): mint and verify with every check;
 //! - [`return_url`]: where a member may be sent back to (no open redirect);
@@ -15,6 +18,7 @@
 //! constant-time; crypto comes from RustCrypto crates only (TLS: rustls
 //! with ring).
 
+pub mod config;
 pub mod ids;
 pub mod oidc;
 pub mod psk;
@@ -22,6 +26,7 @@ pub mod return_url;
 pub mod secret;
 pub mod throttle;
 
+pub use config::{PskKeyConfig, SsoMode, SsoToken, TokenSource};
 pub use oidc::{OidcError, OidcIdentity, OidcRp, OidcSettings, PendingLogin};
 pub use psk::{Claims, PskKey, PskVerifier, TokenError, VerifiedToken};
 pub use return_url::{ReturnUrlError, ReturnUrlPolicy};

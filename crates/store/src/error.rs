@@ -18,6 +18,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("the store is shut down")]
     Closed,
+    /// A kind of database this version has no backend for (the message
+    /// says which, and what to use instead).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

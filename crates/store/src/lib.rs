@@ -9,6 +9,11 @@
 //! `postgres` later, both passing the same conformance suite
 //! (`tests/conformance/`).
 //!
+//! Beyond the capability traits, [`handle`] is what a node does with its
+//! database: [`database`] picks the backend by the URL's scheme and gives a
+//! [`Database`] (status, migrate, backup, open), whose open store is a
+//! [`StoreHandle`] (readiness, online backup, close).
+//!
 //! **Architecture invariants:**
 //! - every member refresh is applied atomically: its own transaction, or a
 //!   savepoint inside a group commit; a failure leaves the member as it was;
@@ -24,6 +29,7 @@ pub mod audit;
 pub mod auth_api;
 pub mod data_protection;
 pub mod error;
+pub mod handle;
 pub mod listing_api;
 pub mod safety_api;
 pub mod sqlite;
@@ -35,6 +41,7 @@ pub use audit::*;
 pub use auth_api::*;
 pub use data_protection::*;
 pub use error::StoreError;
+pub use handle::{database, is_postgres_url, Database, OpenOptions, SchemaStatus, StoreHandle};
 pub use listing_api::*;
 pub use safety_api::*;
 pub use types::*;

@@ -1,5 +1,7 @@
-//! What the engine needs from the configuration, in plain types (the CLI
-//! maps `amsync-config` onto it, tests build it directly).
+//! What the engine needs from the configuration, in plain types (the node
+//! builder of `amsync` derives it from `amsync-config`; its tests change
+//! what the file has no key for, and the engine's own tests build it
+//! directly).
 
 use std::time::Duration;
 

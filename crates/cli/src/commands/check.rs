@@ -4,13 +4,12 @@
 use std::path::Path;
 
 use amsync_config::ProcessEnv;
-use amsync_store::sqlite::SqliteStore;
-use amsync_store::SettingsStore;
+use amsync_store::OpenOptions;
 
-use super::{load_config_for, sqlite_options};
+use super::load_config_for;
 use crate::exit::{CliError, CliResult};
 use crate::logging::Audience;
-use crate::wiring;
+use crate::{node, wiring};
 
 pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
     let cfg = load_config_for(config, audience)?;
@@ -20,9 +19,9 @@ pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
     let mut failures = 0;
 
     // The database.
-    let opts = sqlite_options(&cfg, &ProcessEnv)?;
-    match SqliteStore::schema_status(&opts.path) {
-        Ok(s) if s.current > s.latest => {
+    let database = node::database(&cfg, &ProcessEnv)?;
+    match database.schema_status().await {
+        Ok(s) if s.is_newer_than_known() => {
             failures += 1;
             println!("FAIL  database schema {} is newer than this binary knows ({})", s.current, s.latest);
         }
@@ -39,11 +38,8 @@ pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
     }
 
     // File seeds against the database, when the database exists.
-    if opts.path.exists() {
-        let mut ro = opts.clone();
-        ro.auto_migrate = false;
-        ro.readers = 1;
-        if let Ok(store) = SqliteStore::open(ro) {
+    if database.exists().await? {
+        if let Ok(store) = database.open(OpenOptions::inspect()).await {
             let rules = store.community_rules().await?;
             if rules != cfg.communities.rule_set() {
                 println!("note  communities.rules in the file differ from the database's (the database is used; change it with PUT /api/v1/community-rules)");
@@ -69,7 +65,7 @@ pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
             if db_local != file_local {
                 println!("note  security_groups.local in the file differs from the database's (the database is used; change it with PUT /api/v1/security-groups)");
             }
-            store.shutdown().await;
+            store.close().await;
         }
     }
 

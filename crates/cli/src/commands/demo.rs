@@ -14,11 +14,11 @@ use amsync_sim::{SimAuth, SimConfig};
 use rand::Rng;
 
 use super::demo_showcase;
-use super::serve::Node;
-use super::{shutdown_signal, LayeredEnv};
+use super::LayeredEnv;
 use crate::args::DemoArgs;
 use crate::exit::{CliError, CliResult};
 use crate::logging;
+use crate::node::{Node, Role, Signals};
 
 fn random_hex(bytes: usize) -> String {
     let mut rng = rand::rng();
@@ -30,6 +30,9 @@ const DEMO_SSO_KEY_ENV: &str = "AMSYNC_DEMO_SSO_PSK";
 
 pub async fn run(args: DemoArgs) -> CliResult<()> {
     logging::init(logging::LogFormat::Text, "info,amsync_store=warn,tower_http=warn");
+    // Before anything is started or printed: a signal that comes while the
+    // demo starts stops it cleanly.
+    let signals = Signals::listen();
     let ams_key = random_hex(16);
     let admin_token = std::env::var("AMSYNC_ADMIN_TOKEN").unwrap_or_else(|_| random_hex(24));
 
@@ -65,7 +68,7 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
     cfg.sso.mode = amsync_config::SsoMode::SessionVariable;
     cfg.sso.login_url = Some(url::Url::parse(&login_page).map_err(|e| CliError::failure(e.to_string()))?);
     cfg.sso.resolve = amsync_config::SsoResolve::Psk(amsync_config::PskResolve {
-        keys: vec![amsync_config::PskKey {
+        keys: vec![amsync_config::PskKeyConfig {
             kid: "demo".into(),
             key_env: Some(DEMO_SSO_KEY_ENV.into()),
             key_file: None,
@@ -79,12 +82,9 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
             (DEMO_SSO_KEY_ENV.to_string(), secrecy::ExposeSecret::expose_secret(&sso_key.to_base64()).to_string()),
         ]),
     };
-    cfg.validate_for_serve(&env)?;
-    let node = Node::start_on(&cfg, &env, "demo", web_listener).await?;
+    let node = Node::builder(&cfg, &env, Role::Demo).listener(web_listener).build().await?;
 
     let showcase = demo_showcase::pick(sim.sim(), DEMO_MEMBER_GROUP);
-    let changer =
-        tokio::spawn(demo_showcase::change_once_loaded(sim.sim().clone(), node.store.clone(), showcase.clone()));
     let first = showcase.first().map_or_else(|| "M000001".to_string(), |m| m.key.clone());
     let community = showcase.first().map_or_else(|| "CH-NYC".to_string(), |m| m.community.clone());
     let base = format!("http://{listen}");
@@ -98,7 +98,7 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
             m.key,
         ));
     }
-    println!(
+    let banner = format!(
         "\n\
          amsync demo is running.\n\
          \n\
@@ -135,13 +135,11 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
         every = args.change_every,
         changes = args.changes,
     );
-
-    let stop_trickle = tokio_util::sync::CancellationToken::new();
-    let trickle = {
-        let sim = sim.sim().clone();
+    node.run(signals, |node| {
+        node.spawn_until_stopped(demo_showcase::change_once_loaded(sim.sim().clone(), node.store(), showcase));
+        let (sim, stop) = (sim.sim().clone(), node.stop_token());
         let (changes, every) = (args.changes, args.change_every.max(1));
-        let stop = stop_trickle.clone();
-        node.supervisor.spawn(amsync_sync::TaskName::DemoChanges, stop_trickle.clone(), move || {
+        node.supervise(amsync_sync::TaskName::DemoChanges, move || {
             let (sim, stop) = (sim.clone(), stop.clone());
             async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(every));
@@ -157,14 +155,10 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
                     }
                 }
             }
-        })
-    };
-
-    shutdown_signal().await;
-    stop_trickle.cancel();
-    let _ = trickle.await;
-    changer.abort();
-    node.stop().await;
+        });
+        println!("{banner}");
+    })
+    .await?;
     stop_login.cancel();
     sim.shutdown().await;
     Ok(())

@@ -11,7 +11,7 @@ use std::time::Duration;
 use amsync_core::community::Term;
 use amsync_core::{AmsStatus, MemberKey};
 use amsync_sim::{ChangeRequest, MemberTruth, Sim};
-use amsync_store::MemberStore;
+use amsync_store::Store;
 
 /// A member worth a first look.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ pub fn pick(sim: &Sim, member_group: &str) -> Vec<Showcase> {
 /// Once the initial load has stored each member, changes its credentials
 /// in the simulated AMS, so that the next periodic refresh records a
 /// change in its history (before → after).
-pub async fn change_once_loaded(sim: Sim, store: Arc<dyn MemberStore>, members: Vec<Showcase>) {
+pub async fn change_once_loaded(sim: Sim, store: Arc<dyn Store>, members: Vec<Showcase>) {
     for m in members {
         let Ok(key) = MemberKey::parse(m.key.as_str()) else { continue };
         loop {

@@ -1,18 +1,19 @@
-//! `amsync migrate` and `amsync backup`.
+//! `amsync migrate` and `amsync backup`, on the database of `database.url`
+//! through the store handle, without opening it as a store.
 
 use std::path::Path;
 
 use amsync_config::ProcessEnv;
-use amsync_store::sqlite::SqliteStore;
 
-use super::{load_config_for, sqlite_options};
+use super::load_config_for;
 use crate::exit::CliResult;
 use crate::logging::Audience;
+use crate::node;
 
-pub fn migrate(config: &Path, audience: Audience) -> CliResult<()> {
+pub async fn migrate(config: &Path, audience: Audience) -> CliResult<()> {
     let cfg = load_config_for(config, audience)?;
-    let opts = sqlite_options(&cfg, &ProcessEnv)?;
-    let applied = SqliteStore::migrate(&opts.path)?;
+    let database = node::database(&cfg, &ProcessEnv)?;
+    let applied = database.migrate().await?;
     if applied.is_empty() {
         println!("The database schema is current.");
     } else {
@@ -21,10 +22,10 @@ pub fn migrate(config: &Path, audience: Audience) -> CliResult<()> {
     Ok(())
 }
 
-pub fn backup(config: &Path, out: &Path, audience: Audience) -> CliResult<()> {
+pub async fn backup(config: &Path, out: &Path, audience: Audience) -> CliResult<()> {
     let cfg = load_config_for(config, audience)?;
-    let opts = sqlite_options(&cfg, &ProcessEnv)?;
-    SqliteStore::backup_file(&opts.path, out)?;
-    println!("Backed up {} to {}.", opts.path.display(), out.display());
+    let database = node::database(&cfg, &ProcessEnv)?;
+    database.backup_to_file(out).await?;
+    println!("Backed up {} to {}.", database.name(), out.display());
     Ok(())
 }

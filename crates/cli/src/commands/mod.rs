@@ -1,5 +1,7 @@
-//! One module per subcommand, and what they share: loading the config,
-//! opening the store, building the engine and the web state.
+//! One module per subcommand, and what they share: loading the config and
+//! starting logging as it says. A command that runs a node builds it with
+//! `crate::node` (the one place a node is built); one that only looks at
+//! the database goes through the store handle (`crate::node::database`).
 
 mod bench;
 mod bench_access;
@@ -20,11 +22,11 @@ mod status;
 use std::sync::Arc;
 
 use amsync_config::{Config, Environment, ProcessEnv};
-use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::{GroupStore, LocalGroupSeed, SafetyStore, SettingsStore, Store};
+use amsync_store::sqlite::SqliteStore;
+use amsync_store::Store;
 
 use crate::args::Command;
-use crate::exit::{CliError, CliResult};
+use crate::exit::CliResult;
 use crate::logging::{self, Audience};
 
 /// Runs `command`; `verbose` is the global `--verbose`.
@@ -33,13 +35,13 @@ pub async fn run(command: Command, verbose: bool) -> CliResult<()> {
     match command {
         Command::Init { out, force } => init::run(&out, force),
         Command::Demo(args) => demo::run(args).await,
-        Command::Serve(c) => serve::run(&c.config, "serve").await,
+        Command::Serve(c) => serve::run(&c.config).await,
         Command::Worker(c) => serve::run_worker(&c.config).await,
         Command::Refresh(args) => refresh::run(args, person).await,
         Command::Status { config, json } => status::run(&config.config, json, person).await,
-        Command::Migrate(c) => maintenance::migrate(&c.config, person),
+        Command::Migrate(c) => maintenance::migrate(&c.config, person).await,
         Command::Check(c) => check::run(&c.config, person).await,
-        Command::Backup { config, out } => maintenance::backup(&config.config, &out, person),
+        Command::Backup { config, out } => maintenance::backup(&config.config, &out, person).await,
         Command::SimAms(args) => sim::run(args).await,
         Command::Sso { which: crate::args::SsoCommand::MintToken { config, member, kid, ttl_s } } => {
             let ttl = std::time::Duration::from_secs(ttl_s);
@@ -69,39 +71,6 @@ pub fn load_config_for(path: &std::path::Path, audience: Audience) -> CliResult<
     Ok(cfg)
 }
 
-/// The SQLite options of `database.url`; another kind of database is
-/// refused with the key named.
-pub fn sqlite_options(cfg: &Config, env: &dyn Environment) -> CliResult<SqliteOptions> {
-    use secrecy::ExposeSecret;
-    let url = cfg.database_url(env)?;
-    let url = url.expose_secret();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(CliError::config("database.url: PostgreSQL is not available in this version; use sqlite://FILE"));
-    }
-    let mut opts = SqliteOptions::from_url(url).map_err(|e| CliError::config(format!("database.url: {e}")))?;
-    opts.auto_migrate = cfg.database.auto_migrate;
-    Ok(opts)
-}
-
-/// Opens the store, gives it `[thresholds]`, and seeds settings from the
-/// file on first start.
-pub async fn open_store(cfg: &Config, env: &dyn Environment) -> CliResult<Arc<SqliteStore>> {
-    let opts = sqlite_options(cfg, env)?;
-    let store = SqliteStore::open(opts)?;
-    store.set_thresholds(crate::wiring::thresholds(cfg));
-    let seeded = store.seed_settings(&cfg.communities.rule_set(), &cfg.security_groups.is_member).await?;
-    if seeded {
-        tracing::info!("settings seeded from the config file (the database is authoritative from now on)");
-    }
-    let locals: Vec<LocalGroupSeed> =
-        cfg.security_groups.local.iter().map(|g| LocalGroupSeed { key: g.key.clone(), name: g.name.clone() }).collect();
-    let created = store.seed_local_groups(&locals).await?;
-    if created > 0 {
-        tracing::info!(created, "local groups seeded from the config file");
-    }
-    Ok(store)
-}
-
 /// The process environment, with some variables set by amsync itself (the
 /// demo's generated secrets) taking precedence.
 pub struct LayeredEnv {
@@ -117,46 +86,8 @@ impl Environment for LayeredEnv {
     }
 }
 
-/// Where the readiness check of `/readyz` reads the schema status.
-pub fn readiness(store: &Arc<SqliteStore>) -> amsync_web::Readiness {
-    let store = store.clone();
-    Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move {
-            let s = store.pending_migrations().await.map_err(|e| e.to_string())?;
-            if s.is_current() {
-                Ok(())
-            } else {
-                Err(format!("schema version {} of {}; pending: {:?}", s.current, s.latest, s.pending))
-            }
-        })
-    })
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down");
-}
-
-/// Store as the trait object the engine and web take.
+/// Store as the trait object the engine and web take (for the benchmarks,
+/// which build their own engines on a SQLite store).
 pub fn dyn_store(store: &Arc<SqliteStore>) -> Arc<dyn Store> {
     store.clone()
 }

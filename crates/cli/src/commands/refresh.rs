@@ -12,17 +12,17 @@ use std::time::Duration;
 
 use amsync_config::ProcessEnv;
 use amsync_core::{MemberKey, Trigger};
-use amsync_store::{RunId, RunOutcome, SyncStateStore};
+use amsync_store::{RunId, RunOutcome};
 use amsync_sync::{Engine, PollMode};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{dyn_store, load_config_for, open_store};
+use super::load_config_for;
 use crate::args::RefreshArgs;
 use crate::exit::{CliError, CliResult};
 use crate::logging::Audience;
+use crate::node::{Node, Role};
 use crate::progress::RunProgress;
-use crate::wiring;
 
 pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
     let what = [!args.member.is_empty(), args.all, args.changed_since.is_some()].iter().filter(|b| **b).count();
@@ -30,8 +30,15 @@ pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
         return Err(CliError::config("say what to refresh: --member KEY, --all or --changed-since TIME"));
     }
     let cfg = load_config_for(&args.config.config, audience)?;
-    let store = open_store(&cfg, &ProcessEnv).await?;
-    let (engine, _) = wiring::engine(&cfg, &ProcessEnv, dyn_store(&store), "refresh", &mut Default::default())?;
+    let node = Node::build(&cfg, &ProcessEnv, Role::Refresh).await?;
+    let result = refresh(&args, &node).await;
+    node.stop().await;
+    result
+}
+
+/// What to refresh, then following it (working the queue when no node serves).
+async fn refresh(args: &RefreshArgs, node: &Node) -> CliResult<()> {
+    let (engine, store) = (&node.engine, node.store());
     engine.load_state().await?;
 
     let mut resumed_full = None;
@@ -76,7 +83,6 @@ pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
             }
         );
         if let Some(e) = report.error {
-            store.shutdown().await;
             return Err(CliError::failure(format!("the listing failed: {e}")));
         }
         report.run_id
@@ -88,19 +94,17 @@ pub async fn run(args: RefreshArgs, audience: Audience) -> CliResult<()> {
         .into_iter()
         .filter(|n| n.id != engine.settings().node_id && n.role != "refresh")
         .count();
-    let result = if others > 0 {
+    if others > 0 {
         eprintln!("Run {run_id} enqueued; a serving node does the work.");
         if args.wait {
-            follow(&engine, run_id, false).await
+            follow(engine, run_id, false).await
         } else {
             Ok(())
         }
     } else {
         eprintln!("Run {run_id}: no node is serving, working the queue here.");
-        follow(&engine, run_id, true).await
-    };
-    store.shutdown().await;
-    result
+        follow(engine, run_id, true).await
+    }
 }
 
 /// Follows a run to its end with a progress display; works the queue when `work`.

@@ -35,14 +35,16 @@ pub fn config(args: &SimArgs) -> SimConfig {
 /// the simulator brings its own.
 pub fn run_blocking(args: SimArgs) -> CliResult<()> {
     crate::logging::init(crate::logging::LogFormat::Text, "info");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Before it listens or prints: a SIGTERM right after the start stops it cleanly.
+    let mut signals = rt.block_on(async { crate::node::Signals::listen() });
     let listener = std::net::TcpListener::bind(args.listen)?;
     let workers = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let handle = amsync_sim::start_dedicated(config(&args), listener, workers)?;
     println!("listening on {}", handle.base_url());
     std::io::stdout().flush()?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
-        super::shutdown_signal().await;
+        signals.stop_requested().await;
         handle.shutdown().await;
     });
     Ok(())

@@ -4,31 +4,28 @@
 use std::path::Path;
 
 use amsync_config::ProcessEnv;
-use amsync_store::sqlite::SqliteStore;
-use amsync_store::SafetyStore;
+use amsync_store::OpenOptions;
 use amsync_sync::{sync_status, SyncStatus};
 use chrono::{DateTime, Utc};
 
-use super::{load_config_for, sqlite_options};
+use super::load_config_for;
 use crate::exit::CliResult;
 use crate::logging::Audience;
-use crate::wiring;
+use crate::{node, wiring};
 
 /// How long `amsync status` waits for the AMS to answer its probe.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(config: &Path, json: bool, audience: Audience) -> CliResult<()> {
     let cfg = load_config_for(config, audience)?;
-    let mut opts = sqlite_options(&cfg, &ProcessEnv)?;
     // Reading the status never migrates.
-    opts.auto_migrate = false;
-    opts.readers = 1;
-    let store = SqliteStore::open(opts)?;
+    let store = node::database(&cfg, &ProcessEnv)?.open(OpenOptions::inspect()).await?;
     store.set_thresholds(wiring::thresholds(&cfg));
     let periodic = wiring::schedule(&cfg.periodic_refresh.cadence);
     let events = amsync_sync::Schedule::Interval(cfg.events.interval);
-    let mut status = sync_status(store.as_ref(), None, &periodic, &events).await?;
-    store.shutdown().await;
+    let status = sync_status(store.clone().as_store().as_ref(), None, &periodic, &events).await;
+    store.close().await;
+    let mut status = status?;
     // No engine runs here to have probed the AMS: probe it once now.
     let probe_note = match wiring::http_source(&cfg, &ProcessEnv, &mut Default::default()) {
         Ok(source) => {

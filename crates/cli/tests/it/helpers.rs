@@ -1,27 +1,29 @@
-//! Shared helpers: `TestApp::spawn()` starts a simulated AMS, a SQLite
-//! store in a temporary directory, the engine's workers and the web API on
-//! port 0, and offers one method per thing a test does. Polls are driven by
-//! the test (no scheduler runs), so nothing happens behind a test's back.
+//! Shared helpers: `TestApp::spawn()` starts a simulated AMS and an amsync
+//! node built by the same builder as `amsync serve` (`amsync::node`): a
+//! SQLite store in a temporary directory, the source, the engine's
+//! workers, sign-on and the web API on 127.0.0.1 (port 0). It offers one
+//! method per thing a test does. Polls are driven by the test (the node
+//! runs the workers only, as `amsync worker` does), so nothing happens
+//! behind a test's back.
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
+use amsync::node::{EngineLoops, Node, NodeSettings, Role};
+use amsync_config::{Cadence, Config, QuarantineConfig, SourceKind};
 use amsync_core::safety::Thresholds;
 use amsync_core::{Encoding, MemberKey};
 use amsync_sim::{Faults, SimConfig, SimHandle};
-use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::{Run, RunOutcome, SafetyStore, Store};
+use amsync_store::sqlite::SqliteStore;
+use amsync_store::{Run, RunOutcome};
 use amsync_sync::poll::PollReport;
-use amsync_sync::{Engine, PollMode, QuarantineMonitor, QuarantineSettings, Schedule, SyncSettings};
+use amsync_sync::{Engine, PollMode, QuarantineSettings};
 use amsync_web::access_cache::AccessCache;
-use amsync_web::auth::Tokens;
-use amsync_web::{AppState, WebSettings};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const SITE_TOKEN: &str = "test-site-token-0123456789";
@@ -85,8 +87,80 @@ impl Default for AppOptions {
     }
 }
 
+impl AppOptions {
+    /// The configuration these options describe, for a node whose database
+    /// is in `dir`, with the AMS at `ams_url`, reached at `public_url`. Set
+    /// field by field rather than parsed, so the tests' short durations are
+    /// not held to the floors the file is (a 300 ms AMS timeout, a 200 ms
+    /// quarantine probe).
+    pub fn config(&self, dir: &std::path::Path, ams_url: &str, public_url: &str) -> Config {
+        let mut cfg = Config::default();
+        cfg.database.url = Some(format!("sqlite://{}", dir.join("amsync.db").display()));
+        cfg.ams.kind = match self.encoding {
+            Encoding::Json => SourceKind::HttpJson,
+            Encoding::Xml => SourceKind::HttpXml,
+        };
+        cfg.ams.base_url = Some(url::Url::parse(ams_url).unwrap());
+        cfg.ams.timeout = self.timeout;
+        cfg.ams.max_concurrency = (self.workers * 3) as u32;
+        if let Some(max) = self.ams_max_body {
+            cfg.ams.max_body = max;
+        }
+        if let Some(max) = self.max_pages {
+            cfg.ams.max_pages = max;
+        }
+        cfg.ams.http_version = match self.http_version {
+            amsync_ams::HttpVersion::Auto => amsync_config::HttpVersion::Auto,
+            amsync_ams::HttpVersion::Http1 => amsync_config::HttpVersion::Http1,
+            amsync_ams::HttpVersion::Http2 => amsync_config::HttpVersion::Http2,
+        };
+        let refresh = &mut cfg.member_refresh;
+        refresh.workers = self.workers as u32;
+        refresh.max_attempts = self.max_attempts;
+        refresh.backoff_initial = self.backoff_initial;
+        refresh.backoff_max = self.backoff_max;
+        refresh.lease = self.lease;
+        let q = &self.quarantine;
+        cfg.quarantine = QuarantineConfig {
+            failure_share: q.failure_share,
+            min_calls: q.min_calls as u32,
+            window: q.window,
+            poll_floor: q.poll_floor,
+            recover_probes: q.recover_probes,
+        };
+        // The test drives the polls; these only set the next-run times shown.
+        cfg.periodic_refresh.cadence = Cadence::Every(Duration::from_secs(3600));
+        cfg.events.interval = Duration::from_secs(3600);
+        cfg.communities.timezone = self.timezone;
+        cfg.web.listen = "127.0.0.1:0".parse().unwrap();
+        cfg.web.public_url = url::Url::parse(public_url).unwrap();
+        cfg
+    }
+
+    /// What the configuration has no key for: the test's own pace, its
+    /// thresholds (none, unless it tests them), and no scheduler.
+    pub fn tune(&self, s: &mut NodeSettings) {
+        s.engine_loops = EngineLoops::WorkersOnly;
+        s.thresholds = self.thresholds;
+        s.sync.page_attempts = 3;
+        s.sync.idle_poll = Duration::from_millis(20);
+        s.sync.probe_interval = Duration::from_millis(200);
+        s.sync.rescue_interval = Duration::from_millis(200);
+        s.sync.heartbeat_interval = Duration::from_millis(200);
+    }
+}
+
+/// The tokens of a test node, in the variables `[web]` reads by default.
+pub fn token_env() -> HashMap<String, String> {
+    HashMap::from([
+        ("AMSYNC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
+        ("AMSYNC_SITE_TOKEN".to_string(), SITE_TOKEN.to_string()),
+    ])
+}
+
 pub struct TestApp {
     pub sim: SimHandle,
+    /// The node's store, as SQLite (for the tests' SQL).
     pub store: Arc<SqliteStore>,
     pub engine: Arc<Engine>,
     /// The web layer's access policy cache.
@@ -94,8 +168,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
-    stop: CancellationToken,
-    tasks: tokio::task::JoinSet<()>,
+    /// The node, built as `amsync serve` builds it.
+    pub node: Node,
 }
 
 /// Logging for tests (`RUST_LOG`), and the one TLS crypto provider.
@@ -107,24 +181,13 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// `/readyz`'s schema check, as `amsync serve` wires it.
-pub fn readiness(store: &Arc<SqliteStore>) -> amsync_web::Readiness {
-    let store = store.clone();
-    Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move {
-            let s = store.pending_migrations().await.map_err(|e| e.to_string())?;
-            if s.is_current() {
-                Ok(())
-            } else {
-                Err(format!("schema version {} of {}; pending: {:?}", s.current, s.latest, s.pending))
-            }
-        })
-    })
-}
-
 pub fn key(s: &str) -> MemberKey {
     MemberKey::parse(s).unwrap()
+}
+
+/// The node's store as SQLite (the tests' databases are).
+pub fn sqlite_of(node: &Node) -> Arc<SqliteStore> {
+    node.store.clone().as_any().downcast::<SqliteStore>().expect("a SQLite store")
 }
 
 impl TestApp {
@@ -134,7 +197,6 @@ impl TestApp {
 
     pub async fn spawn_with(o: AppOptions) -> TestApp {
         init_tracing();
-        amsync_ams::install_crypto_provider();
         let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = amsync_sim::start(
             SimConfig { members: o.members, seed: o.seed, page_size: o.page_size, ..SimConfig::default() },
@@ -143,89 +205,25 @@ impl TestApp {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
-        store.set_thresholds(o.thresholds);
-        let ams_url = o.ams_url.clone().unwrap_or_else(|| sim.base_url());
-        let mut http = HttpSourceConfig::new(url::Url::parse(&ams_url).unwrap());
-        http.auth = AuthConfig::None;
-        if let Some(max) = o.ams_max_body {
-            http.max_body = max;
-        }
-        http.timeout = o.timeout;
-        http.http_version = o.http_version;
-        http.max_concurrency = o.workers * 3;
-        // Every call the source makes feeds the quarantine's window, as `amsync serve` wires it.
-        let monitor = QuarantineMonitor::new(o.quarantine.clone());
-        let source = HttpSource::new(http, o.encoding).unwrap().with_observer(monitor.clone());
-        let settings = SyncSettings {
-            role: "test".into(),
-            workers: o.workers,
-            retry: amsync_core::queue::RetryPolicy {
-                max_attempts: o.max_attempts,
-                backoff_initial: o.backoff_initial,
-                backoff_max: o.backoff_max,
-            },
-            lease: o.lease,
-            page_attempts: 3,
-            idle_poll: Duration::from_millis(20),
-            probe_interval: Duration::from_millis(200),
-            rescue_interval: Duration::from_millis(200),
-            heartbeat_interval: Duration::from_millis(200),
-            periodic: Schedule::Interval(Duration::from_secs(3600)),
-            events: Schedule::Interval(Duration::from_secs(3600)),
-            quarantine: o.quarantine.clone(),
-            max_pages: o.max_pages.unwrap_or(SyncSettings::default().max_pages),
-            ..SyncSettings::default()
-        };
-        let dyn_store: Arc<dyn Store> = store.clone();
-        let source = Arc::new(source);
-        let engine = Engine::with_monitor(dyn_store.clone(), source.clone(), settings, monitor);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        // Sign-in with the simulator's credentials (its own tests are in amsync-web).
-        let sign_on = amsync_web::sso::SignOn::new(
-            amsync_web::sso::SignOnSettings::new(
-                amsync_web::sso::SsoMode::Credentials,
-                url::Url::parse(&base).unwrap(),
-            ),
-            None,
-            Some(source),
-            None,
-            amsync_sso::ThrottleSettings::default(),
-        )
-        .unwrap();
-        let access = Arc::new(AccessCache::new());
-        let state = AppState {
-            store: dyn_store,
-            engine: engine.clone(),
-            tokens: Arc::new(Tokens::new(vec![ADMIN_TOKEN.into()], vec![SITE_TOKEN.into()])),
-            settings: Arc::new(WebSettings { timezone: o.timezone, ..WebSettings::default() }),
-            access: access.clone(),
-            sign_on: Arc::new(sign_on),
-            readiness: readiness(&store),
-        };
-        let stop = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        {
-            let stop = stop.clone();
-            tasks.spawn(async move {
-                amsync_web::serve(listener, state, stop).await.unwrap();
-            });
-        }
-        {
-            let engine = engine.clone();
-            let stop = stop.clone();
-            tasks.spawn(async move {
-                engine.run_workers_only(stop).await.unwrap();
-            });
-        }
-        TestApp { sim, store, engine, access, base, client: reqwest::Client::new(), dir, stop, tasks }
+        let ams_url = o.ams_url.clone().unwrap_or_else(|| sim.base_url());
+        let cfg = o.config(dir.path(), &ams_url, &base);
+        let env = token_env();
+        let mut node = Node::builder(&cfg, &env, Role::Serve)
+            .listener(listener)
+            .tune(|s| o.tune(s))
+            .build()
+            .await
+            .expect("the test node builds");
+        node.start();
+        let web = &node.web.as_ref().expect("a serving node").state;
+        let (store, engine, access) = (sqlite_of(&node), node.engine.clone(), web.access.clone());
+        TestApp { sim, store, engine, access, base, client: reqwest::Client::new(), dir, node }
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        while self.tasks.join_next().await.is_some() {}
-        self.store.shutdown().await;
+    pub async fn stop(self) {
+        self.node.stop().await;
     }
 
     /// Waits until `run` finishes (the workers run in the background).

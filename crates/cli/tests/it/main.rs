@@ -21,6 +21,7 @@ mod data_protection;
 mod demo;
 mod disable_signals;
 mod input_limits;
+mod node_lifecycle;
 mod observability;
 mod openapi;
 mod quarantine;

@@ -1,8 +1,14 @@
 //! `[sso]` and `[sso.oidc]`: how members sign in (product.md job 8).
+//!
+//! The mode, the token's place and the configured keys are sign-on's own
+//! types (`amsync_sso::config`), used here as they are: the file reads
+//! straight into what the running code takes.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub use amsync_sso::{PskKeyConfig, SsoMode, SsoToken, TokenSource};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
@@ -11,28 +17,6 @@ use crate::error::Problems;
 use crate::secrets::{check_pair, pick, SecretSource};
 use crate::tagged::{self, NoFields};
 use crate::values::{opt_text, text};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SsoMode {
-    /// Username and password passed through to the credential service.
-    #[default]
-    Credentials,
-    /// Redirect to the association's login page; a token comes back.
-    SessionVariable,
-    /// amsync as an OpenID Connect relying party (`[sso.oidc]`).
-    Oidc,
-}
-
-impl SsoMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SsoMode::Credentials => "credentials",
-            SsoMode::SessionVariable => "session-variable",
-            SsoMode::Oidc => "oidc",
-        }
-    }
-}
 
 /// `[sso]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,31 +61,6 @@ impl Default for SsoConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenSource {
-    /// A query parameter of the callback URL.
-    #[default]
-    Query,
-    /// A cookie on the association's domain (amsync on a subdomain of it).
-    Cookie,
-}
-
-/// `sso.token`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SsoToken {
-    pub source: TokenSource,
-    /// The query parameter's or the cookie's name.
-    pub name: String,
-}
-
-impl Default for SsoToken {
-    fn default() -> Self {
-        SsoToken { source: TokenSource::Query, name: "token".into() }
-    }
-}
-
 /// `sso.resolve`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -126,7 +85,7 @@ impl<'de> Deserialize<'de> for SsoResolve {
 #[serde(deny_unknown_fields)]
 pub struct PskResolve {
     /// Several keys allow rotation; a token names its key by `kid`.
-    pub keys: Vec<PskKey>,
+    pub keys: Vec<PskKeyConfig>,
     /// Oldest token accepted (`now - iat`), and longest validity (`exp - iat`).
     #[serde(default = "default_psk_max_age", with = "text")]
     pub max_age: Duration,
@@ -134,22 +93,6 @@ pub struct PskResolve {
 
 fn default_psk_max_age() -> Duration {
     Duration::from_secs(5 * 60)
-}
-
-/// One pre-shared key: 32 bytes in standard base64, held by a variable or a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PskKey {
-    pub kid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_env: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<PathBuf>,
-}
-
-/// Whether `kid` has the allowed form `[A-Za-z0-9_-]{1,32}`.
-pub fn is_valid_kid(kid: &str) -> bool {
-    (1..=32).contains(&kid.len()) && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// `sso.throttle`: failed sign-ins allowed per `window` before refusing.
@@ -230,8 +173,8 @@ impl SsoConfig {
         if self.return_url_param.is_empty() {
             p.add("sso.return_url_param", "must not be empty");
         }
-        if self.token.name.is_empty() {
-            p.add("sso.token.name", "must not be empty");
+        if let Some(problem) = self.token.name_problem() {
+            p.add("sso.token.name", problem);
         }
         if let SsoResolve::Psk(psk) = &self.resolve {
             if self.mode == SsoMode::SessionVariable && psk.keys.is_empty() {
@@ -242,8 +185,8 @@ impl SsoConfig {
             }
             let mut kids = HashSet::new();
             for (i, k) in psk.keys.iter().enumerate() {
-                if !is_valid_kid(&k.kid) {
-                    p.add(format!("sso.resolve.keys[{i}].kid"), "must be 1-32 characters of A-Z, a-z, 0-9, _ and -");
+                if let Some(problem) = k.kid_problem() {
+                    p.add(format!("sso.resolve.keys[{i}].kid"), problem);
                 }
                 if !kids.insert(k.kid.as_str()) {
                     p.add(format!("sso.resolve.keys[{i}].kid"), format!("{:?} is used twice", k.kid));

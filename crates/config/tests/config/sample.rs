@@ -153,7 +153,7 @@ pub fn everything() -> Config {
             return_url_param: s("ReturnUrl"),
             token: SsoToken { source: TokenSource::Query, name: s("token") },
             resolve: SsoResolve::Psk(PskResolve {
-                keys: vec![PskKey { kid: s("k1"), key_env: some("PSK"), key_file: path("/psk") }],
+                keys: vec![PskKeyConfig { kid: s("k1"), key_env: some("PSK"), key_file: path("/psk") }],
                 max_age: d(300),
             }),
             allow_unsolicited: false,

@@ -58,34 +58,8 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-/// Where a database's schema stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaStatus {
-    /// Highest version applied (0 for an empty database).
-    pub current: i64,
-    /// Highest version this binary knows.
-    pub latest: i64,
-    /// Known versions not applied yet.
-    pub pending: Vec<i64>,
-}
-
-impl SchemaStatus {
-    pub fn is_current(&self) -> bool {
-        self.pending.is_empty() && self.current <= self.latest
-    }
-
-    /// Refuses a schema newer than this binary, or one with pending
-    /// migrations.
-    pub fn check(&self) -> Result<()> {
-        if self.current > self.latest {
-            return Err(StoreError::SchemaTooNew { found: self.current, known: self.latest });
-        }
-        if !self.pending.is_empty() {
-            return Err(StoreError::MigrationsPending { pending: self.pending.len() as i64 });
-        }
-        Ok(())
-    }
-}
+/// Backend-neutral, so it lives beside the store handle.
+pub use crate::handle::SchemaStatus;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,

@@ -38,6 +38,7 @@ mod erase;
 mod events;
 mod export;
 mod groups;
+mod handle;
 mod held;
 mod listing;
 pub mod member_data;
@@ -62,6 +63,7 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
+pub use handle::SqliteDatabase;
 pub use migrate::SchemaStatus;
 pub use options::SqliteOptions;
 pub use writer::{WriterStats, WRITER_THREAD_NAME};

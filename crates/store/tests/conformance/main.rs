@@ -10,6 +10,7 @@ mod data_protection;
 mod events;
 mod feed;
 mod fixtures;
+mod handle;
 mod harness;
 mod listing;
 mod members;

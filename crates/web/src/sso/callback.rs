@@ -129,9 +129,10 @@ async fn session_variable(
         Some(rt) => sign_on.return_url_or_root(Some(&rt.return_url)),
         None => sign_on.return_url_or_root(query.get("ReturnUrl").map(String::as_str)),
     };
-    let (token, from_cookie) = match &settings.token_source {
-        TokenSource::Query(name) => (query.get(name.as_str()).map(String::as_str), false),
-        TokenSource::Cookie(name) => (cookies::get(headers, name.as_str()), true),
+    let name = settings.token.name.as_str();
+    let (token, from_cookie) = match settings.token.source {
+        TokenSource::Query => (query.get(name).map(String::as_str), false),
+        TokenSource::Cookie => (cookies::get(headers, name), true),
     };
     let token = token.filter(|t| !t.is_empty()).ok_or(Refusal::BadRequest { reason: "missing_token" })?;
     let previous = session::cookie_session_id(state, headers);

@@ -46,7 +46,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use settings::{SessionSettings, SignOnSettings, SsoMode, TokenSource};
+pub use settings::{SessionSettings, SignOnSettings, SsoMode, SsoToken, TokenSource};
 pub use signon::{SignOn, SignOnError, TokenResolver};
 
 use crate::state::AppState;

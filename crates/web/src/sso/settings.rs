@@ -1,41 +1,14 @@
-//! What sign-on needs from the configuration, in plain types (the CLI maps
-//! `amsync-config`'s `[sso]`, `[sessions]` and `[web]` onto it; tests build
-//! it directly).
+//! What sign-on needs from the configuration. The mode and the token's
+//! place are sign-on's own configuration types (`amsync_sso::config`, read
+//! straight from the file); the node builder fills the rest from `[sso]`,
+//! `[sessions]` and `[web]`.
 
 use std::time::Duration;
 
 use ipnet::IpNet;
 use url::Url;
 
-/// `sso.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SsoMode {
-    /// Username and password passed through to the credential service.
-    Credentials,
-    /// Redirect to the association's login page; a token comes back.
-    SessionVariable,
-    /// amsync as an OpenID Connect relying party.
-    Oidc,
-}
-
-impl SsoMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SsoMode::Credentials => "credentials",
-            SsoMode::SessionVariable => "session-variable",
-            SsoMode::Oidc => "oidc",
-        }
-    }
-}
-
-/// `sso.token`: where the association's login page puts the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenSource {
-    /// A query parameter of the callback URL.
-    Query(String),
-    /// A cookie on the association's domain (amsync on a subdomain of it).
-    Cookie(String),
-}
+pub use amsync_sso::{SsoMode, SsoToken, TokenSource};
 
 /// `[sessions]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +42,8 @@ pub struct SignOnSettings {
     pub logout_url: Option<Url>,
     /// `sso.return_url_param`: carries our callback URL to the login page.
     pub return_url_param: String,
-    pub token_source: TokenSource,
+    /// `sso.token`: where the token comes back.
+    pub token: SsoToken,
     /// `sso.allow_unsolicited`.
     pub allow_unsolicited: bool,
     /// `sso.allowed_return_hosts`.
@@ -98,7 +72,7 @@ impl SignOnSettings {
             login_url: None,
             logout_url: None,
             return_url_param: "ReturnUrl".into(),
-            token_source: TokenSource::Query("token".into()),
+            token: SsoToken::default(),
             allow_unsolicited: false,
             allowed_return_hosts: Vec::new(),
             sessions: SessionSettings::default(),

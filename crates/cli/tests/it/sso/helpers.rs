@@ -1,31 +1,36 @@
-//! The test app: a simulated AMS, a SQLite store in a temporary directory,
-//! the sync engine, and amsync's router on 127.0.0.1 (port 0), reached
-//! over real HTTP. Redirects are not followed by the client, so each test
-//! sees every hop; cookies are kept by a small jar.
+//! The test app: a simulated AMS, its sample login page, and an amsync
+//! node built by the same builder as `amsync serve` (`amsync::node`): a
+//! SQLite store in a temporary directory, the sync engine, sign-on, and
+//! amsync's router on 127.0.0.1 (port 0), reached over real HTTP.
+//! Redirects are not followed by the client, so each test sees every hop;
+//! cookies are kept by a small jar.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AuthConfig, CredentialService, HttpSource, HttpSourceConfig};
-use amsync_core::{Encoding, MemberKey};
+use amsync::node::{EngineLoops, Node, Role};
+use amsync_config::{Config, OidcConfig, PskKeyConfig, PskResolve, SsoResolve};
+use amsync_core::safety::Thresholds;
+use amsync_core::MemberKey;
 use amsync_sim::demo_login::{self, DemoLogin, DemoTokens};
 use amsync_sim::{SimConfig, SimHandle};
-use amsync_sso::{Claims, PskKey, PskVerifier, ThrottleSettings};
-use amsync_store::sqlite::{SqliteOptions, SqliteStore};
-use amsync_store::Store;
-use amsync_sync::{Engine, SyncSettings};
-use amsync_web::auth::Tokens;
-use amsync_web::sso::{SignOn, SignOnSettings, SsoMode, TokenResolver};
-use amsync_web::{AppState, WebSettings};
+use amsync_sso::{Claims, PskKey, ThrottleSettings};
+use amsync_store::sqlite::SqliteStore;
+use amsync_web::sso::{SignOnSettings, SsoMode};
+use amsync_web::AppState;
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
-use secrecy::SecretString;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
 pub const SITE_TOKEN: &str = "site-token-for-tests";
+/// The variable the app's pre-shared key is read from.
+const PSK_ENV: &str = "AMSYNC_TEST_SSO_PSK";
+/// The variable `[sso.oidc]`'s client secret is read from.
+pub const OIDC_SECRET_ENV: &str = "AMSYNC_TEST_OIDC_SECRET";
 
 /// How the app under test is built.
 pub struct Options {
@@ -35,7 +40,8 @@ pub struct Options {
     pub workers: bool,
     pub web_service_resolve: bool,
     pub throttle: ThrottleSettings,
-    pub oidc: Option<Arc<amsync_sso::OidcRp>>,
+    /// `[sso.oidc]`, and its client secret (in [`OIDC_SECRET_ENV`]).
+    pub oidc: Option<(OidcConfig, String)>,
     pub tweak: Box<dyn FnOnce(&mut SignOnSettings) + Send>,
 }
 
@@ -63,10 +69,14 @@ pub struct TestApp {
     /// The simulated association's login page (`sso.login_url`'s server).
     pub demo: Url,
     pub sim: SimHandle,
+    /// The node's store, as SQLite (for the tests' SQL).
     pub store: Arc<SqliteStore>,
     pub state: AppState,
     pub psk: PskKey,
     pub http: reqwest::Client,
+    /// The node, built as `amsync serve` builds it.
+    pub node: Node,
+    /// Stops the sample login page.
     stop: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -87,6 +97,28 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The configuration of the app: the simulator as source and credential
+/// service, sign-on as `opts` says, the login page at `demo`.
+fn config(opts: &Options, dir: &std::path::Path, sim: &SimHandle, url: &Url, demo: &Url) -> Config {
+    let mut cfg = Config::default();
+    cfg.database.url = Some(format!("sqlite://{}", dir.join("amsync.db").display()));
+    cfg.ams.base_url = Some(Url::parse(&sim.base_url()).unwrap());
+    cfg.ams.timeout = Duration::from_secs(2);
+    cfg.member_refresh.workers = 4;
+    cfg.web.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.web.public_url = url.clone();
+    cfg.sso.mode = opts.mode;
+    cfg.sso.login_url = Some(demo.join("/demo/login").unwrap());
+    cfg.sso.resolve = if opts.web_service_resolve {
+        SsoResolve::WebService
+    } else {
+        let key = PskKeyConfig { kid: "k1".into(), key_env: Some(PSK_ENV.into()), key_file: None };
+        SsoResolve::Psk(PskResolve { keys: vec![key], max_age: Duration::from_secs(300) })
+    };
+    cfg.sso.oidc = opts.oidc.as_ref().map(|(oidc, _)| oidc.clone());
+    cfg
+}
+
 impl TestApp {
     pub async fn spawn(opts: Options) -> TestApp {
         let (l, url) = listener().await;
@@ -99,17 +131,6 @@ impl TestApp {
         let sim =
             amsync_sim::start(SimConfig { members: opts.members, ..SimConfig::default() }, sim_listener).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
-        let mut source_cfg = HttpSourceConfig::new(Url::parse(&sim.base_url()).unwrap());
-        source_cfg.auth = AuthConfig::None;
-        source_cfg.timeout = Duration::from_secs(2);
-        let source = Arc::new(HttpSource::new(source_cfg, Encoding::Json).unwrap());
-        let dyn_store: Arc<dyn Store> = store.clone();
-        let engine = Engine::new(
-            dyn_store.clone(),
-            source.clone(),
-            SyncSettings { workers: 4, idle_poll: Duration::from_millis(50), ..SyncSettings::default() },
-        );
         let psk = PskKey::generate("k1").unwrap();
         let stop = CancellationToken::new();
         let tokens = if opts.web_service_resolve {
@@ -119,37 +140,35 @@ impl TestApp {
         };
         let (demo_listener, demo) = self::listener().await;
         demo_login::start(DemoLogin::new(sim.sim().clone(), tokens), demo_listener, stop.clone()).await.unwrap();
-        let mut settings = SignOnSettings::new(opts.mode, url.clone());
-        settings.login_url = Some(demo.join("/demo/login").unwrap());
-        settings.login_refresh_timeout = Duration::from_secs(3);
-        settings.service_timeout = Duration::from_secs(3);
-        (opts.tweak)(&mut settings);
-        let resolver = match opts.mode {
-            SsoMode::SessionVariable if opts.web_service_resolve => Some(TokenResolver::WebService),
-            SsoMode::SessionVariable => {
-                Some(TokenResolver::Psk(PskVerifier::new(vec![psk.clone()], url.as_str(), Duration::from_secs(300))))
-            }
-            _ => None,
-        };
-        let credentials: Arc<dyn CredentialService> = source;
-        let sign_on =
-            SignOn::new(settings, resolver, Some(credentials), opts.oidc.clone(), opts.throttle.clone()).unwrap();
-        let tokens = Tokens::new(vec![SecretString::from(ADMIN_TOKEN)], vec![SecretString::from(SITE_TOKEN)]);
-        let state = AppState {
-            store: dyn_store,
-            engine: engine.clone(),
-            tokens: Arc::new(tokens),
-            settings: Arc::new(WebSettings::default()),
-            access: Arc::new(amsync_web::access_cache::AccessCache::new()),
-            sign_on: Arc::new(sign_on),
-            readiness: Arc::new(|| Box::pin(async { Ok(()) })),
-        };
-        if opts.workers {
-            let (engine, stop) = (engine.clone(), stop.clone());
-            tokio::spawn(async move { engine.run_workers_only(stop).await });
+        let cfg = config(&opts, dir.path(), &sim, &url, &demo);
+        let mut env = std::collections::HashMap::from([
+            ("AMSYNC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
+            ("AMSYNC_SITE_TOKEN".to_string(), SITE_TOKEN.to_string()),
+            (PSK_ENV.to_string(), psk.to_base64().expose_secret().to_string()),
+        ]);
+        if let Some((_, secret)) = &opts.oidc {
+            env.insert(OIDC_SECRET_ENV.to_string(), secret.clone());
         }
-        tokio::spawn(amsync_web::serve(listener, state.clone(), stop.clone()));
-        TestApp { url, demo, sim, store, state, psk, http: client(), stop, _dir: dir }
+        let Options { workers, throttle, tweak, .. } = opts;
+        let mut node = Node::builder(&cfg, &env, Role::Serve)
+            .listener(listener)
+            .tune(move |s| {
+                // Login refreshes are left queued unless the test runs workers.
+                s.engine_loops = if workers { EngineLoops::WorkersOnly } else { EngineLoops::None };
+                s.sync.idle_poll = Duration::from_millis(50);
+                s.thresholds = Thresholds::unlimited();
+                s.throttle = throttle;
+                s.sign_on.login_refresh_timeout = Duration::from_secs(3);
+                s.sign_on.service_timeout = Duration::from_secs(3);
+                tweak(&mut s.sign_on);
+            })
+            .build()
+            .await
+            .expect("the test node builds");
+        node.start();
+        let state = node.web.as_ref().expect("a serving node").state.clone();
+        let store = crate::helpers::sqlite_of(&node);
+        TestApp { url, demo, sim, store, state, psk, http: client(), node, stop, _dir: dir }
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -172,7 +191,7 @@ impl TestApp {
     pub async fn shutdown(self) {
         self.stop.cancel();
         self.sim.shutdown().await;
-        self.store.shutdown().await;
+        self.node.stop().await;
     }
 }
 

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_sso::{OidcRp, OidcSettings};
+use amsync_config::OidcConfig;
 use amsync_web::sso::SsoMode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -78,17 +78,18 @@ async fn start_provider(app_url: &Url) -> Provider {
     Provider { issuer, _child: child }
 }
 
-fn settings(issuer: &Url, app_url: &Url) -> OidcSettings {
-    OidcSettings {
+/// `[sso.oidc]` for the provider at `issuer`, and the client's secret.
+fn oidc_config(issuer: &Url) -> (OidcConfig, String) {
+    let config = OidcConfig {
         issuer: issuer.clone(),
         client_id: "amsync".into(),
-        client_secret: Some("amsync-test-secret".into()),
+        client_secret_env: Some(OIDC_SECRET_ENV.into()),
+        client_secret_file: None,
         scopes: vec!["openid".into()],
         key_claim: "sub".into(),
         mobile_client_ids: vec!["amsync-mobile".into()],
-        redirect_url: app_url.join("/sso/callback").unwrap(),
-        post_logout_redirect_url: app_url.join("/").unwrap(),
-    }
+    };
+    (config, "amsync-test-secret".into())
 }
 
 /// The first form of a page: its action and its inputs (hidden values kept).
@@ -152,9 +153,9 @@ where
     let _heavy = crate::helpers::HEAVY.lock().await;
     let (listener, url) = listener().await;
     let provider = start_provider(&url).await;
-    let rp = OidcRp::discover(settings(&provider.issuer, &url)).await.expect("discovery");
     let mut opts = Options::new(SsoMode::Oidc);
-    opts.oidc = Some(Arc::new(rp));
+    // The node discovers the provider as `amsync serve` does.
+    opts.oidc = Some(oidc_config(&provider.issuer));
     let app = TestApp::spawn_on(opts, listener, url).await;
     // The provider (and its process) lives here until the test is over.
     let issuer = provider.issuer.clone();

@@ -4,7 +4,7 @@
 //! refresh rules counted on the simulator.
 
 use amsync_sso::{Claims, PskKey};
-use amsync_web::sso::{SsoMode, TokenSource};
+use amsync_web::sso::{SsoMode, SsoToken};
 use reqwest::header::REFERRER_POLICY;
 use reqwest::StatusCode;
 
@@ -306,10 +306,8 @@ async fn an_unsolicited_link_signs_in_when_allowed() {
 
 #[tokio::test]
 async fn a_used_cookie_token_goes_to_the_login_page_once_never_in_a_loop() {
-    let app = TestApp::spawn(
-        Options::new(SsoMode::SessionVariable).tweak(|s| s.token_source = TokenSource::Cookie("ORG_SSO".into())),
-    )
-    .await;
+    let app =
+        TestApp::spawn(Options::new(SsoMode::SessionVariable).tweak(|s| s.token = SsoToken::cookie("ORG_SSO"))).await;
     let token = app.token("M000005");
     let mut b = Browser::default();
     b.jar.0.insert("ORG_SSO".into(), token.clone());

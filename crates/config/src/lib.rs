@@ -16,22 +16,26 @@
 mod config;
 mod demo;
 mod env;
-mod error;
 mod lines;
 mod not_yet_available;
 mod redact;
-mod secrets;
 pub mod sections;
-mod tagged;
 mod template;
-mod values;
 
 pub use config::Config;
 pub use demo::{public_url_for, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
-pub use error::{ConfigError, Problem, Problems};
+// The vocabulary the sections are written with lives in `amsync-config-kit`
+// (the components that own their sections use it too); these names keep
+// every `crate::…` path of this crate and every public name as they were.
+pub use amsync_config_kit::CronSchedule;
+pub(crate) use amsync_config_kit::{error, secrets, tagged, values};
+pub use amsync_config_kit::{ConfigError, Problem, Problems};
+pub use amsync_config_kit::{
+    Environment, LiveSecret, ProcessEnv, ResolveNow, SecretCells, SecretCheck, SecretFile, SecretSource,
+    MAX_SECRET_FILE_BYTES,
+};
 pub use not_yet_available::{NotYetAvailable, NOT_YET_AVAILABLE};
 pub use redact::redact_url;
-pub use secrets::{Environment, LiveSecret, ProcessEnv, SecretFile, SecretSource, MAX_SECRET_FILE_BYTES};
 pub use sections::ams::{
     AmsConfig, ApiKeyAuth, BasicAuth, HttpAuth, HttpVersion, OAuth2Auth, ScimSourceConfig, SoapOperations,
     SoapSourceConfig, SourceKind, SqlSourceConfig,
@@ -48,7 +52,6 @@ pub use sections::sso::{
 };
 pub use sections::web::{SessionsConfig, WebConfig, WebLimits};
 pub use template::TEMPLATE;
-pub use values::CronSchedule;
 
 /// Re-exported so callers can use resolved secrets without naming the crate.
 pub use secrecy::{ExposeSecret, SecretString};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::sections::ams::{ApiKeyAuth, HttpAuth, SourceKind, DEFAULT_API_KEY_HEADER};
+use amsync_ams::config::{ApiKeyAuth, HttpAuth, SourceKind, DEFAULT_API_KEY_HEADER};
 use crate::sections::schedule::Cadence;
 use crate::sections::sso::SsoMode;
 use crate::Config;

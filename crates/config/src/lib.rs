@@ -36,11 +36,12 @@ pub use amsync_config_kit::{
 };
 pub use not_yet_available::{NotYetAvailable, NOT_YET_AVAILABLE};
 pub use redact::redact_url;
-pub use sections::ams::{
-    AmsConfig, ApiKeyAuth, BasicAuth, HttpAuth, HttpVersion, OAuth2Auth, ScimSourceConfig, SoapOperations,
-    SoapSourceConfig, SourceKind, SqlSourceConfig,
+/// `[ams]` and `[auth]`: the AMS sources own these types; they are named
+/// here too, so a caller of the configuration needs only this crate.
+pub use amsync_ams::config::{
+    AmsConfig, ApiKeyAuth, BasicAuth, CredentialConfig, CredentialKind, CredentialServiceConfig, HttpAuth,
+    HttpVersion, OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig, SourceKind, SqlSourceConfig,
 };
-pub use sections::credential::{AuthConfig, CredentialKind, CredentialService};
 pub use sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
 pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
 pub use sections::log::{LogConfig, LogFormat};

@@ -93,9 +93,8 @@ impl Node {
         amsync_web::metrics::install();
         let store = open_store(cfg, env).await?;
         let mut shared = SharedSecrets::default();
-        let (engine, source) = wiring::engine(cfg, env, dyn_store(&store), role, &mut shared)?;
-        let credentials = wiring::credentials(cfg, env, Some(&source), &mut shared)?;
-        let sign_on = crate::wiring_sso::sign_on(cfg, env, credentials, &mut shared).await?;
+        let (engine, sources) = wiring::engine(cfg, env, dyn_store(&store), role, &mut shared)?;
+        let sign_on = crate::wiring_sso::sign_on(cfg, env, sources.credentials, &mut shared).await?;
         let mut secrets = LiveSecrets::load(cfg, env, shared)?;
         if let Some(amsync_web::sso::TokenResolver::Psk(verifier)) = &sign_on.resolver {
             secrets.attach_verifier(verifier.clone());

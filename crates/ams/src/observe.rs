@@ -81,7 +81,11 @@ impl<S> Observed<S> {
         &self.inner
     }
 
-    async fn call<T>(&self, method: Part, call: impl Future<Output = Result<T, SourceError>>) -> Result<T, SourceError> {
+    async fn call<T>(
+        &self,
+        method: Part,
+        call: impl Future<Output = Result<T, SourceError>>,
+    ) -> Result<T, SourceError> {
         let started = Instant::now();
         let result = call.await;
         let outcome = result.as_ref().map(drop).map_err(SourceError::kind);
@@ -269,7 +273,12 @@ mod tests {
         let pair = |m: &str, o: &str| (m.to_string(), o.to_string());
         assert_eq!(
             outcomes,
-            [pair("details", "ok"), pair("details", "ok"), pair("security_groups", "transient"), pair("credentials", "ok")]
+            [
+                pair("details", "ok"),
+                pair("details", "ok"),
+                pair("security_groups", "transient"),
+                pair("credentials", "ok")
+            ]
         );
         assert_eq!(src.kind(), "memory", "the decorator keeps the kind's name");
     }

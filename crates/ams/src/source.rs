@@ -188,6 +188,58 @@ pub trait CredentialService: Send + Sync + 'static {
     async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError>;
 }
 
+/// A shared source is a source: one handle for the engine, another for a
+/// test that changes its data, or one source serving as both traits.
+#[async_trait::async_trait]
+impl<S: AmsSource + ?Sized> AmsSource for std::sync::Arc<S> {
+    fn kind(&self) -> &'static str {
+        (**self).kind()
+    }
+
+    async fn health(&self) -> Result<(), SourceError> {
+        (**self).health().await
+    }
+
+    async fn changed_members(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, SourceError> {
+        (**self).changed_members(since, cursor).await
+    }
+
+    async fn member_details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError> {
+        (**self).member_details(key).await
+    }
+
+    async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
+        (**self).member_communities(key).await
+    }
+
+    async fn member_groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError> {
+        (**self).member_groups(key).await
+    }
+
+    async fn changed_events(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<EventsPage, SourceError> {
+        (**self).changed_events(since, cursor).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: CredentialService + ?Sized> CredentialService for std::sync::Arc<S> {
+    async fn authenticate(&self, username: &str, password: &SecretString) -> Result<Option<MemberKey>, SourceError> {
+        (**self).authenticate(username, password).await
+    }
+
+    async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError> {
+        (**self).resolve_token(token).await
+    }
+}
+
 /// The contract's rules on each part, applied by every kind to what it read.
 mod checks {
     use amsync_core::error::DataError;

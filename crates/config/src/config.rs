@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::env::{self, Override};
 use crate::error::{ConfigError, Problems};
 use crate::secrets::{Environment, SecretSource};
-use amsync_ams::config::{AmsConfig, CredentialConfig, CredentialServiceConfig};
 use crate::sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource};
 use crate::sections::groups::{CommunitiesConfig, SecurityGroupsConfig};
 use crate::sections::log::LogConfig;
@@ -19,6 +18,7 @@ use crate::sections::schedule::{EventsConfig, MemberRefreshConfig, PeriodicRefre
 use crate::sections::sso::{SsoConfig, SsoMode, SsoResolve};
 use crate::sections::web::{SessionsConfig, WebConfig};
 use crate::tagged;
+use amsync_ams::config::{AmsConfig, CredentialConfig, CredentialServiceConfig};
 
 /// amsync's configuration, one field per section of the file.
 ///

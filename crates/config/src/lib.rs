@@ -27,6 +27,12 @@ pub use demo::{public_url_for, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
 // The vocabulary the sections are written with lives in `amsync-config-kit`
 // (the components that own their sections use it too); these names keep
 // every `crate::…` path of this crate and every public name as they were.
+/// `[ams]` and `[auth]`: the AMS sources own these types; they are named
+/// here too, so a caller of the configuration needs only this crate.
+pub use amsync_ams::config::{
+    AmsConfig, ApiKeyAuth, BasicAuth, CredentialConfig, CredentialKind, CredentialServiceConfig, HttpAuth, HttpVersion,
+    OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig, SourceKind, SqlSourceConfig,
+};
 pub use amsync_config_kit::CronSchedule;
 pub(crate) use amsync_config_kit::{error, secrets, tagged, values};
 pub use amsync_config_kit::{ConfigError, Problem, Problems};
@@ -36,12 +42,6 @@ pub use amsync_config_kit::{
 };
 pub use not_yet_available::{NotYetAvailable, NOT_YET_AVAILABLE};
 pub use redact::redact_url;
-/// `[ams]` and `[auth]`: the AMS sources own these types; they are named
-/// here too, so a caller of the configuration needs only this crate.
-pub use amsync_ams::config::{
-    AmsConfig, ApiKeyAuth, BasicAuth, CredentialConfig, CredentialKind, CredentialServiceConfig, HttpAuth,
-    HttpVersion, OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig, SourceKind, SqlSourceConfig,
-};
 pub use sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
 pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
 pub use sections::log::{LogConfig, LogFormat};

@@ -115,4 +115,3 @@ pub struct OAuth2Auth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
-

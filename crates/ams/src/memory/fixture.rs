@@ -146,12 +146,20 @@ impl SourceFixture {
             .iter()
             .filter(|m| after(&m.changed_at))
             .map(|m| (ListedKey::Member(m.key().clone()), m.changed_at))
-            .chain(self.unreadable_keys.iter().filter(|u| after(&u.changed_at)).map(|u| {
-                (ListedKey::Unreadable(u.text.clone()), u.changed_at)
-            }))
+            .chain(
+                self.unreadable_keys
+                    .iter()
+                    .filter(|u| after(&u.changed_at))
+                    .map(|u| (ListedKey::Unreadable(u.text.clone()), u.changed_at)),
+            )
             .collect();
         if since.is_some() {
-            out.extend(self.gone.iter().filter(|g| after(&g.changed_at)).map(|g| (ListedKey::Member(g.key.clone()), g.changed_at)));
+            out.extend(
+                self.gone
+                    .iter()
+                    .filter(|g| after(&g.changed_at))
+                    .map(|g| (ListedKey::Member(g.key.clone()), g.changed_at)),
+            );
         }
         out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.text().cmp(b.0.text())));
         out

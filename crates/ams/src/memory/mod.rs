@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use amsync_core::error::{DataError, Part};
 use amsync_core::group::SecurityGroupRef;
 use amsync_core::{MemberKey, Membership, PayloadFormat, RawPayload};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 
@@ -192,7 +192,12 @@ fn raw(value: &impl serde::Serialize) -> RawPayload {
 /// The page at `cursor` of a listing of `len` entries: its range and the
 /// next page's cursor. A cursor this source did not hand out is refused
 /// as an HTTP AMS refuses it (400).
-fn page(part: Part, len: usize, size: usize, cursor: Option<&str>) -> Result<(usize, usize, Option<String>), SourceError> {
+fn page(
+    part: Part,
+    len: usize,
+    size: usize,
+    cursor: Option<&str>,
+) -> Result<(usize, usize, Option<String>), SourceError> {
     let start = match cursor {
         None => 0,
         Some(c) => c.strip_prefix("at-").and_then(|n| n.parse().ok()).filter(|n| *n <= len).ok_or_else(|| {
@@ -230,13 +235,18 @@ impl AmsSource for MemorySource {
         since: Option<DateTime<Utc>>,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, SourceError> {
+        // `since` means what it means on the wire: UTC, whole seconds.
+        let since = since.map(|t| t.trunc_subsecs(0));
         self.call(Part::ChangedMembers, None, |d| {
             let all = d.listing(since);
             let (start, end, next_cursor) = page(Part::ChangedMembers, all.len(), d.page_size, cursor)?;
-            let mut out = ChangedPage { as_of: Some(d.as_of.unwrap_or_else(Utc::now)), next_cursor, ..ChangedPage::default() };
+            let mut out =
+                ChangedPage { as_of: Some(d.as_of.unwrap_or_else(Utc::now)), next_cursor, ..ChangedPage::default() };
             for (i, (entry, changed_at)) in all[start..end].iter().enumerate() {
                 match entry {
-                    ListedKey::Member(key) => out.changed.push(ChangedKey { key: key.clone(), changed_at: Some(*changed_at) }),
+                    ListedKey::Member(key) => {
+                        out.changed.push(ChangedKey { key: key.clone(), changed_at: Some(*changed_at) })
+                    }
                     ListedKey::Unreadable(text) => out.rejected.extend(unreadable_key(i, text)),
                 }
             }
@@ -263,7 +273,8 @@ impl AmsSource for MemorySource {
 
     async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
         self.call(Part::Communities, Some(key), |d| {
-            let m = d.member(key).ok_or(SourceError::Permanent { part: Part::Communities, status: 404, excerpt: None })?;
+            let m =
+                d.member(key).ok_or(SourceError::Permanent { part: Part::Communities, status: 404, excerpt: None })?;
             let value = checked_memberships(m.memberships.clone(), key).map_err(data)?;
             Ok(Fetched { value, raw: raw(&serde_json::json!({ "memberships": m.memberships })) })
         })
@@ -272,8 +283,11 @@ impl AmsSource for MemorySource {
 
     async fn member_groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError> {
         self.call(Part::SecurityGroups, Some(key), |d| {
-            let m =
-                d.member(key).ok_or(SourceError::Permanent { part: Part::SecurityGroups, status: 404, excerpt: None })?;
+            let m = d.member(key).ok_or(SourceError::Permanent {
+                part: Part::SecurityGroups,
+                status: 404,
+                excerpt: None,
+            })?;
             let value = checked_groups(m.groups.clone(), key).map_err(data)?;
             Ok(Fetched { value, raw: raw(&serde_json::json!({ "groups": m.groups })) })
         })
@@ -285,10 +299,12 @@ impl AmsSource for MemorySource {
         since: Option<DateTime<Utc>>,
         cursor: Option<&str>,
     ) -> Result<EventsPage, SourceError> {
+        let since = since.map(|t| t.trunc_subsecs(0));
         self.call(Part::ChangedEvents, None, |d| {
             let all = d.event_listing(since);
             let (start, end, next_cursor) = page(Part::ChangedEvents, all.len(), d.page_size, cursor)?;
-            let mut out = EventsPage { as_of: Some(d.as_of.unwrap_or_else(Utc::now)), next_cursor, ..EventsPage::default() };
+            let mut out =
+                EventsPage { as_of: Some(d.as_of.unwrap_or_else(Utc::now)), next_cursor, ..EventsPage::default() };
             for (i, event) in all[start..end].iter().enumerate() {
                 match checked_event(event.clone()) {
                     Ok(e) => out.events.push(e),
@@ -305,8 +321,7 @@ impl AmsSource for MemorySource {
 impl CredentialService for MemorySource {
     async fn authenticate(&self, username: &str, password: &SecretString) -> Result<Option<MemberKey>, SourceError> {
         self.call(Part::Credentials, None, |d| {
-            let account =
-                d.accounts.iter().find(|a| a.username == username && a.password == password.expose_secret());
+            let account = d.accounts.iter().find(|a| a.username == username && a.password == password.expose_secret());
             Ok(account.map(|a| a.key.clone()))
         })
         .await

@@ -15,7 +15,12 @@ use super::bench::{cpu_seconds, peak_rss_mb, SimProcess};
 use crate::args::BenchRefreshArgs;
 use crate::exit::{CliError, CliResult};
 
-pub async fn run(args: &BenchRefreshArgs, sim: &SimProcess, source: Arc<dyn AmsSource>, version: &str) -> CliResult<()> {
+pub async fn run(
+    args: &BenchRefreshArgs,
+    sim: &SimProcess,
+    source: Arc<dyn AmsSource>,
+    version: &str,
+) -> CliResult<()> {
     let mut keys: Vec<MemberKey> = Vec::with_capacity(args.members);
     let mut cursor: Option<String> = None;
     loop {

@@ -211,9 +211,23 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                ("M1".into(), Some(2), text("application/json"), text("application/json"), text("application/json"), Some(b"{}".to_vec())),
+                (
+                    "M1".into(),
+                    Some(2),
+                    text("application/json"),
+                    text("application/json"),
+                    text("application/json"),
+                    Some(b"{}".to_vec())
+                ),
                 ("M2".into(), None, text("application/xml"), None, text("application/xml"), Some(b"<a/>".to_vec())),
-                ("M3".into(), Some(8), text("application/soap+xml"), text("application/xml"), text("text/x-sql-row+json"), Some(vec![0])),
+                (
+                    "M3".into(),
+                    Some(8),
+                    text("application/soap+xml"),
+                    text("application/xml"),
+                    text("text/x-sql-row+json"),
+                    Some(vec![0])
+                ),
             ]
         );
     }

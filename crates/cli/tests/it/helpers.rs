@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
+use amsync_ams::{AmsConfig, CredentialConfig, HttpEncoding};
 use amsync_core::safety::Thresholds;
-use amsync_core::{Encoding, MemberKey};
+use amsync_core::MemberKey;
 use amsync_sim::{Faults, SimConfig, SimHandle};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::{Run, RunOutcome, SafetyStore, Store};
@@ -34,7 +34,8 @@ pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 pub struct AppOptions {
     pub members: usize,
     pub seed: u64,
-    pub encoding: Encoding,
+    /// `http-json` or `http-xml`.
+    pub encoding: HttpEncoding,
     pub page_size: usize,
     pub workers: usize,
     pub timeout: Duration,
@@ -66,7 +67,7 @@ impl Default for AppOptions {
         AppOptions {
             members: 200,
             seed: 42,
-            encoding: Encoding::Json,
+            encoding: HttpEncoding::Json,
             page_size: 100,
             workers: 16,
             timeout: Duration::from_secs(5),
@@ -146,17 +147,24 @@ impl TestApp {
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
         store.set_thresholds(o.thresholds);
         let ams_url = o.ams_url.clone().unwrap_or_else(|| sim.base_url());
-        let mut http = HttpSourceConfig::new(url::Url::parse(&ams_url).unwrap());
-        http.auth = AuthConfig::None;
+        let mut ams = AmsConfig::http(o.encoding.kind(), url::Url::parse(&ams_url).unwrap());
         if let Some(max) = o.ams_max_body {
-            http.max_body = max;
+            ams.max_body = max;
         }
-        http.timeout = o.timeout;
-        http.http_version = o.http_version;
-        http.max_concurrency = o.workers * 3;
-        // Every call the source makes feeds the quarantine's window, as `amsync serve` wires it.
+        ams.timeout = o.timeout;
+        ams.http_version = o.http_version;
+        ams.max_concurrency = (o.workers * 3) as u32;
+        // Every call the source (and its credential service) makes feeds
+        // the quarantine's window, as `amsync serve` wires it.
         let monitor = QuarantineMonitor::new(o.quarantine.clone());
-        let source = HttpSource::new(http, o.encoding).unwrap().with_observer(monitor.clone());
+        let no_secrets = std::collections::HashMap::<String, String>::new();
+        let built = amsync_ams::build(
+            &ams,
+            &CredentialConfig::default(),
+            &mut amsync_config::ResolveNow(&no_secrets),
+            Some(monitor.clone()),
+        )
+        .unwrap();
         let settings = SyncSettings {
             role: "test".into(),
             workers: o.workers,
@@ -178,8 +186,7 @@ impl TestApp {
             ..SyncSettings::default()
         };
         let dyn_store: Arc<dyn Store> = store.clone();
-        let source = Arc::new(source);
-        let engine = Engine::with_monitor(dyn_store.clone(), source.clone(), settings, monitor);
+        let engine = Engine::with_monitor(dyn_store.clone(), built.source, settings, monitor);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // Sign-in with the simulator's credentials (its own tests are in amsync-web).
@@ -189,7 +196,7 @@ impl TestApp {
                 url::Url::parse(&base).unwrap(),
             ),
             None,
-            Some(source),
+            built.credentials,
             None,
             amsync_sso::ThrottleSettings::default(),
         )

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AuthConfig, CredentialService, HttpSource, HttpSourceConfig};
-use amsync_core::{Encoding, MemberKey};
+use amsync_ams::{AmsConfig, CredentialConfig, SourceKind};
+use amsync_core::MemberKey;
 use amsync_sim::demo_login::{self, DemoLogin, DemoTokens};
 use amsync_sim::{SimConfig, SimHandle};
 use amsync_sso::{Claims, PskKey, PskVerifier, ThrottleSettings};
@@ -100,14 +100,20 @@ impl TestApp {
             amsync_sim::start(SimConfig { members: opts.members, ..SimConfig::default() }, sim_listener).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db"))).unwrap();
-        let mut source_cfg = HttpSourceConfig::new(Url::parse(&sim.base_url()).unwrap());
-        source_cfg.auth = AuthConfig::None;
+        let mut source_cfg = AmsConfig::http(SourceKind::HttpJson, Url::parse(&sim.base_url()).unwrap());
         source_cfg.timeout = Duration::from_secs(2);
-        let source = Arc::new(HttpSource::new(source_cfg, Encoding::Json).unwrap());
+        let no_secrets = std::collections::HashMap::<String, String>::new();
+        let built = amsync_ams::build(
+            &source_cfg,
+            &CredentialConfig::default(),
+            &mut amsync_config::ResolveNow(&no_secrets),
+            None,
+        )
+        .unwrap();
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(
             dyn_store.clone(),
-            source.clone(),
+            built.source,
             SyncSettings { workers: 4, idle_poll: Duration::from_millis(50), ..SyncSettings::default() },
         );
         let psk = PskKey::generate("k1").unwrap();
@@ -131,7 +137,7 @@ impl TestApp {
             }
             _ => None,
         };
-        let credentials: Arc<dyn CredentialService> = source;
+        let credentials = built.credentials.expect("the source's own credential service");
         let sign_on =
             SignOn::new(settings, resolver, Some(credentials), opts.oidc.clone(), opts.throttle.clone()).unwrap();
         let tokens = Tokens::new(vec![SecretString::from(ADMIN_TOKEN)], vec![SecretString::from(SITE_TOKEN)]);

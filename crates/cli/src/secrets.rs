@@ -67,7 +67,7 @@ impl SharedSecrets {
     /// The [`SecretCells`] a component's factory (`amsync_ams::build`) asks
     /// for its secrets: each is resolved from `env` and kept here, with
     /// the check the component gave, for the reloads.
-    pub fn from_env<'a>(&'a mut self, env: &'a dyn Environment) -> impl SecretCells + 'a {
+    pub fn resolving<'a>(&'a mut self, env: &'a dyn Environment) -> impl SecretCells + 'a {
         Keeping { secrets: self, env }
     }
 
@@ -89,7 +89,7 @@ impl SharedSecrets {
     }
 }
 
-/// [`SharedSecrets::from_env`].
+/// [`SharedSecrets::resolving`].
 struct Keeping<'a> {
     secrets: &'a mut SharedSecrets,
     env: &'a dyn Environment,

@@ -34,12 +34,12 @@ pub fn sources(
     secrets: &mut SharedSecrets,
     observer: Option<Arc<dyn CallObserver>>,
 ) -> CliResult<Sources> {
-    amsync_ams::build(&cfg.ams, &cfg.auth, &mut secrets.from_env(env), observer).map_err(refused)
+    amsync_ams::build(&cfg.ams, &cfg.auth, &mut secrets.resolving(env), observer).map_err(refused)
 }
 
 /// The source of `[ams]` alone (a command that only probes the AMS).
 pub fn source(cfg: &Config, env: &dyn Environment, secrets: &mut SharedSecrets) -> CliResult<Arc<dyn AmsSource>> {
-    amsync_ams::build_source(&cfg.ams, &mut secrets.from_env(env), None).map_err(refused)
+    amsync_ams::build_source(&cfg.ams, &mut secrets.resolving(env), None).map_err(refused)
 }
 
 /// An engine whose quarantine window hears every call of the source (and

@@ -19,22 +19,25 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "no such member").into_response()
 }
 
+/// A request the test AMS refuses: its status and why.
+type Refusal = (StatusCode, &'static str);
+
 /// The page at `cursor` of `len` entries, or the 400 of a cursor we did not hand out.
-fn page(len: usize, size: usize, cursor: &Option<String>) -> Result<(usize, usize, Option<String>), Response> {
+fn page(len: usize, size: usize, cursor: &Option<String>) -> Result<(usize, usize, Option<String>), Refusal> {
     let start = match cursor {
         None => 0,
         Some(c) => c
             .strip_prefix("at-")
             .and_then(|n| n.parse().ok())
             .filter(|n| *n <= len)
-            .ok_or_else(|| (StatusCode::BAD_REQUEST, "unknown cursor").into_response())?,
+            .ok_or((StatusCode::BAD_REQUEST, "unknown cursor"))?,
     };
     let end = (start + size.max(1)).min(len);
     Ok((start, end, (end < len).then(|| format!("at-{end}"))))
 }
 
-fn since_of(since: &Option<String>) -> Result<Option<DateTime<Utc>>, Response> {
-    since.as_deref().map(|s| s.parse().map_err(|_| (StatusCode::BAD_REQUEST, "bad since").into_response())).transpose()
+fn since_of(since: &Option<String>) -> Result<Option<DateTime<Utc>>, Refusal> {
+    since.as_deref().map(|s| s.parse().map_err(|_| (StatusCode::BAD_REQUEST, "bad since"))).transpose()
 }
 
 fn as_of(data: &SourceFixture) -> i64 {
@@ -47,7 +50,7 @@ pub fn changed_members(
     since: &Option<String>,
     cursor: &Option<String>,
 ) -> Response {
-    let answer = || -> Result<Response, Response> {
+    let answer = || -> Result<Response, Refusal> {
         let all = data.listing(since_of(since)?);
         let (start, end, next_cursor) = page(all.len(), data.page_size, cursor)?;
         let items = all[start..end]
@@ -61,7 +64,7 @@ pub fn changed_members(
         };
         Ok(document(encoding, StatusCode::OK, body))
     };
-    answer().unwrap_or_else(|refusal| refusal)
+    answer().unwrap_or_else(IntoResponse::into_response)
 }
 
 pub fn changed_events(
@@ -70,7 +73,7 @@ pub fn changed_events(
     since: &Option<String>,
     cursor: &Option<String>,
 ) -> Response {
-    let answer = || -> Result<Response, Response> {
+    let answer = || -> Result<Response, Refusal> {
         let all = data.event_listing(since_of(since)?);
         let (start, end, next_cursor) = page(all.len(), data.page_size, cursor)?;
         let page = Page { as_of: as_of(data), items: all[start..end].to_vec(), next_cursor };
@@ -80,7 +83,7 @@ pub fn changed_events(
         };
         Ok(document(encoding, StatusCode::OK, body))
     };
-    answer().unwrap_or_else(|refusal| refusal)
+    answer().unwrap_or_else(IntoResponse::into_response)
 }
 
 fn member<'a>(data: &'a SourceFixture, key: &str) -> Option<&'a FixtureMember> {

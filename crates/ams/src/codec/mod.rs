@@ -29,8 +29,6 @@ pub enum HttpEncoding {
 }
 
 impl HttpEncoding {
-    pub const ALL: [HttpEncoding; 2] = [HttpEncoding::Json, HttpEncoding::Xml];
-
     /// `json` or `xml`.
     pub fn as_str(self) -> &'static str {
         match self {

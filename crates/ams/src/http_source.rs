@@ -4,74 +4,79 @@
 //! A source only knows paths and what each status means for its method; how
 //! to call, limit and classify lives in the base, how to read in the codec.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
+use amsync_config_kit::SecretCells;
 use amsync_core::error::{DataError, Part};
 use amsync_core::group::SecurityGroupRef;
 use amsync_core::watermark::since_param;
-use amsync_core::{Encoding, MemberKey, Membership, RawPayload};
+use amsync_core::{MemberKey, Membership, RawPayload};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 
-use crate::codec::Codec;
-use crate::config::{BuildError, HttpSourceConfig};
-use crate::http::{classify, path, Answer, HttpBase, Renewal, Request};
-use crate::observe::{record, CallObserver};
+use crate::codec::{Codec, HttpEncoding};
+use crate::config::AmsConfig;
+use crate::factory::BuildError;
+use crate::http::auth::Auth;
+use crate::http::{classify, path, Answer, HttpBase, HttpSettings, Renewal, Request};
 use crate::source::{AmsSource, ChangedPage, CredentialService, DetailsAnswer, EventsPage, Fetched, SourceError};
 
-/// An HTTP source of either encoding. Cloning is cheap and shares the client,
-/// limits and token; [`HttpSource::with_encoding`] shares them across kinds.
+/// An HTTP source of either encoding. Cloning is cheap and shares the
+/// client, limits and token.
+///
+/// It does not observe its own calls: the factory ([`crate::build`])
+/// wraps every source it builds in [`crate::Observed`], which does it for
+/// every kind alike.
 #[derive(Clone)]
 pub struct HttpSource {
     base: Arc<HttpBase>,
     codec: Codec,
-    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl HttpSource {
-    /// Builds the client and limits for `cfg`. Installs the crypto provider.
-    pub fn new(cfg: HttpSourceConfig, encoding: Encoding) -> Result<HttpSource, BuildError> {
-        let base = HttpBase::new(&cfg)?;
-        Ok(HttpSource { codec: Codec::new(encoding, base.max_body()), base: Arc::new(base), observer: None })
+    /// The `http-json` or `http-xml` source of `cfg` (by `cfg.kind`), its
+    /// secret resolved through `secrets`. Installs the crypto provider.
+    pub fn new(cfg: &AmsConfig, secrets: &mut dyn SecretCells) -> Result<HttpSource, BuildError> {
+        let encoding = HttpEncoding::of_kind(cfg.kind).ok_or_else(|| BuildError::not_available(cfg.kind))?;
+        let base_url = cfg.base_url.clone().ok_or(BuildError::Required("ams.base_url"))?;
+        let settings = HttpSettings {
+            base_url,
+            timeout: cfg.timeout,
+            max_concurrency: cfg.max_concurrency as usize,
+            max_rate: cfg.max_rate,
+            max_body: cfg.max_body,
+            http_version: cfg.http_version,
+        };
+        let auth = Auth::build(cfg.auth.as_ref(), "ams.auth", "ams", secrets)?;
+        HttpSource::on(&settings, auth, encoding, "ams")
     }
 
-    /// Reports every call to `observer` (besides the metrics).
-    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> HttpSource {
-        self.observer = Some(observer);
-        self
+    /// A source on a base of its own, built from `settings` and `auth`;
+    /// errors are reported under `section` (`ams`, `auth`).
+    pub(crate) fn on(
+        settings: &HttpSettings,
+        auth: Auth,
+        encoding: HttpEncoding,
+        section: &'static str,
+    ) -> Result<HttpSource, BuildError> {
+        let base = HttpBase::new(settings, auth).map_err(|problem| BuildError::Http { section, problem })?;
+        Ok(HttpSource { codec: Codec::new(encoding, base.max_body()), base: Arc::new(base) })
     }
 
-    /// A source of another encoding sharing this one's client, limits and token.
-    pub fn with_encoding(&self, encoding: Encoding) -> HttpSource {
-        HttpSource { codec: Codec::new(encoding, self.base.max_body()), ..self.clone() }
+    /// A source of another encoding sharing this one's client, limits and
+    /// token (the credential service of the same service).
+    pub(crate) fn with_encoding(&self, encoding: HttpEncoding) -> HttpSource {
+        HttpSource { codec: Codec::new(encoding, self.base.max_body()), base: self.base.clone() }
     }
 
-    pub fn encoding(&self) -> Encoding {
+    pub fn encoding(&self) -> HttpEncoding {
         self.codec.encoding()
     }
 
     /// OAuth2 token fetches started so far (0 for other auth kinds).
     pub fn token_fetches(&self) -> u64 {
         self.base.token_fetches()
-    }
-
-    async fn observed<T>(
-        &self,
-        part: Part,
-        call: impl Future<Output = Result<T, SourceError>>,
-    ) -> Result<T, SourceError> {
-        let started = Instant::now();
-        let result = call.await;
-        record(
-            self.observer.as_deref(),
-            part,
-            result.as_ref().map(|_| ()).map_err(SourceError::kind),
-            started.elapsed(),
-        );
-        result
     }
 
     fn get<'a>(&self, part: Part, record: &'a str, path: String, query: Vec<(&'static str, String)>) -> Request<'a> {
@@ -88,7 +93,7 @@ impl HttpSource {
     }
 
     fn raw(&self, body: Vec<u8>) -> RawPayload {
-        RawPayload { encoding: self.codec.encoding(), body }
+        RawPayload { format: self.codec.encoding().format(), body }
     }
 
     /// `members/{key}{suffix}`, or a data error for a key no URL can carry.
@@ -240,14 +245,11 @@ fn page_record(cursor: Option<&str>) -> String {
 #[async_trait::async_trait]
 impl AmsSource for HttpSource {
     fn kind(&self) -> &'static str {
-        match self.codec.encoding() {
-            Encoding::Json => "http-json",
-            Encoding::Xml => "http-xml",
-        }
+        self.codec.encoding().kind().as_str()
     }
 
     async fn health(&self) -> Result<(), SourceError> {
-        self.observed(Part::Health, self.probe()).await
+        self.probe().await
     }
 
     async fn changed_members(
@@ -255,19 +257,19 @@ impl AmsSource for HttpSource {
         since: Option<DateTime<Utc>>,
         cursor: Option<&str>,
     ) -> Result<ChangedPage, SourceError> {
-        self.observed(Part::ChangedMembers, self.changed_page(since, cursor)).await
+        self.changed_page(since, cursor).await
     }
 
     async fn member_details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError> {
-        self.observed(Part::Details, self.details(key)).await
+        self.details(key).await
     }
 
     async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
-        self.observed(Part::Communities, self.communities(key)).await
+        self.communities(key).await
     }
 
     async fn member_groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError> {
-        self.observed(Part::SecurityGroups, self.groups(key)).await
+        self.groups(key).await
     }
 
     async fn changed_events(
@@ -275,7 +277,7 @@ impl AmsSource for HttpSource {
         since: Option<DateTime<Utc>>,
         cursor: Option<&str>,
     ) -> Result<EventsPage, SourceError> {
-        self.observed(Part::ChangedEvents, self.events_page(since, cursor)).await
+        self.events_page(since, cursor).await
     }
 }
 
@@ -283,11 +285,11 @@ impl AmsSource for HttpSource {
 impl CredentialService for HttpSource {
     async fn authenticate(&self, username: &str, password: &SecretString) -> Result<Option<MemberKey>, SourceError> {
         let body = self.codec.credentials_request(username, password);
-        self.observed(Part::Credentials, self.check(Part::Credentials, "auth/credentials", body)).await
+        self.check(Part::Credentials, "auth/credentials", body).await
     }
 
     async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError> {
         let body = self.codec.token_request(token);
-        self.observed(Part::ResolveToken, self.check(Part::ResolveToken, "auth/resolve-token", body)).await
+        self.check(Part::ResolveToken, "auth/resolve-token", body).await
     }
 }

@@ -5,6 +5,9 @@ use std::time::Duration;
 use amsync_core::error::{excerpt, DataError, Part};
 use amsync_core::group::SecurityGroupRef;
 use amsync_core::{Event, Failure, FailureKind, MemberDetails, MemberKey, Membership, RawPayload};
+
+// What every kind does with what it read, before it leaves the source.
+pub(crate) use checks::{checked_details, checked_event, checked_groups, checked_memberships};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
@@ -127,7 +130,20 @@ impl SourceError {
 }
 
 /// The data methods of the AMS contract. Every implementation passes the
-/// source conformance suite (`amsync-ams/tests`).
+/// source conformance suite (`amsync-ams/tests/conformance`, through a
+/// harness of its kind).
+///
+/// What an implementation owes (docs/spec/ams-contract.md):
+/// - values leave it normalized and validated (the `checked_*` functions
+///   of this module), a bad field named as a JSON pointer of the
+///   contract's shape (`/phones/4`), whatever the kind reads;
+/// - a listing entry it cannot read is `rejected`, named by its place in
+///   the page (`changed entry 2`, `/changed/2/key`); the rest is used;
+/// - GetMemberDetails' "no longer there" is an answer
+///   ([`DetailsAnswer::Gone`]), not an error; refusals of our own
+///   credentials are [`SourceError::Unauthorized`]; it never retries;
+/// - it does not observe itself: the factory wraps it in
+///   [`crate::Observed`].
 #[async_trait::async_trait]
 pub trait AmsSource: Send + Sync + 'static {
     /// The configured kind (`http-json`, `http-xml`, …).
@@ -170,4 +186,97 @@ pub trait CredentialService: Send + Sync + 'static {
 
     /// `Ok(None)` when the AMS answers 401 (unknown or expired token).
     async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError>;
+}
+
+/// A shared source is a source: one handle for the engine, another for a
+/// test that changes its data, or one source serving as both traits.
+#[async_trait::async_trait]
+impl<S: AmsSource + ?Sized> AmsSource for std::sync::Arc<S> {
+    fn kind(&self) -> &'static str {
+        (**self).kind()
+    }
+
+    async fn health(&self) -> Result<(), SourceError> {
+        (**self).health().await
+    }
+
+    async fn changed_members(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, SourceError> {
+        (**self).changed_members(since, cursor).await
+    }
+
+    async fn member_details(&self, key: &MemberKey) -> Result<Fetched<DetailsAnswer>, SourceError> {
+        (**self).member_details(key).await
+    }
+
+    async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
+        (**self).member_communities(key).await
+    }
+
+    async fn member_groups(&self, key: &MemberKey) -> Result<Fetched<Vec<SecurityGroupRef>>, SourceError> {
+        (**self).member_groups(key).await
+    }
+
+    async fn changed_events(
+        &self,
+        since: Option<DateTime<Utc>>,
+        cursor: Option<&str>,
+    ) -> Result<EventsPage, SourceError> {
+        (**self).changed_events(since, cursor).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: CredentialService + ?Sized> CredentialService for std::sync::Arc<S> {
+    async fn authenticate(&self, username: &str, password: &SecretString) -> Result<Option<MemberKey>, SourceError> {
+        (**self).authenticate(username, password).await
+    }
+
+    async fn resolve_token(&self, token: &str) -> Result<Option<MemberKey>, SourceError> {
+        (**self).resolve_token(token).await
+    }
+}
+
+/// The contract's rules on each part, applied by every kind to what it read.
+mod checks {
+    use amsync_core::error::DataError;
+    use amsync_core::group::SecurityGroupRef;
+    use amsync_core::{Event, MemberDetails, MemberKey, Membership};
+
+    /// GetMemberDetails, normalized and validated against the key asked for.
+    pub(crate) fn checked_details(mut details: MemberDetails, key: &MemberKey) -> Result<MemberDetails, DataError> {
+        details.normalize();
+        details.validate(key)?;
+        Ok(details)
+    }
+
+    /// GetMemberCommunities, normalized (sorted) and validated.
+    pub(crate) fn checked_memberships(
+        mut list: Vec<Membership>,
+        key: &MemberKey,
+    ) -> Result<Vec<Membership>, DataError> {
+        amsync_core::community::normalize_memberships(&mut list);
+        amsync_core::community::validate_memberships(key, &list)?;
+        Ok(list)
+    }
+
+    /// GetMemberSecurityGroups, normalized (sorted) and validated.
+    pub(crate) fn checked_groups(
+        mut list: Vec<SecurityGroupRef>,
+        key: &MemberKey,
+    ) -> Result<Vec<SecurityGroupRef>, DataError> {
+        amsync_core::group::normalize_groups(&mut list);
+        amsync_core::group::validate_groups(key, &list)?;
+        Ok(list)
+    }
+
+    /// One event of GetChangedEvents, normalized and validated.
+    pub(crate) fn checked_event(mut event: Event) -> Result<Event, DataError> {
+        event.normalize();
+        event.validate()?;
+        Ok(event)
+    }
 }

@@ -23,7 +23,9 @@
 
 use std::sync::Arc;
 
-use amsync_config::{Config, DatabaseUrlSource, Environment, LiveSecret, SecretSource};
+use amsync_config::{
+    Config, ConfigError, DatabaseUrlSource, Environment, LiveSecret, SecretCells, SecretCheck, SecretSource,
+};
 use amsync_core::secret::SecretCell;
 use amsync_sso::{PskKey, PskVerifier};
 use amsync_web::auth::{TokenSet, Tokens};
@@ -42,9 +44,6 @@ pub struct Reloaded {
     pub at_next_start: Vec<String>,
 }
 
-/// What a secret's user can take; the reason never repeats the value.
-pub type SecretCheck = fn(&SecretString) -> Result<(), String>;
-
 /// Secrets that parts of a node read per use, each kept with its source
 /// (and the check its user needs) so that a reload replaces its value in
 /// the cell those parts hold. A command that runs once and ends collects
@@ -62,6 +61,22 @@ impl SharedSecrets {
         env: &dyn Environment,
         check: Option<SecretCheck>,
     ) -> CliResult<SecretCell> {
+        Ok(self.keep(source, env, check)?)
+    }
+
+    /// The [`SecretCells`] a component's factory (`amsync_ams::build`) asks
+    /// for its secrets: each is resolved from `env` and kept here, with
+    /// the check the component gave, for the reloads.
+    pub fn resolving<'a>(&'a mut self, env: &'a dyn Environment) -> impl SecretCells + 'a {
+        Keeping { secrets: self, env }
+    }
+
+    fn keep(
+        &mut self,
+        source: SecretSource,
+        env: &dyn Environment,
+        check: Option<SecretCheck>,
+    ) -> Result<SecretCell, ConfigError> {
         let secret = LiveSecret::load(source, env)?;
         let cell = secret.cell();
         self.list.push((secret, check));
@@ -74,12 +89,15 @@ impl SharedSecrets {
     }
 }
 
-/// An API key goes out as a header value.
-pub fn api_key_check(value: &SecretString) -> Result<(), String> {
-    if amsync_ams::is_header_safe(value) {
-        Ok(())
-    } else {
-        Err("not a valid HTTP header value".into())
+/// [`SharedSecrets::resolving`].
+struct Keeping<'a> {
+    secrets: &'a mut SharedSecrets,
+    env: &'a dyn Environment,
+}
+
+impl SecretCells for Keeping<'_> {
+    fn cell(&mut self, source: SecretSource, check: Option<SecretCheck>) -> Result<SecretCell, ConfigError> {
+        self.secrets.keep(source, self.env, check)
     }
 }
 

@@ -1,5 +1,6 @@
-//! From a [`Config`] to running parts: the source (reporting its calls to
-//! the quarantine's window), the credential service, the engine's and the
+//! From a [`Config`] to running parts: the source and the credential
+//! service (built by the AMS factory, `amsync_ams::build`, the source
+//! reporting its calls to the quarantine's window), the engine's and the
 //! web layer's settings, the thresholds. The secrets handed to the source
 //! and the credential service are collected in a [`SharedSecrets`], which
 //! `serve` keeps to reload them on SIGHUP (the API tokens are in
@@ -8,94 +9,52 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AuthConfig as SourceAuth, CredentialService, HttpSource, HttpSourceConfig};
-use amsync_config::{Cadence, Config, CredentialKind, Environment, HttpAuth, SourceKind};
+use amsync_ams::{AmsSource, BuildError, CallObserver, Sources};
+use amsync_config::{Cadence, Config, Environment};
 use amsync_core::safety::Thresholds;
-use amsync_core::Encoding;
 use amsync_store::Store;
 use amsync_sync::{Engine, QuarantineMonitor, QuarantineSettings, Schedule, SyncSettings};
 use amsync_web::WebSettings;
 
 use crate::exit::{CliError, CliResult};
-use crate::secrets::{api_key_check, SharedSecrets};
+use crate::secrets::SharedSecrets;
 
-pub const USER_AGENT: &str = concat!("amsync/", env!("CARGO_PKG_VERSION"));
+/// A source that cannot be built is a configuration error (exit code 2);
+/// the message names the key.
+fn refused(e: BuildError) -> CliError {
+    CliError::config(e.to_string())
+}
 
-fn source_auth(
-    auth: Option<&HttpAuth>,
-    at: &str,
+/// The source of `[ams]` and the credential service of `[auth]`, built by
+/// the AMS factory (which refuses the kinds this version does not run);
+/// their secrets go to `secrets`, every call goes to `observer`.
+pub fn sources(
+    cfg: &Config,
     env: &dyn Environment,
     secrets: &mut SharedSecrets,
-) -> CliResult<SourceAuth> {
-    let Some(auth) = auth else { return Ok(SourceAuth::None) };
-    let source = |a: &HttpAuth| a.secret(at).ok_or_else(|| CliError::config(format!("{at}: no secret is configured")));
-    Ok(match auth {
-        HttpAuth::ApiKey(k) => SourceAuth::ApiKey {
-            header: k.header.clone(),
-            value: secrets.cell(source(auth)?, env, Some(api_key_check))?,
-        },
-        HttpAuth::Basic(b) => {
-            SourceAuth::Basic { username: b.username.clone(), password: secrets.cell(source(auth)?, env, None)? }
-        }
-        HttpAuth::Oauth2(o) => SourceAuth::OAuth2 {
-            token_url: o.token_url.clone(),
-            client_id: o.client_id.clone(),
-            client_secret: secrets.cell(source(auth)?, env, None)?,
-            scope: o.scope.clone(),
-        },
-    })
+    observer: Option<Arc<dyn CallObserver>>,
+) -> CliResult<Sources> {
+    amsync_ams::build(&cfg.ams, &cfg.auth, &mut secrets.resolving(env), observer).map_err(refused)
 }
 
-fn encoding_of(kind: SourceKind) -> CliResult<Encoding> {
-    match kind {
-        SourceKind::HttpJson => Ok(Encoding::Json),
-        SourceKind::HttpXml => Ok(Encoding::Xml),
-        other => Err(CliError::config(format!(
-            "ams.kind = \"{}\" is not available in this version; use \"http-json\" or \"http-xml\"",
-            other.as_str()
-        ))),
-    }
+/// The source of `[ams]` alone (a command that only probes the AMS).
+pub fn source(cfg: &Config, env: &dyn Environment, secrets: &mut SharedSecrets) -> CliResult<Arc<dyn AmsSource>> {
+    amsync_ams::build_source(&cfg.ams, &mut secrets.resolving(env), None).map_err(refused)
 }
 
-fn http_version(v: amsync_config::HttpVersion) -> amsync_ams::HttpVersion {
-    match v {
-        amsync_config::HttpVersion::Auto => amsync_ams::HttpVersion::Auto,
-        amsync_config::HttpVersion::Http1 => amsync_ams::HttpVersion::Http1,
-        amsync_config::HttpVersion::Http2 => amsync_ams::HttpVersion::Http2,
-    }
-}
-
-/// The HTTP source of `[ams]`; its secret goes to `secrets`.
-pub fn http_source(cfg: &Config, env: &dyn Environment, secrets: &mut SharedSecrets) -> CliResult<HttpSource> {
-    let encoding = encoding_of(cfg.ams.kind)?;
-    let base_url = cfg.ams.base_url.clone().ok_or_else(|| CliError::config("ams.base_url: required"))?;
-    let http = HttpSourceConfig {
-        base_url,
-        auth: source_auth(cfg.ams.auth.as_ref(), "ams.auth", env, secrets)?,
-        timeout: cfg.ams.timeout,
-        max_concurrency: cfg.ams.max_concurrency as usize,
-        max_rate: cfg.ams.max_rate,
-        max_body: cfg.ams.max_body,
-        user_agent: USER_AGENT.to_string(),
-        http_version: http_version(cfg.ams.http_version),
-    };
-    HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("ams: {e}")))
-}
-
-/// The source of `[ams]` and an engine with `settings` (see
-/// [`sync_settings`]) whose quarantine window hears every call the source
-/// makes.
+/// An engine whose quarantine window hears every call of the source (and
+/// of the credential service when it is the source's own), with both.
 pub fn engine(
     cfg: &Config,
     env: &dyn Environment,
     store: Arc<dyn Store>,
     settings: SyncSettings,
     secrets: &mut SharedSecrets,
-) -> CliResult<(Arc<Engine>, HttpSource)> {
+) -> CliResult<(Arc<Engine>, Sources)> {
     let monitor = QuarantineMonitor::new(settings.quarantine.clone());
-    let source = http_source(cfg, env, secrets)?.with_observer(monitor.clone());
-    let engine = Engine::with_monitor(store, Arc::new(source.clone()), settings, monitor);
-    Ok((engine, source))
+    let sources = sources(cfg, env, secrets, Some(monitor.clone()))?;
+    let engine = Engine::with_monitor(store, sources.source.clone(), settings, monitor);
+    Ok((engine, sources))
 }
 
 /// `[thresholds]` as the store holds changes against them.
@@ -119,42 +78,6 @@ pub fn quarantine(cfg: &Config) -> QuarantineSettings {
         poll_floor: q.poll_floor,
         recover_probes: q.recover_probes,
     }
-}
-
-/// The credential service of `[auth]`, when one is configured. When it is the
-/// source's own service, it shares the source's client and limits.
-pub fn credentials(
-    cfg: &Config,
-    env: &dyn Environment,
-    source: Option<&HttpSource>,
-    secrets: &mut SharedSecrets,
-) -> CliResult<Option<Arc<dyn CredentialService>>> {
-    let service = cfg.credential_service();
-    let encoding = match service.kind {
-        CredentialKind::None => return Ok(None),
-        CredentialKind::HttpJson => Encoding::Json,
-        CredentialKind::HttpXml => Encoding::Xml,
-        CredentialKind::Soap => {
-            return Err(CliError::config("auth.kind = \"soap\" is not available in this version"));
-        }
-    };
-    let same_service = cfg.auth.base_url.is_none() && cfg.auth.auth.is_none();
-    if let (true, Some(src)) = (same_service, source) {
-        return Ok(Some(Arc::new(src.with_encoding(encoding))));
-    }
-    let base_url = service.base_url.clone().ok_or_else(|| CliError::config("auth.base_url: required"))?;
-    let http = HttpSourceConfig {
-        base_url,
-        auth: source_auth(service.auth.as_ref(), service.auth_key, env, secrets)?,
-        timeout: cfg.ams.timeout,
-        max_concurrency: cfg.ams.max_concurrency as usize,
-        max_rate: 0,
-        max_body: 64 * 1024,
-        user_agent: USER_AGENT.to_string(),
-        http_version: http_version(cfg.ams.http_version),
-    };
-    let s = HttpSource::new(http, encoding).map_err(|e| CliError::config(format!("auth: {e}")))?;
-    Ok(Some(Arc::new(s)))
 }
 
 pub fn schedule(c: &Cadence) -> Schedule {

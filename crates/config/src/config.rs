@@ -9,8 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::env::{self, Override};
 use crate::error::{ConfigError, Problems};
 use crate::secrets::{Environment, SecretSource};
-use crate::sections::ams::{AmsConfig, SourceKind};
-use crate::sections::credential::{AuthConfig, CredentialKind, CredentialService};
 use crate::sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource};
 use crate::sections::groups::{CommunitiesConfig, SecurityGroupsConfig};
 use crate::sections::log::LogConfig;
@@ -20,6 +18,7 @@ use crate::sections::schedule::{EventsConfig, MemberRefreshConfig, PeriodicRefre
 use crate::sections::sso::{SsoConfig, SsoMode, SsoResolve};
 use crate::sections::web::{SessionsConfig, WebConfig};
 use crate::tagged;
+use amsync_ams::config::{AmsConfig, CredentialConfig, CredentialServiceConfig};
 
 /// amsync's configuration, one field per section of the file.
 ///
@@ -32,7 +31,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub ams: AmsConfig,
     /// The credential service as written; see [`Config::credential_service`].
-    pub auth: AuthConfig,
+    pub auth: CredentialConfig,
     pub periodic_refresh: PeriodicRefreshConfig,
     pub events: EventsConfig,
     pub member_refresh: MemberRefreshConfig,
@@ -98,7 +97,7 @@ impl Config {
         let mut p = Problems::default();
         self.database.check(&mut p);
         self.ams.check(&mut p);
-        self.check_credential_service(&mut p);
+        self.auth.check(&self.ams, &mut p);
         self.periodic_refresh.check(&mut p);
         self.events.check(&mut p);
         self.member_refresh.check(&mut p);
@@ -140,7 +139,7 @@ impl Config {
             need(&mut p, self.ams.scim.as_ref().and_then(|s| s.token()));
         }
         let credentials = self.credential_service();
-        if credentials.is_enabled() && credentials.auth_key != "ams.auth" {
+        if credentials.is_enabled() && !credentials.is_the_source() {
             need(&mut p, credentials.auth_secret());
         }
         if self.sso.mode == SsoMode::Oidc {
@@ -194,56 +193,10 @@ impl Config {
         }
     }
 
-    /// The credential service with its defaults applied: the source's own
-    /// service for `http-json`, `http-xml` and `soap`, none otherwise;
-    /// `base_url` from `ams.base_url`; `auth` from `ams.auth` when the base
-    /// URL is the source's too.
-    pub fn credential_service(&self) -> CredentialService {
-        let kind = self.auth.kind.unwrap_or_else(|| CredentialKind::of_source(self.ams.kind));
-        let (base_url, own_url) = match &self.auth.base_url {
-            Some(url) => (Some(url.clone()), true),
-            None => (self.ams.base_url.clone(), false),
-        };
-        let (auth, auth_key) = match (&self.auth.auth, own_url) {
-            (Some(a), _) => (Some(a.clone()), "auth.auth"),
-            (None, false) => (self.ams.auth.clone(), "ams.auth"),
-            (None, true) => (None, "auth.auth"),
-        };
-        CredentialService { kind, base_url, auth, auth_key }
-    }
-
-    fn check_credential_service(&self, p: &mut Problems) {
-        if let Some(auth) = &self.auth.auth {
-            auth.check(p, "auth.auth");
-        }
-        let service = self.credential_service();
-        match service.kind {
-            // A missing ams.base_url is reported already; it is the one to fix.
-            CredentialKind::HttpJson | CredentialKind::HttpXml
-                if service.base_url.is_none() && !p.has("ams.base_url") =>
-            {
-                p.add(
-                    "auth.base_url",
-                    format!("required when auth.kind = \"{}\" and ams.base_url is not set", service.kind.as_str()),
-                );
-            }
-            CredentialKind::Soap if self.ams.soap.is_none() && !p.has("ams.soap") => {
-                p.add("auth.kind", "\"soap\" uses [ams.soap], which is not given");
-            }
-            _ => {}
-        }
-        // Like [ams.sql] and [ams.scim] (see AmsConfig::check), [ams.soap]
-        // given for nothing would be accepted and ignored.
-        if self.ams.soap.is_some() && self.ams.kind != SourceKind::Soap && service.kind != CredentialKind::Soap {
-            p.add(
-                "ams.soap",
-                format!(
-                    "only used when ams.kind = \"soap\" or auth.kind = \"soap\" (they are \"{}\" and \"{}\")",
-                    self.ams.kind.as_str(),
-                    service.kind.as_str()
-                ),
-            );
-        }
+    /// The credential service with its defaults applied (see
+    /// [`CredentialConfig::effective`]).
+    pub fn credential_service(&self) -> CredentialServiceConfig {
+        self.auth.effective(&self.ams)
     }
 
     fn check_sso_needs(&self, p: &mut Problems) {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::sections::ams::{ApiKeyAuth, HttpAuth, SourceKind, DEFAULT_API_KEY_HEADER};
 use crate::sections::schedule::Cadence;
 use crate::sections::sso::SsoMode;
 use crate::Config;
+use amsync_ams::config::{ApiKeyAuth, HttpAuth, SourceKind, DEFAULT_API_KEY_HEADER};
 
 /// The variable the demo's AMS API key is read from; `amsync demo` sets it
 /// (and gives the same key to the simulated AMS).

@@ -16,27 +16,32 @@
 mod config;
 mod demo;
 mod env;
-mod error;
 mod lines;
 mod not_yet_available;
 mod redact;
-mod secrets;
 pub mod sections;
-mod tagged;
 mod template;
-mod values;
 
 pub use config::Config;
 pub use demo::{public_url_for, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
-pub use error::{ConfigError, Problem, Problems};
+// The vocabulary the sections are written with lives in `amsync-config-kit`
+// (the components that own their sections use it too); these names keep
+// every `crate::…` path of this crate and every public name as they were.
+/// `[ams]` and `[auth]`: the AMS sources own these types; they are named
+/// here too, so a caller of the configuration needs only this crate.
+pub use amsync_ams::config::{
+    AmsConfig, ApiKeyAuth, BasicAuth, CredentialConfig, CredentialKind, CredentialServiceConfig, HttpAuth, HttpVersion,
+    OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig, SourceKind, SqlSourceConfig,
+};
+pub use amsync_config_kit::CronSchedule;
+pub(crate) use amsync_config_kit::{error, secrets, tagged, values};
+pub use amsync_config_kit::{ConfigError, Problem, Problems};
+pub use amsync_config_kit::{
+    Environment, LiveSecret, ProcessEnv, ResolveNow, SecretCells, SecretCheck, SecretFile, SecretSource,
+    MAX_SECRET_FILE_BYTES,
+};
 pub use not_yet_available::{NotYetAvailable, NOT_YET_AVAILABLE};
 pub use redact::redact_url;
-pub use secrets::{Environment, LiveSecret, ProcessEnv, SecretFile, SecretSource, MAX_SECRET_FILE_BYTES};
-pub use sections::ams::{
-    AmsConfig, ApiKeyAuth, BasicAuth, HttpAuth, HttpVersion, OAuth2Auth, ScimSourceConfig, SoapOperations,
-    SoapSourceConfig, SourceKind, SqlSourceConfig,
-};
-pub use sections::credential::{AuthConfig, CredentialKind, CredentialService};
 pub use sections::database::{check_database_url, DatabaseConfig, DatabaseUrlSource, DEFAULT_DATABASE_URL};
 pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
 pub use sections::log::{LogConfig, LogFormat};
@@ -48,7 +53,6 @@ pub use sections::sso::{
 };
 pub use sections::web::{SessionsConfig, WebConfig, WebLimits};
 pub use template::TEMPLATE;
-pub use values::CronSchedule;
 
 /// Re-exported so callers can use resolved secrets without naming the crate.
 pub use secrecy::{ExposeSecret, SecretString};

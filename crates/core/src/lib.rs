@@ -38,6 +38,6 @@ pub use group::{GroupSource, SecurityGroupRef};
 pub use keys::{CommunityKey, EventKey, GroupKey, KeyError, MemberKey};
 pub use log_text::escaped;
 pub use member::{Address, AmsStatus, Demographic, MemberDetails, Phone, SocialLink};
-pub use payload::{Encoding, Failure, FailureKind, RawPayload};
+pub use payload::{Failure, FailureKind, PayloadFormat, RawPayload};
 pub use record::MemberRecord;
 pub use trigger::Trigger;

@@ -1,39 +1,60 @@
 //! Raw AMS answers, kept as the AMS sent them (each member's last payload),
 //! and the failures a call can end in.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Part};
 
-/// The encoding of a raw answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Encoding {
-    Json,
-    Xml,
-}
+/// What a raw answer is: its media type, as the source that read it names
+/// it. An HTTP source names the contract's encoding (`application/json`,
+/// `application/xml`); a SOAP, SQL or SCIM source names its own
+/// (`application/soap+xml`, `text/x-sql-row+json`, `application/scim+json`,
+/// …). The store keeps it beside the body, and a member's export shows it,
+/// so the answer can be read without knowing which kind of source was
+/// configured when it arrived.
+///
+/// It is a `type/subtype` pair of RFC 6838 names, in lower case, without
+/// parameters: one spelling per format, so equal formats compare equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PayloadFormat(Cow<'static, str>);
 
-impl Encoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Json => "json",
-            Encoding::Xml => "xml",
+impl PayloadFormat {
+    /// The contract's JSON encoding.
+    pub const JSON: PayloadFormat = PayloadFormat(Cow::Borrowed("application/json"));
+    /// The contract's XML encoding.
+    pub const XML: PayloadFormat = PayloadFormat(Cow::Borrowed("application/xml"));
+
+    /// A media type such as `application/soap+xml`; refused unless it is a
+    /// lower-case `type/subtype` of RFC 6838 names.
+    pub fn parse(s: &str) -> Result<PayloadFormat, String> {
+        let valid_name = |n: &str| {
+            (1..=127).contains(&n.len())
+                && n.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$&-^_.+".contains(&b))
+        };
+        match s.split_once('/') {
+            Some((t, sub)) if valid_name(t) && valid_name(sub) => Ok(PayloadFormat(Cow::Owned(s.to_string()))),
+            _ => Err(format!("{s:?} is not a media type such as \"application/json\" (lower case, no parameters)")),
         }
     }
 
-    pub fn parse(s: &str) -> Option<Encoding> {
-        match s {
-            "json" => Some(Encoding::Json),
-            "xml" => Some(Encoding::Xml),
-            _ => None,
-        }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PayloadFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
 /// One answer's body as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawPayload {
-    pub encoding: Encoding,
+    pub format: PayloadFormat,
     pub body: Vec<u8>,
 }
 
@@ -98,5 +119,21 @@ impl std::fmt::Display for Failure {
             write!(f, ", HTTP {s}")?;
         }
         write!(f, ")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_lower_case_media_types() {
+        for good in ["application/json", "application/soap+xml", "text/x-sql-row+json", "application/scim+json"] {
+            assert_eq!(PayloadFormat::parse(good).unwrap().as_str(), good);
+        }
+        assert_eq!(PayloadFormat::parse("application/json").unwrap(), PayloadFormat::JSON);
+        for bad in ["json", "Application/JSON", "application/json; charset=utf-8", "/xml", "text/", "a/b/c", ""] {
+            assert!(PayloadFormat::parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

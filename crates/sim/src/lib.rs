@@ -55,7 +55,7 @@ mod faults;
 mod generate;
 mod http;
 mod member_key;
-mod render;
+pub mod render;
 mod sim;
 mod stats;
 mod store;

@@ -20,7 +20,7 @@ use amsync_core::community::{Community, Membership};
 use amsync_core::diff::FetchedMember;
 use amsync_core::member::{Address, Demographic, MemberDetails, Phone, SocialLink};
 use amsync_core::rules::{CommunityRule, RuleAction, RuleSet};
-use amsync_core::{CommunityKey, Encoding, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger};
+use amsync_core::{CommunityKey, GroupKey, MemberKey, PayloadFormat, RawPayload, SecurityGroupRef, Trigger};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::*;
 use chrono::{DateTime, Utc};
@@ -128,7 +128,7 @@ fn member(i: usize) -> FetchedMember {
 }
 
 fn raw<T: serde::Serialize>(v: &T) -> RawPayload {
-    RawPayload { encoding: Encoding::Json, body: serde_json::to_vec(v).expect("json") }
+    RawPayload { format: PayloadFormat::JSON, body: serde_json::to_vec(v).expect("json") }
 }
 
 fn outcome(i: usize) -> RefreshOutcome {

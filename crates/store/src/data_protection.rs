@@ -125,7 +125,8 @@ pub struct EraseReport {
 pub struct StoredPayload {
     /// `details`, `communities` or `security_groups`.
     pub part: String,
-    /// `json` or `xml`.
+    /// The body's media type, as the source named it (`application/json`,
+    /// `application/xml`, …; see `amsync_core::PayloadFormat`).
     pub encoding: String,
     pub at: DateTime<Utc>,
     pub body: Vec<u8>,

@@ -83,7 +83,8 @@ impl Engine {
     }
 
     /// An engine judging its source by `monitor`, which the source reports
-    /// its calls to (`HttpSource::with_observer(monitor.clone())`).
+    /// its calls to (`amsync_ams::build(…, Some(monitor.clone()))`, which
+    /// wraps the source in `amsync_ams::Observed`).
     pub fn with_monitor(
         store: Arc<dyn Store>,
         source: Arc<dyn AmsSource>,

@@ -53,6 +53,8 @@ pub mod schedule;
 pub mod settings;
 pub mod status;
 pub mod supervise;
+#[cfg(test)]
+mod testing;
 mod timing;
 pub mod worker;
 

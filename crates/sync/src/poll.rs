@@ -383,3 +383,27 @@ pub(crate) async fn run_scheduler(engine: Arc<Engine>, shutdown: CancellationTok
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use amsync_core::record::{DisabledReason, MemberStatus};
+    use amsync_store::MemberStore;
+
+    use crate::testing::{key, members, TestEngine};
+
+    /// A complete listing is how amsync notices a deletion the AMS does not
+    /// report: the member it no longer lists is refreshed, answers 404 and
+    /// is disabled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn full_refresh_disables_a_member_the_ams_no_longer_lists() {
+        let t = TestEngine::start(members(30), 4).await;
+        t.full_refresh().await;
+        t.ams.change(|d| d.members.retain(|m| m.key().as_str() != "M000020"));
+        let (report, run) = t.full_refresh().await;
+        assert_eq!(report.reconciled, 1, "{report:?}");
+        assert_eq!(run.counts.disabled, 1, "{run:?}");
+        let gone = t.store.get_member(&key("M000020")).await.unwrap().unwrap().record;
+        assert_eq!((gone.status, gone.disabled_reason), (MemberStatus::Disabled, Some(DisabledReason::AmsNotFound)));
+        t.stop().await;
+    }
+}

@@ -3,8 +3,9 @@
 //! outage does damage.
 //!
 //! The window is fed from two sides: the source's [`CallObserver`] hook
-//! reports every call and whether it failed (wire it with
-//! `HttpSource::with_observer`), and the engine reports each answer of
+//! reports every call and whether it failed (the AMS factory,
+//! `amsync_ams::build`, wraps every kind of source in `amsync_ams::Observed`
+//! reporting to it), and the engine reports each answer of
 //! GetMemberDetails, since only it knows a 404 apart (to the source a 404
 //! on details is an answer, not a failure). The source is quarantined when
 //! at least `min_calls` calls were made within `window` and more than
@@ -165,7 +166,7 @@ pub struct QuarantineStatus {
 }
 
 /// The window and the verdict (see the module doc). Share it between the
-/// source (`HttpSource::with_observer`) and the engine (`Engine::with_monitor`).
+/// source (the factory's `Observed` decorator) and the engine (`Engine::with_monitor`).
 #[derive(Debug)]
 pub struct QuarantineMonitor {
     settings: QuarantineSettings,

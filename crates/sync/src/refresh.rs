@@ -163,3 +163,42 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use amsync_ams::memory::GoneMember;
+    use amsync_core::record::{DisabledReason, MemberStatus};
+    use amsync_core::Trigger;
+    use amsync_store::{MemberStore, QueueStore};
+
+    use crate::testing::{key, members, TestEngine};
+
+    /// A 410 naming a merge target disables the member, remembers the
+    /// target, and refreshes the target too (trigger `merge`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gone_with_merge_target_disables_and_refreshes_the_target() {
+        let t = TestEngine::start(members(20), 4).await;
+        t.full_refresh().await;
+        t.ams.change(|d| {
+            let at = chrono::Utc::now();
+            d.members.retain(|m| m.key().as_str() != "M000012");
+            d.gone.push(GoneMember {
+                key: key("M000012"),
+                status: 410,
+                merged_into: Some(key("M000013")),
+                changed_at: at,
+            });
+        });
+        t.ams.reset_calls();
+        t.refresh_keys(&["M000012"]).await;
+        let merged = t.store.get_member(&key("M000012")).await.unwrap().unwrap().record;
+        assert_eq!(merged.status, MemberStatus::Disabled);
+        assert_eq!(merged.disabled_reason, Some(DisabledReason::MergedInto));
+        assert_eq!(merged.merged_into, Some(key("M000013")));
+        t.until("the target's refresh", async || !t.store.is_pending(&key("M000013")).await.unwrap()).await;
+        let target = t.store.get_member(&key("M000013")).await.unwrap().unwrap();
+        assert_eq!(target.last_trigger, Some(Trigger::Merge));
+        assert_eq!(t.ams.calls_for(amsync_core::error::Part::Details, &key("M000013")), 1);
+        t.stop().await;
+    }
+}

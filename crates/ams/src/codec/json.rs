@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{cursor, entry_record, under, Ctx};
-use crate::source::{ChangedKey, ChangedPage, EventsPage};
+use crate::source::{checked_event, ChangedKey, ChangedPage, EventsPage};
 
 #[derive(Deserialize)]
 struct ChangedPageJson {
@@ -136,10 +136,7 @@ pub fn changed_events(body: &[u8], record: &str) -> Result<EventsPage, DataError
             .map(str::to_string)
             .unwrap_or_else(|| entry_record("events", i));
         let ectx = Ctx { record: &name, part: Part::ChangedEvents };
-        let event = typed::<Event>(entry, ectx).and_then(|mut ev| {
-            ev.normalize();
-            ev.validate().map(|()| ev)
-        });
+        let event = typed::<Event>(entry, ectx).and_then(checked_event);
         match event {
             Ok(ev) => out.events.push(ev),
             Err(e) => out.rejected.push(under(e, &prefix)),

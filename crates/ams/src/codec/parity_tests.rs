@@ -3,18 +3,20 @@
 
 use amsync_core::error::Part;
 use amsync_core::hash::ContentHash;
-use amsync_core::{AmsStatus, Encoding, EventStatus, MemberKey};
+use amsync_core::{AmsStatus, EventStatus, MemberKey};
+
+use crate::codec::HttpEncoding;
 
 use super::Codec;
 
-fn fixture(encoding: Encoding, name: &str) -> Vec<u8> {
+fn fixture(encoding: HttpEncoding, name: &str) -> Vec<u8> {
     let ext = encoding.as_str();
     let path = format!("{}/tests/fixtures/{ext}/{name}.{ext}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn codecs() -> [Codec; 2] {
-    [Codec::new(Encoding::Json, 1 << 20), Codec::new(Encoding::Xml, 1 << 20)]
+    [Codec::new(HttpEncoding::Json, 1 << 20), Codec::new(HttpEncoding::Xml, 1 << 20)]
 }
 
 fn key(s: &str) -> MemberKey {

@@ -1,7 +1,9 @@
 //! Arbitrary bytes never make a reader panic, in either encoding.
 
 use amsync_core::error::Part;
-use amsync_core::{Encoding, MemberKey};
+use amsync_core::MemberKey;
+
+use crate::codec::HttpEncoding;
 use proptest::prelude::*;
 
 use super::Codec;
@@ -137,19 +139,19 @@ proptest! {
 
     #[test]
     fn contract_shaped_json_never_panics(body in contractish_json()) {
-        run_every_reader(&Codec::new(Encoding::Json, 4096), &body);
+        run_every_reader(&Codec::new(HttpEncoding::Json, 4096), &body);
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
-        for encoding in [Encoding::Json, Encoding::Xml] {
+        for encoding in [HttpEncoding::Json, HttpEncoding::Xml] {
             run_every_reader(&Codec::new(encoding, 4096), &body);
         }
     }
 
     #[test]
     fn arbitrary_markup_never_panics(body in markup()) {
-        for encoding in [Encoding::Json, Encoding::Xml] {
+        for encoding in [HttpEncoding::Json, HttpEncoding::Xml] {
             run_every_reader(&Codec::new(encoding, 4096), &body);
         }
     }

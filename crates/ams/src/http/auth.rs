@@ -29,7 +29,10 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::body::{read_capped, read_prefix, BodyError};
-use crate::config::{AuthConfig, BuildError};
+use amsync_config_kit::{SecretCells, SecretCheck};
+
+use crate::config::HttpAuth;
+use crate::factory::{BuildError, HttpProblem};
 use crate::source::SourceError;
 
 /// A token without `expires_in` is used this long (and dropped sooner on a 401).
@@ -57,33 +60,49 @@ pub enum Auth {
 pub struct TokenUse(pub u64);
 
 impl Auth {
-    pub fn build(cfg: &AuthConfig) -> Result<Auth, BuildError> {
+    /// The authentication configured at `at` (`ams.auth`, `auth.auth`),
+    /// its secret resolved through `secrets` into the cell it is read from
+    /// per call. Errors about the HTTP side are reported under `section`.
+    pub fn build(
+        cfg: Option<&HttpAuth>,
+        at: &str,
+        section: &'static str,
+        secrets: &mut dyn SecretCells,
+    ) -> Result<Auth, BuildError> {
+        let Some(cfg) = cfg else { return Ok(Auth::None) };
+        let problem = |problem| BuildError::Http { section, problem };
+        let mut secret = |check: Option<SecretCheck>| {
+            let source = cfg.secret(at).ok_or_else(|| BuildError::NoSecret(at.to_string()))?;
+            secrets.cell(source, check).map_err(|e| BuildError::Secret(e.to_string()))
+        };
         Ok(match cfg {
-            AuthConfig::None => Auth::None,
-            AuthConfig::ApiKey { header, value } => {
-                let name =
-                    HeaderName::from_bytes(header.as_bytes()).map_err(|_| BuildError::HeaderName(header.clone()))?;
+            HttpAuth::ApiKey(k) => {
+                let value = secret(Some(api_key_check))?;
+                let name = HeaderName::from_bytes(k.header.as_bytes())
+                    .map_err(|_| problem(HttpProblem::HeaderName(k.header.clone())))?;
                 if !is_header_safe(&value.current()) {
-                    return Err(BuildError::SecretNotHeaderSafe("api_key"));
+                    return Err(problem(HttpProblem::SecretNotHeaderSafe("api_key")));
                 }
-                Auth::ApiKey { header: name, value: value.clone() }
+                Auth::ApiKey { header: name, value }
             }
-            AuthConfig::Basic { username, password } => {
+            HttpAuth::Basic(b) => {
+                let password = secret(None)?;
                 // RFC 7617: the user-id ends at the first colon.
-                if username.contains(':') {
-                    return Err(BuildError::BasicUsername);
+                if b.username.contains(':') {
+                    return Err(problem(HttpProblem::BasicUsername));
                 }
-                Auth::Basic { username: username.clone(), password: password.clone() }
+                Auth::Basic { username: b.username.clone(), password }
             }
-            AuthConfig::OAuth2 { token_url, client_id, client_secret, scope } => {
-                if !matches!(token_url.scheme(), "http" | "https") {
-                    return Err(BuildError::TokenUrl(token_url.to_string()));
+            HttpAuth::Oauth2(o) => {
+                let client_secret = secret(None)?;
+                if !matches!(o.token_url.scheme(), "http" | "https") {
+                    return Err(problem(HttpProblem::TokenUrl(o.token_url.to_string())));
                 }
                 Auth::OAuth2(Box::new(OAuth2 {
-                    token_url: token_url.clone(),
-                    client_id: client_id.clone(),
-                    client_secret: client_secret.clone(),
-                    scope: scope.clone().filter(|s| !s.is_empty()),
+                    token_url: o.token_url.clone(),
+                    client_id: o.client_id.clone(),
+                    client_secret,
+                    scope: o.scope.clone().filter(|s| !s.is_empty()),
                     cache: Mutex::new(Cache::default()),
                     attempts: AtomicU64::new(0),
                 }))
@@ -140,6 +159,16 @@ impl Auth {
 /// Whether an API key can be sent as a header value (no control characters).
 pub fn is_header_safe(secret: &SecretString) -> bool {
     HeaderValue::from_str(secret.expose_secret()).is_ok()
+}
+
+/// What an API key's cell can take at a reload: a header value. A reload
+/// that reads something else keeps the last good key.
+pub fn api_key_check(value: &SecretString) -> Result<(), String> {
+    if is_header_safe(value) {
+        Ok(())
+    } else {
+        Err("not a valid HTTP header value".into())
+    }
 }
 
 pub struct OAuth2 {

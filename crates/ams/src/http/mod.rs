@@ -26,7 +26,8 @@ use reqwest::{Client, Method, Response, StatusCode};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{BuildError, HttpSourceConfig, HttpVersion};
+use crate::config::HttpVersion;
+use crate::factory::{HttpProblem, USER_AGENT};
 use crate::source::SourceError;
 use auth::Auth;
 use body::{read_capped, read_prefix, BodyError};
@@ -91,30 +92,45 @@ pub struct HttpBase {
     auth: Auth,
 }
 
+/// What one [`HttpBase`] is built from: `[ams]`'s values for the source,
+/// or the credential service's own when it is another service.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// All contract paths are relative to it.
+    pub base_url: Url,
+    /// Per call, from connecting until the whole body is read.
+    pub timeout: Duration,
+    /// Calls in flight at once, for every source sharing this base.
+    pub max_concurrency: usize,
+    /// Calls per second; 0 is no limit.
+    pub max_rate: u32,
+    /// Largest response body read, in bytes; a larger one is a data error.
+    pub max_body: u64,
+    pub http_version: HttpVersion,
+}
+
 impl HttpBase {
-    pub fn new(cfg: &HttpSourceConfig) -> Result<HttpBase, BuildError> {
+    pub fn new(cfg: &HttpSettings, auth: Auth) -> Result<HttpBase, HttpProblem> {
         install_crypto_provider();
         if !matches!(cfg.base_url.scheme(), "http" | "https") || cfg.base_url.cannot_be_a_base() {
-            return Err(BuildError::BaseUrl(redact(&cfg.base_url)));
+            return Err(HttpProblem::BaseUrl(redact(&cfg.base_url)));
         }
         if cfg.max_concurrency == 0 {
-            return Err(BuildError::Zero("ams.max_concurrency"));
+            return Err(HttpProblem::Zero("ams.max_concurrency"));
         }
         if cfg.max_body == 0 {
-            return Err(BuildError::Zero("ams.max_body"));
+            return Err(HttpProblem::Zero("ams.max_body"));
         }
         if cfg.timeout.is_zero() {
-            return Err(BuildError::Zero("ams.timeout"));
+            return Err(HttpProblem::Zero("ams.timeout"));
         }
-        reqwest::header::HeaderValue::from_str(&cfg.user_agent).map_err(|_| BuildError::UserAgent)?;
-        let auth = Auth::build(&cfg.auth)?;
         let builder = match cfg.http_version {
             HttpVersion::Auto => Client::builder(),
             HttpVersion::Http1 => Client::builder().http1_only(),
             HttpVersion::Http2 => Client::builder().http2_prior_knowledge(),
         };
         let client = builder
-            .user_agent(cfg.user_agent.clone())
+            .user_agent(USER_AGENT)
             // The whole exchange (headers and body) is bounded by one
             // tokio timeout in `exchange`; a reqwest timeout beside it would
             // only add a second timer per request.
@@ -123,7 +139,7 @@ impl HttpBase {
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(cfg.max_concurrency)
             .build()
-            .map_err(|e| BuildError::Client(describe(&e)))?;
+            .map_err(|e| HttpProblem::Client(describe(&e)))?;
         // Burst of one: the rate holds over any window, not just on average.
         let limiter = NonZeroU32::new(cfg.max_rate)
             .map(|rate| RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN)));

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
-use amsync_core::Encoding;
+use amsync_ams::{AmsConfig, AmsSource, SourceKind};
+use amsync_config::{ProcessEnv, ResolveNow};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore, WRITER_THREAD_NAME};
 use amsync_store::RunOutcome;
 use amsync_sync::{Engine, PollMode, SyncSettings};
@@ -154,6 +154,15 @@ async fn count_rows(store: &Arc<SqliteStore>) -> CliResult<serde_json::Value> {
     Ok(v)
 }
 
+/// An unauthenticated source of `kind` at `url` (a benchmark's simulated
+/// AMS), with the product's defaults changed by `tune`, built by the
+/// factory as `serve` builds its own.
+pub fn sim_source(kind: SourceKind, url: &str, tune: impl FnOnce(&mut AmsConfig)) -> CliResult<Arc<dyn AmsSource>> {
+    let mut ams = AmsConfig::http(kind, url::Url::parse(url).map_err(anyhow::Error::from)?);
+    tune(&mut ams);
+    amsync_ams::build_source(&ams, &mut ResolveNow(&ProcessEnv), None).map_err(|e| CliError::failure(e.to_string()))
+}
+
 /// One full refresh through the engine: listing, enqueue, refresh of every
 /// member. Returns seconds taken.
 async fn full_pass(engine: &Arc<Engine>) -> CliResult<(f64, amsync_store::Run)> {
@@ -173,9 +182,9 @@ async fn full_pass(engine: &Arc<Engine>) -> CliResult<(f64, amsync_store::Run)> 
 }
 
 async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
-    let encoding = match args.encoding.as_str() {
-        "json" => Encoding::Json,
-        "xml" => Encoding::Xml,
+    let kind = match args.encoding.as_str() {
+        "json" => SourceKind::HttpJson,
+        "xml" => SourceKind::HttpXml,
         other => return Err(CliError::config(format!("--encoding {other:?}: json or xml"))),
     };
     let http_version = amsync_ams::HttpVersion::parse(&args.http_version)
@@ -186,13 +195,11 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
     let path = args.db.clone().unwrap_or_else(|| dir.path().join("bench.db"));
     let _ = std::fs::remove_file(&path);
     let store = SqliteStore::open(SqliteOptions::new(&path))?;
-    let mut http = HttpSourceConfig::new(url::Url::parse(&sim.base_url).map_err(anyhow::Error::from)?);
-    http.auth = AuthConfig::None;
-    http.timeout = Duration::from_secs(30);
-    http.max_concurrency = args.workers * 3;
-    http.user_agent = crate::wiring::USER_AGENT.into();
-    http.http_version = http_version;
-    let source = HttpSource::new(http, encoding).map_err(|e| CliError::failure(e.to_string()))?;
+    let source = sim_source(kind, &sim.base_url, |ams| {
+        ams.timeout = Duration::from_secs(30);
+        ams.max_concurrency = (args.workers * 3) as u32;
+        ams.http_version = http_version;
+    })?;
     if args.fetch_only {
         let result = super::bench_fetch::run(&args, &sim, source, http_version.as_str()).await;
         sim.stop().await;
@@ -205,7 +212,7 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         idle_poll: Duration::from_millis(20),
         ..SyncSettings::default()
     };
-    let engine = Engine::new(dyn_store(&store), Arc::new(source), settings);
+    let engine = Engine::new(dyn_store(&store), source, settings);
 
     sim.reset_stats().await?;
     eprintln!("Initial load…");

@@ -13,10 +13,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
+use amsync_ams::SourceKind;
 use amsync_core::access::bench::{bench_decisions, BenchResult};
 use amsync_core::access::ContentId;
-use amsync_core::{Encoding, GroupKey};
+use amsync_core::GroupKey;
 use amsync_sim::SimConfig;
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::{AccessStore, CommunityStore, GroupStore, GroupUpsert, MemberStore, RunOutcome, SettingsStore};
@@ -61,17 +61,14 @@ async fn site(
     let sim = amsync_sim::start(SimConfig { members: args.members, seed: args.seed, ..SimConfig::default() }, listener)
         .await?;
     let store = SqliteStore::open(SqliteOptions::new(dir.join("bench.db")))?;
-    let mut http = HttpSourceConfig::new(url::Url::parse(&sim.base_url()).map_err(anyhow::Error::from)?);
-    http.auth = AuthConfig::None;
-    http.max_concurrency = 96;
-    let source = HttpSource::new(http, Encoding::Json).map_err(failure)?;
+    let source = super::bench::sim_source(SourceKind::HttpJson, &sim.base_url(), |ams| ams.max_concurrency = 96)?;
     let settings = SyncSettings {
         role: "bench".into(),
         workers: 32,
         idle_poll: Duration::from_millis(20),
         ..SyncSettings::default()
     };
-    let engine = Engine::new(dyn_store(&store), Arc::new(source), settings);
+    let engine = Engine::new(dyn_store(&store), source, settings);
     let report = engine.poll_members(PollMode::Full).await?;
     let run = engine.work_until_run_done(report.run_id, Some(Duration::from_secs(600))).await?;
     if run.is_none_or(|r| r.outcome == RunOutcome::Running) {

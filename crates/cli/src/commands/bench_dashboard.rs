@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
-use amsync_core::{Encoding, Failure, FailureKind, MemberKey, Trigger};
+use amsync_ams::SourceKind;
+use amsync_core::{Failure, FailureKind, MemberKey, Trigger};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::{QueueStore, StoreError};
 use amsync_sync::{Engine, SyncSettings};
@@ -169,11 +169,9 @@ pub async fn run(args: BenchDashboardArgs) -> CliResult<()> {
         .ok_or_else(|| CliError::failure("the simulator has no member"))?;
     let community = truth.memberships.first().map(|m| m.community.key.to_string()).unwrap_or_default();
     let store = SqliteStore::open(SqliteOptions::new(&path))?;
-    let mut http_cfg = HttpSourceConfig::new(url::Url::parse(&sim.base_url()).map_err(anyhow::Error::from)?);
-    http_cfg.auth = AuthConfig::None;
-    let source = HttpSource::new(http_cfg, Encoding::Json).map_err(|e| CliError::failure(e.to_string()))?;
+    let source = super::bench::sim_source(SourceKind::HttpJson, &sim.base_url(), |_| {})?;
     let settings = SyncSettings { role: "bench".into(), idle_poll: Duration::from_millis(20), ..Default::default() };
-    let engine = Engine::new(dyn_store(&store), Arc::new(source), settings);
+    let engine = Engine::new(dyn_store(&store), source, settings);
 
     eprintln!("Building the database: {} members, {} history rows, {} runs…", args.members, args.history, args.runs);
     let t0 = Instant::now();

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use amsync_ams::{AmsSource, HttpSource};
+use amsync_ams::AmsSource;
 use amsync_core::MemberKey;
 use futures::StreamExt;
 use serde_json::json;
@@ -15,8 +15,12 @@ use super::bench::{cpu_seconds, peak_rss_mb, SimProcess};
 use crate::args::BenchRefreshArgs;
 use crate::exit::{CliError, CliResult};
 
-pub async fn run(args: &BenchRefreshArgs, sim: &SimProcess, source: HttpSource, version: &str) -> CliResult<()> {
-    let source = Arc::new(source);
+pub async fn run(
+    args: &BenchRefreshArgs,
+    sim: &SimProcess,
+    source: Arc<dyn AmsSource>,
+    version: &str,
+) -> CliResult<()> {
     let mut keys: Vec<MemberKey> = Vec::with_capacity(args.members);
     let mut cursor: Option<String> = None;
     loop {

@@ -10,10 +10,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use amsync_ams::{HttpSource, HttpSourceConfig};
+use amsync_ams::SourceKind;
 use amsync_core::diff::FetchedMember;
 use amsync_core::rules::{CommunityRule, RuleAction, RuleSet};
-use amsync_core::{Encoding, MemberKey, RawPayload, Trigger};
+use amsync_core::{MemberKey, PayloadFormat, RawPayload, Trigger};
 use amsync_sim::{Sim, SimConfig};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::{MemberStore, PartHashes, RawParts, ReapplySummary, RefreshCommit, RefreshOutcome, SettingsStore};
@@ -29,7 +29,7 @@ use crate::exit::{CliError, CliResult};
 const LOADERS: usize = 64;
 
 fn raw<T: serde::Serialize>(v: &T) -> RawPayload {
-    RawPayload { encoding: Encoding::Json, body: serde_json::to_vec(v).expect("domain values serialize") }
+    RawPayload { format: PayloadFormat::JSON, body: serde_json::to_vec(v).expect("domain values serialize") }
 }
 
 fn commit_of(sim: &Sim, index: usize) -> CliResult<RefreshCommit> {
@@ -86,11 +86,9 @@ pub async fn run(args: BenchRulesArgs) -> CliResult<()> {
     eprintln!("stored in {load_s:.1}s ({:.0} members/s)", args.members as f64 / load_s);
 
     // The engine as the API drives it; its source is never called.
-    let unused = url::Url::parse("http://127.0.0.1:9/").map_err(anyhow::Error::from)?;
-    let source =
-        HttpSource::new(HttpSourceConfig::new(unused), Encoding::Json).map_err(|e| CliError::failure(e.to_string()))?;
+    let source = super::bench::sim_source(SourceKind::HttpJson, "http://127.0.0.1:9/", |_| {})?;
     let settings = SyncSettings { role: "bench".into(), ..SyncSettings::default() };
-    let engine = Engine::new(dyn_store(&store), Arc::new(source), settings);
+    let engine = Engine::new(dyn_store(&store), source, settings);
 
     let exclude = RuleSet::new(vec![CommunityRule {
         action: RuleAction::Exclude,

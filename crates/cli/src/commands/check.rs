@@ -70,16 +70,15 @@ pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
     }
 
     // The AMS.
-    let source = wiring::http_source(&cfg, &ProcessEnv, &mut Default::default())?;
-    use amsync_ams::AmsSource;
-    match source.health().await {
+    let sources = wiring::sources(&cfg, &ProcessEnv, &mut Default::default(), None)?;
+    match sources.source.health().await {
         Ok(()) => println!("ok    AMS at {} answers", cfg.ams.base_url.as_ref().map(|u| u.as_str()).unwrap_or("-")),
         Err(e) => {
             failures += 1;
             println!("FAIL  AMS: {e}");
         }
     }
-    match wiring::credentials(&cfg, &ProcessEnv, Some(&source), &mut Default::default())? {
+    match sources.credentials {
         Some(_) => println!("ok    credential service configured ({})", cfg.credential_service().kind.as_str()),
         None => println!("note  no credential service: sign-in with username and password is off"),
     }

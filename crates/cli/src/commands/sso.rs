@@ -5,9 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AuthConfig, HttpSource, HttpSourceConfig};
+use amsync_ams::SourceKind;
 use amsync_config::ProcessEnv;
-use amsync_core::Encoding;
 use amsync_sso::{PskKey, PskVerifier, ThrottleSettings};
 use amsync_store::sqlite::{SqliteOptions, SqliteStore};
 use amsync_store::{MemberStore, QueueStore};
@@ -40,9 +39,7 @@ pub async fn bench_login(args: BenchLoginArgs) -> CliResult<()> {
     let sim = SimProcess::spawn(args.members, 42, 1, None).await?;
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(SqliteOptions::new(dir.path().join("amsync.db")))?;
-    let mut cfg = HttpSourceConfig::new(Url::parse(&sim.base_url).map_err(|e| CliError::failure(e.to_string()))?);
-    cfg.auth = AuthConfig::None;
-    let source = Arc::new(HttpSource::new(cfg, Encoding::Json).map_err(|e| CliError::failure(e.to_string()))?);
+    let source = super::bench::sim_source(SourceKind::HttpJson, &sim.base_url, |_| {})?;
     let engine = Engine::new(
         dyn_store(&store),
         source,

@@ -27,9 +27,9 @@ pub async fn run(config: &Path, json: bool, audience: Audience) -> CliResult<()>
     store.close().await;
     let mut status = status?;
     // No engine runs here to have probed the AMS: probe it once now.
-    let probe_note = match wiring::http_source(&cfg, &ProcessEnv, &mut Default::default()) {
+    let probe_note = match wiring::source(&cfg, &ProcessEnv, &mut Default::default()) {
         Ok(source) => {
-            let r = amsync_sync::reachability::probe(&source, PROBE_TIMEOUT, &Default::default()).await;
+            let r = amsync_sync::reachability::probe(source.as_ref(), PROBE_TIMEOUT, &Default::default()).await;
             status.ams = Some(r);
             None
         }

@@ -74,13 +74,13 @@ impl<'a> NodeBuilder<'a> {
         amsync_web::metrics::install();
         let store = open_node_store(cfg, database.as_ref(), settings.thresholds).await?;
         let mut shared = SharedSecrets::default();
-        let (engine, source) = wiring::engine(cfg, env, store.clone().as_store(), settings.sync.clone(), &mut shared)?;
+        let (engine, sources) = wiring::engine(cfg, env, store.clone().as_store(), settings.sync.clone(), &mut shared)?;
         let retention = (crate::retention::policy(cfg), cfg.retention.interval);
         let Some(listener) = listener else {
             let secrets = Arc::new(LiveSecrets::without_tokens(cfg, env, shared)?);
             return Ok(Node::new(role, settings, store, engine, None, secrets, retention));
         };
-        let credentials = wiring::credentials(cfg, env, Some(&source), &mut shared)?;
+        let credentials = sources.credentials;
         let sign_on = wiring_sso::sign_on(
             cfg,
             env,

@@ -103,6 +103,60 @@ async fn keys_not_yet_available_stop_serve_with_exit_2_naming_them() {
     }
 }
 
+/// The source kinds this version does not run (they pass validation) and
+/// a SOAP credential service are refused by the AMS factory when `serve`,
+/// `check` or `refresh` builds the source: exit code 2, naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_kinds_not_available_stop_serve_check_and_refresh_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = "[web]\nlisten = \"127.0.0.1:0\"\n";
+    // A credential service for the kinds that have none, so `sso.mode` validates.
+    let service = "[auth]\nkind = \"http-json\"\nbase_url = \"http://127.0.0.1:9/\"\n";
+    let refused = |kind: &str| {
+        format!("ams.kind = \"{kind}\" is not available in this version; use \"http-json\" or \"http-xml\"")
+    };
+    let cases = [
+        (
+            format!("[ams]\nkind = \"sql\"\n[ams.sql]\nurl_env = \"AMS_DB_URL\"\nchanged_members = \"SELECT 1\"\nmember_details = \"SELECT 1\"\nmember_communities = \"SELECT 1\"\nmember_security_groups = \"SELECT 1\"\nchanged_events = \"SELECT 1\"\n{service}{web}"),
+            refused("sql"),
+        ),
+        (
+            format!("[ams]\nkind = \"scim\"\n[ams.scim]\nbase_url = \"https://scim.example.org\"\ntoken_env = \"SCIM_TOKEN\"\n{service}{web}"),
+            refused("scim"),
+        ),
+        (format!("[ams]\nkind = \"push\"\n{service}{web}"), refused("push")),
+        (
+            format!("[ams]\nkind = \"soap\"\n[ams.soap]\nendpoint = \"https://ams.example.org/RefreshService.asmx\"\n{web}"),
+            refused("soap"),
+        ),
+        (
+            format!("[ams]\nbase_url = \"http://127.0.0.1:9/\"\n[auth]\nkind = \"soap\"\n[ams.soap]\nendpoint = \"https://ams.example.org/RefreshService.asmx\"\n{web}"),
+            "auth.kind = \"soap\" is not available in this version".to_string(),
+        ),
+    ];
+    let envs = [("AMS_DB_URL", "postgres://u:p@127.0.0.1/ams"), ("SCIM_TOKEN", "scim-token")];
+    for (i, (file, want)) in cases.iter().enumerate() {
+        let name = format!("kind-{i}.toml");
+        std::fs::write(dir.path().join(&name), file).unwrap();
+        let (code, stderr) = serve_refusal(&name, &envs, dir.path()).await;
+        assert_eq!(code, Some(2), "serve, {file}\n{stderr}");
+        assert!(stderr.contains(want.as_str()), "serve, {file}\n{stderr}");
+        for args in [vec!["check", "--config", &name], vec!["refresh", "--config", &name, "--all"]] {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+                .args(&args)
+                .current_dir(dir.path())
+                .env("AMSYNC_ADMIN_TOKEN", ADMIN_TOKEN)
+                .env("RUST_LOG", "warn")
+                .envs(envs)
+                .output()
+                .await
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?}, {file}\n{}", text(&out));
+            assert!(text(&out).contains(want.as_str()), "{args:?}, {file}\n{}", text(&out));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_writes_a_config_that_loads() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amsync::node::{EngineLoops, Node, NodeSettings, Role};
-use amsync_config::{Cadence, Config, QuarantineConfig, SourceKind};
+use amsync_ams::{HttpEncoding, SourceKind};
+use amsync_config::{Cadence, Config, QuarantineConfig};
 use amsync_core::safety::Thresholds;
-use amsync_core::{Encoding, MemberKey};
+use amsync_core::MemberKey;
 use amsync_sim::{Faults, SimConfig, SimHandle};
 use amsync_store::sqlite::SqliteStore;
 use amsync_store::{Run, RunOutcome};
@@ -36,7 +37,8 @@ pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 pub struct AppOptions {
     pub members: usize,
     pub seed: u64,
-    pub encoding: Encoding,
+    /// `http-json` or `http-xml`.
+    pub encoding: HttpEncoding,
     pub page_size: usize,
     pub workers: usize,
     pub timeout: Duration,
@@ -68,7 +70,7 @@ impl Default for AppOptions {
         AppOptions {
             members: 200,
             seed: 42,
-            encoding: Encoding::Json,
+            encoding: HttpEncoding::Json,
             page_size: 100,
             workers: 16,
             timeout: Duration::from_secs(5),
@@ -97,8 +99,8 @@ impl AppOptions {
         let mut cfg = Config::default();
         cfg.database.url = Some(format!("sqlite://{}", dir.join("amsync.db").display()));
         cfg.ams.kind = match self.encoding {
-            Encoding::Json => SourceKind::HttpJson,
-            Encoding::Xml => SourceKind::HttpXml,
+            HttpEncoding::Json => SourceKind::HttpJson,
+            HttpEncoding::Xml => SourceKind::HttpXml,
         };
         cfg.ams.base_url = Some(url::Url::parse(ams_url).unwrap());
         cfg.ams.timeout = self.timeout;
@@ -109,11 +111,7 @@ impl AppOptions {
         if let Some(max) = self.max_pages {
             cfg.ams.max_pages = max;
         }
-        cfg.ams.http_version = match self.http_version {
-            amsync_ams::HttpVersion::Auto => amsync_config::HttpVersion::Auto,
-            amsync_ams::HttpVersion::Http1 => amsync_config::HttpVersion::Http1,
-            amsync_ams::HttpVersion::Http2 => amsync_config::HttpVersion::Http2,
-        };
+        cfg.ams.http_version = self.http_version;
         let refresh = &mut cfg.member_refresh;
         refresh.workers = self.workers as u32;
         refresh.max_attempts = self.max_attempts;

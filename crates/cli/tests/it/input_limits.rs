@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use amsync_core::Encoding;
+use amsync_ams::HttpEncoding;
 use amsync_sim::ChangeRequest;
 use amsync_sync::PollMode;
 use reqwest::StatusCode;
@@ -258,7 +258,7 @@ async fn xml_nested_too_deep_is_a_data_error_naming_the_member() {
     let url = crafted_ams(answers.clone(), false).await;
     let app = TestApp::spawn_with(AppOptions {
         members: 1,
-        encoding: Encoding::Xml,
+        encoding: HttpEncoding::Xml,
         ams_url: Some(url),
         max_attempts: 1,
         ..AppOptions::default()

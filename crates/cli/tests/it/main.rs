@@ -35,7 +35,6 @@ mod supervision;
 mod sync_atomicity;
 mod sync_crash;
 mod sync_crash_listing;
-mod sync_dedup;
 mod sync_disable;
 mod sync_events;
 mod sync_faults;

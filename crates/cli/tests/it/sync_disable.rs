@@ -1,5 +1,7 @@
-//! Disabling: on 404, merge on 410, a full refresh disables a member the AMS
-//! no longer lists, and an AMS that fails every call disables nobody.
+//! Disabling: on 404 (seen through the API, with the member's history),
+//! and an AMS that fails every call disables nobody. A merge on 410 and a
+//! full refresh that no longer lists a member are the engine's own tests
+//! (`amsync-sync`, on the in-memory AMS).
 
 use amsync_sim::Faults;
 use amsync_store::{MemberStore, QueueStore};
@@ -20,40 +22,6 @@ async fn not_found_disables_and_keeps_the_data() {
     assert_eq!(after["security_groups"], serde_json::json!([]), "a disabled member has no effective groups");
     let (_, history) = app.get("/api/v1/members/M000010/history").await;
     assert_eq!(history["changes"][0]["kind"], "disabled", "{history}");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gone_with_merge_target_disables_and_refreshes_the_target() {
-    let app = TestApp::spawn().await;
-    app.full_refresh().await;
-    app.sim.merge("M000012", "M000013").unwrap();
-    app.refresh_keys(&["M000012"]).await;
-    let merged = app.member("M000012").await;
-    assert_eq!(merged["status"], "disabled");
-    assert_eq!(merged["disabled_reason"], "merged_into");
-    assert_eq!(merged["merged_into"], "M000013");
-    // The target is refreshed too (trigger "merge").
-    for _ in 0..200 {
-        if !app.store.is_pending(&crate::helpers::key("M000013")).await.unwrap() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let target = app.store.get_member(&crate::helpers::key("M000013")).await.unwrap().unwrap();
-    assert_eq!(target.last_trigger, Some(amsync_core::Trigger::Merge));
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_refresh_disables_a_member_the_ams_no_longer_lists() {
-    let app = TestApp::spawn().await;
-    app.full_refresh().await;
-    app.sim.delete("M000020").unwrap();
-    let (report, run) = app.full_refresh().await;
-    assert_eq!(report.reconciled, 1, "{report:?}");
-    assert_eq!(run.counts.disabled, 1, "{run:?}");
-    assert_eq!(app.member("M000020").await["status"], "disabled");
     app.stop().await;
 }
 

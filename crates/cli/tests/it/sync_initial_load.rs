@@ -1,11 +1,11 @@
 //! Initial load: 1,000 members equal the simulator's truth, field by field,
 //! in both encodings.
 
-use amsync_core::Encoding;
+use amsync_ams::HttpEncoding;
 
 use crate::helpers::{assert_matches_truth, AppOptions, TestApp, HEAVY};
 
-async fn initial_load(encoding: Encoding) {
+async fn initial_load(encoding: HttpEncoding) {
     let _heavy = HEAVY.lock().await;
     let app = TestApp::spawn_with(AppOptions { members: 1000, encoding, ..AppOptions::default() }).await;
     let (report, run) = app.full_refresh().await;
@@ -21,12 +21,12 @@ async fn initial_load(encoding: Encoding) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_load_equals_truth_json() {
-    initial_load(Encoding::Json).await;
+    initial_load(HttpEncoding::Json).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_load_equals_truth_xml() {
-    initial_load(Encoding::Xml).await;
+    initial_load(HttpEncoding::Xml).await;
 }
 
 /// `ams.http_version = "2"`: the same load over HTTP/2 without TLS (prior

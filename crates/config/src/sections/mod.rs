@@ -1,7 +1,7 @@
 //! One module per group of sections of the file; each type is a table.
+//! `[ams]` and `[auth]` are the AMS sources' own types
+//! (`amsync_ams::config`), used here as they are.
 
-pub mod ams;
-pub mod credential;
 pub mod database;
 pub mod groups;
 pub mod log;

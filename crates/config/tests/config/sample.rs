@@ -92,7 +92,7 @@ pub fn everything() -> Config {
                 community_extension: s("urn:x"),
             }),
         },
-        auth: AuthConfig {
+        auth: CredentialConfig {
             kind: Some(CredentialKind::HttpJson),
             base_url: Some(url("https://ams.example.org/api")),
             auth: Some(api_key()),

@@ -367,8 +367,8 @@ pub(crate) fn replace_ams_groups(conn: &Connection, key: &str, list: &[SecurityG
 
 /// Stores the raw answers of the parts given (`None` keeps the stored one).
 pub(crate) fn upsert_payloads(conn: &Connection, key: &str, parts: [Option<&RawPayload>; 3], at: i64) -> Result<()> {
-    fn enc(p: Option<&RawPayload>) -> Option<&'static str> {
-        p.map(|r| r.encoding.as_str())
+    fn enc(p: Option<&RawPayload>) -> Option<&str> {
+        p.map(|r| r.format.as_str())
     }
     fn body(p: Option<&RawPayload>) -> Option<&[u8]> {
         p.map(|r| r.body.as_slice())

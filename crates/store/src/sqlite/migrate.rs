@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ledger_by_admin_and_erase_indexes",
         sql: include_str!("../../migrations/0011_ledger_by_admin_and_erase_indexes.sql"),
     },
+    Migration {
+        version: 12,
+        name: "payload_media_types",
+        sql: include_str!("../../migrations/0012_payload_media_types.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
@@ -150,6 +155,60 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(leases, vec![Some(1000), None, None], "only a listing left running is anybody's to adopt");
+    }
+
+    /// Answers stored by earlier versions keep reading: their `json` and
+    /// `xml` become media types, bodies and times stay as they were.
+    #[test]
+    fn stored_payloads_name_their_media_type_after_migration_12() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CREATE_TABLE).unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 12) {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, ?2, 0)", rusqlite::params![m.version, m.name])
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO member_payloads VALUES ('M1', 1, 2, 3, 'json', 'json', 'json', X'7B7D', X'5B5D', NULL);
+             INSERT INTO member_payloads VALUES ('M2', 4, NULL, 6, 'xml', NULL, 'xml', X'3C612F3E', NULL, X'3C622F3E');
+             INSERT INTO member_payloads VALUES ('M3', 7, 8, 9, 'application/soap+xml', 'xml', 'text/x-sql-row+json', X'00', X'01', X'02');",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut conn).unwrap(), vec![12]);
+        type Row = (String, Option<i64>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>);
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT member_key, communities_at, details_encoding, communities_encoding, groups_encoding, details
+                 FROM member_payloads ORDER BY member_key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let text = |s: &str| Some(s.to_string());
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "M1".into(),
+                    Some(2),
+                    text("application/json"),
+                    text("application/json"),
+                    text("application/json"),
+                    Some(b"{}".to_vec())
+                ),
+                ("M2".into(), None, text("application/xml"), None, text("application/xml"), Some(b"<a/>".to_vec())),
+                (
+                    "M3".into(),
+                    Some(8),
+                    text("application/soap+xml"),
+                    text("application/xml"),
+                    text("text/x-sql-row+json"),
+                    Some(vec![0])
+                ),
+            ]
+        );
     }
 
     #[test]

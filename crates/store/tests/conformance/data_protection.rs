@@ -95,7 +95,7 @@ pub async fn an_export_holds_everything_about_one_member(db: &mut TestDb) {
     assert_eq!(e.local_groups[0].group.as_str(), "SuperAdmin");
     let parts: Vec<&str> = e.payloads.iter().map(|p| p.part.as_str()).collect();
     assert_eq!(parts, ["details", "communities", "security_groups"]);
-    assert!(e.payloads.iter().all(|p| p.encoding == "json" && !p.body.is_empty()));
+    assert!(e.payloads.iter().all(|p| p.encoding == "application/json" && !p.body.is_empty()));
     // Two refreshes and the SuperAdmin change: newest first.
     let kinds: Vec<ChangeKind> = e.history.iter().map(|h| h.kind).collect();
     assert_eq!(kinds.len(), 3, "{kinds:?}");

@@ -4,7 +4,7 @@ use amsync_core::community::{Community, Membership};
 use amsync_core::diff::FetchedMember;
 use amsync_core::member::{Address, Demographic, MemberDetails, Phone, SocialLink};
 use amsync_core::{
-    CommunityKey, Encoding, Failure, FailureKind, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger,
+    CommunityKey, Failure, FailureKind, GroupKey, MemberKey, PayloadFormat, RawPayload, SecurityGroupRef, Trigger,
 };
 use amsync_store::*;
 use chrono::{DateTime, Utc};
@@ -80,7 +80,7 @@ pub fn member(k: &str) -> FetchedMember {
 }
 
 fn raw<T: serde::Serialize>(v: &T) -> RawPayload {
-    RawPayload { encoding: Encoding::Json, body: serde_json::to_vec(v).unwrap() }
+    RawPayload { format: PayloadFormat::JSON, body: serde_json::to_vec(v).unwrap() }
 }
 
 pub fn fetched(m: FetchedMember) -> RefreshOutcome {

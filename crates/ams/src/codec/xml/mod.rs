@@ -24,7 +24,7 @@ use quick_xml::escape::escape;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{cursor, entry_record, under, Ctx};
-use crate::source::{ChangedKey, ChangedPage, EventsPage};
+use crate::source::{checked_event, ChangedKey, ChangedPage, EventsPage};
 pub(crate) use tree::Element;
 
 /// The caps of the XML reader.
@@ -275,7 +275,7 @@ fn event(ev: &Element, ctx: Ctx<'_>) -> Result<Event, DataError> {
             return Err(ctx.err("/status", format!("unknown status {other:?}, expected scheduled or cancelled")));
         }
     };
-    let mut event = Event {
+    let event = Event {
         key: EventKey::parse(key).map_err(|e| ctx.err("/key", e.to_string()))?,
         title: ev.text_of("Title", ctx, "/title")?,
         description: ev.text_of("Description", ctx, "/description")?,
@@ -290,9 +290,7 @@ fn event(ev: &Element, ctx: Ctx<'_>) -> Result<Event, DataError> {
             .transpose()?,
         status,
     };
-    event.normalize();
-    event.validate()?;
-    Ok(event)
+    checked_event(event)
 }
 
 pub fn key_answer(body: &[u8], part: Part, limits: &XmlLimits) -> Result<MemberKey, DataError> {

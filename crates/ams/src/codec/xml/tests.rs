@@ -73,7 +73,7 @@ fn errors_name_the_json_field() {
 #[test]
 fn country_code_is_validated_after_reading() {
     // The codec reads; the Codec wrapper validates. Check the wrapper.
-    let c = crate::codec::Codec::new(amsync_core::Encoding::Xml, 1 << 20);
+    let c = crate::codec::Codec::new(crate::codec::HttpEncoding::Xml, 1 << 20);
     let xml = b"<Member><MemberKey>M1</MemberKey><Address><CountryCode>gbr</CountryCode></Address></Member>";
     assert_eq!(c.member_details(xml, &key("M1")).unwrap_err().field, "/address/country_code");
 }

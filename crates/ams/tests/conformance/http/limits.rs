@@ -4,22 +4,30 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::AmsSource;
-use amsync_core::Encoding;
+use amsync_ams::HttpEncoding;
+use amsync_ams::{AmsSource, CredentialService};
 
-use crate::support::{config, key, setup, source};
+use secrecy::SecretString;
 
-async fn max_concurrency_is_honoured(encoding: Encoding) {
+use crate::http::support::{built, config, key, setup, source, Secrets};
+
+async fn max_concurrency_is_honoured(encoding: HttpEncoding) {
     let (ams, _) = setup(encoding).await;
     let mut cfg = config(&ams);
     cfg.max_concurrency = 3;
-    let src = Arc::new(source(&ams, cfg));
-    // A source derived with `with_encoding` shares the same limit.
-    let other = Arc::new(src.with_encoding(encoding));
+    // The source's own credential service shares the same limit.
+    let built = built(&cfg, None);
+    let (src, credentials) = (built.source, built.credentials.expect("the source's own service"));
     ams.set_delay(Duration::from_millis(100));
     let calls = (0..12).map(|i| {
-        let src = if i % 2 == 0 { src.clone() } else { other.clone() };
-        tokio::spawn(async move { src.member_groups(&key("M000123")).await.map(|_| ()) })
+        let (src, credentials) = (src.clone(), credentials.clone());
+        tokio::spawn(async move {
+            if i % 2 == 0 {
+                src.member_groups(&key("M000123")).await.map(|_| ())
+            } else {
+                credentials.authenticate("ada", &SecretString::from("right-password")).await.map(|_| ())
+            }
+        })
     });
     for r in futures::future::join_all(calls).await {
         r.unwrap().unwrap();
@@ -28,11 +36,11 @@ async fn max_concurrency_is_honoured(encoding: Encoding) {
     assert_eq!(ams.state.max_in_flight.load(Ordering::SeqCst), 3);
 }
 
-async fn max_rate_is_honoured(encoding: Encoding) {
+async fn max_rate_is_honoured(encoding: HttpEncoding) {
     let (ams, _) = setup(encoding).await;
     let mut cfg = config(&ams);
     cfg.max_rate = 20;
-    let src = Arc::new(source(&ams, cfg));
+    let src = Arc::new(source(&cfg, &mut Secrets::default()));
     let calls = (0..25).map(|_| {
         let src = src.clone();
         tokio::spawn(async move { src.member_groups(&key("M000123")).await.map(|_| ()) })

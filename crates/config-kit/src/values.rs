@@ -5,7 +5,7 @@
 //! Each kind is parsed once, at load time, into the type the rest of amsync
 //! uses (`std::time::Duration`, `url::Url`, …), and written back in the same
 //! notation, so a configuration can be printed and read again. The `with`
-//! modules here are used as `#[serde(with = "crate::values::text")]`.
+//! modules here are used as `#[serde(with = "amsync_config_kit::values::text")]`.
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,12 +1,20 @@
 //! Every method reads the contract's documented examples, and both
 //! encodings of the same data read into equal core values.
 
-use amsync_ams::{AmsSource, DetailsAnswer, HttpSource};
-use amsync_core::hash::ContentHash;
-use amsync_core::{AmsStatus, Encoding, EventStatus};
+use std::sync::Arc;
 
-use crate::server::TestAms;
-use crate::support::{fixture, key, setup};
+use amsync_ams::config::CredentialKind;
+use amsync_ams::{
+    AmsSource, BuildError, CredentialConfig, CredentialService, DetailsAnswer, HttpEncoding, HttpSource, SourceKind,
+};
+use amsync_core::error::Part;
+use amsync_core::hash::ContentHash;
+use amsync_core::{AmsStatus, EventStatus};
+use secrecy::SecretString;
+
+use crate::harness::Recorder;
+use crate::http::server::{ServerAuth, TestAms};
+use crate::http::support::{api_key, built, config, fixture, key, setup, Secrets};
 
 /// Everything each method answers for the examples, in comparable form.
 #[derive(Debug, PartialEq)]
@@ -40,8 +48,8 @@ async fn answers(src: &HttpSource) -> Answers {
 
 #[tokio::test]
 async fn both_encodings_read_the_examples_into_equal_values() {
-    let (_json_ams, json) = setup(Encoding::Json).await;
-    let (_xml_ams, xml) = setup(Encoding::Xml).await;
+    let (_json_ams, json) = setup(HttpEncoding::Json).await;
+    let (_xml_ams, xml) = setup(HttpEncoding::Xml).await;
     let a = answers(&json).await;
     let b = answers(&xml).await;
     assert_eq!(a, b);
@@ -53,7 +61,7 @@ async fn both_encodings_read_the_examples_into_equal_values() {
     assert_eq!(ContentHash::of(&a.events), ContentHash::of(&b.events));
 }
 
-async fn examples_read_as_documented(encoding: Encoding) {
+async fn examples_read_as_documented(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let a = answers(&src).await;
     assert_eq!(a.as_of, Some("2026-11-29T14:00:02Z".parse().unwrap()));
@@ -116,49 +124,111 @@ async fn examples_read_as_documented(encoding: Encoding) {
     assert_eq!(ev.starts_at.offset().local_minus_utc(), -4 * 3600);
     assert_eq!((ev.status, ev.community_key.clone()), (EventStatus::Scheduled, None));
 
-    // Raw payloads are the bodies as received, tagged with the encoding.
+    // Raw payloads are the bodies as received, tagged with the encoding's media type.
     let fetched = src.member_details(&key("M000123")).await.unwrap();
-    assert_eq!(fetched.raw.encoding, encoding);
+    assert_eq!(fetched.raw.format, encoding.format());
+    assert_eq!(fetched.raw.format.as_str(), encoding.media_type());
     assert_eq!(fetched.raw.body, fixture(encoding, "member_M000123"));
 
     // The right media type was asked for on every call.
     let accept = match encoding {
-        Encoding::Json => "application/json",
-        Encoding::Xml => "application/xml",
+        HttpEncoding::Json => "application/json",
+        HttpEncoding::Xml => "application/xml",
     };
     let hits = ams.hits();
     assert!(hits.len() >= 7);
     assert!(hits.iter().all(|h| h.header("accept") == Some(accept)), "{hits:?}");
-    assert!(hits.iter().all(|h| h.header("user-agent") == Some("amsync-conformance")));
+    assert!(amsync_ams::USER_AGENT.starts_with("amsync/"));
+    assert!(hits.iter().all(|h| h.header("user-agent") == Some(amsync_ams::USER_AGENT)));
     assert!(hits.iter().all(|h| h.path.starts_with("/api/")), "base path kept");
 }
 
-async fn kind_names_the_encoding(encoding: Encoding) {
-    let (_ams, src) = setup(encoding).await;
+async fn kind_names_the_encoding(encoding: HttpEncoding) {
+    let (ams, src) = setup(encoding).await;
     let expected = match encoding {
-        Encoding::Json => "http-json",
-        Encoding::Xml => "http-xml",
+        HttpEncoding::Json => "http-json",
+        HttpEncoding::Xml => "http-xml",
     };
     assert_eq!(AmsSource::kind(&src), expected);
     assert_eq!(src.encoding(), encoding);
-    // Sharing the base across encodings keeps one client and limits.
-    let other = src.with_encoding(match encoding {
-        Encoding::Json => Encoding::Xml,
-        Encoding::Xml => Encoding::Json,
-    });
-    assert_ne!(AmsSource::kind(&other), expected);
+    assert_eq!(built(&config(&ams), None).source.kind(), expected, "the factory keeps the kind");
+    let mut other = config(&ams);
+    other.kind = match encoding {
+        HttpEncoding::Json => SourceKind::HttpXml,
+        HttpEncoding::Xml => SourceKind::HttpJson,
+    };
+    assert_ne!(built(&other, None).source.kind(), expected);
 }
 
-async fn factories_build_trait_objects(encoding: Encoding) {
+async fn the_factory_builds_trait_objects(encoding: HttpEncoding) {
     let ams = TestAms::start(encoding).await;
-    let cfg = crate::support::config(&ams);
-    let src = amsync_ams::http_source(cfg.clone(), encoding).unwrap();
-    assert!(src.member_details(&key("M000123")).await.is_ok());
-    let creds = amsync_ams::http_credentials(cfg, encoding).unwrap();
-    assert_eq!(
-        creds.authenticate("ada", &secrecy::SecretString::from("right-password")).await.unwrap(),
-        Some(key("M000123"))
-    );
+    let built = built(&config(&ams), None);
+    assert!(built.source.member_details(&key("M000123")).await.is_ok());
+    let creds = built.credentials.expect("the source's own credential service");
+    assert_eq!(creds.authenticate("ada", &SecretString::from("right-password")).await.unwrap(), Some(key("M000123")));
 }
 
-crate::both!(examples_read_as_documented, kind_names_the_encoding, factories_build_trait_objects);
+/// The kinds this version does not run are refused by the factory, each
+/// naming its key (the command line exits 2 with the message).
+async fn the_factory_refuses_the_kinds_it_cannot_build(encoding: HttpEncoding) {
+    let ams = TestAms::start(encoding).await;
+    for kind in [SourceKind::Soap, SourceKind::Sql, SourceKind::Scim, SourceKind::Push] {
+        let mut cfg = config(&ams);
+        cfg.kind = kind;
+        let refused = |e: BuildError| e.to_string();
+        let want = format!(
+            "ams.kind = \"{}\" is not available in this version; use \"http-json\" or \"http-xml\"",
+            kind.as_str()
+        );
+        let none = &CredentialConfig::default();
+        let e = amsync_ams::build(&cfg, none, &mut Secrets::default(), None).err().map(refused);
+        assert_eq!(e.as_deref(), Some(want.as_str()));
+        let e = amsync_ams::build_source(&cfg, &mut Secrets::default(), None).err().map(refused);
+        assert_eq!(e.as_deref(), Some(want.as_str()));
+    }
+    let soap = CredentialConfig { kind: Some(CredentialKind::Soap), ..CredentialConfig::default() };
+    let e = amsync_ams::build(&config(&ams), &soap, &mut Secrets::default(), None).err().map(|e| e.to_string());
+    assert_eq!(e.as_deref(), Some("auth.kind = \"soap\" is not available in this version"));
+    // A secret that cannot be read is named by its key.
+    let mut cfg = config(&ams);
+    cfg.auth = Some(api_key("X-Api-Key", "AMS_KEY_UNSET"));
+    let e = amsync_ams::build_source(&cfg, &mut Secrets::default(), None).err().map(|e| e.to_string());
+    assert_eq!(e.as_deref(), Some("ams.auth.value_env: environment variable AMS_KEY_UNSET is not set"));
+}
+
+/// A credential service at a base URL of its own is another client: its
+/// calls go there, with its own credentials, and are not the AMS's calls
+/// in the quarantine's window (the metrics still count them).
+async fn a_credential_service_of_its_own_is_built_apart(encoding: HttpEncoding) {
+    let ams = TestAms::start(encoding).await;
+    let service = TestAms::start(encoding).await;
+    service.set_auth(ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "service-key".into() });
+    let recorder = Arc::new(Recorder::default());
+    let auth = CredentialConfig {
+        kind: None,
+        base_url: Some(service.url.clone()),
+        auth: Some(api_key("X-Api-Key", "SERVICE_KEY")),
+    };
+    let built = amsync_ams::build(
+        &config(&ams),
+        &auth,
+        &mut Secrets::with("SERVICE_KEY", "service-key"),
+        Some(recorder.clone()),
+    )
+    .unwrap();
+    let creds = built.credentials.expect("a credential service");
+    assert_eq!(creds.authenticate("ada", &SecretString::from("right-password")).await.unwrap(), Some(key("M000123")));
+    assert_eq!(service.hits_to("/auth/credentials").len(), 1);
+    assert!(ams.hits().is_empty(), "the AMS was not asked");
+    assert!(recorder.outcomes().is_empty(), "not one of the AMS's calls");
+    built.source.health().await.unwrap();
+    assert_eq!(recorder.outcomes(), [(Part::Health, Ok(()))]);
+}
+
+crate::both!(
+    examples_read_as_documented,
+    kind_names_the_encoding,
+    the_factory_builds_trait_objects,
+    the_factory_refuses_the_kinds_it_cannot_build,
+    a_credential_service_of_its_own_is_built_apart,
+);

@@ -4,18 +4,19 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use amsync_ams::{AmsSource, DetailsAnswer, HttpSource, HttpSourceConfig, SourceError};
+use amsync_ams::HttpEncoding;
+use amsync_ams::{AmsConfig, AmsSource, DetailsAnswer, SourceError};
 use amsync_core::error::Part;
-use amsync_core::{Encoding, FailureKind};
+use amsync_core::FailureKind;
 
-use crate::server::Script;
-use crate::support::{config, key, setup, source};
+use crate::http::server::Script;
+use crate::http::support::{config, key, setup, source, Secrets};
 
-async fn a_slow_answer_is_a_transient_timeout(encoding: Encoding) {
+async fn a_slow_answer_is_a_transient_timeout(encoding: HttpEncoding) {
     let (ams, _) = setup(encoding).await;
     let mut cfg = config(&ams);
     cfg.timeout = Duration::from_millis(300);
-    let src = source(&ams, cfg);
+    let src = source(&cfg, &mut Secrets::default());
     ams.set_delay(Duration::from_secs(3));
     let started = Instant::now();
     let e = src.member_details(&key("M000123")).await.unwrap_err();
@@ -25,21 +26,21 @@ async fn a_slow_answer_is_a_transient_timeout(encoding: Encoding) {
     assert_eq!(ams.hits().len(), 1, "no retry inside the source");
 }
 
-async fn a_connection_error_is_transient(encoding: Encoding) {
+async fn a_connection_error_is_transient(encoding: HttpEncoding) {
     // A port that was just free: nothing listens there.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = url::Url::parse(&format!("http://{}/api?code=Q-SECRET", listener.local_addr().unwrap())).unwrap();
     drop(listener);
-    let mut cfg = HttpSourceConfig::new(url);
+    let mut cfg = AmsConfig::http(encoding.kind(), url);
     cfg.timeout = Duration::from_secs(2);
-    let src = HttpSource::new(cfg, encoding).unwrap();
+    let src = source(&cfg, &mut Secrets::default());
     let e = src.changed_members(None, None).await.unwrap_err();
     assert_eq!((e.kind(), e.part()), (FailureKind::Transient, Part::ChangedMembers));
     assert!(e.to_string().contains("could not connect"), "{e}");
     assert!(!format!("{e}{e:?}").contains("Q-SECRET"), "the query leaked: {e}");
 }
 
-async fn server_errors_and_429_are_transient_with_retry_after(encoding: Encoding) {
+async fn server_errors_and_429_are_transient_with_retry_after(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
     for (status, retry_after, expected) in [
@@ -66,7 +67,7 @@ async fn server_errors_and_429_are_transient_with_retry_after(encoding: Encoding
     }
 }
 
-async fn refusals_of_our_credentials_are_unauthorized(encoding: Encoding) {
+async fn refusals_of_our_credentials_are_unauthorized(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     for status in [401, 403] {
         ams.script(Script::new("/members/", status, "denied").times(4));
@@ -84,7 +85,7 @@ async fn refusals_of_our_credentials_are_unauthorized(encoding: Encoding) {
     }
 }
 
-async fn gone_members_are_answers(encoding: Encoding) {
+async fn gone_members_are_answers(encoding: HttpEncoding) {
     let (_ams, src) = setup(encoding).await;
     let gone = src.member_details(&key("M000404")).await.unwrap();
     assert_eq!(gone.value, DetailsAnswer::Gone { status: 404, merged_into: None });
@@ -92,7 +93,7 @@ async fn gone_members_are_answers(encoding: Encoding) {
     assert_eq!(merged.value, DetailsAnswer::Gone { status: 410, merged_into: Some(key("M000999")) });
 }
 
-async fn a_410_without_a_usable_body_is_still_gone(encoding: Encoding) {
+async fn a_410_without_a_usable_body_is_still_gone(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     for body in ["", "<html>Gone</html>"] {
         ams.script(Script::new("/members/M000123", 410, body).times(1));
@@ -101,7 +102,7 @@ async fn a_410_without_a_usable_body_is_still_gone(encoding: Encoding) {
     }
 }
 
-async fn other_refusals_are_permanent(encoding: Encoding) {
+async fn other_refusals_are_permanent(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let e = src.member_communities(&key("M000404")).await.unwrap_err();
     assert_eq!((e.kind(), e.part(), e.to_failure().status), (FailureKind::Permanent, Part::Communities, Some(404)));

@@ -5,71 +5,68 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::{AmsSource, AuthConfig, CredentialService, HttpSource, SourceError};
+use amsync_ams::config::HttpAuth;
+use amsync_ams::{AmsSource, CredentialService, HttpEncoding, HttpSource, SourceError};
 use amsync_core::secret::SecretCell;
-use amsync_core::{Encoding, FailureKind};
+use amsync_core::FailureKind;
 use secrecy::SecretString;
 
-use crate::server::{Script, ServerAuth, TestAms, CLIENT_ID, CLIENT_SECRET};
-use crate::support::{config, key, source};
+use crate::http::server::{Script, ServerAuth, TestAms, CLIENT_ID, CLIENT_SECRET};
+use crate::http::support::{api_key, basic, config, key, oauth2, source, Secrets};
 
-fn oauth2(ams: &TestAms, secret: &str) -> AuthConfig {
-    oauth2_with(ams, SecretCell::from(secret))
-}
+/// The variable every check names its secret by.
+const VAR: &str = "AMS_SECRET";
 
-fn oauth2_with(ams: &TestAms, client_secret: SecretCell) -> AuthConfig {
-    AuthConfig::OAuth2 {
-        token_url: ams.token_url(),
-        client_id: CLIENT_ID.into(),
-        client_secret,
-        scope: Some("ams.read".into()),
-    }
-}
-
+/// A test AMS wanting `server`, and a source configured with the
+/// authentication `client` makes, its secret in `secret`'s cell.
 async fn with_auth(
-    encoding: Encoding,
+    encoding: HttpEncoding,
     server: ServerAuth,
-    client: impl FnOnce(&TestAms) -> AuthConfig,
+    client: impl FnOnce(&TestAms) -> HttpAuth,
+    secret: impl Into<SecretCell>,
 ) -> (TestAms, HttpSource) {
     let ams = TestAms::start(encoding).await;
     ams.set_auth(server);
     let mut cfg = config(&ams);
-    cfg.auth = client(&ams);
-    let src = source(&ams, cfg);
+    cfg.auth = Some(client(&ams));
+    let src = source(&cfg, &mut Secrets::with(VAR, secret));
     (ams, src)
 }
 
-async fn api_key_uses_the_default_header(encoding: Encoding) {
+/// OAuth2 with our client id, its secret in `VAR`.
+fn oauth(ams: &TestAms) -> HttpAuth {
+    oauth2(ams, CLIENT_ID, VAR)
+}
+
+async fn api_key_uses_the_default_header(encoding: HttpEncoding) {
     let server = ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "k-123".into() };
-    let (ams, src) = with_auth(encoding, server, |_| AuthConfig::api_key(SecretString::from("k-123"))).await;
+    let (ams, src) = with_auth(encoding, server, |_| api_key("X-Api-Key", VAR), "k-123").await;
     src.member_details(&key("M000123")).await.unwrap();
     assert_eq!(ams.hits()[0].header("x-api-key"), Some("k-123"));
 }
 
-async fn api_key_with_a_custom_header_and_a_wrong_key(encoding: Encoding) {
+async fn api_key_with_a_custom_header_and_a_wrong_key(encoding: HttpEncoding) {
     let server = ServerAuth::ApiKey { header: "Ocp-Apim-Subscription-Key".into(), value: "right".into() };
-    let client = |_: &TestAms| AuthConfig::ApiKey { header: "Ocp-Apim-Subscription-Key".into(), value: "right".into() };
-    let (_ams, src) = with_auth(encoding, server.clone(), client).await;
+    let client = |_: &TestAms| api_key("Ocp-Apim-Subscription-Key", VAR);
+    let (_ams, src) = with_auth(encoding, server.clone(), client, "right").await;
     src.member_groups(&key("M000123")).await.unwrap();
-    let wrong = |_: &TestAms| AuthConfig::ApiKey { header: "Ocp-Apim-Subscription-Key".into(), value: "wrong".into() };
-    let (_ams, src) = with_auth(encoding, server, wrong).await;
+    let (_ams, src) = with_auth(encoding, server, client, "wrong").await;
     let e = src.member_groups(&key("M000123")).await.unwrap_err();
     assert_eq!((e.kind(), e.to_failure().status), (FailureKind::Unauthorized, Some(401)));
     assert!(!e.to_string().contains("wrong") && !format!("{e:?}").contains("wrong"), "{e:?}");
 }
 
-async fn basic_auth(encoding: Encoding) {
+async fn basic_auth(encoding: HttpEncoding) {
     let server = ServerAuth::Basic { username: "community".into(), password: "pä55:word".into() };
-    let client = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: "pä55:word".into() };
-    let (_ams, src) = with_auth(encoding, server.clone(), client).await;
+    let client = |_: &TestAms| basic("community", VAR);
+    let (_ams, src) = with_auth(encoding, server.clone(), client, "pä55:word").await;
     src.member_communities(&key("M000123")).await.unwrap();
-    let wrong = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: "nope".into() };
-    let (_ams, src) = with_auth(encoding, server, wrong).await;
+    let (_ams, src) = with_auth(encoding, server, client, "nope").await;
     assert_eq!(src.member_communities(&key("M000123")).await.unwrap_err().kind(), FailureKind::Unauthorized);
 }
 
-async fn oauth2_token_is_cached_across_calls(encoding: Encoding) {
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+async fn oauth2_token_is_cached_across_calls(encoding: HttpEncoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     *ams.state.token_expires_in.lock().unwrap() = Some(3600);
     for _ in 0..3 {
         src.member_details(&key("M000123")).await.unwrap();
@@ -85,8 +82,8 @@ async fn oauth2_token_is_cached_across_calls(encoding: Encoding) {
     assert!(headers.get("authorization").unwrap().to_str().unwrap().starts_with("Basic "));
 }
 
-async fn oauth2_token_is_renewed_after_expiry(encoding: Encoding) {
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+async fn oauth2_token_is_renewed_after_expiry(encoding: HttpEncoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     *ams.state.token_expires_in.lock().unwrap() = Some(1);
     src.member_details(&key("M000123")).await.unwrap();
     src.member_details(&key("M000123")).await.unwrap();
@@ -97,8 +94,8 @@ async fn oauth2_token_is_renewed_after_expiry(encoding: Encoding) {
     assert_eq!(ams.hits().last().unwrap().header("authorization"), Some("Bearer tok-2"));
 }
 
-async fn oauth2_concurrent_callers_share_one_fetch(encoding: Encoding) {
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+async fn oauth2_concurrent_callers_share_one_fetch(encoding: HttpEncoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     *ams.state.token_delay.lock().unwrap() = Duration::from_millis(200);
     let src = Arc::new(src);
     let calls = (0..16).map(|_| {
@@ -111,8 +108,8 @@ async fn oauth2_concurrent_callers_share_one_fetch(encoding: Encoding) {
     assert_eq!(ams.token_fetches(), 1);
 }
 
-async fn oauth2_a_401_renews_the_token_once(encoding: Encoding) {
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+async fn oauth2_a_401_renews_the_token_once(encoding: HttpEncoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     src.member_details(&key("M000123")).await.unwrap();
     ams.revoke_tokens();
     // The revoked token gets a 401; the source fetches a new one and repeats.
@@ -130,8 +127,8 @@ async fn oauth2_a_401_renews_the_token_once(encoding: Encoding) {
     assert_eq!(ams.token_fetches(), 3);
 }
 
-async fn oauth2_credential_401_is_an_answer_unless_the_token_was_refused(encoding: Encoding) {
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+async fn oauth2_credential_401_is_an_answer_unless_the_token_was_refused(encoding: HttpEncoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     let wrong = SecretString::from("wrong-password");
     assert_eq!(src.authenticate("ada", &wrong).await.unwrap(), None);
     assert_eq!(src.authenticate("ada", &wrong).await.unwrap(), None);
@@ -143,10 +140,10 @@ async fn oauth2_credential_401_is_an_answer_unless_the_token_was_refused(encodin
     assert_eq!(ams.token_fetches(), 2);
 }
 
-async fn oauth2_a_huge_expires_in_is_clamped_not_an_overflow(encoding: Encoding) {
+async fn oauth2_a_huge_expires_in_is_clamped_not_an_overflow(encoding: HttpEncoding) {
     // `Instant + u64::MAX seconds` overflows: the call used to panic, and
     // with it the task that made it (the periodic poll).
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     *ams.state.token_expires_in.lock().unwrap() = Some(u64::MAX);
     for _ in 0..3 {
         src.member_details(&key("M000123")).await.unwrap();
@@ -154,12 +151,12 @@ async fn oauth2_a_huge_expires_in_is_clamped_not_an_overflow(encoding: Encoding)
     assert_eq!(ams.token_fetches(), 1, "the token is cached (for at most a day)");
 }
 
-async fn replaced_secrets_are_sent_from_the_next_call(encoding: Encoding) {
+async fn replaced_secrets_are_sent_from_the_next_call(encoding: HttpEncoding) {
     // An API key and a basic password, replaced in their cells as a SIGHUP
     // reload does: the next call sends the new value.
     let server = ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "key-1".into() };
     let cell = SecretCell::from("key-1");
-    let (ams, src) = with_auth(encoding, server, |_| AuthConfig::api_key(cell.clone())).await;
+    let (ams, src) = with_auth(encoding, server, |_| api_key("X-Api-Key", VAR), cell.clone()).await;
     src.member_details(&key("M000123")).await.unwrap();
     ams.set_auth(ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "key-2".into() });
     assert_eq!(src.member_details(&key("M000123")).await.unwrap_err().kind(), FailureKind::Unauthorized);
@@ -169,17 +166,16 @@ async fn replaced_secrets_are_sent_from_the_next_call(encoding: Encoding) {
 
     let server = ServerAuth::Basic { username: "community".into(), password: "pw-1".into() };
     let cell = SecretCell::from("pw-1");
-    let client = |_: &TestAms| AuthConfig::Basic { username: "community".into(), password: cell.clone() };
-    let (ams, src) = with_auth(encoding, server, client).await;
+    let (ams, src) = with_auth(encoding, server, |_| basic("community", VAR), cell.clone()).await;
     src.member_details(&key("M000123")).await.unwrap();
     ams.set_auth(ServerAuth::Basic { username: "community".into(), password: "pw-2".into() });
     cell.replace(SecretString::from("pw-2"));
     src.member_details(&key("M000123")).await.unwrap();
 }
 
-async fn oauth2_a_new_client_secret_drops_the_cached_token(encoding: Encoding) {
+async fn oauth2_a_new_client_secret_drops_the_cached_token(encoding: HttpEncoding) {
     let cell = SecretCell::from(CLIENT_SECRET);
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2_with(a, cell.clone())).await;
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, cell.clone()).await;
     *ams.state.token_expires_in.lock().unwrap() = Some(3600);
     src.member_details(&key("M000123")).await.unwrap();
     // The authorization server takes a new secret; tokens it issued stay
@@ -199,14 +195,14 @@ async fn oauth2_a_new_client_secret_drops_the_cached_token(encoding: Encoding) {
     assert_eq!(auths, ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2", "Bearer tok-2"]);
 }
 
-async fn oauth2_token_endpoint_failures(encoding: Encoding) {
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, "not-the-secret")).await;
+async fn oauth2_token_endpoint_failures(encoding: HttpEncoding) {
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, "not-the-secret").await;
     let e = src.member_details(&key("M000123")).await.unwrap_err();
     assert_eq!((e.kind(), e.to_failure().status), (FailureKind::Unauthorized, Some(401)));
     assert!(!format!("{e:?}").contains("not-the-secret"));
     assert!(ams.hits().is_empty(), "no AMS call without a token");
 
-    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, |a| oauth2(a, CLIENT_SECRET)).await;
+    let (ams, src) = with_auth(encoding, ServerAuth::OAuth2, oauth, CLIENT_SECRET).await;
     *ams.state.token_status.lock().unwrap() = Some(503);
     let e = src.member_details(&key("M000123")).await.unwrap_err();
     assert_eq!(e.kind(), FailureKind::Transient);
@@ -214,21 +210,18 @@ async fn oauth2_token_endpoint_failures(encoding: Encoding) {
     src.member_details(&key("M000123")).await.unwrap();
 }
 
-async fn secrets_stay_out_of_debug_and_errors(encoding: Encoding) {
+async fn secrets_stay_out_of_debug_and_errors(encoding: HttpEncoding) {
     let ams = TestAms::start(encoding).await;
-    let mut cfg = config(&ams);
-    for auth in [
-        AuthConfig::api_key(SecretString::from("SECRET-1")),
-        AuthConfig::Basic { username: "u".into(), password: "SECRET-1".into() },
-        oauth2(&ams, "SECRET-1"),
-    ] {
-        cfg.auth = auth;
-        assert!(!format!("{cfg:?}").contains("SECRET-1"), "{cfg:?}");
-    }
     ams.script(Script::new("/members/", 500, "boom"));
-    let src = source(&ams, cfg);
-    let e: SourceError = src.member_details(&key("M000123")).await.unwrap_err();
-    assert!(!format!("{e:?}{e}").contains("SECRET-1"));
+    for auth in [api_key("X-Api-Key", VAR), basic("u", VAR), oauth(&ams)] {
+        let mut cfg = config(&ams);
+        cfg.auth = Some(auth);
+        // The configuration names the secret; only the cell holds its value.
+        assert!(!format!("{cfg:?}").contains("SECRET-1"), "{cfg:?}");
+        let src = source(&cfg, &mut Secrets::with(VAR, "SECRET-1"));
+        let e: SourceError = src.member_details(&key("M000123")).await.unwrap_err();
+        assert!(!format!("{e:?}{e}").contains("SECRET-1"));
+    }
 }
 
 crate::both!(

@@ -210,10 +210,40 @@ impl LiveSecret {
     }
 }
 
+/// What a secret's user can take (an API key must be a header value, say);
+/// the reason never repeats the value.
+pub type SecretCheck = fn(&SecretString) -> Result<(), String>;
+
+/// How a component built from its configuration gets its secrets: each
+/// named secret becomes the [`SecretCell`] the component reads per use.
+///
+/// `amsync serve` keeps every secret it hands out this way (with its
+/// check) and replaces the cell's value when a SIGHUP reloads the file; a
+/// command that runs once resolves them with [`ResolveNow`].
+pub trait SecretCells {
+    /// Resolves `source` now (an error names its key, never the value) and
+    /// returns the cell its user reads. `check` is what the user can take
+    /// when a reload replaces the value (a refused one keeps the last good
+    /// value); the value it starts with, the user checks itself, with the
+    /// error it reports at start.
+    fn cell(&mut self, source: SecretSource, check: Option<SecretCheck>) -> Result<SecretCell, ConfigError>;
+}
+
+/// Resolves each secret once, from `env`, and remembers nothing (nothing
+/// reloads it, so the reload check is not needed): for commands that run
+/// once and end, and for tests.
+pub struct ResolveNow<'a>(pub &'a dyn Environment);
+
+impl SecretCells for ResolveNow<'_> {
+    fn cell(&mut self, source: SecretSource, _reload_check: Option<SecretCheck>) -> Result<SecretCell, ConfigError> {
+        Ok(SecretCell::new(source.resolve(self.0)?))
+    }
+}
+
 /// The source named by a `<base>_env` / `<base>_file` pair, or by
 /// `default_env` when neither is written. The env form wins when both are
 /// given; validation refuses that case, see [`check_pair`].
-pub(crate) fn pick(
+pub fn pick(
     base: &str,
     env: &Option<String>,
     file: &Option<PathBuf>,
@@ -229,7 +259,7 @@ pub(crate) fn pick(
 
 /// Checks a `<base>_env` / `<base>_file` pair: at most one, well-formed,
 /// and present when `required`.
-pub(crate) fn check_pair(p: &mut Problems, base: &str, env: &Option<String>, file: &Option<PathBuf>, required: bool) {
+pub fn check_pair(p: &mut Problems, base: &str, env: &Option<String>, file: &Option<PathBuf>, required: bool) {
     let leaf = base.rsplit('.').next().unwrap_or(base);
     match (env, file) {
         (Some(_), Some(_)) => {
@@ -333,6 +363,15 @@ mod tests {
         assert!(source.resolve(&ProcessEnv).unwrap_err().to_string().contains("larger than"));
         std::fs::write(&path, [0xff, 0xfe]).unwrap();
         assert!(source.resolve(&ProcessEnv).unwrap_err().to_string().contains("not valid UTF-8"));
+    }
+
+    #[test]
+    fn resolve_now_hands_out_cells_of_the_current_values() {
+        let e = env(&[("KEY", "good value")]);
+        let cell = ResolveNow(&e).cell(env_source("KEY"), None).unwrap();
+        assert_eq!(cell.current().expose_secret(), "good value");
+        let err = ResolveNow(&e).cell(env_source("NOPE"), None).unwrap_err().to_string();
+        assert_eq!(err, "push.token_env: environment variable NOPE is not set");
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! Health (with the GetChangedMembers fallback) and the credential methods.
 
+use amsync_ams::HttpEncoding;
 use amsync_ams::{AmsSource, CredentialService};
 use amsync_core::error::Part;
-use amsync_core::{Encoding, FailureKind};
+use amsync_core::FailureKind;
 use chrono::Utc;
 use secrecy::SecretString;
 
-use crate::server::Script;
-use crate::support::{key, setup};
+use crate::http::server::Script;
+use crate::http::support::{key, setup};
 
-async fn health_uses_the_health_method(encoding: Encoding) {
+async fn health_uses_the_health_method(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     src.health().await.unwrap();
     assert_eq!(ams.hits().len(), 1);
@@ -19,7 +20,7 @@ async fn health_uses_the_health_method(encoding: Encoding) {
     assert_eq!((e.kind(), e.part()), (FailureKind::Transient, Part::Health));
 }
 
-async fn health_without_the_method_probes_changed_members_since_now(encoding: Encoding) {
+async fn health_without_the_method_probes_changed_members_since_now(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     ams.script(Script::new("/health", 404, "no such method"));
     let before = Utc::now().timestamp();
@@ -35,7 +36,7 @@ async fn health_without_the_method_probes_changed_members_since_now(encoding: En
     assert_eq!(src.health().await.unwrap_err().kind(), FailureKind::Unauthorized);
 }
 
-async fn authenticate_credentials(encoding: Encoding) {
+async fn authenticate_credentials(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let right = SecretString::from("right-password");
     assert_eq!(src.authenticate("ada", &right).await.unwrap(), Some(key("M000123")));
@@ -44,14 +45,14 @@ async fn authenticate_credentials(encoding: Encoding) {
     let hit = &ams.hits_to("/auth/credentials")[0];
     assert_eq!(hit.method, "POST");
     let (content_type, accept) = match encoding {
-        Encoding::Json => ("application/json; charset=utf-8", "application/json"),
-        Encoding::Xml => ("application/xml; charset=utf-8", "application/xml"),
+        HttpEncoding::Json => ("application/json; charset=utf-8", "application/json"),
+        HttpEncoding::Xml => ("application/xml; charset=utf-8", "application/xml"),
     };
     assert_eq!((hit.header("content-type"), hit.header("accept")), (Some(content_type), Some(accept)));
     let sent = String::from_utf8(hit.body.to_vec()).unwrap();
     let expected = match encoding {
-        Encoding::Json => r#"{"password":"right-password","username":"ada"}"#,
-        Encoding::Xml => "<Credentials><Username>ada</Username><Password>right-password</Password></Credentials>",
+        HttpEncoding::Json => r#"{"password":"right-password","username":"ada"}"#,
+        HttpEncoding::Xml => "<Credentials><Username>ada</Username><Password>right-password</Password></Credentials>",
     };
     assert_eq!(sent, expected);
     // 403 is about us, not the member.
@@ -66,7 +67,7 @@ async fn authenticate_credentials(encoding: Encoding) {
     assert!(!format!("{e:?}").contains("wrong-password"));
 }
 
-async fn resolve_token(encoding: Encoding) {
+async fn resolve_token(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     assert_eq!(src.resolve_token("good-token").await.unwrap(), Some(key("M000123")));
     assert_eq!(src.resolve_token("expired").await.unwrap(), None);

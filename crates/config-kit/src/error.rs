@@ -90,7 +90,7 @@ impl Problems {
     }
 
     /// Fills in the line of each problem with `line_of(key)`.
-    pub(crate) fn locate(&mut self, line_of: impl Fn(&str) -> Option<usize>) {
+    pub fn locate(&mut self, line_of: impl Fn(&str) -> Option<usize>) {
         for p in &mut self.0 {
             p.line = line_of(&p.key);
         }

@@ -5,30 +5,22 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amsync_ams::{AmsSource, AuthConfig, CallObserver, CredentialService};
+use amsync_ams::{AmsSource, CredentialService, HttpEncoding};
 use amsync_core::error::Part;
-use amsync_core::{Encoding, FailureKind};
+use amsync_core::FailureKind;
 use secrecy::SecretString;
 
-use crate::server::{Script, ServerAuth};
-use crate::support::{config, key, setup, source};
+use crate::harness::Recorder;
+use crate::http::server::{Script, ServerAuth};
+use crate::http::support::{api_key, built, config, key, setup, source, Secrets};
 
-/// One reported call: method, outcome, latency.
-type Call = (Part, Result<(), FailureKind>, Duration);
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Call>>);
-
-impl CallObserver for Recorder {
-    fn on_call(&self, method: Part, outcome: Result<(), FailureKind>, latency: Duration) {
-        self.0.lock().unwrap().push((method, outcome, latency));
-    }
-}
-
-async fn every_call_is_reported_to_the_observer(encoding: Encoding) {
-    let (ams, src) = setup(encoding).await;
+/// What the factory builds reports every call, and times it around the
+/// whole exchange (here a server that takes 20 ms to answer).
+async fn every_call_is_reported_to_the_observer(encoding: HttpEncoding) {
+    let (ams, _) = setup(encoding).await;
     let recorder = Arc::new(Recorder::default());
-    let src = src.with_observer(recorder.clone());
+    let built = built(&config(&ams), Some(recorder.clone()));
+    let (src, credentials) = (built.source, built.credentials.expect("the source's own service"));
     ams.set_delay(Duration::from_millis(20));
     src.member_details(&key("M000123")).await.unwrap();
     src.member_details(&key("M000404")).await.unwrap();
@@ -37,10 +29,9 @@ async fn every_call_is_reported_to_the_observer(encoding: Encoding) {
     src.member_groups(&key("M000123")).await.unwrap_err();
     ams.script(Script::new("/members/changed", 503, "busy").times(1));
     src.changed_members(None, None).await.unwrap_err();
-    src.authenticate("ada", &SecretString::from("wrong")).await.unwrap();
-    let seen: Vec<_> = recorder.0.lock().unwrap().iter().map(|(m, o, _)| (*m, *o)).collect();
+    credentials.authenticate("ada", &SecretString::from("wrong")).await.unwrap();
     assert_eq!(
-        seen,
+        recorder.outcomes(),
         [
             (Part::Details, Ok(())),
             (Part::Details, Ok(())),
@@ -50,7 +41,7 @@ async fn every_call_is_reported_to_the_observer(encoding: Encoding) {
             (Part::Credentials, Ok(())),
         ]
     );
-    assert!(recorder.0.lock().unwrap().iter().all(|(_, _, latency)| *latency >= Duration::from_millis(20)));
+    assert!(recorder.latencies().iter().all(|latency| *latency >= Duration::from_millis(20)));
 }
 
 /// A log sink for one test.
@@ -67,7 +58,7 @@ impl Write for Sink {
     }
 }
 
-async fn debug_logs_name_the_call_but_no_secret(encoding: Encoding) {
+async fn debug_logs_name_the_call_but_no_secret(encoding: HttpEncoding) {
     let sink = Sink::default();
     let writer = sink.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -83,9 +74,9 @@ async fn debug_logs_name_the_call_but_no_secret(encoding: Encoding) {
     let (ams, _) = setup(encoding).await;
     ams.set_auth(ServerAuth::ApiKey { header: "X-Api-Key".into(), value: "KEY-SECRET-42".into() });
     let mut cfg = config(&ams);
-    cfg.base_url = ams.url.join("api?code=QUERY-SECRET-7").unwrap();
-    cfg.auth = AuthConfig::api_key(SecretString::from("KEY-SECRET-42"));
-    let src = source(&ams, cfg);
+    cfg.base_url = Some(ams.url.join("api?code=QUERY-SECRET-7").unwrap());
+    cfg.auth = Some(api_key("X-Api-Key", "AMS_KEY"));
+    let src = source(&cfg, &mut Secrets::with("AMS_KEY", "KEY-SECRET-42"));
     src.member_details(&key("M000123")).await.unwrap();
     src.authenticate("ada", &SecretString::from("PASS-SECRET-9")).await.unwrap();
     ams.script(Script::new("/members/", 500, "boom").times(1));

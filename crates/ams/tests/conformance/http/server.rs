@@ -1,13 +1,17 @@
 //! A test AMS: a real axum server on 127.0.0.1:0 speaking the contract in
-//! one encoding, serving the fixtures, checking our authentication, and able
-//! to misbehave on request (scripted answers, delays, endless bodies).
+//! one encoding, serving the fixture files (the contract's documented
+//! examples) or, once told to, a [`SourceFixture`]'s data rendered by the
+//! simulator's renderers (the HTTP kinds' conformance harness), checking
+//! our authentication, and able to misbehave on request (scripted answers,
+//! delays, endless bodies).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use amsync_core::Encoding;
+use amsync_ams::memory::SourceFixture;
+use amsync_ams::HttpEncoding;
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -18,7 +22,7 @@ use axum::{Form, Router};
 use base64::Engine;
 use url::Url;
 
-use crate::support::fixture;
+use crate::http::support::fixture;
 
 /// The base path the contract is served under, to check base URL joining.
 pub const BASE_PATH: &str = "/api";
@@ -103,7 +107,7 @@ pub type TokenRequest = (HeaderMap, Vec<(String, String)>);
 
 #[derive(Default)]
 pub struct Ams {
-    pub encoding: Option<Encoding>,
+    pub encoding: Option<HttpEncoding>,
     pub auth: Mutex<ServerAuth>,
     pub scripts: Mutex<VecDeque<Script>>,
     pub delay: Mutex<Duration>,
@@ -119,6 +123,8 @@ pub struct Ams {
     pub token_requests: Mutex<Vec<TokenRequest>>,
     /// The client secret the token endpoint accepts (`CLIENT_SECRET` when unset).
     pub client_secret: Mutex<Option<String>>,
+    /// The data served instead of the fixture files, when set.
+    pub data: Mutex<Option<SourceFixture>>,
 }
 
 /// A running test AMS.
@@ -126,11 +132,11 @@ pub struct TestAms {
     pub url: Url,
     pub origin: Url,
     pub state: Arc<Ams>,
-    pub encoding: Encoding,
+    pub encoding: HttpEncoding,
 }
 
 impl TestAms {
-    pub async fn start(encoding: Encoding) -> TestAms {
+    pub async fn start(encoding: HttpEncoding) -> TestAms {
         let state = Arc::new(Ams { encoding: Some(encoding), ..Ams::default() });
         let contract = Router::new()
             .route("/health", get(health))
@@ -164,6 +170,11 @@ impl TestAms {
         self.state.scripts.lock().unwrap().push_back(script);
     }
 
+    /// Serves `fixture`'s data from now on, instead of the fixture files.
+    pub fn serve(&self, fixture: SourceFixture) {
+        *self.state.data.lock().unwrap() = Some(fixture);
+    }
+
     pub fn set_delay(&self, d: Duration) {
         *self.state.delay.lock().unwrap() = d;
     }
@@ -192,8 +203,8 @@ impl TestAms {
     /// A body in this server's encoding: `json` or `xml`.
     pub fn pick(&self, json: &str, xml: &str) -> Vec<u8> {
         match self.encoding {
-            Encoding::Json => json.as_bytes().to_vec(),
-            Encoding::Xml => xml.as_bytes().to_vec(),
+            HttpEncoding::Json => json.as_bytes().to_vec(),
+            HttpEncoding::Xml => xml.as_bytes().to_vec(),
         }
     }
 }
@@ -311,8 +322,13 @@ fn refusal(ams: &Ams, headers: &HeaderMap) -> Option<Response> {
     (!ok).then(|| (StatusCode::UNAUTHORIZED, "who are you?").into_response())
 }
 
-fn enc(ams: &Ams) -> Encoding {
+fn enc(ams: &Ams) -> HttpEncoding {
     ams.encoding.expect("set at start")
+}
+
+/// The data being served instead of the fixture files, if any.
+fn data(ams: &Ams) -> Option<SourceFixture> {
+    ams.data.lock().unwrap().clone()
 }
 
 /// A fixture in the server's encoding, with its content type.
@@ -321,24 +337,22 @@ fn doc(ams: &Ams, status: StatusCode, name: &str) -> Response {
     (status, [(header::CONTENT_TYPE, content_type(e))], fixture(e, name)).into_response()
 }
 
-fn content_type(e: Encoding) -> HeaderValue {
-    HeaderValue::from_static(match e {
-        Encoding::Json => "application/json",
-        Encoding::Xml => "application/xml",
-    })
+fn content_type(e: HttpEncoding) -> HeaderValue {
+    HeaderValue::from_static(e.media_type())
 }
 
 fn body(ams: &Ams, json: String, xml: String) -> Response {
     let e = enc(ams);
     let text = match e {
-        Encoding::Json => json,
-        Encoding::Xml => xml,
+        HttpEncoding::Json => json,
+        HttpEncoding::Xml => xml,
     };
     ([(header::CONTENT_TYPE, content_type(e))], text).into_response()
 }
 
 #[derive(serde::Deserialize)]
 struct Listing {
+    since: Option<String>,
     cursor: Option<String>,
 }
 
@@ -347,6 +361,9 @@ async fn health() -> &'static str {
 }
 
 async fn changed_members(State(ams): State<Arc<Ams>>, Query(q): Query<Listing>) -> Response {
+    if let Some(data) = data(&ams) {
+        return super::data::changed_members(enc(&ams), &data, &q.since, &q.cursor);
+    }
     match q.cursor.as_deref() {
         None => doc(&ams, StatusCode::OK, "changed_page1"),
         Some("eyJwIjoyfQ") => doc(&ams, StatusCode::OK, "changed_page2"),
@@ -355,6 +372,9 @@ async fn changed_members(State(ams): State<Arc<Ams>>, Query(q): Query<Listing>) 
 }
 
 async fn changed_events(State(ams): State<Arc<Ams>>, Query(q): Query<Listing>) -> Response {
+    if let Some(data) = data(&ams) {
+        return super::data::changed_events(enc(&ams), &data, &q.since, &q.cursor);
+    }
     match q.cursor.as_deref() {
         None => doc(&ams, StatusCode::OK, "events_page1"),
         Some("ev-2") => doc(&ams, StatusCode::OK, "events_page2"),
@@ -366,6 +386,9 @@ async fn changed_events(State(ams): State<Arc<Ams>>, Query(q): Query<Listing>) -
 /// `M000404` is unknown (404); any other key gets a minimal record with the
 /// key as the server decoded it, so keys can be checked to round-trip.
 async fn member_details(State(ams): State<Arc<Ams>>, Path(key): Path<String>) -> Response {
+    if let Some(data) = data(&ams) {
+        return super::data::member_details(enc(&ams), &data, &key);
+    }
     match key.as_str() {
         "M000123" => doc(&ams, StatusCode::OK, "member_M000123"),
         "M000555" => doc(&ams, StatusCode::GONE, "gone_M000555"),
@@ -379,6 +402,9 @@ async fn member_details(State(ams): State<Arc<Ams>>, Path(key): Path<String>) ->
 }
 
 async fn communities(State(ams): State<Arc<Ams>>, Path(key): Path<String>) -> Response {
+    if let Some(data) = data(&ams) {
+        return super::data::communities(enc(&ams), &data, &key);
+    }
     match key.as_str() {
         "M000123" => doc(&ams, StatusCode::OK, "communities_M000123"),
         "M000404" => (StatusCode::NOT_FOUND, "no such member").into_response(),
@@ -387,6 +413,9 @@ async fn communities(State(ams): State<Arc<Ams>>, Path(key): Path<String>) -> Re
 }
 
 async fn groups(State(ams): State<Arc<Ams>>, Path(key): Path<String>) -> Response {
+    if let Some(data) = data(&ams) {
+        return super::data::groups(enc(&ams), &data, &key);
+    }
     match key.as_str() {
         "M000123" => doc(&ams, StatusCode::OK, "groups_M000123"),
         "M000404" => (StatusCode::NOT_FOUND, "no such member").into_response(),
@@ -397,11 +426,11 @@ async fn groups(State(ams): State<Arc<Ams>>, Path(key): Path<String>) -> Respons
 /// Pulls `<Name>value</Name>` or `"name": "value"` out of a request body.
 fn field(ams: &Ams, body: &[u8], json_name: &str, xml_name: &str) -> Option<String> {
     match enc(ams) {
-        Encoding::Json => {
+        HttpEncoding::Json => {
             let v: serde_json::Value = serde_json::from_slice(body).ok()?;
             v.get(json_name)?.as_str().map(str::to_string)
         }
-        Encoding::Xml => {
+        HttpEncoding::Xml => {
             let text = std::str::from_utf8(body).ok()?;
             let start = text.find(&format!("<{xml_name}>"))? + xml_name.len() + 2;
             let end = text.find(&format!("</{xml_name}>"))?;
@@ -413,6 +442,11 @@ fn field(ams: &Ams, body: &[u8], json_name: &str, xml_name: &str) -> Option<Stri
 async fn credentials(State(ams): State<Arc<Ams>>, body: Bytes) -> Response {
     let user = field(&ams, &body, "username", "Username");
     let pass = field(&ams, &body, "password", "Password");
+    if let Some(data) = data(&ams) {
+        let account =
+            data.accounts.iter().find(|a| Some(&a.username) == user.as_ref() && Some(&a.password) == pass.as_ref());
+        return super::data::key_answer(enc(&ams), account.map(|a| &a.key));
+    }
     if user.as_deref() == Some("ada") && pass.as_deref() == Some("right-password") {
         doc(&ams, StatusCode::OK, "key_M000123")
     } else {
@@ -421,7 +455,12 @@ async fn credentials(State(ams): State<Arc<Ams>>, body: Bytes) -> Response {
 }
 
 async fn resolve_token(State(ams): State<Arc<Ams>>, body: Bytes) -> Response {
-    if field(&ams, &body, "token", "Token").as_deref() == Some("good-token") {
+    let token = field(&ams, &body, "token", "Token");
+    if let Some(data) = data(&ams) {
+        let found = data.tokens.iter().find(|(t, _)| Some(t) == token.as_ref());
+        return super::data::key_answer(enc(&ams), found.map(|(_, k)| k));
+    }
+    if token.as_deref() == Some("good-token") {
         doc(&ams, StatusCode::OK, "key_M000123")
     } else {
         (StatusCode::UNAUTHORIZED, "unknown token").into_response()

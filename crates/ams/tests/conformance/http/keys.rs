@@ -1,12 +1,13 @@
 //! Keys are opaque: `/`, spaces, `%`, `?`, `#`, `+` and non-ASCII are
 //! percent-encoded as one path segment and reach the AMS unchanged.
 
+use amsync_ams::HttpEncoding;
 use amsync_ams::{AmsSource, DetailsAnswer};
-use amsync_core::{Encoding, FailureKind};
+use amsync_core::FailureKind;
 
-use crate::support::{data_error, key, setup};
+use crate::http::support::{data_error, key, setup};
 
-async fn keys_are_percent_encoded_and_round_trip(encoding: Encoding) {
+async fn keys_are_percent_encoded_and_round_trip(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     for (raw, encoded) in [
         ("a/b c", "a%2Fb%20c"),
@@ -28,7 +29,7 @@ async fn keys_are_percent_encoded_and_round_trip(encoding: Encoding) {
     }
 }
 
-async fn dot_segments_are_refused_without_a_call(encoding: Encoding) {
+async fn dot_segments_are_refused_without_a_call(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     for raw in [".", ".."] {
         let e = src.member_details(&key(raw)).await.unwrap_err();

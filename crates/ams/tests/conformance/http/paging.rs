@@ -2,13 +2,13 @@
 //! `next_cursor` to the end. `since` is UTC, `Z`, whole seconds.
 
 use amsync_ams::AmsSource;
-use amsync_core::Encoding;
+use amsync_ams::HttpEncoding;
 use chrono::{DateTime, Utc};
 
-use crate::server::Script;
-use crate::support::setup;
+use crate::http::server::Script;
+use crate::http::support::setup;
 
-async fn changed_members_are_followed_to_the_last_page(encoding: Encoding) {
+async fn changed_members_are_followed_to_the_last_page(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let since: DateTime<Utc> = "2026-11-29T14:30:00.750+01:00".parse().unwrap();
     let mut keys = Vec::new();
@@ -31,13 +31,13 @@ async fn changed_members_are_followed_to_the_last_page(encoding: Encoding) {
     assert_eq!(queries, ["since=2026-11-29T13%3A30%3A00Z", "since=2026-11-29T13%3A30%3A00Z&cursor=eyJwIjoyfQ"]);
 }
 
-async fn a_full_listing_sends_no_since(encoding: Encoding) {
+async fn a_full_listing_sends_no_since(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     src.changed_members(None, None).await.unwrap();
     assert_eq!(ams.hits_to("/members/changed")[0].query, None);
 }
 
-async fn events_are_followed_to_the_last_page(encoding: Encoding) {
+async fn events_are_followed_to_the_last_page(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let mut events = Vec::new();
     let mut cursor: Option<String> = None;
@@ -54,7 +54,7 @@ async fn events_are_followed_to_the_last_page(encoding: Encoding) {
     assert_eq!(queries, [None, Some("cursor=ev-2".to_string())]);
 }
 
-async fn a_bad_key_in_a_changed_page_is_rejected_and_the_rest_used(encoding: Encoding) {
+async fn a_bad_key_in_a_changed_page_is_rejected_and_the_rest_used(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let long = "K".repeat(65);
     ams.script(Script::new(

@@ -4,13 +4,14 @@
 use std::time::{Duration, Instant};
 
 use amsync_ams::AmsSource;
+use amsync_ams::HttpEncoding;
 use amsync_core::error::Part;
-use amsync_core::{Encoding, FailureKind};
+use amsync_core::FailureKind;
 
-use crate::server::{Script, ScriptBody};
-use crate::support::{config, data_error, key, setup, source};
+use crate::http::server::{Script, ScriptBody};
+use crate::http::support::{config, data_error, key, setup, source, Secrets};
 
-async fn malformed_bodies_are_data_errors_with_excerpt_and_field(encoding: Encoding) {
+async fn malformed_bodies_are_data_errors_with_excerpt_and_field(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     // Well-formed, but a field has the wrong shape.
     ams.script(
@@ -54,7 +55,7 @@ async fn malformed_bodies_are_data_errors_with_excerpt_and_field(encoding: Encod
     assert_eq!(field, "/key");
 }
 
-async fn a_fifth_phone_is_a_data_error_naming_it(encoding: Encoding) {
+async fn a_fifth_phone_is_a_data_error_naming_it(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let json_phones: Vec<String> =
         (1..=5).map(|i| format!(r#"{{"type": "T{i}", "number": "+1 555 000{i}"}}"#)).collect();
@@ -73,7 +74,7 @@ async fn a_fifth_phone_is_a_data_error_naming_it(encoding: Encoding) {
     assert!(message.contains("details of M000123"), "{message}");
 }
 
-async fn a_doctype_with_an_external_entity_is_refused(encoding: Encoding) {
+async fn a_doctype_with_an_external_entity_is_refused(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let evil = ams.url.join("api/evil").unwrap();
     let body = format!(
@@ -83,13 +84,13 @@ async fn a_doctype_with_an_external_entity_is_refused(encoding: Encoding) {
     ams.script(Script::new("/members/M000123", 200, body));
     let (field, message, _) = data_error(src.member_details(&key("M000123")).await.unwrap_err());
     assert_eq!(field, "/");
-    if encoding == Encoding::Xml {
+    if encoding == HttpEncoding::Xml {
         assert!(message.contains("DOCTYPE"), "{message}");
     }
     assert!(ams.hits_to("/evil").is_empty(), "the external entity was fetched");
 }
 
-async fn deep_nesting_is_refused(encoding: Encoding) {
+async fn deep_nesting_is_refused(encoding: HttpEncoding) {
     let (ams, src) = setup(encoding).await;
     let depth = 200;
     ams.script(Script::new(
@@ -103,17 +104,17 @@ async fn deep_nesting_is_refused(encoding: Encoding) {
     let (field, message, _) = data_error(src.member_groups(&key("M000123")).await.unwrap_err());
     assert_eq!(field, "/");
     let expected = match encoding {
-        Encoding::Json => "recursion limit",
-        Encoding::Xml => "nested more than 32 deep",
+        HttpEncoding::Json => "recursion limit",
+        HttpEncoding::Xml => "nested more than 32 deep",
     };
     assert!(message.contains(expected), "{message}");
 }
 
-async fn a_body_over_max_body_is_refused_without_reading_it_all(encoding: Encoding) {
+async fn a_body_over_max_body_is_refused_without_reading_it_all(encoding: HttpEncoding) {
     let (ams, _) = setup(encoding).await;
     let mut cfg = config(&ams);
     cfg.max_body = 64 * 1024;
-    let src = source(&ams, cfg);
+    let src = source(&cfg, &mut Secrets::default());
 
     // Chunked and endless: the source stops reading past the cap.
     ams.script(Script::new("/members/M000123", 200, "").body(ScriptBody::Endless).times(1));

@@ -15,12 +15,12 @@ use serde::Deserialize;
 const MARK: char = '\u{1}';
 
 /// An error about `path` (relative to the value being deserialized).
-pub(crate) fn nested<E: de::Error>(path: &str, message: &str) -> E {
+pub fn nested<E: de::Error>(path: &str, message: &str) -> E {
     E::custom(NestedMessage { path, message })
 }
 
 /// A message that carries a relative path; its `Display` is what serde keeps.
-pub(crate) struct NestedMessage<'a> {
+pub struct NestedMessage<'a> {
     pub path: &'a str,
     pub message: &'a str,
 }
@@ -38,7 +38,7 @@ impl std::fmt::Display for NestedMessage<'_> {
 /// Joins an outer path (as `serde_path_to_error` prints it, `.` for the
 /// root) with the path carried by `message`, and returns it with the bare
 /// message.
-pub(crate) fn split(outer: &str, message: &str) -> (String, String) {
+pub fn split(outer: &str, message: &str) -> (String, String) {
     if let Some(rest) = message.strip_prefix(MARK) {
         if let Some((inner, msg)) = rest.split_once(MARK) {
             return (join(outer, inner), msg.to_string());
@@ -59,7 +59,7 @@ fn join(outer: &str, inner: &str) -> String {
 
 /// Deserializes a part of the tree with path tracking, turning any error
 /// into one that carries the inner path.
-pub(crate) fn deserialize_part<T: DeserializeOwned, E: de::Error>(value: toml::Value) -> Result<T, E> {
+pub fn deserialize_part<T: DeserializeOwned, E: de::Error>(value: toml::Value) -> Result<T, E> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let (path, message) = split(&e.path().to_string(), e.inner().message());
         nested(&path, &message)
@@ -68,7 +68,7 @@ pub(crate) fn deserialize_part<T: DeserializeOwned, E: de::Error>(value: toml::V
 
 /// Reads a table tagged by `tag`, checks the tag is one of `variants`, and
 /// returns the tag with the rest of the table.
-pub(crate) fn split_tag<'de, D: Deserializer<'de>>(
+pub fn split_tag<'de, D: Deserializer<'de>>(
     d: D,
     tag: &'static str,
     variants: &'static [&'static str],
@@ -92,7 +92,7 @@ pub(crate) fn split_tag<'de, D: Deserializer<'de>>(
 /// The fields of a variant that has none: anything given is refused.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NoFields {}
+pub struct NoFields {}
 
 #[cfg(test)]
 mod tests {

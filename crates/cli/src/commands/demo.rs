@@ -156,7 +156,9 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
                 }
             }
         });
-        println!("{banner}");
+        // One write, and a reader that went away (a pipe closed after the
+        // banner) must not stop the demo: `println!` would panic on EPIPE.
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{banner}\n").as_bytes());
     })
     .await?;
     stop_login.cancel();

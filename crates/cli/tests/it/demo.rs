@@ -139,3 +139,43 @@ async fn the_members_the_demo_suggests_show_memberships_groups_is_member_access_
     }
     child.kill().await.unwrap();
 }
+
+/// Someone who starts the demo in a pipe and stops reading (`amsync demo |
+/// head`, a test that reads only the banner) has closed its output: the
+/// demo keeps serving rather than dying of the broken pipe when it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_keeps_serving_when_its_output_is_closed() {
+    let _heavy = HEAVY.lock().await;
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::child::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+        .args(["demo", "--members", "50", "--changes", "0", "--listen", &listen])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The reader goes away before the banner is printed.
+    drop(child.stdout.take());
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("http://{listen}/readyz")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the demo ended: {:?}", child.try_wait());
+        assert!(Instant::now() < deadline, "the demo never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Past its banner, and still serving.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(child.try_wait().unwrap().is_none(), "the demo died after its banner: {:?}", child.try_wait());
+    assert!(client.get(format!("http://{listen}/healthz")).send().await.unwrap().status().is_success());
+    child.kill().await.unwrap();
+}

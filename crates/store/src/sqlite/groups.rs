@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use amsync_core::diff::{escape_segment, ChangeKind, FieldChange};
-use amsync_core::group::SUPER_ADMIN;
+use amsync_core::group::{is_member, IsMemberGroups, SUPER_ADMIN};
 use amsync_core::member::{check_len, MAX_SHORT_TEXT};
 use amsync_core::{GroupKey, GroupSource, MemberKey, Trigger};
 use chrono::{DateTime, Utc};
@@ -87,19 +87,22 @@ pub(crate) fn resolve_groups(conn: &Connection, keys: &[GroupKey]) -> Result<Vec
     Ok(out)
 }
 
-/// Folded keys of the AMS groups designated "counts as IsMember".
-fn designated(conn: &Connection) -> Result<BTreeSet<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key_folded FROM security_groups WHERE is_member = 1 AND source = 'ams'")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// The AMS groups designated "counts as IsMember".
+pub(crate) fn designated(conn: &Connection) -> Result<IsMemberGroups> {
+    let mut stmt = conn.prepare_cached("SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams'")?;
+    let keys = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|k| codec::key::<GroupKey>("group", k?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IsMemberGroups::new(&keys))
 }
 
-/// Active members whose IsMember differs between two designation sets:
-/// those holding a group whose designation changed, checked against all
-/// their groups (a member still counted through another group is not).
-fn is_member_flips(conn: &Connection, before: &BTreeSet<String>, after: &BTreeSet<String>) -> Result<Vec<String>> {
-    let toggled: BTreeSet<&String> = before.symmetric_difference(after).collect();
+/// Active members whose IsMember ([`amsync_core::group::is_member`])
+/// differs between two designations: those holding a group whose
+/// designation changed, judged by the rule on all their groups (a member
+/// still counted through another group does not flip).
+fn is_member_flips(conn: &Connection, before: &IsMemberGroups, after: &IsMemberGroups) -> Result<Vec<String>> {
+    let toggled: BTreeSet<&String> = before.folded().symmetric_difference(after.folded()).collect();
     if toggled.is_empty() {
         return Ok(Vec::new());
     }
@@ -128,15 +131,16 @@ fn is_member_flips(conn: &Connection, before: &BTreeSet<String>, after: &BTreeSe
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
         let (member, group) = row?;
-        held.entry(member).or_default().push(group.to_lowercase());
+        held.entry(member).or_default().push(group);
     }
+    // Only active members were read: a disabled member is not IsMember
+    // under either designation.
+    let counted = |groups: &Vec<String>, designated: &IsMemberGroups| {
+        is_member(true, groups.iter().map(String::as_str), designated)
+    };
     Ok(held
         .into_iter()
-        .filter(|(_, groups)| {
-            let was = groups.iter().any(|g| before.contains(g));
-            let is = groups.iter().any(|g| after.contains(g));
-            was != is
-        })
+        .filter(|(_, groups)| counted(groups, before) != counted(groups, after))
         .map(|(member, _)| member)
         .collect())
 }

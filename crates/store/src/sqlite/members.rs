@@ -64,7 +64,7 @@ fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
         sql.push(')');
     }
     if let Some(g) = &q.group {
-        group_filter(g, &mut sql, &mut args);
+        group_filter(conn, g, &mut sql, &mut args)?;
     }
     let n = arg(Value::Integer(limit as i64 + 1), &mut args);
     sql.push_str(&format!(" ORDER BY m.key LIMIT ?{n}"));
@@ -102,18 +102,30 @@ fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
 
 /// Narrows a search to a group's members. The computed groups are as
 /// decisions see them: `Public` is everyone, `Authenticated` every active
-/// member, `IsMember` every active member holding a designated AMS group.
+/// member, `IsMember` every member [`amsync_core::group::is_member`] counts
+/// (active, holding an AMS group that counts: the spellings members carry
+/// are judged by the rule, the query only picks the members holding one).
 /// Other keys match the stored AMS and local groups (disabled members
 /// included), compared case-insensitively through the registered key.
-fn group_filter(group: &str, sql: &mut String, args: &mut Vec<Value>) {
+fn group_filter(conn: &Connection, group: &str, sql: &mut String, args: &mut Vec<Value>) -> Result<()> {
     let folded = group.to_lowercase();
     match folded.as_str() {
         "public" => {}
         "authenticated" => sql.push_str(" AND m.status = 'active'"),
-        "ismember" => sql.push_str(
-            " AND m.status = 'active' AND EXISTS (SELECT 1 FROM member_ams_groups g JOIN security_groups s
-               ON s.key = g.group_key AND s.source = 'ams' AND s.is_member = 1 WHERE g.member_key = m.key)",
-        ),
+        "ismember" => {
+            let spellings = is_member_spellings(conn)?;
+            if spellings.is_empty() {
+                sql.push_str(" AND 0");
+                return Ok(());
+            }
+            let first = args.len() + 1;
+            args.extend(spellings.into_iter().map(Value::Text));
+            let marks = (first..=args.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            sql.push_str(&format!(
+                " AND m.status = 'active' AND EXISTS (SELECT 1 FROM member_ams_groups g
+                   WHERE g.member_key = m.key AND g.group_key IN ({marks}))"
+            ));
+        }
         _ => {
             args.push(Value::Text(group.to_string()));
             let n = args.len();
@@ -128,6 +140,19 @@ fn group_filter(group: &str, sql: &mut String, args: &mut Vec<Value>) {
             ));
         }
     }
+    Ok(())
+}
+
+/// The spellings of AMS groups members carry that count as IsMember (few
+/// distinct keys; the index by group answers).
+fn is_member_spellings(conn: &Connection) -> Result<Vec<String>> {
+    let designated = super::groups::designated(conn)?;
+    if designated.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT group_key FROM member_ams_groups")?;
+    let spellings = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(spellings.into_iter().filter(|g| designated.counts(g)).collect())
 }
 
 pub(crate) fn history(conn: &Connection, key: &str, limit: usize, before: Option<i64>) -> Result<Vec<HistoryEntry>> {

@@ -48,17 +48,6 @@ fn has_pending(conn: &Connection, id: i64) -> Result<bool> {
         .query_row([id], |r| r.get(0))?)
 }
 
-/// The outcome of a run that ran to its end: partial when an entry went to
-/// the dead letters or the listing reported an error (failed when it
-/// enqueued nothing then).
-fn natural_outcome(dead: i64, enqueued: i64, error: bool) -> RunOutcome {
-    match (error, dead > 0) {
-        (true, _) if enqueued == 0 => RunOutcome::Failed,
-        (true, _) | (false, true) => RunOutcome::Partial,
-        (false, false) => RunOutcome::Succeeded,
-    }
-}
-
 /// Finishes a run whose listing is over and whose last entry has settled.
 pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
     let row = conn
@@ -71,7 +60,7 @@ pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
     if !listing_done || !open || has_pending(conn, id)? {
         return Ok(());
     }
-    let outcome = natural_outcome(dead, enqueued, error);
+    let outcome = amsync_core::run::natural_outcome(count(dead), count(enqueued), error);
     conn.prepare_cached("UPDATE runs SET finished_at = ?2, outcome = ?3 WHERE id = ?1")?.execute(params![
         id,
         at,
@@ -290,18 +279,5 @@ impl RunStore for SqliteStore {
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
         let filter = filter.clone();
         self.read_op(move |c| list_runs(c, &filter)).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outcomes() {
-        assert_eq!(natural_outcome(0, 10, false), RunOutcome::Succeeded);
-        assert_eq!(natural_outcome(1, 10, false), RunOutcome::Partial);
-        assert_eq!(natural_outcome(0, 10, true), RunOutcome::Partial);
-        assert_eq!(natural_outcome(0, 0, true), RunOutcome::Failed);
     }
 }

@@ -24,9 +24,10 @@ use serde_json::json;
 use super::access::bump_access_version;
 use super::codec::{self, ms, to_json};
 use super::member_io as io;
-use super::writer::WriterCtx;
-use super::SqliteStore;
-use crate::access_api::{GroupMembersChanged, GroupStore, GroupUpsert, GroupsChanged, LocalGroupSeed};
+use super::writer::SqliteTx;
+use super::SqliteBackend;
+use crate::access_api::{GroupMembersChanged, GroupUpsert, GroupsChanged, LocalGroupSeed};
+use crate::backend::{GroupReads, GroupWritesPhase2};
 use crate::error::{Result, StoreError};
 
 const SEEDED_LOCAL_GROUPS: &str = "seeded_local_groups";
@@ -225,7 +226,7 @@ fn upsert_one(conn: &Connection, g: &GroupUpsert) -> Result<()> {
     }
 }
 
-fn upsert(ctx: &mut WriterCtx, groups: &[GroupUpsert], at: i64) -> Result<GroupsChanged> {
+fn upsert(ctx: &mut SqliteTx, groups: &[GroupUpsert], at: i64) -> Result<GroupsChanged> {
     let conn = &ctx.conn;
     let mut keys = HashSet::new();
     for g in groups {
@@ -264,7 +265,7 @@ fn local_members(conn: &Connection, group: &str) -> Result<BTreeSet<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn delete(ctx: &mut WriterCtx, key: &GroupKey, at: i64) -> Result<GroupsChanged> {
+fn delete(ctx: &mut SqliteTx, key: &GroupKey, at: i64) -> Result<GroupsChanged> {
     let conn = &ctx.conn;
     let folded = key.folded();
     let row = find(conn, &folded)?.ok_or_else(|| StoreError::NotFound(format!("security group {key}")))?;
@@ -342,7 +343,7 @@ fn set_members(conn: &Connection, key: &GroupKey, members: &[MemberKey], at: i64
     Ok(GroupMembersChanged { members: wanted.len() as u64, added: added.len() as u64, removed: removed.len() as u64 })
 }
 
-fn seed_local(ctx: &mut WriterCtx, groups: &[LocalGroupSeed]) -> Result<u64> {
+fn seed_local(ctx: &mut SqliteTx, groups: &[LocalGroupSeed]) -> Result<u64> {
     let conn = &ctx.conn;
     let seeded: Option<i64> = conn
         .prepare_cached("SELECT 1 FROM settings WHERE name = ?1")?
@@ -377,8 +378,18 @@ fn seed_local(ctx: &mut WriterCtx, groups: &[LocalGroupSeed]) -> Result<u64> {
     Ok(created)
 }
 
-#[async_trait::async_trait]
-impl GroupStore for SqliteStore {
+impl GroupReads for SqliteBackend {
+    async fn group_members(&self, key: &GroupKey) -> Result<Vec<MemberKey>> {
+        let key = key.clone();
+        self.read_op(move |c| {
+            let row = find(c, &key.folded())?.ok_or_else(|| StoreError::NotFound(format!("security group {key}")))?;
+            local_members(c, &row.key)?.into_iter().map(|m| codec::key("member", m)).collect()
+        })
+        .await
+    }
+}
+
+impl GroupWritesPhase2 for SqliteBackend {
     async fn upsert_security_groups(&self, groups: &[GroupUpsert], at: DateTime<Utc>) -> Result<GroupsChanged> {
         let groups = groups.to_vec();
         self.write_op(move |ctx| upsert(ctx, &groups, ms(at))).await
@@ -387,15 +398,6 @@ impl GroupStore for SqliteStore {
     async fn delete_security_group(&self, key: &GroupKey, at: DateTime<Utc>) -> Result<GroupsChanged> {
         let key = key.clone();
         self.write_op(move |ctx| delete(ctx, &key, ms(at))).await
-    }
-
-    async fn group_members(&self, key: &GroupKey) -> Result<Vec<MemberKey>> {
-        let key = key.clone();
-        self.read_op(move |c| {
-            let row = find(c, &key.folded())?.ok_or_else(|| StoreError::NotFound(format!("security group {key}")))?;
-            local_members(c, &row.key)?.into_iter().map(|m| codec::key("member", m)).collect()
-        })
-        .await
     }
 
     async fn set_group_members(

@@ -3,11 +3,18 @@
 //!
 //! Small capability traits ([`QueueStore`], [`MemberStore`], [`RunStore`],
 //! [`SyncStateStore`], [`EventStore`], [`SettingsStore`], [`AuditStore`],
-//! [`AuthStore`], [`SafetyStore`], [`DataStore`], [`ListingStore`], and for access [`CommunityStore`], [`GroupStore`],
-//! [`AccessStore`]) rather than one god trait; [`Store`] is all of them
-//! together. One implementation per database kind: [`sqlite`] now,
-//! `postgres` later, both passing the same conformance suite
-//! (`tests/conformance/`).
+//! [`AuthStore`], [`SafetyStore`], [`DataStore`], [`ListingStore`], and for
+//! access [`CommunityStore`], [`GroupStore`], [`AccessStore`]) rather than
+//! one god trait; [`Store`] is all of them together.
+//!
+//! **The seam.** [`Layered`] implements every capability trait once, over a
+//! [`backend::Backend`]: the multi-step writes are written once in `ops/`
+//! (generic over [`backend::Tx`], the single database operations a backend
+//! implements) with their rules from `amsync_core`; the reads are the
+//! backend's own. One backend per database kind: [`sqlite`] now
+//! ([`sqlite::SqliteStore`] is `Layered<SqliteBackend>`), `postgres` later,
+//! both passing the same conformance suite (`tests/conformance/`). See
+//! [`backend`] for the contract and the picture.
 //!
 //! **Architecture invariants:**
 //! - every member refresh is applied atomically: its own transaction, or a
@@ -16,7 +23,9 @@
 //! - unchanged data (equal content hashes) writes no member, child or
 //!   history row; refresh bookkeeping lives in its own table;
 //! - the decisions (what changed, what the new state is) come from
-//!   `amsync_core::diff`; the store only persists them.
+//!   `amsync_core::diff`; the store only persists them;
+//! - `ops/` knows no database and a backend decides nothing `ops/` decides
+//!   (`seam_tests.rs`).
 
 pub mod access_api;
 pub mod api;
@@ -30,6 +39,8 @@ pub mod layered;
 pub mod listing_api;
 mod ops;
 pub mod safety_api;
+#[cfg(test)]
+mod seam_tests;
 pub mod sqlite;
 pub mod types;
 

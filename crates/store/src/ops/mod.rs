@@ -3,9 +3,9 @@
 //! implements) and takes its rules from `amsync_core`. A backend runs them
 //! with [`Backend::write`](crate::backend::Backend::write).
 //!
-//! **Architecture invariant:** nothing here knows a database. No `rusqlite`
-//! (or other driver), no SQL, no cache: a test in `sqlite/mod.rs` reads the
-//! sources of this folder and fails on a driver's name.
+//! **Architecture invariant:** nothing here knows a database: no driver
+//! crate, no SQL, no cache; `seam_tests.rs` reads the sources
+//! of this folder and fails on a driver's name.
 //!
 //! - `refresh.rs`: committing one Member Refresh (fence, tombstone, the
 //!   threshold screen, apply, history, change feed, revocation on disable,

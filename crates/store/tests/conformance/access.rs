@@ -318,7 +318,7 @@ pub async fn searching_is_member_lists_exactly_whom_the_is_member_rule_counts(db
         m
     };
     // B's AMS spells the designated group differently from the key it was
-    // registered under (A's); D holds it but is disabled.
+    // registered under (A's); D holds it but is disabled (by an admin).
     let members = [
         holding("A", &["MEMBER"]),
         holding("B", &["member"]),
@@ -330,15 +330,7 @@ pub async fn searching_is_member_lists_exactly_whom_the_is_member_rule_counts(db
     for m in members {
         s.commit_refresh(commit(m, t0())).await.unwrap();
     }
-    let gone = RefreshCommit {
-        claim: None,
-        key: key("D"),
-        trigger: Trigger::Manual,
-        run_id: None,
-        at: t0(),
-        outcome: RefreshOutcome::Gone { status: 404, merged_into: None },
-    };
-    s.commit_refresh(gone).await.unwrap();
+    s.admin_set_status(&key("D"), true, "admin", t0()).await.unwrap();
     let designate = [upsert("MEMBER", None, None, Some(true)), upsert("FELLOW", None, None, Some(true))];
     s.upsert_security_groups(&designate, t0()).await.unwrap();
     let designated = amsync_core::group::IsMemberGroups::new(&s.is_member_groups().await.unwrap());

@@ -1,5 +1,12 @@
 //! The SQLite store: embedded, one file, WAL.
 //!
+//! It is the SQLite backend of the store's seam (see [`crate::backend`]):
+//! [`SqliteBackend`] implements [`Backend`] (an op of `ops/` runs on the
+//! writer over [`SqliteTx`], which implements every `…Tx` trait, one impl
+//! beside the SQL of each aspect) and the `…Reads` traits; [`SqliteStore`]
+//! is `Layered<SqliteBackend>`, with the SQLite-only methods (open,
+//! migrations, backup, shutdown, writer statistics, raw SQL for tests).
+//!
 //! **Architecture:**
 //! - one writer thread owns the only read-write connection and group-commits
 //!   operations (see `writer.rs`); every write of the store goes through it,

@@ -5,6 +5,8 @@
 //! AMS-managed groups appear when first seen. Local groups are created by an
 //! admin and never touched by a refresh.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Part};
@@ -25,6 +27,45 @@ pub const MAX_GROUPS: usize = 1000;
 /// Whether `key` names a built-in group, compared case-insensitively.
 pub fn is_builtin(key: &str) -> bool {
     BUILTIN_GROUPS.iter().any(|b| b.eq_ignore_ascii_case(key))
+}
+
+/// The AMS groups an admin designated "counts as IsMember", as the IsMember
+/// rule compares them: case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IsMemberGroups {
+    folded: BTreeSet<String>,
+}
+
+impl IsMemberGroups {
+    pub fn new<'a>(designated: impl IntoIterator<Item = &'a GroupKey>) -> IsMemberGroups {
+        IsMemberGroups { folded: designated.into_iter().map(GroupKey::folded).collect() }
+    }
+
+    /// Whether holding the AMS group `key` counts towards IsMember: it is
+    /// designated (compared case-insensitively), and its key is not a
+    /// built-in group's (an AMS group with a built-in key is never a
+    /// privilege, even in a record that did not pass a refresh's screening).
+    pub fn counts(&self, key: &str) -> bool {
+        !self.folded.is_empty() && !is_builtin(key) && self.folded.contains(&key.to_lowercase())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.folded.is_empty()
+    }
+
+    /// The designated keys, lower-cased: what two designations compare.
+    pub fn folded(&self) -> &BTreeSet<String> {
+        &self.folded
+    }
+}
+
+/// **IsMember**, the aggregate built-in group: an *active* member holding
+/// at least one AMS group that [counts](IsMemberGroups::counts). This is
+/// the one place the rule is written; access decisions, the member
+/// document, the explanation on the dashboard and the store (searching
+/// `group=IsMember`, the change feed of a designation change) all ask it.
+pub fn is_member<'a>(active: bool, ams_groups: impl IntoIterator<Item = &'a str>, designated: &IsMemberGroups) -> bool {
+    active && ams_groups.into_iter().any(|g| designated.counts(g))
 }
 
 /// Where a group comes from.
@@ -94,6 +135,34 @@ pub fn validate_groups(member: &MemberKey, list: &[SecurityGroupRef]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn designated(keys: &[&str]) -> IsMemberGroups {
+        let keys: Vec<GroupKey> = keys.iter().map(|k| GroupKey::parse(*k).unwrap()).collect();
+        IsMemberGroups::new(&keys)
+    }
+
+    #[test]
+    fn is_member_is_an_active_member_holding_a_designated_ams_group() {
+        let d = designated(&["MEMBER", "Fellow"]);
+        // (active, AMS groups) -> IsMember
+        let table: [((bool, &[&str]), bool); 9] = [
+            ((true, &["MEMBER"]), true),
+            ((true, &["member"]), true),
+            ((true, &["STAFF", "fellow"]), true),
+            ((true, &["STAFF"]), false),
+            ((true, &[]), false),
+            ((false, &["MEMBER"]), false),
+            // A built-in key never counts, designated or not.
+            ((true, &["IsMember"]), false),
+            ((true, &["superadmin"]), false),
+            ((false, &[]), false),
+        ];
+        for ((active, groups), want) in table {
+            assert_eq!(is_member(active, groups.iter().copied(), &d), want, "active {active}, groups {groups:?}");
+        }
+        assert!(!is_member(true, ["MEMBER"], &IsMemberGroups::default()), "nothing designated");
+        assert!(!designated(&["IsMember"]).counts("IsMember"));
+    }
 
     #[test]
     fn builtin_is_case_insensitive() {

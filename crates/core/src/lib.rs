@@ -3,8 +3,9 @@
 //! Everything here is plain data and pure functions: members and their
 //! details, communities and memberships, security groups, community rules,
 //! access decisions, field-level diffs, the Refresh Queue's scheduling rules
-//! and the watermark rules; and [`secret::SecretCell`], the shared slot of a
-//! secret that a SIGHUP reload replaces (a lock, no I/O).
+//! (and its dead-letter decision), how a run ends, and the watermark rules;
+//! and [`secret::SecretCell`], the shared slot of a secret that a SIGHUP
+//! reload replaces (a lock, no I/O).
 //!
 //! **Architecture invariant:** this crate does no I/O. It depends on no async
 //! runtime, no database driver and no HTTP client; time comes in as an
@@ -25,6 +26,7 @@ pub mod payload;
 pub mod queue;
 pub mod record;
 pub mod rules;
+pub mod run;
 pub mod safety;
 pub mod secret;
 pub mod trigger;

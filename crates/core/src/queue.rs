@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::payload::FailureKind;
 use crate::trigger::Trigger;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,6 +90,9 @@ pub fn sort_key(due_ms: i64, priority: i64) -> i64 {
     due_ms - priority * AGING_STEP.as_millis() as i64
 }
 
+/// Most attempts a permanent refusal gets, whatever `max_attempts` says.
+pub const PERMANENT_MAX_ATTEMPTS: u32 = 3;
+
 /// Backoff settings, from `[member_refresh]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -119,9 +123,19 @@ impl RetryPolicy {
         }
     }
 
-    /// Whether an entry that has failed `attempts` times goes to the dead letters.
-    pub fn exhausted(&self, attempts: u32) -> bool {
-        attempts >= self.max_attempts
+    /// The dead-letter decision: whether an entry whose attempt number
+    /// `attempts` (this one included) failed with `kind` goes to the dead
+    /// letters rather than being retried. A permanent refusal (a 4xx that
+    /// retrying is unlikely to fix) gets at most
+    /// [`PERMANENT_MAX_ATTEMPTS`]; every other failure `max_attempts`.
+    /// (An unauthorized failure never reaches this: it pauses the source
+    /// and gives its attempt back.)
+    pub fn exhausted(&self, attempts: u32, kind: FailureKind) -> bool {
+        let limit = match kind {
+            FailureKind::Permanent => self.max_attempts.min(PERMANENT_MAX_ATTEMPTS),
+            _ => self.max_attempts,
+        };
+        attempts >= limit
     }
 }
 
@@ -161,6 +175,25 @@ mod tests {
         assert_eq!(p.backoff(3, 0.0, None), Duration::from_secs(8));
         assert_eq!(p.backoff(30, 1.0, None), Duration::from_secs(60));
         assert_eq!(p.backoff(1, 0.0, Some(Duration::from_secs(30))), Duration::from_secs(30));
-        assert!(p.exhausted(8) && !p.exhausted(7));
+    }
+
+    #[test]
+    fn the_dead_letter_decision_gives_a_permanent_refusal_three_attempts_at_most() {
+        let p = RetryPolicy { max_attempts: 8, ..RetryPolicy::default() };
+        // (attempts, kind) -> to the dead letters
+        let table = [
+            ((7, FailureKind::Transient), false),
+            ((8, FailureKind::Transient), true),
+            ((7, FailureKind::Data), false),
+            ((8, FailureKind::Data), true),
+            ((2, FailureKind::Permanent), false),
+            ((3, FailureKind::Permanent), true),
+        ];
+        for ((attempts, kind), dead) in table {
+            assert_eq!(p.exhausted(attempts, kind), dead, "{attempts} attempts, {kind:?}");
+        }
+        // Fewer allowed attempts than three bound a permanent refusal too.
+        let one = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
+        assert!(one.exhausted(1, FailureKind::Permanent) && one.exhausted(1, FailureKind::Transient));
     }
 }

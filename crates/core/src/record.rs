@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::community::Membership;
-use crate::group::{SecurityGroupRef, AUTHENTICATED, IS_MEMBER};
+use crate::group::{is_member, IsMemberGroups, SecurityGroupRef, AUTHENTICATED, IS_MEMBER};
 use crate::keys::{GroupKey, MemberKey};
 use crate::member::{AmsStatus, MemberDetails};
 use crate::GroupSource;
@@ -99,6 +99,12 @@ impl MemberRecord {
     pub fn is_active(&self) -> bool {
         self.status == MemberStatus::Active
     }
+
+    /// Whether the member counts as IsMember (the rule is
+    /// [`crate::group::is_member`]).
+    pub fn is_member(&self, designated: &IsMemberGroups) -> bool {
+        is_member(self.is_active(), self.ams_groups.iter().map(|g| g.key.as_str()), designated)
+    }
 }
 
 /// A group as the member document lists it.
@@ -114,11 +120,11 @@ pub struct EffectiveGroup {
 /// when one of its AMS groups counts as IsMember. `Public` applies to
 /// everyone and is not listed.
 ///
-/// `is_member_group` says whether an AMS group is designated "counts as
-/// IsMember"; `local_name` gives a local group's display name.
+/// `designated` are the AMS groups that count as IsMember;
+/// `local_name` gives a local group's display name.
 pub fn effective_groups(
     record: &MemberRecord,
-    is_member_group: impl Fn(&GroupKey) -> bool,
+    designated: &IsMemberGroups,
     local_name: impl Fn(&GroupKey) -> Option<String>,
 ) -> Vec<EffectiveGroup> {
     if !record.is_active() {
@@ -130,7 +136,7 @@ pub fn effective_groups(
         source: GroupSource::Builtin,
     };
     let mut out = vec![builtin(AUTHENTICATED)];
-    if record.ams_groups.iter().any(|g| is_member_group(&g.key)) {
+    if record.is_member(designated) {
         out.push(builtin(IS_MEMBER));
     }
     let mut seen: BTreeSet<String> = out.iter().map(|g| g.key.folded()).collect();

@@ -76,6 +76,19 @@ pub struct WindowUsage {
     pub memberships_at_start: u64,
 }
 
+/// Members active at the window's start (see the module doc): active now,
+/// plus those disabled within the window, less those enabled within it;
+/// every change counted, an admin's too.
+pub fn active_at_window_start(active_now: u64, disabled_in_window: u64, enabled_in_window: u64) -> u64 {
+    active_now.saturating_add(disabled_in_window).saturating_sub(enabled_in_window)
+}
+
+/// Memberships held at the window's start (see the module doc): held now
+/// plus those removed within the window, whoever removed them.
+pub fn memberships_at_window_start(held_now: u64, removed_in_window: u64) -> u64 {
+    held_now.saturating_add(removed_in_window)
+}
+
 /// Whether a change applies now or is held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -191,6 +204,15 @@ mod tests {
 
     fn usage(disables: u64, active: u64) -> WindowUsage {
         WindowUsage { disables, active_at_start: active, ..WindowUsage::default() }
+    }
+
+    #[test]
+    fn the_baselines_are_counted_backwards_from_now() {
+        // 100 active now; 7 disabled and 2 enabled within the window: 105
+        // were active at its start.
+        assert_eq!(active_at_window_start(100, 7, 2), 105);
+        assert_eq!(active_at_window_start(0, 0, 5), 0, "never below nothing");
+        assert_eq!(memberships_at_window_start(400, 30), 430);
     }
 
     #[test]

@@ -232,27 +232,9 @@ pub struct HistoryEntry {
     pub fields: Vec<FieldChange>,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunOutcome {
-    Running,
-    Succeeded,
-    /// Finished, but some members failed.
-    Partial,
-    Failed,
-}
-
-impl RunOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunOutcome::Running => "running",
-            RunOutcome::Succeeded => "succeeded",
-            RunOutcome::Partial => "partial",
-            RunOutcome::Failed => "failed",
-        }
-    }
-}
+/// How a run ended (the rule that decides it is
+/// [`amsync_core::run::natural_outcome`]).
+pub use amsync_core::run::RunOutcome;
 
 /// Counters of a run. Listing counters are set by the poller; refresh
 /// counters are added by each commit that carries the run's id.

@@ -105,10 +105,7 @@ impl Engine {
                 Disposition::Release { due: now + chrono::Duration::seconds(1) }
             }
             kind => {
-                let policy = &self.settings.retry;
-                let limit =
-                    if kind == FailureKind::Permanent { policy.max_attempts.min(3) } else { policy.max_attempts };
-                if attempts >= limit {
+                if self.settings.retry.exhausted(attempts, kind) {
                     Disposition::Dead
                 } else {
                     let delay = self.backoff(attempts, e.retry_after());

@@ -8,11 +8,10 @@
 //! memberships by binary search.
 
 use std::cmp::Reverse;
-use std::collections::HashSet;
 
 use super::groups::GroupSet;
 use crate::community::Membership;
-use crate::group::{is_builtin, IS_MEMBER, PUBLIC, SUPER_ADMIN};
+use crate::group::{is_builtin, IsMemberGroups, IS_MEMBER, PUBLIC, SUPER_ADMIN};
 use crate::keys::{GroupKey, MemberKey};
 use crate::record::{effective_groups, MemberRecord};
 use crate::GroupSource;
@@ -99,14 +98,13 @@ impl Principal {
     /// is never a privilege, and `SuperAdmin` and `IsMember` come only from
     /// where they are defined (an admin's local membership, the designations).
     pub fn from_record(record: &MemberRecord, is_member_groups: &[GroupKey]) -> Principal {
-        let designated: HashSet<String> = is_member_groups.iter().map(GroupKey::folded).collect();
-        let counts_as_member = |k: &GroupKey| !is_builtin(k.as_str()) && designated.contains(&k.folded());
+        let designated = IsMemberGroups::new(is_member_groups);
         let active = record.is_active();
-        let is_member = active && record.ams_groups.iter().any(|g| counts_as_member(&g.key));
+        let is_member = record.is_member(&designated);
         let super_admin = active && record.local_groups.iter().any(|k| k.as_str().eq_ignore_ascii_case(SUPER_ADMIN));
         let groups = if active {
             let builtin = |k: &str| GroupKey::parse(k).expect("built-in keys are valid");
-            let effective = effective_groups(record, counts_as_member, |_| None).into_iter().filter(|g| {
+            let effective = effective_groups(record, &designated, |_| None).into_iter().filter(|g| {
                 let builtin_key = is_builtin(g.key.as_str());
                 match g.source {
                     GroupSource::Ams => !builtin_key,

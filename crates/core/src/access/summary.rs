@@ -2,7 +2,6 @@
 //! IsMember, and where each of its communities stands on a day.
 
 use std::cmp::Reverse;
-use std::collections::HashSet;
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -10,24 +9,23 @@ use serde::Serialize;
 
 use super::principal::lasting;
 use crate::community::{Membership, Term};
-use crate::group::is_builtin;
+use crate::group::IsMemberGroups;
 use crate::keys::{CommunityKey, GroupKey};
 use crate::record::MemberRecord;
 
 /// Says in a sentence why a member counts as `IsMember` or not, with the
-/// same rule [`super::Principal::from_record`] applies: an accepted AMS group
-/// designated "counts as IsMember" (compared case-insensitively).
+/// same rule [`super::Principal::from_record`] applies
+/// ([`crate::group::is_member`]): an accepted AMS group designated "counts
+/// as IsMember" (compared case-insensitively).
 pub fn explain_is_member(record: &MemberRecord, is_member_groups: &[GroupKey]) -> String {
     if !record.is_active() {
         return format!("not IsMember: member {} is disabled", record.key());
     }
-    let designated: HashSet<String> = is_member_groups.iter().map(GroupKey::folded).collect();
-    let because: Vec<&str> = record
-        .ams_groups
-        .iter()
-        .filter(|g| !is_builtin(g.key.as_str()) && designated.contains(&g.key.folded()))
-        .map(|g| g.key.as_str())
-        .collect();
+    let designated = IsMemberGroups::new(is_member_groups);
+    let because: Vec<&str> =
+        record.ams_groups.iter().map(|g| g.key.as_str()).filter(|g| designated.counts(g)).collect();
+    // The groups named are exactly those the rule counts.
+    debug_assert_eq!(!because.is_empty(), record.is_member(&designated));
     let list = |keys: &mut dyn Iterator<Item = &str>| keys.collect::<Vec<_>>().join(", ");
     match because.as_slice() {
         [one] => format!("IsMember because of AMS group {one}"),

@@ -16,8 +16,9 @@ use super::codec::{self, from_ms, ms};
 use super::communities::included_communities;
 use super::groups::resolve_groups;
 use super::member_io as io;
-use super::SqliteStore;
-use crate::access_api::{AccessConfig, AccessFacts, AccessStore, ContentItem, EventLimit};
+use super::{SqliteBackend, SqliteTx};
+use crate::access_api::{AccessConfig, AccessFacts, ContentItem, EventLimit};
+use crate::backend::{AccessReads, AccessTx, AccessWritesPhase2};
 use crate::error::{Result, StoreError};
 
 const ACCESS_COUNTER: &str = "access";
@@ -195,22 +196,10 @@ fn member_for_access(conn: &Connection, key: &str) -> Result<AccessFacts> {
     Ok(AccessFacts { version, member: Some(record) })
 }
 
-#[async_trait::async_trait]
-impl AccessStore for SqliteStore {
+impl AccessReads for SqliteBackend {
     async fn content_item(&self, id: &ContentId) -> Result<Option<ContentItem>> {
         let id = id.as_str().to_owned();
         self.read_op(move |c| content_item(c, &id)).await
-    }
-
-    async fn put_content_item(
-        &self,
-        id: &ContentId,
-        name: Option<&str>,
-        groups: &[GroupKey],
-        at: DateTime<Utc>,
-    ) -> Result<(ContentItem, bool)> {
-        let (id, name, groups) = (id.as_str().to_owned(), name.map(str::to_owned), groups.to_vec());
-        self.write_op(move |ctx| put_content(&ctx.conn, &id, name.as_deref(), &groups, ms(at))).await
     }
 
     async fn access_version(&self) -> Result<i64> {
@@ -224,5 +213,24 @@ impl AccessStore for SqliteStore {
     async fn member_for_access(&self, key: &MemberKey) -> Result<AccessFacts> {
         let key = key.as_str().to_owned();
         self.quick_read(move |c| member_for_access(c, &key)).await
+    }
+}
+
+impl AccessWritesPhase2 for SqliteBackend {
+    async fn put_content_item(
+        &self,
+        id: &ContentId,
+        name: Option<&str>,
+        groups: &[GroupKey],
+        at: DateTime<Utc>,
+    ) -> Result<(ContentItem, bool)> {
+        let (id, name, groups) = (id.as_str().to_owned(), name.map(str::to_owned), groups.to_vec());
+        self.write_op(move |ctx| put_content(&ctx.conn, &id, name.as_deref(), &groups, ms(at))).await
+    }
+}
+
+impl AccessTx for SqliteTx {
+    async fn bump_access_version(&mut self) -> Result<()> {
+        bump_access_version(&self.conn)
     }
 }

@@ -1,70 +1,33 @@
-//! The [`SafetyStore`] impl: decisions and an admin's disable go to the
-//! writer (one transaction each, like a refresh commit); listings, the dry
-//! run of a rule change and samples go to the readers. The rules themselves
-//! are in `safety.rs` (the commit path), `held.rs` and `admin_status.rs`.
+//! The safety nets' reads (approvals, the dry run of a rule change,
+//! samples) on the readers, and their whole operations still written in
+//! this backend (seam: phase 2): deciding an approval, holding a rule
+//! change and an admin's disable, each one writer operation (`held.rs`,
+//! `admin_status.rs`).
 
 use amsync_core::rules::RuleSet;
 use amsync_core::safety::Thresholds;
 use amsync_core::MemberKey;
 use chrono::{DateTime, Utc};
 
-use super::codec::ms;
-use super::{admin_status, held, safety, SqliteStore};
-use crate::error::{Result, StoreError};
+use super::{admin_status, held, SqliteBackend};
+use crate::backend::{HeldReads, SafetyReads, SafetyWritesPhase2};
+use crate::error::Result;
 use crate::safety_api::*;
 use crate::types::ReapplySummary;
 
-#[async_trait::async_trait]
-impl SafetyStore for SqliteStore {
-    fn thresholds(&self) -> Thresholds {
-        *self.thresholds.read().expect("thresholds lock")
-    }
-
-    fn set_thresholds(&self, thresholds: Thresholds) {
-        *self.thresholds.write().expect("thresholds lock") = thresholds;
-    }
-
-    async fn threshold_status(&self, at: DateTime<Utc>) -> Result<ThresholdStatus> {
-        let limits = self.thresholds();
-        // The baselines are counted on the writer, where the commit path
-        // keeps them, so the figures shown are the ones decisions use.
-        let usage =
-            self.write_op(move |ctx| safety::usage(&ctx.conn, &mut ctx.cache, &limits, ms(at), true, true)).await?;
-        let pending_approvals = self.read_op(held::pending_approvals).await?;
-        Ok(ThresholdStatus {
-            window_seconds: limits.window.as_secs(),
-            max_disables: limits.max_disables,
-            max_disable_share: limits.max_disable_share,
-            max_membership_removal_share: limits.max_membership_removal_share,
-            usage,
-            pending_approvals,
-        })
-    }
-
+impl SafetyReads for SqliteBackend {
+    // seam: phase 2 — the wanted-set rule of the dry run moves to core.
     async fn dry_run_rules(&self, rules: &RuleSet) -> Result<ReapplySummary> {
         let rules = rules.clone();
         self.read_op(move |c| held::dry_run_rules(c, &rules)).await
     }
 
-    async fn hold_rule_change_if_over(
-        &self,
-        rules: &RuleSet,
-        dry_run: &ReapplySummary,
-        at: DateTime<Utc>,
-    ) -> Result<Option<Approval>> {
-        let limits = self.thresholds();
-        let (rules, dry_run) = (rules.clone(), *dry_run);
-        let id = self
-            .write_op(move |ctx| {
-                held::hold_rule_change_if_over(&ctx.conn, &mut ctx.cache, &limits, &rules, &dry_run, ms(at))
-            })
-            .await?;
-        match id {
-            Some(id) => self.get_approval(id).await,
-            None => Ok(None),
-        }
+    async fn sample_active_members(&self, n: usize, seed: u64) -> Result<Vec<MemberKey>> {
+        self.read_op(move |c| admin_status::sample_active_members(c, n, seed)).await
     }
+}
 
+impl HeldReads for SqliteBackend {
     async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<Vec<Approval>> {
         let filter = filter.clone();
         self.read_op(move |c| held::list_approvals(c, &filter)).await
@@ -79,45 +42,50 @@ impl SafetyStore for SqliteStore {
         self.read_op(move |c| held::open_held_changes(c, &key)).await
     }
 
+    async fn pending_approvals(&self) -> Result<u64> {
+        self.read_op(held::pending_approvals).await
+    }
+}
+
+impl SafetyWritesPhase2 for SqliteBackend {
+    // seam: phase 2
     async fn decide_approval(
         &self,
         id: ApprovalId,
         decision: ApprovalDecision,
         actor: &str,
         at: DateTime<Utc>,
+        limits: Thresholds,
     ) -> Result<DecisionReport> {
-        let limits = self.thresholds();
         let actor = actor.to_string();
-        self.write_op(move |ctx| held::decide(&ctx.conn, &mut ctx.cache, &limits, id, decision, &actor, ms(at))).await
+        self.write_op(move |tx| held::decide(tx, &limits, id, decision, &actor, at)).await
     }
 
+    // seam: phase 2
+    async fn hold_rule_change_if_over(
+        &self,
+        rules: &RuleSet,
+        dry_run: &ReapplySummary,
+        at: DateTime<Utc>,
+        limits: Thresholds,
+    ) -> Result<Option<Approval>> {
+        let (rules, dry_run) = (rules.clone(), *dry_run);
+        let id = self.write_op(move |tx| held::hold_rule_change_if_over(tx, &limits, &rules, &dry_run, at)).await?;
+        match id {
+            Some(id) => self.get_approval(id).await,
+            None => Ok(None),
+        }
+    }
+
+    // seam: phase 2
     async fn admin_set_status(
         &self,
         key: &MemberKey,
         disable: bool,
-        actor: &str,
         at: DateTime<Utc>,
+        limits: Thresholds,
     ) -> Result<AdminStatusChange> {
-        let limits = self.thresholds();
         let key = key.as_str().to_owned();
-        let change =
-            self.write_op(move |ctx| admin_status::admin_set_status(&ctx.conn, &limits, &key, disable, ms(at))).await?;
-        if change.changed {
-            tracing::info!(
-                member = %change.key,
-                actor,
-                status = change.status.as_str(),
-                "member {} by an admin",
-                if disable { "disabled" } else { "enabled" }
-            );
-        }
-        Ok(change)
-    }
-
-    async fn sample_active_members(&self, n: usize, seed: u64) -> Result<Vec<MemberKey>> {
-        if n == 0 {
-            return Err(StoreError::Invalid("a sample of no members".into()));
-        }
-        self.read_op(move |c| admin_status::sample_active_members(c, n, seed)).await
+        self.write_op(move |tx| admin_status::admin_set_status(tx, &limits, &key, disable, at)).await
     }
 }

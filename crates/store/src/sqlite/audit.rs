@@ -3,8 +3,9 @@
 use rusqlite::{params, Connection};
 
 use super::codec::{from_ms, ms};
-use super::SqliteStore;
-use crate::audit::{AuditEntry, AuditFilter, AuditStore, NewAuditEntry};
+use super::{SqliteBackend, SqliteTx};
+use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
+use crate::backend::{AuditReads, AuditTx, AuditWritesPhase2};
 use crate::error::Result;
 
 /// Most entries one listing returns.
@@ -31,8 +32,14 @@ fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-#[async_trait::async_trait]
-impl AuditStore for SqliteStore {
+impl AuditReads for SqliteBackend {
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let filter = filter.clone();
+        self.read_op(move |c| list(c, &filter)).await
+    }
+}
+
+impl AuditWritesPhase2 for SqliteBackend {
     async fn record_audit(&self, entry: &NewAuditEntry) -> Result<i64> {
         let e = entry.clone();
         self.write_op(move |ctx| {
@@ -48,9 +55,6 @@ impl AuditStore for SqliteStore {
         })
         .await
     }
-
-    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let filter = filter.clone();
-        self.read_op(move |c| list(c, &filter)).await
-    }
 }
+
+impl AuditTx for SqliteTx {}

@@ -12,9 +12,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{from_ms, ms};
-use super::SqliteStore;
+use super::tx::run_now;
+use super::{SqliteBackend, SqliteTx};
 use crate::auth_api::*;
+use crate::backend::{AuthReads, AuthTx, AuthWritesPhase2};
 use crate::error::{Result, StoreError};
+use crate::ops::queue::enqueue_one;
 
 /// How stale `last_seen_at` may be before a lookup writes it again: a
 /// tenth of the idle timeout, at most a minute.
@@ -58,7 +61,8 @@ fn insert_token_id(conn: &Connection, id: &str, expires_at: DateTime<Utc>) -> Re
         == 1)
 }
 
-fn sign_in(conn: &Connection, s: &SignIn) -> Result<SignInOutcome> {
+fn sign_in(tx: &mut SqliteTx, s: &SignIn) -> Result<SignInOutcome> {
+    let conn = &tx.conn;
     if let Some((id, until)) = &s.token_id {
         if !insert_token_id(conn, id, *until)? {
             return Ok(SignInOutcome::Replayed);
@@ -81,14 +85,35 @@ fn sign_in(conn: &Connection, s: &SignIn) -> Result<SignInOutcome> {
     }
     insert_session(conn, &s.session)?;
     if s.login_refresh {
-        let now = ms(s.session.created_at);
-        super::queue::enqueue_chunk(conn, &[member.to_owned()], amsync_core::Trigger::Login, None, now, now)?;
+        let now = s.session.created_at;
+        run_now(enqueue_one(tx, member, amsync_core::Trigger::Login, None, now, now))?;
     }
     Ok(SignInOutcome::SignedIn)
 }
 
-#[async_trait::async_trait]
-impl AuthStore for SqliteStore {
+impl AuthReads for SqliteBackend {
+    async fn mobile_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<MobileToken>> {
+        let hash = hash.to_owned();
+        self.read_op(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT member, grant_type, created_at, expires_at FROM mobile_tokens WHERE hash = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![hash, ms(now)], |r| {
+                Ok(MobileToken {
+                    hash: hash.clone(),
+                    member: member_key(r.get(0)?)?,
+                    grant: r.get(1)?,
+                    created_at: from_ms(r.get(2)?),
+                    expires_at: from_ms(r.get(3)?),
+                })
+            })
+            .optional()?)
+        })
+        .await
+    }
+}
+
+impl AuthWritesPhase2 for SqliteBackend {
     async fn create_session(&self, s: &NewSession) -> Result<()> {
         let s = s.clone();
         self.write_op(move |ctx| insert_session(&ctx.conn, &s)).await
@@ -96,7 +121,7 @@ impl AuthStore for SqliteStore {
 
     async fn sign_in(&self, s: &SignIn) -> Result<SignInOutcome> {
         let s = s.clone();
-        self.write_op(move |ctx| sign_in(&ctx.conn, &s)).await
+        self.write_op(move |tx| sign_in(tx, &s)).await
     }
 
     async fn session(&self, id_hash: &str, now: DateTime<Utc>, idle_timeout: Duration) -> Result<Option<Session>> {
@@ -162,26 +187,6 @@ impl AuthStore for SqliteStore {
         .await
     }
 
-    async fn mobile_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<MobileToken>> {
-        let hash = hash.to_owned();
-        self.read_op(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT member, grant_type, created_at, expires_at FROM mobile_tokens WHERE hash = ?1 AND expires_at > ?2",
-            )?
-            .query_row(params![hash, ms(now)], |r| {
-                Ok(MobileToken {
-                    hash: hash.clone(),
-                    member: member_key(r.get(0)?)?,
-                    grant: r.get(1)?,
-                    created_at: from_ms(r.get(2)?),
-                    expires_at: from_ms(r.get(3)?),
-                })
-            })
-            .optional()?)
-        })
-        .await
-    }
-
     async fn revoke_mobile_token(&self, hash: &str) -> Result<bool> {
         let hash = hash.to_owned();
         self.write_op(move |ctx| {
@@ -227,5 +232,11 @@ impl AuthStore for SqliteStore {
             Ok(PrunedAuth { sessions, tokens, token_ids })
         })
         .await
+    }
+}
+
+impl AuthTx for SqliteTx {
+    async fn revoke_member_auth(&mut self, key: &str) -> Result<RevokedAuth> {
+        revoke_member(&self.conn, key)
     }
 }

@@ -8,8 +8,6 @@ use amsync_core::queue::QueueState;
 use amsync_core::record::MemberStatus;
 use amsync_core::{EventStatus, GroupSource, Trigger};
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::error::StoreError;
 use crate::types::RunOutcome;
@@ -42,15 +40,7 @@ pub fn opt_from_ms(v: Option<i64>) -> Option<DateTime<Utc>> {
     v.map(from_ms)
 }
 
-pub fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
-    // Our domain types serialize to JSON without failing.
-    serde_json::to_string(v).expect("domain values serialize to JSON")
-}
-
-/// Decodes a JSON column, naming the column when the text is bad.
-pub fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Database(format!("stored {what} is not valid: {e}")))
-}
+pub use crate::json::{from_json, to_json};
 
 fn bad(what: &str, v: &str) -> StoreError {
     StoreError::Database(format!("stored {what} {v:?} is not known to this version"))

@@ -14,8 +14,9 @@ use super::access::bump_access_version;
 use super::cache::read_rules;
 use super::codec::{self, count};
 use super::groups::resolve_groups;
-use super::SqliteStore;
-use crate::access_api::{CommunityStore, CommunitySummary};
+use super::SqliteBackend;
+use crate::access_api::CommunitySummary;
+use crate::backend::{CommunityReads, CommunityWritesPhase2};
 use crate::error::{Result, StoreError};
 
 const COLUMNS: &str = "key, name, type, group_type, group_subtype";
@@ -105,8 +106,7 @@ fn set_grants(conn: &Connection, community: &str, groups: &[GroupKey]) -> Result
     Ok(groups)
 }
 
-#[async_trait::async_trait]
-impl CommunityStore for SqliteStore {
+impl CommunityReads for SqliteBackend {
     async fn list_communities(&self, day: NaiveDate) -> Result<Vec<CommunitySummary>> {
         self.read_op(move |c| list(c, day)).await
     }
@@ -120,7 +120,9 @@ impl CommunityStore for SqliteStore {
         let key = key.as_str().to_owned();
         self.read_op(move |c| grants(c, &key)).await
     }
+}
 
+impl CommunityWritesPhase2 for SqliteBackend {
     async fn set_community_grants(&self, key: &CommunityKey, groups: &[GroupKey]) -> Result<Vec<GroupKey>> {
         let (key, groups) = (key.as_str().to_owned(), groups.to_vec());
         self.write_op(move |ctx| set_grants(&ctx.conn, &key, &groups)).await

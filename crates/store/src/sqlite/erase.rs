@@ -10,6 +10,10 @@
 //! out the number of a deleted newest entry again, one a reader may
 //! already have passed.
 //!
+//! seam: phase 2 — the erase and the retention of disabled members are
+//! whole operations still written here (they reach `ops/` to end the runs
+//! of the queue entries they delete); they move to `ops/erase.rs`.
+//!
 //! Deleted rows must not survive in the files either: the writer's
 //! connection runs with `secure_delete` (freed content is overwritten),
 //! and the admin's erase asks the writer to empty the write-ahead log once
@@ -21,17 +25,21 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{self, from_ms};
 use super::member_io;
-use super::runs::maybe_finish;
 use super::safety::drop_approval_left_with_nothing_pending;
-use super::writer::WriterCtx;
+use super::tx::run_now;
+use super::SqliteTx;
+use crate::backend::EraseTx;
 use crate::data_protection::{ErasedRows, Tombstone};
 use crate::error::Result;
+use crate::ops::runs::maybe_finish_all;
 
-/// Whether `key` carries a tombstone.
-pub(crate) fn is_tombstoned(conn: &Connection, key: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones WHERE member_key = ?1)")?
-        .query_row([key], |r| r.get(0))?)
+impl EraseTx for SqliteTx {
+    async fn is_tombstoned(&mut self, key: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones WHERE member_key = ?1)")?
+            .query_row([key], |r| r.get(0))?)
+    }
 }
 
 pub(crate) fn tombstone(conn: &Connection, key: &str) -> Result<Option<Tombstone>> {
@@ -66,10 +74,11 @@ fn delete(conn: &Connection, sql: &str, key: &str) -> Result<u64> {
 
 /// Deletes the key's queue entries (each state by its own partial index)
 /// and lets the runs they belonged to finish.
-fn delete_queue_entries(conn: &Connection, key: &str, at: i64) -> Result<u64> {
+fn delete_queue_entries(tx: &mut SqliteTx, key: &str, at: i64) -> Result<u64> {
     let mut runs = Vec::new();
     for state in ["state IN ('queued', 'retrying')", "state = 'running'", "state = 'dead'"] {
-        let mut stmt = conn
+        let mut stmt = tx
+            .conn
             .prepare_cached(&format!("DELETE FROM refresh_queue WHERE member_key = ?1 AND {state} RETURNING run_id"))?;
         let rows = stmt.query_map([key], |r| r.get::<_, Option<i64>>(0))?;
         for run in rows {
@@ -77,12 +86,7 @@ fn delete_queue_entries(conn: &Connection, key: &str, at: i64) -> Result<u64> {
         }
     }
     let n = runs.len() as u64;
-    let mut runs: Vec<i64> = runs.into_iter().flatten().collect();
-    runs.sort_unstable();
-    runs.dedup();
-    for run in runs {
-        maybe_finish(conn, run, at)?;
-    }
+    run_now(maybe_finish_all(tx, runs.into_iter().flatten().collect(), from_ms(at)))?;
     Ok(n)
 }
 
@@ -118,7 +122,8 @@ fn delete_held_changes(conn: &Connection, key: &str, at: i64) -> Result<u64> {
 /// index by member: the admin's erase only), but never an `erased` entry
 /// nor the newest of the feed. Appends the `erased` entry when a member
 /// row existed.
-pub(crate) fn erase_rows(conn: &Connection, key: &str, at: i64, feed_history: bool) -> Result<ErasedRows> {
+pub(crate) fn erase_rows(tx: &mut SqliteTx, key: &str, at: i64, feed_history: bool) -> Result<ErasedRows> {
+    let conn = &tx.conn;
     let member = delete(conn, "DELETE FROM members WHERE key = ?1", key)?;
     let mut feed_seq = None;
     if member > 0 {
@@ -139,38 +144,44 @@ pub(crate) fn erase_rows(conn: &Connection, key: &str, at: i64, feed_history: bo
     } else {
         0
     };
-    let removed = ErasedRows {
+    let memberships = delete(conn, "DELETE FROM memberships WHERE member_key = ?1", key)?;
+    let groups = delete(conn, "DELETE FROM member_ams_groups WHERE member_key = ?1", key)?
+        + delete(conn, "DELETE FROM member_local_groups WHERE member_key = ?1", key)?;
+    let payloads = delete(conn, "DELETE FROM member_payloads WHERE member_key = ?1", key)?;
+    let history = delete(conn, "DELETE FROM member_history WHERE member_key = ?1", key)?;
+    let refresh = delete(conn, "DELETE FROM member_refresh WHERE member_key = ?1", key)?;
+    let queue = delete_queue_entries(tx, key, at)?;
+    let conn = &tx.conn;
+    Ok(ErasedRows {
         member,
-        memberships: delete(conn, "DELETE FROM memberships WHERE member_key = ?1", key)?,
-        groups: delete(conn, "DELETE FROM member_ams_groups WHERE member_key = ?1", key)?
-            + delete(conn, "DELETE FROM member_local_groups WHERE member_key = ?1", key)?,
-        payloads: delete(conn, "DELETE FROM member_payloads WHERE member_key = ?1", key)?,
-        history: delete(conn, "DELETE FROM member_history WHERE member_key = ?1", key)?,
-        refresh: delete(conn, "DELETE FROM member_refresh WHERE member_key = ?1", key)?,
-        queue: delete_queue_entries(conn, key, at)?,
+        memberships,
+        groups,
+        payloads,
+        history,
+        refresh,
+        queue,
         sessions: delete(conn, "DELETE FROM sessions WHERE member = ?1", key)?,
         mobile_tokens: delete(conn, "DELETE FROM mobile_tokens WHERE member = ?1", key)?,
         change_feed,
         held_changes: delete_held_changes(conn, key, at)?,
         threshold_ledger: delete(conn, CLEAR_LEDGER_KEY_SQL, key)?,
-    };
-    Ok(removed)
+    })
 }
 
 /// The admin's erase: every row, then the tombstone (an earlier one is
 /// kept as it was), and the write-ahead log emptied once it commits.
 /// Returns what was removed, the tombstone, and whether it was there before.
 pub(crate) fn erase(
-    ctx: &mut WriterCtx,
+    tx: &mut SqliteTx,
     key: &MemberKey,
     actor: &str,
     reason: Option<&str>,
     at: i64,
 ) -> Result<(ErasedRows, Tombstone, bool)> {
-    ctx.empty_wal_after_commit();
-    let conn = &ctx.conn;
+    tx.empty_wal_after_commit();
     let k = key.as_str();
-    let removed = erase_rows(conn, k, at, true)?;
+    let removed = erase_rows(tx, k, at, true)?;
+    let conn = &tx.conn;
     let inserted = conn
         .prepare_cached(
             "INSERT INTO tombstones (member_key, erased_at, actor, reason) VALUES (?1, ?2, ?3, ?4)

@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::access::bump_access_version;
 use super::codec::{self, from_ms, ms};
-use super::SqliteStore;
-use crate::api::EventStore;
+use super::{SqliteBackend, SqliteTx};
+use crate::backend::{EventReads, EventTx, EventWritesPhase2};
 use crate::error::{Result, StoreError};
 use crate::types::{StoredEvent, UpsertCounts};
 
@@ -110,14 +110,17 @@ fn list(conn: &Connection, from: Option<i64>, to: Option<i64>) -> Result<Vec<Sto
     Ok(out)
 }
 
-#[async_trait::async_trait]
-impl EventStore for SqliteStore {
-    async fn upsert_events(&self, events: &[Event], at: DateTime<Utc>) -> Result<UpsertCounts> {
-        let events = events.to_vec();
-        self.write_op(move |ctx| upsert(&ctx.conn, &events, ms(at))).await
-    }
-
+impl EventReads for SqliteBackend {
     async fn list_events(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<Vec<StoredEvent>> {
         self.read_op(move |c| list(c, from.map(ms), to.map(ms))).await
     }
 }
+
+impl EventWritesPhase2 for SqliteBackend {
+    async fn upsert_events(&self, events: &[Event], at: DateTime<Utc>) -> Result<UpsertCounts> {
+        let events = events.to_vec();
+        self.write_op(move |ctx| upsert(&ctx.conn, &events, ms(at))).await
+    }
+}
+
+impl EventTx for SqliteTx {}

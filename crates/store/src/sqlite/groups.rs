@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use amsync_core::diff::{escape_segment, ChangeKind, FieldChange};
-use amsync_core::group::SUPER_ADMIN;
+use amsync_core::group::{is_member, IsMemberGroups, SUPER_ADMIN};
 use amsync_core::member::{check_len, MAX_SHORT_TEXT};
 use amsync_core::{GroupKey, GroupSource, MemberKey, Trigger};
 use chrono::{DateTime, Utc};
@@ -24,9 +24,10 @@ use serde_json::json;
 use super::access::bump_access_version;
 use super::codec::{self, ms, to_json};
 use super::member_io as io;
-use super::writer::WriterCtx;
-use super::SqliteStore;
-use crate::access_api::{GroupMembersChanged, GroupStore, GroupUpsert, GroupsChanged, LocalGroupSeed};
+use super::writer::SqliteTx;
+use super::SqliteBackend;
+use crate::access_api::{GroupMembersChanged, GroupUpsert, GroupsChanged, LocalGroupSeed};
+use crate::backend::{GroupReads, GroupWritesPhase2};
 use crate::error::{Result, StoreError};
 
 const SEEDED_LOCAL_GROUPS: &str = "seeded_local_groups";
@@ -87,19 +88,22 @@ pub(crate) fn resolve_groups(conn: &Connection, keys: &[GroupKey]) -> Result<Vec
     Ok(out)
 }
 
-/// Folded keys of the AMS groups designated "counts as IsMember".
-fn designated(conn: &Connection) -> Result<BTreeSet<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key_folded FROM security_groups WHERE is_member = 1 AND source = 'ams'")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// The AMS groups designated "counts as IsMember".
+pub(crate) fn designated(conn: &Connection) -> Result<IsMemberGroups> {
+    let mut stmt = conn.prepare_cached("SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams'")?;
+    let keys = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|k| codec::key::<GroupKey>("group", k?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IsMemberGroups::new(&keys))
 }
 
-/// Active members whose IsMember differs between two designation sets:
-/// those holding a group whose designation changed, checked against all
-/// their groups (a member still counted through another group is not).
-fn is_member_flips(conn: &Connection, before: &BTreeSet<String>, after: &BTreeSet<String>) -> Result<Vec<String>> {
-    let toggled: BTreeSet<&String> = before.symmetric_difference(after).collect();
+/// Active members whose IsMember ([`amsync_core::group::is_member`])
+/// differs between two designations: those holding a group whose
+/// designation changed, judged by the rule on all their groups (a member
+/// still counted through another group does not flip).
+fn is_member_flips(conn: &Connection, before: &IsMemberGroups, after: &IsMemberGroups) -> Result<Vec<String>> {
+    let toggled: BTreeSet<&String> = before.folded().symmetric_difference(after.folded()).collect();
     if toggled.is_empty() {
         return Ok(Vec::new());
     }
@@ -128,15 +132,16 @@ fn is_member_flips(conn: &Connection, before: &BTreeSet<String>, after: &BTreeSe
     let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
         let (member, group) = row?;
-        held.entry(member).or_default().push(group.to_lowercase());
+        held.entry(member).or_default().push(group);
     }
+    // Only active members were read: a disabled member is not IsMember
+    // under either designation.
+    let counted = |groups: &Vec<String>, designated: &IsMemberGroups| {
+        is_member(true, groups.iter().map(String::as_str), designated)
+    };
     Ok(held
         .into_iter()
-        .filter(|(_, groups)| {
-            let was = groups.iter().any(|g| before.contains(g));
-            let is = groups.iter().any(|g| after.contains(g));
-            was != is
-        })
+        .filter(|(_, groups)| counted(groups, before) != counted(groups, after))
         .map(|(member, _)| member)
         .collect())
 }
@@ -221,7 +226,7 @@ fn upsert_one(conn: &Connection, g: &GroupUpsert) -> Result<()> {
     }
 }
 
-fn upsert(ctx: &mut WriterCtx, groups: &[GroupUpsert], at: i64) -> Result<GroupsChanged> {
+fn upsert(ctx: &mut SqliteTx, groups: &[GroupUpsert], at: i64) -> Result<GroupsChanged> {
     let conn = &ctx.conn;
     let mut keys = HashSet::new();
     for g in groups {
@@ -260,7 +265,7 @@ fn local_members(conn: &Connection, group: &str) -> Result<BTreeSet<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn delete(ctx: &mut WriterCtx, key: &GroupKey, at: i64) -> Result<GroupsChanged> {
+fn delete(ctx: &mut SqliteTx, key: &GroupKey, at: i64) -> Result<GroupsChanged> {
     let conn = &ctx.conn;
     let folded = key.folded();
     let row = find(conn, &folded)?.ok_or_else(|| StoreError::NotFound(format!("security group {key}")))?;
@@ -338,7 +343,7 @@ fn set_members(conn: &Connection, key: &GroupKey, members: &[MemberKey], at: i64
     Ok(GroupMembersChanged { members: wanted.len() as u64, added: added.len() as u64, removed: removed.len() as u64 })
 }
 
-fn seed_local(ctx: &mut WriterCtx, groups: &[LocalGroupSeed]) -> Result<u64> {
+fn seed_local(ctx: &mut SqliteTx, groups: &[LocalGroupSeed]) -> Result<u64> {
     let conn = &ctx.conn;
     let seeded: Option<i64> = conn
         .prepare_cached("SELECT 1 FROM settings WHERE name = ?1")?
@@ -373,8 +378,18 @@ fn seed_local(ctx: &mut WriterCtx, groups: &[LocalGroupSeed]) -> Result<u64> {
     Ok(created)
 }
 
-#[async_trait::async_trait]
-impl GroupStore for SqliteStore {
+impl GroupReads for SqliteBackend {
+    async fn group_members(&self, key: &GroupKey) -> Result<Vec<MemberKey>> {
+        let key = key.clone();
+        self.read_op(move |c| {
+            let row = find(c, &key.folded())?.ok_or_else(|| StoreError::NotFound(format!("security group {key}")))?;
+            local_members(c, &row.key)?.into_iter().map(|m| codec::key("member", m)).collect()
+        })
+        .await
+    }
+}
+
+impl GroupWritesPhase2 for SqliteBackend {
     async fn upsert_security_groups(&self, groups: &[GroupUpsert], at: DateTime<Utc>) -> Result<GroupsChanged> {
         let groups = groups.to_vec();
         self.write_op(move |ctx| upsert(ctx, &groups, ms(at))).await
@@ -383,15 +398,6 @@ impl GroupStore for SqliteStore {
     async fn delete_security_group(&self, key: &GroupKey, at: DateTime<Utc>) -> Result<GroupsChanged> {
         let key = key.clone();
         self.write_op(move |ctx| delete(ctx, &key, ms(at))).await
-    }
-
-    async fn group_members(&self, key: &GroupKey) -> Result<Vec<MemberKey>> {
-        let key = key.clone();
-        self.read_op(move |c| {
-            let row = find(c, &key.folded())?.ok_or_else(|| StoreError::NotFound(format!("security group {key}")))?;
-            local_members(c, &row.key)?.into_iter().map(|m| codec::key("member", m)).collect()
-        })
-        .await
     }
 
     async fn set_group_members(

@@ -1,6 +1,10 @@
 //! Held changes after the commit path held them: an admin's decision
 //! (applying re-validates each change against the member's current state
 //! first), reading approvals, and rule changes (the dry run and the hold).
+//!
+//! seam: phase 2 — deciding an approval and holding a rule change are
+//! whole operations still written here (they reach `ops/` for the history,
+//! the change feed and the ledger); they move to `ops/held.rs`.
 
 use std::collections::HashSet;
 
@@ -13,13 +17,19 @@ use amsync_core::safety::{Thresholds, Verdict};
 use amsync_core::Trigger;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use chrono::{DateTime, Utc};
+
 use super::access::bump_access_version;
 use super::cache::{Cache, RULES_SETTING};
-use super::codec::{self, count, from_json, from_ms, opt_from_ms, to_json};
+use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms, to_json};
 use super::member_io as io;
-use super::refresh::record_change;
-use super::safety::{hold_kind, hold_status, ledger_add, usage, ChangeOrigin, DISABLE, REMOVAL};
+use super::safety::{hold_kind, hold_status};
+use super::tx::run_now;
+use super::SqliteTx;
+use crate::backend::{ChangeOrigin, LedgerKind};
 use crate::error::{Result, StoreError};
+use crate::ops::refresh::record_change;
+use crate::ops::safety::{ledger_add, usage};
 use crate::safety_api::*;
 use crate::types::ReapplySummary;
 
@@ -57,25 +67,27 @@ fn close_approval(
 
 /// See [`SafetyStore::decide_approval`].
 pub(crate) fn decide(
-    conn: &Connection,
-    cache: &mut Cache,
+    tx: &mut SqliteTx,
     limits: &Thresholds,
     id: i64,
     decision: ApprovalDecision,
     actor: &str,
-    at: i64,
+    at: DateTime<Utc>,
 ) -> Result<DecisionReport> {
+    let at_ms = ms(at);
     let (kind, status, rules, before) =
-        approval_row(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
+        approval_row(&tx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
     if status != HoldStatus::Pending {
         return Err(StoreError::Conflict(format!("approval {id} is {} already", status.as_str())));
     }
     let mut report =
         DecisionReport { id, status: HoldStatus::Pending, applied: 0, rejected: 0, dropped: 0, rules: None };
     if kind == HoldKind::RuleChange {
-        return decide_rule_change(conn, cache, id, decision, actor, at, rules, before, report);
+        let SqliteTx { conn, cache, .. } = tx;
+        return decide_rule_change(conn, cache, id, decision, actor, at_ms, rules, before, report);
     }
-    let items: Vec<(i64, String, String)> = conn
+    let items: Vec<(i64, String, String)> = tx
+        .conn
         .prepare_cached(
             "SELECT id, member_key, signal FROM held_changes WHERE approval_id = ?1 AND status = 'pending' ORDER BY id",
         )?
@@ -85,7 +97,7 @@ pub(crate) fn decide(
         let signal: HoldSignal = from_json("held change", &signal)?;
         let outcome = match decision {
             ApprovalDecision::Reject => Ok(HoldStatus::Rejected),
-            ApprovalDecision::Apply => release(conn, limits, &key, &signal, at)?,
+            ApprovalDecision::Apply => release(tx, limits, &key, &signal, at)?,
         };
         let (status, note) = match outcome {
             Ok(s) => (s, None),
@@ -96,14 +108,15 @@ pub(crate) fn decide(
             HoldStatus::Rejected => report.rejected += 1,
             _ => report.dropped += 1,
         }
-        conn.prepare_cached("UPDATE held_changes SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1")?
-            .execute(params![item, status.as_str(), at, note])?;
+        tx.conn
+            .prepare_cached("UPDATE held_changes SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1")?
+            .execute(params![item, status.as_str(), at_ms, note])?;
     }
     report.status = match decision {
         ApprovalDecision::Apply => HoldStatus::Applied,
         ApprovalDecision::Reject => HoldStatus::Rejected,
     };
-    close_approval(conn, id, report.status, actor, None, at)?;
+    close_approval(&tx.conn, id, report.status, actor, None, at_ms)?;
     tracing::info!(
         approval = id,
         actor,
@@ -156,13 +169,13 @@ fn decide_rule_change(
 /// Applies one held change if its member is still where the hold left it;
 /// otherwise says why not.
 fn release(
-    conn: &Connection,
+    tx: &mut SqliteTx,
     limits: &Thresholds,
     key: &str,
     signal: &HoldSignal,
-    at: i64,
+    at: DateTime<Utc>,
 ) -> Result<std::result::Result<HoldStatus, String>> {
-    let Some(old) = io::load_record(conn, key)?.map(|l| l.record) else {
+    let Some(old) = io::load_record(&tx.conn, key)?.map(|l| l.record) else {
         return Ok(Err("the member is no longer stored".into()));
     };
     let plan = match signal {
@@ -192,30 +205,33 @@ fn release(
             let id = |m: &Membership| (m.community.key.to_string(), m.begin);
             // The stored AMS list kept them while held; the answer it came
             // from did not list them. Whatever happens, they leave it.
-            let all: String = conn
+            let all: String = tx
+                .conn
                 .prepare_cached("SELECT ams_memberships FROM members WHERE key = ?1")?
                 .query_row([key], |r| r.get(0))?;
             let mut all: Vec<Membership> = from_json("AMS memberships", &all)?;
             all.retain(|m| !held.contains(&id(m)));
-            conn.prepare_cached("UPDATE members SET ams_memberships = ?2, updated_at = ?3 WHERE key = ?1")?
-                .execute(params![key, to_json(&all), at])?;
+            tx.conn
+                .prepare_cached("UPDATE members SET ams_memberships = ?2, updated_at = ?3 WHERE key = ?1")?
+                .execute(params![key, to_json(&all), ms(at)])?;
             let mut new = old.clone();
             new.memberships.retain(|m| !held.contains(&id(m)));
             if new.memberships.len() == old.memberships.len() {
                 return Ok(Err("the member no longer has those memberships".into()));
             }
             let removed = (old.memberships.len() - new.memberships.len()) as u64;
-            io::replace_memberships(conn, key, &new.memberships, true)?;
+            io::replace_memberships(&tx.conn, key, &new.memberships, true)?;
             // Approved: recorded, not counted against the limits.
-            ledger_add(conn, REMOVAL, ChangeOrigin::Admin, Some(key), removed, at, limits)?;
+            let (kind, origin) = (LedgerKind::MembershipRemoval, ChangeOrigin::Admin);
+            run_now(ledger_add(tx, kind, origin, Some(key), removed, at, limits))?;
             let plan = replan(Some(&old), new, Vec::new());
-            record_change(conn, key, Trigger::Admin, None, at, &plan)?;
+            run_now(record_change(tx, key, Trigger::Admin, None, at, &plan))?;
             return Ok(Ok(HoldStatus::Applied));
         }
     };
-    io::update_state(conn, &plan.new, at)?;
-    record_change(conn, key, Trigger::Admin, None, at, &plan)?;
-    ledger_add(conn, DISABLE, ChangeOrigin::Admin, Some(key), 1, at, limits)?;
+    io::update_state(&tx.conn, &plan.new, ms(at))?;
+    run_now(record_change(tx, key, Trigger::Admin, None, at, &plan))?;
+    run_now(ledger_add(tx, LedgerKind::Disable, ChangeOrigin::Admin, Some(key), 1, at, limits))?;
     Ok(Ok(HoldStatus::Applied))
 }
 
@@ -271,22 +287,22 @@ pub(crate) fn dry_run_rules(conn: &Connection, rules: &RuleSet) -> Result<Reappl
 
 /// See [`SafetyStore::hold_rule_change_if_over`].
 pub(crate) fn hold_rule_change_if_over(
-    conn: &Connection,
-    cache: &mut Cache,
+    tx: &mut SqliteTx,
     limits: &Thresholds,
     rules: &RuleSet,
     dry_run: &ReapplySummary,
-    at: i64,
+    at: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let u = usage(conn, cache, limits, at, false, true)?;
+    let u = run_now(usage(tx, limits, at, false, true))?;
     let Verdict::Hold(reason) = limits.check_removals(&u, dry_run.memberships_removed) else { return Ok(None) };
-    let before = super::cache::read_rules(conn)?;
-    let id: i64 = conn
+    let before = super::cache::read_rules(&tx.conn)?;
+    let id: i64 = tx
+        .conn
         .prepare_cached(
             "INSERT INTO approvals (kind, status, reason, trigger, created_at, updated_at, rules, rules_before, summary)
              VALUES ('rule_change', 'pending', ?1, 'admin', ?2, ?2, ?3, ?4, ?5) RETURNING id",
         )?
-        .query_row(params![reason, at, to_json(rules), to_json(&before), to_json(dry_run)], |r| r.get(0))?;
+        .query_row(params![reason, ms(at), to_json(rules), to_json(&before), to_json(dry_run)], |r| r.get(0))?;
     tracing::warn!(approval = id, reason, "community rule change held for approval");
     Ok(Some(id))
 }

@@ -11,16 +11,56 @@ use rusqlite::params;
 
 use super::codec::{self, from_json, ms, to_json};
 use super::runs::{add_counts, get_run};
-use super::SqliteStore;
+use super::{SqliteBackend, SqliteTx};
+use crate::backend::{ListingReads, ListingTx, ListingWritesPhase2};
 use crate::error::Result;
-use crate::listing_api::{ListingCheckpoint, ListingStore, OrphanedRun, RunLease};
+use crate::listing_api::{ListingCheckpoint, OrphanedRun, RunLease};
 use crate::types::{RunCounts, RunId};
 
 /// Whether `owner` holds the listing of run `id`.
 const HELD: &str = "id = ?1 AND owner IS ?2 AND outcome = 'running' AND listing_done = 0";
 
-#[async_trait::async_trait]
-impl ListingStore for SqliteStore {
+impl ListingReads for SqliteBackend {
+    async fn orphaned_runs(&self, now: DateTime<Utc>) -> Result<Vec<OrphanedRun>> {
+        self.read_op(move |c| {
+            let found: Vec<(i64, Option<String>)> = c
+                .prepare_cached(
+                    "SELECT id, checkpoint FROM runs
+                     WHERE outcome = 'running' AND listing_done = 0 AND lease_until < ?1
+                     ORDER BY id",
+                )?
+                .query_map([ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::with_capacity(found.len());
+            for (id, checkpoint) in found {
+                let Some(run) = get_run(c, id)? else { continue };
+                let checkpoint = checkpoint.map(|text| from_json("listing checkpoint", &text)).transpose()?;
+                out.push(OrphanedRun { run, checkpoint });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn active_keys_not_refreshed_since(&self, since: DateTime<Utc>) -> Result<Vec<MemberKey>> {
+        self.read_op(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.key FROM members m LEFT JOIN member_refresh r ON r.member_key = m.key
+                 WHERE m.status = 'active' AND (r.last_refreshed_at IS NULL OR r.last_refreshed_at < ?1)
+                 ORDER BY m.key",
+            )?;
+            let rows = stmt.query_map([ms(since)], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(codec::key("member", row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+impl ListingWritesPhase2 for SqliteBackend {
     async fn start_owned_run(
         &self,
         kind: Trigger,
@@ -79,27 +119,6 @@ impl ListingStore for SqliteStore {
         .await
     }
 
-    async fn orphaned_runs(&self, now: DateTime<Utc>) -> Result<Vec<OrphanedRun>> {
-        self.read_op(move |c| {
-            let found: Vec<(i64, Option<String>)> = c
-                .prepare_cached(
-                    "SELECT id, checkpoint FROM runs
-                     WHERE outcome = 'running' AND listing_done = 0 AND lease_until < ?1
-                     ORDER BY id",
-                )?
-                .query_map([ms(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut out = Vec::with_capacity(found.len());
-            for (id, checkpoint) in found {
-                let Some(run) = get_run(c, id)? else { continue };
-                let checkpoint = checkpoint.map(|text| from_json("listing checkpoint", &text)).transpose()?;
-                out.push(OrphanedRun { run, checkpoint });
-            }
-            Ok(out)
-        })
-        .await
-    }
-
     async fn adopt_run(
         &self,
         id: RunId,
@@ -134,21 +153,6 @@ impl ListingStore for SqliteStore {
         })
         .await
     }
-
-    async fn active_keys_not_refreshed_since(&self, since: DateTime<Utc>) -> Result<Vec<MemberKey>> {
-        self.read_op(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT m.key FROM members m LEFT JOIN member_refresh r ON r.member_key = m.key
-                 WHERE m.status = 'active' AND (r.last_refreshed_at IS NULL OR r.last_refreshed_at < ?1)
-                 ORDER BY m.key",
-            )?;
-            let rows = stmt.query_map([ms(since)], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(codec::key("member", row?)?);
-            }
-            Ok(out)
-        })
-        .await
-    }
 }
+
+impl ListingTx for SqliteTx {}

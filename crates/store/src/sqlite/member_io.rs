@@ -4,26 +4,25 @@
 //! feed and refresh bookkeeping.
 //!
 //! Every function takes the connection it runs on, so the same code serves
-//! the writer (inside its savepoint) and the readers.
+//! the writer (inside its savepoint) and the readers; on the writer they
+//! are the single operations of `MemberTx` and `FeedTx`.
 
 use std::collections::HashSet;
 
 use amsync_core::community::Membership;
-use amsync_core::diff::ChangeKind;
+use amsync_core::diff::{ChangeKind, FieldChange};
 use amsync_core::member::{Address, MemberDetails};
 use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{Failure, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{self, from_json, from_ms, opt_from_ms, to_json};
-use crate::error::{Result, StoreError};
-use crate::types::{PartHashes, StoredMember};
+use chrono::{DateTime, Utc};
 
-/// What the unchanged check needs of a stored member.
-pub(crate) struct Fingerprint {
-    pub disabled_reason: Option<DisabledReason>,
-    pub hashes: PartHashes,
-}
+use super::codec::{self, from_json, from_ms, ms, opt_from_ms, to_json};
+use super::SqliteTx;
+use crate::backend::{FeedTx, Fingerprint, MemberRowText, MemberTx};
+use crate::error::{Result, StoreError};
+use crate::types::{PartHashes, RunId, StoredMember};
 
 fn hash(b: &[u8]) -> amsync_core::hash::ContentHash {
     amsync_core::hash::ContentHash::from_bytes(b).unwrap_or_default()
@@ -212,44 +211,13 @@ pub(crate) fn load_stored(conn: &Connection, key: &str) -> Result<Option<StoredM
     }))
 }
 
-/// The text columns of a member row that depend only on what the AMS sent,
-/// computed by the caller before the commit reaches the writer (the writer
-/// is the one thread every commit waits for; this work is not its job).
-pub(crate) struct RowText {
-    pub phones: String,
-    pub social: String,
-    pub demographics: String,
-    pub search_text: String,
-    /// Every membership the AMS listed, before the rules.
-    pub ams_memberships: String,
-}
-
-impl RowText {
-    pub fn of(details: &MemberDetails, ams_memberships: &[Membership]) -> RowText {
-        RowText {
-            phones: to_json(&details.phones),
-            social: to_json(&details.social),
-            demographics: to_json(&details.demographics),
-            search_text: search_text(details),
-            ams_memberships: to_json(ams_memberships),
-        }
-    }
-}
-
-/// What search matches: key, names and email, lower-cased, separated by a
-/// character no query can usefully contain.
-pub(crate) fn search_text(d: &MemberDetails) -> String {
-    let parts = [Some(d.key.as_str()), d.first_name.as_deref(), d.last_name.as_deref(), d.email.as_deref()];
-    parts.iter().map(|p| p.unwrap_or("").to_lowercase()).collect::<Vec<_>>().join("\u{1f}")
-}
-
 /// Writes the `members` row (insert or full update; `created_at` is kept).
 /// `text` must have been computed from `rec.details`.
 pub(crate) fn upsert_member_row(
     conn: &Connection,
     rec: &MemberRecord,
     hashes: &PartHashes,
-    text: &RowText,
+    text: &MemberRowText,
     at: i64,
 ) -> Result<()> {
     let d = &rec.details;
@@ -439,6 +407,70 @@ pub(crate) fn note_failure(conn: &Connection, key: &str, failure_json: &str, at:
     )?
     .execute(params![key, failure_json, at])?;
     Ok(())
+}
+
+impl MemberTx for SqliteTx {
+    async fn fingerprint(&mut self, key: &str) -> Result<Option<Fingerprint>> {
+        fingerprint(&self.conn, key)
+    }
+
+    async fn load_record(&mut self, key: &str) -> Result<Option<MemberRecord>> {
+        Ok(load_record(&self.conn, key)?.map(|l| l.record))
+    }
+
+    async fn upsert_member_row(
+        &mut self,
+        record: &MemberRecord,
+        hashes: &PartHashes,
+        text: &MemberRowText,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        upsert_member_row(&self.conn, record, hashes, text, ms(at))
+    }
+
+    async fn update_member_state(&mut self, record: &MemberRecord, at: DateTime<Utc>) -> Result<()> {
+        update_state(&self.conn, record, ms(at))
+    }
+
+    async fn replace_memberships(&mut self, key: &str, list: &[Membership], clear: bool) -> Result<()> {
+        replace_memberships(&self.conn, key, list, clear)
+    }
+
+    async fn replace_ams_groups(&mut self, key: &str, list: &[SecurityGroupRef], clear: bool) -> Result<()> {
+        replace_ams_groups(&self.conn, key, list, clear)
+    }
+
+    async fn upsert_payloads(&mut self, key: &str, parts: [Option<&RawPayload>; 3], at: DateTime<Utc>) -> Result<()> {
+        upsert_payloads(&self.conn, key, parts, ms(at))
+    }
+
+    async fn insert_history(
+        &mut self,
+        key: &str,
+        at: DateTime<Utc>,
+        trigger: Trigger,
+        kind: ChangeKind,
+        run_id: Option<RunId>,
+        fields: &[FieldChange],
+    ) -> Result<()> {
+        insert_history(&self.conn, key, ms(at), trigger, kind, run_id, &to_json(fields))
+    }
+
+    async fn note_refreshed(&mut self, key: &str, at: DateTime<Utc>, trigger: Trigger) -> Result<()> {
+        note_refreshed(&self.conn, key, ms(at), trigger)
+    }
+
+    async fn note_failure(&mut self, key: &str, failure: &Failure, at: DateTime<Utc>) -> Result<()> {
+        note_failure(&self.conn, key, &to_json(failure), ms(at))
+    }
+}
+
+impl FeedTx for SqliteTx {
+    /// `max + 1` (SQLite's `INTEGER PRIMARY KEY` without AUTOINCREMENT), on
+    /// the one writer: sequence order is commit order.
+    async fn append_to_feed(&mut self, key: &str, kind: ChangeKind, at: DateTime<Utc>) -> Result<()> {
+        insert_feed(&self.conn, key, kind, ms(at))
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,22 @@
-//! The [`MemberStore`] impl: refresh commits go to the writer; reads
-//! (member documents, search, history, the change feed) to the readers.
+//! Reads of members (member documents, search, history, the change feed)
+//! on the readers; and the rule re-apply, a whole operation still written
+//! here (seam: phase 2).
 
 use amsync_core::community::Membership;
 use amsync_core::rules::RuleSet;
+use amsync_core::safety::Thresholds;
 use amsync_core::{MemberKey, Trigger};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms};
+use super::codec::{self, count, from_json, from_ms, opt_from_ms};
 use super::member_io as io;
-use super::{reapply, refresh, SqliteStore};
-use crate::api::MemberStore;
+use super::tx::run_now;
+use super::{reapply, SqliteBackend};
+use crate::backend::{FeedReads, MemberReads, MemberWritesPhase2};
 use crate::error::{Result, StoreError};
+use crate::ops::safety::note_rule_removals;
 use crate::types::*;
 
 /// Page size when a query gives none, and the most a page may hold.
@@ -64,7 +68,7 @@ fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
         sql.push(')');
     }
     if let Some(g) = &q.group {
-        group_filter(g, &mut sql, &mut args);
+        group_filter(conn, g, &mut sql, &mut args)?;
     }
     let n = arg(Value::Integer(limit as i64 + 1), &mut args);
     sql.push_str(&format!(" ORDER BY m.key LIMIT ?{n}"));
@@ -102,18 +106,30 @@ fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
 
 /// Narrows a search to a group's members. The computed groups are as
 /// decisions see them: `Public` is everyone, `Authenticated` every active
-/// member, `IsMember` every active member holding a designated AMS group.
+/// member, `IsMember` every member [`amsync_core::group::is_member`] counts
+/// (active, holding an AMS group that counts: the spellings members carry
+/// are judged by the rule, the query only picks the members holding one).
 /// Other keys match the stored AMS and local groups (disabled members
 /// included), compared case-insensitively through the registered key.
-fn group_filter(group: &str, sql: &mut String, args: &mut Vec<Value>) {
+fn group_filter(conn: &Connection, group: &str, sql: &mut String, args: &mut Vec<Value>) -> Result<()> {
     let folded = group.to_lowercase();
     match folded.as_str() {
         "public" => {}
         "authenticated" => sql.push_str(" AND m.status = 'active'"),
-        "ismember" => sql.push_str(
-            " AND m.status = 'active' AND EXISTS (SELECT 1 FROM member_ams_groups g JOIN security_groups s
-               ON s.key = g.group_key AND s.source = 'ams' AND s.is_member = 1 WHERE g.member_key = m.key)",
-        ),
+        "ismember" => {
+            let spellings = is_member_spellings(conn)?;
+            if spellings.is_empty() {
+                sql.push_str(" AND 0");
+                return Ok(());
+            }
+            let first = args.len() + 1;
+            args.extend(spellings.into_iter().map(Value::Text));
+            let marks = (first..=args.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            sql.push_str(&format!(
+                " AND m.status = 'active' AND EXISTS (SELECT 1 FROM member_ams_groups g
+                   WHERE g.member_key = m.key AND g.group_key IN ({marks}))"
+            ));
+        }
         _ => {
             args.push(Value::Text(group.to_string()));
             let n = args.len();
@@ -128,6 +144,19 @@ fn group_filter(group: &str, sql: &mut String, args: &mut Vec<Value>) {
             ));
         }
     }
+    Ok(())
+}
+
+/// The spellings of AMS groups members carry that count as IsMember (few
+/// distinct keys; the index by group answers).
+fn is_member_spellings(conn: &Connection) -> Result<Vec<String>> {
+    let designated = super::groups::designated(conn)?;
+    if designated.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT group_key FROM member_ams_groups")?;
+    let spellings = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(spellings.into_iter().filter(|g| designated.counts(g)).collect())
 }
 
 pub(crate) fn history(conn: &Connection, key: &str, limit: usize, before: Option<i64>) -> Result<Vec<HistoryEntry>> {
@@ -174,13 +203,7 @@ fn feed(conn: &Connection, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
     Ok(out)
 }
 
-#[async_trait::async_trait]
-impl MemberStore for SqliteStore {
-    async fn commit_refresh(&self, commit: RefreshCommit) -> Result<CommitOutcome> {
-        let prepared = refresh::Prepared::of(&commit, crate::safety_api::SafetyStore::thresholds(self));
-        self.write_op(move |ctx| refresh::commit(ctx, &commit, &prepared)).await
-    }
-
+impl MemberReads for SqliteBackend {
     async fn get_member(&self, key: &MemberKey) -> Result<Option<StoredMember>> {
         let key = key.as_str().to_owned();
         self.read_op(move |c| io::load_stored(c, &key)).await
@@ -225,25 +248,35 @@ impl MemberStore for SqliteStore {
         self.read_op(|c| Ok(count(c.prepare_cached("SELECT COUNT(*) FROM members")?.query_row([], |r| r.get(0))?)))
             .await
     }
+}
 
+impl FeedReads for SqliteBackend {
+    async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
+        self.read_op(move |c| feed(c, after, limit)).await
+    }
+}
+
+impl MemberWritesPhase2 for SqliteBackend {
+    // seam: phase 2 — the re-apply batch (and its wanted-set rule) is still
+    // written here; it reaches ops/ for the history, feed and ledger.
     async fn reapply_rules(
         &self,
         rules: &RuleSet,
         trigger: Trigger,
         run_id: Option<RunId>,
         at: DateTime<Utc>,
+        limits: Thresholds,
     ) -> Result<ReapplySummary> {
         let mut total = ReapplySummary::default();
         let mut after = String::new();
-        let limits = crate::safety_api::SafetyStore::thresholds(self);
         loop {
             let rules = rules.clone();
             let from = std::mem::take(&mut after);
             let (sum, last) = self
-                .write_op(move |ctx| {
-                    let (sum, last) = reapply::batch(&ctx.conn, &rules, trigger, run_id, ms(at), &from)?;
+                .write_op(move |tx| {
+                    let (sum, last) = reapply::batch(tx, &rules, trigger, run_id, at, &from)?;
                     // A rule change's removals count in the thresholds' window.
-                    super::safety::note_rule_removals(&ctx.conn, &limits, sum.memberships_removed, ms(at))?;
+                    run_now(note_rule_removals(tx, &limits, sum.memberships_removed, at))?;
                     Ok((sum, last))
                 })
                 .await?;
@@ -256,12 +289,7 @@ impl MemberStore for SqliteStore {
                 _ => break,
             }
         }
-        tracing::info!(members = total.members, changed = total.changed, "re-applied the community rules");
         Ok(total)
-    }
-
-    async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
-        self.read_op(move |c| feed(c, after, limit)).await
     }
 }
 

@@ -1,5 +1,12 @@
 //! The SQLite store: embedded, one file, WAL.
 //!
+//! It is the SQLite backend of the store's seam (see [`crate::backend`]):
+//! [`SqliteBackend`] implements [`Backend`] (an op of `ops/` runs on the
+//! writer over [`SqliteTx`], which implements every `…Tx` trait, one impl
+//! beside the SQL of each aspect) and the `…Reads` traits; [`SqliteStore`]
+//! is `Layered<SqliteBackend>`, with the SQLite-only methods (open,
+//! migrations, backup, shutdown, writer statistics, raw SQL for tests).
+//!
 //! **Architecture:**
 //! - one writer thread owns the only read-write connection and group-commits
 //!   operations (see `writer.rs`); every write of the store goes through it,
@@ -54,6 +61,7 @@ mod runs;
 mod safety;
 mod settings;
 mod sync_state;
+mod tx;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -68,8 +76,11 @@ pub use migrate::SchemaStatus;
 pub use options::SqliteOptions;
 pub use writer::{WriterStats, WRITER_THREAD_NAME};
 
+use crate::backend::{Backend, WriteOp};
 use crate::error::{Result, StoreError};
-use writer::{Writer, WriterCtx};
+use crate::layered::Layered;
+pub(crate) use writer::SqliteTx;
+use writer::Writer;
 
 /// How SQLite would run `sql` (its parameters bound to NULL), one step per
 /// `; `: for tests that a statement uses the index it was written for.
@@ -89,19 +100,33 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITER_STATEMENT_CACHE: usize = 256;
 const READER_STATEMENT_CACHE: usize = 64;
 
-/// The SQLite implementation of every store trait.
-pub struct SqliteStore {
+/// The SQLite backend: one writer thread group-committing writes (each
+/// [`WriteOp`] runs over a [`SqliteTx`]), a pool of read-only connections,
+/// the checkpointer, migrations and backups.
+pub struct SqliteBackend {
     path: PathBuf,
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
     _checkpointer: checkpoint::Checkpointer,
-    /// What refresh commits are held against (`SafetyStore::set_thresholds`).
-    thresholds: std::sync::RwLock<amsync_core::safety::Thresholds>,
 }
 
-impl std::fmt::Debug for SqliteStore {
+/// The SQLite store: every capability over the SQLite backend.
+pub type SqliteStore = Layered<SqliteBackend>;
+
+impl std::fmt::Debug for SqliteBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Backend for SqliteBackend {
+    /// Runs `op` on the writer, inside a group commit. [`SqliteTx`]'s
+    /// operations are synchronous (rusqlite) behind `async fn`s, so the
+    /// op's future completes at its first poll: `block_on` only drives it
+    /// (the unit tests of `tx.rs` check that it never waits, and what it
+    /// costs).
+    async fn write<O: WriteOp>(&self, mut op: O) -> Result<O::Output> {
+        self.writer.run(move |tx: &mut SqliteTx| tx::run_op(&mut op, tx)).await
     }
 }
 
@@ -190,13 +215,8 @@ impl SqliteStore {
         let checkpointer = checkpoint::Checkpointer::start(&opts.path)?;
         let writer = Writer::start(conn, opts.group_commit_max)?;
         tracing::info!(path = %opts.path.display(), "opened the SQLite store");
-        Ok(Arc::new(SqliteStore {
-            path: opts.path,
-            writer,
-            readers,
-            _checkpointer: checkpointer,
-            thresholds: std::sync::RwLock::new(amsync_core::safety::Thresholds::unlimited()),
-        }))
+        let backend = SqliteBackend { path: opts.path, writer, readers, _checkpointer: checkpointer };
+        Ok(Arc::new(Layered::new(backend)))
     }
 
     /// Applies pending migrations to the database at `path` (creating it if
@@ -220,14 +240,14 @@ impl SqliteStore {
     /// The schema status of this open store (for `/readyz`: reachable, and
     /// migrations current).
     pub async fn pending_migrations(&self) -> Result<SchemaStatus> {
-        self.read_op(migrate::status).await
+        self.backend().read_op(migrate::status).await
     }
 
     /// Writes a consistent copy of the database to `out` with SQLite's
     /// online backup API, while the store keeps working. The copy is written
     /// beside `out` and renamed into place when complete.
     pub async fn backup_to(&self, out: &Path) -> Result<()> {
-        let src = self.path.clone();
+        let src = self.path().to_path_buf();
         let out = out.to_path_buf();
         tokio::task::spawn_blocking(move || SqliteStore::backup_file(&src, &out))
             .await
@@ -263,16 +283,16 @@ impl SqliteStore {
     /// operation already sent, and closes its connection.
     pub async fn shutdown(self: &Arc<Self>) {
         let me = self.clone();
-        let _ = tokio::task::spawn_blocking(move || me.writer.shutdown_blocking()).await;
+        let _ = tokio::task::spawn_blocking(move || me.backend().writer.shutdown_blocking()).await;
     }
 
     /// Counters of the writer (group commits, operations).
     pub fn writer_stats(&self) -> WriterStats {
-        self.writer.stats()
+        self.backend().writer.stats()
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.backend().path
     }
 
     /// Runs `f` on the writer connection, inside a group commit: an error
@@ -286,17 +306,18 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnMut(&Connection) -> Result<T> + Send + 'static,
     {
-        self.write_op(move |ctx| {
-            let before = ctx.conn.total_changes();
-            let r = f(&ctx.conn);
-            ctx.cache.invalidate();
-            let v = r?;
-            if ctx.conn.total_changes() != before {
-                access::bump_access_version(&ctx.conn)?;
-            }
-            Ok(v)
-        })
-        .await
+        self.backend()
+            .write_op(move |tx| {
+                let before = tx.conn.total_changes();
+                let r = f(&tx.conn);
+                tx.cache.invalidate();
+                let v = r?;
+                if tx.conn.total_changes() != before {
+                    access::bump_access_version(&tx.conn)?;
+                }
+                Ok(v)
+            })
+            .await
     }
 
     /// Runs `f` on a read-only connection, in one snapshot.
@@ -305,13 +326,17 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.read_op(f).await
+        self.backend().read_op(f).await
     }
+}
 
+impl SqliteBackend {
+    /// Runs `f` on the writer, inside a group commit (see `writer.rs`):
+    /// how a whole operation not ported to `ops/` yet writes (seam: phase 2).
     pub(crate) async fn write_op<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&mut WriterCtx) -> Result<T> + Send + 'static,
+        F: FnMut(&mut SqliteTx) -> Result<T> + Send + 'static,
     {
         self.writer.run(f).await
     }
@@ -322,7 +347,7 @@ impl SqliteStore {
     /// read, and under load it is what the slowest answers wait for (the
     /// access decision API answers this way).
     ///
-    /// [`read_op`]: SqliteStore::read_op
+    /// [`read_op`]: SqliteBackend::read_op
     pub(crate) async fn quick_read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

@@ -1,4 +1,4 @@
-//! The Refresh Queue in SQL (product.md job 2).
+//! The Refresh Queue in SQL (product.md job 2): its single operations and reads.
 //!
 //! Invariants the schema enforces: at most one waiting (`queued` or
 //! `retrying`) entry per key and at most one `running` (partial unique
@@ -7,26 +7,20 @@
 //! gets a fencing token from the `fence` counter; every later transition of
 //! a running entry checks `(id, fence, state = 'running')`.
 //!
-//! The functions taking a `&Connection` run on the writer inside an
-//! operation's savepoint; the [`QueueStore`] impl sends them there.
+//! The single operations (`QueueTx`) run on the writer inside an op's
+//! group commit; the lifecycle that strings them together is
+//! `ops/queue.rs`. The reads (`QueueReads`) run on the reader pool.
 
-use std::time::Duration;
-
-use amsync_core::queue::{priority_of, sort_key, QueueState, AGING_STEP};
-use amsync_core::{MemberKey, Trigger};
+use amsync_core::queue::{QueueState, AGING_STEP};
+use amsync_core::{Failure, MemberKey, Trigger};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms};
-use super::runs::maybe_finish;
-use super::SqliteStore;
-use crate::api::QueueStore;
+use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms, to_json};
+use super::{SqliteBackend, SqliteTx};
+use crate::backend::{EntryRef, KeyEntries, QueueReads, QueueTx, Running, Waiting};
 use crate::error::{Result, StoreError};
 use crate::types::*;
-
-/// Keys per writer operation when enqueuing many: big enough to amortize
-/// the commit, small enough not to hold up refresh commits for long.
-const ENQUEUE_CHUNK: usize = 2000;
 
 /// The claim order in SQL, for bulk statements; equal to
 /// [`amsync_core::queue::sort_key`] (a unit test checks it).
@@ -36,18 +30,8 @@ fn aging_step_ms() -> i64 {
     AGING_STEP.as_millis() as i64
 }
 
-/// A running entry, as a commit or release finds it.
-#[derive(Debug, Clone)]
-pub(crate) struct Running {
-    pub id: i64,
-    pub key: String,
-    pub priority: i64,
-    pub attempts: i64,
-    pub run_id: Option<i64>,
-}
-
 /// The running entry a claim token names, if the claim still holds.
-pub(crate) fn running_entry(conn: &Connection, token: ClaimToken) -> Result<Option<Running>> {
+fn running_entry(conn: &Connection, token: ClaimToken) -> Result<Option<Running>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, member_key, priority, attempts, run_id FROM refresh_queue
          WHERE id = ?1 AND fence = ?2 AND state = 'running'",
@@ -59,14 +43,6 @@ pub(crate) fn running_entry(conn: &Connection, token: ClaimToken) -> Result<Opti
         .optional()?)
 }
 
-struct Waiting {
-    id: i64,
-    priority: i64,
-    due_at: i64,
-    attempts: i64,
-    run_id: Option<i64>,
-}
-
 fn waiting_entry(conn: &Connection, key: &str) -> Result<Option<Waiting>> {
     let mut stmt = conn.prepare_cached(WAITING_SQL)?;
     Ok(stmt
@@ -74,7 +50,7 @@ fn waiting_entry(conn: &Connection, key: &str) -> Result<Option<Waiting>> {
             Ok(Waiting {
                 id: r.get(0)?,
                 priority: r.get(1)?,
-                due_at: r.get(2)?,
+                due: from_ms(r.get(2)?),
                 attempts: r.get(3)?,
                 run_id: r.get(4)?,
             })
@@ -82,72 +58,23 @@ fn waiting_entry(conn: &Connection, key: &str) -> Result<Option<Waiting>> {
         .optional()?)
 }
 
-/// What enqueuing one key did.
-pub(crate) struct Enqueued {
-    pub created: bool,
-    /// A run whose entry was adopted by another run (it may now be complete).
-    pub displaced_run: Option<i64>,
-}
-
-/// Adds or merges the waiting entry of one key.
-pub(crate) fn enqueue_one(
+#[allow(clippy::too_many_arguments)]
+fn insert_waiting(
     conn: &Connection,
     key: &str,
     trigger: Trigger,
+    priority: i64,
     run_id: Option<i64>,
     due: i64,
+    sort_key: i64,
     now: i64,
-) -> Result<Enqueued> {
-    let priority = priority_of(trigger);
-    if let Some(w) = waiting_entry(conn, key)? {
-        let p = w.priority.max(priority);
-        let d = w.due_at.min(due);
-        conn.prepare_cached(
-            "UPDATE refresh_queue SET priority = ?2, due_at = ?3, sort_key = ?4, run_id = COALESCE(?5, run_id),
-                trigger = CASE WHEN ?6 > priority THEN ?7 ELSE trigger END
-             WHERE id = ?1",
-        )?
-        .execute(params![w.id, p, d, sort_key(d, p), run_id, priority, trigger.as_str()])?;
-        let displaced_run = match (w.run_id, run_id) {
-            (Some(old), Some(new)) if old != new => Some(old),
-            _ => None,
-        };
-        return Ok(Enqueued { created: false, displaced_run });
-    }
-    conn.prepare_cached("DELETE FROM refresh_queue WHERE member_key = ?1 AND state = 'dead'")?.execute([key])?;
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO refresh_queue (member_key, state, priority, trigger, run_id, due_at, sort_key, enqueued_at)
          VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![key, priority, trigger.as_str(), run_id, due, sort_key(due, priority), now])?;
-    Ok(Enqueued { created: true, displaced_run: None })
-}
-
-pub(crate) fn enqueue_chunk(
-    conn: &Connection,
-    keys: &[String],
-    trigger: Trigger,
-    run_id: Option<i64>,
-    due: i64,
-    now: i64,
-) -> Result<EnqueueResult> {
-    let mut out = EnqueueResult::default();
-    let mut displaced = Vec::new();
-    for k in keys {
-        let e = enqueue_one(conn, k, trigger, run_id, due, now)?;
-        if e.created {
-            out.created += 1;
-        } else {
-            out.merged += 1;
-        }
-        displaced.extend(e.displaced_run);
-    }
-    displaced.sort_unstable();
-    displaced.dedup();
-    for r in displaced {
-        maybe_finish(conn, r, now)?;
-    }
-    Ok(out)
+    .execute(params![key, priority, trigger.as_str(), run_id, due, sort_key, now])?;
+    Ok(())
 }
 
 /// One statement claims a batch. INDEXED BY: without statistics the planner
@@ -170,9 +97,6 @@ const WAITING_SQL: &str = "SELECT id, priority, due_at, attempts, run_id FROM re
      WHERE member_key = ?1 AND state IN ('queued', 'retrying')";
 
 fn claim(conn: &Connection, limit: usize, node: &str, now: i64, lease_until: i64) -> Result<Vec<Claim>> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
     let fence: i64 = conn
         .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'fence' RETURNING value")?
         .query_row([], |r| r.get(0))?;
@@ -208,141 +132,6 @@ fn claim(conn: &Connection, limit: usize, node: &str, now: i64, lease_until: i64
     Ok(claims.into_iter().map(|(_, c)| c).collect())
 }
 
-fn renew(conn: &Connection, tokens: &[ClaimToken], lease_until: i64) -> Result<Vec<bool>> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE refresh_queue SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 AND state = 'running'",
-    )?;
-    tokens.iter().map(|t| Ok(stmt.execute(params![t.id, t.fence, lease_until])? == 1)).collect()
-}
-
-fn rescue_expired(conn: &Connection, now: i64) -> Result<u64> {
-    // Where the key already waits again, the expired entry is redundant.
-    let mut dropped_runs = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "DELETE FROM refresh_queue AS q INDEXED BY refresh_queue_leases
-             WHERE q.state = 'running' AND q.lease_until <= ?1
-               AND EXISTS (SELECT 1 FROM refresh_queue w
-                           WHERE w.member_key = q.member_key AND w.state IN ('queued', 'retrying'))
-             RETURNING run_id",
-        )?;
-        let rows = stmt.query_map([now], |r| r.get::<_, Option<i64>>(0))?;
-        for r in rows {
-            dropped_runs.push(r?);
-        }
-    }
-    let sql = format!(
-        "UPDATE refresh_queue INDEXED BY refresh_queue_leases
-         SET state = 'retrying', due_at = ?1, sort_key = {SORT_KEY_SQL}, fence = NULL, lease_until = NULL, node = NULL
-         WHERE state = 'running' AND lease_until <= ?1"
-    );
-    let moved = conn.prepare_cached(&sql)?.execute(params![now, aging_step_ms()])?;
-    let n = dropped_runs.len() as u64 + moved as u64;
-    let mut runs: Vec<i64> = dropped_runs.into_iter().flatten().collect();
-    runs.sort_unstable();
-    runs.dedup();
-    for r in runs {
-        maybe_finish(conn, r, now)?;
-    }
-    if n > 0 {
-        tracing::info!(entries = n, "rescued queue entries whose lease expired");
-    }
-    Ok(n)
-}
-
-/// Folds a running entry that goes back to waiting into the key's existing
-/// waiting entry: the higher priority, the higher attempt count, and the
-/// later due time (a backoff or a pause still applies).
-fn fold_into_waiting(
-    conn: &Connection,
-    e: &Running,
-    w: &Waiting,
-    due: i64,
-    attempts: i64,
-    last_error: Option<&str>,
-    at: i64,
-) -> Result<()> {
-    conn.prepare_cached("DELETE FROM refresh_queue WHERE id = ?1")?.execute([e.id])?;
-    let p = w.priority.max(e.priority);
-    let d = w.due_at.max(due);
-    conn.prepare_cached(
-        "UPDATE refresh_queue SET priority = ?2, due_at = ?3, sort_key = ?4, attempts = ?5,
-            last_error = COALESCE(?6, last_error), last_error_at = CASE WHEN ?6 IS NULL THEN last_error_at ELSE ?7 END,
-            state = CASE WHEN ?6 IS NULL THEN state ELSE 'retrying' END
-         WHERE id = ?1",
-    )?
-    .execute(params![w.id, p, d, sort_key(d, p), w.attempts.max(attempts), last_error, at])?;
-    if e.run_id.is_some() && e.run_id != w.run_id {
-        maybe_finish(conn, e.run_id.unwrap_or_default(), at)?;
-    }
-    Ok(())
-}
-
-/// A failed attempt, to be retried at `due`.
-pub(crate) fn retry(conn: &Connection, e: &Running, due: i64, failure_json: &str, at: i64) -> Result<()> {
-    if let Some(w) = waiting_entry(conn, &e.key)? {
-        return fold_into_waiting(conn, e, &w, due, e.attempts, Some(failure_json), at);
-    }
-    conn.prepare_cached(
-        "UPDATE refresh_queue SET state = 'retrying', due_at = ?2, sort_key = ?3, fence = NULL, lease_until = NULL,
-            node = NULL, last_error = ?4, last_error_at = ?5
-         WHERE id = ?1",
-    )?
-    .execute(params![e.id, due, sort_key(due, e.priority), failure_json, at])?;
-    Ok(())
-}
-
-/// A failed attempt with nothing left to try: to the dead letters (one per key).
-pub(crate) fn bury(conn: &Connection, e: &Running, failure_json: &str, at: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM refresh_queue WHERE member_key = ?1 AND state = 'dead'")?.execute([&e.key])?;
-    conn.prepare_cached(
-        "UPDATE refresh_queue SET state = 'dead', fence = NULL, lease_until = NULL, node = NULL, last_error = ?2,
-            last_error_at = ?3
-         WHERE id = ?1",
-    )?
-    .execute(params![e.id, failure_json, at])?;
-    if let Some(r) = e.run_id {
-        maybe_finish(conn, r, at)?;
-    }
-    Ok(())
-}
-
-/// Back to `queued` at `due`, the claim's attempt given back.
-pub(crate) fn give_back(conn: &Connection, e: &Running, due: i64, failure_json: Option<&str>, at: i64) -> Result<()> {
-    let attempts = (e.attempts - 1).max(0);
-    if let Some(w) = waiting_entry(conn, &e.key)? {
-        return fold_into_waiting(conn, e, &w, due, attempts, failure_json, at);
-    }
-    conn.prepare_cached(
-        "UPDATE refresh_queue SET state = 'queued', due_at = ?2, sort_key = ?3, attempts = ?4, fence = NULL,
-            lease_until = NULL, node = NULL, last_error = COALESCE(?5, last_error),
-            last_error_at = CASE WHEN ?5 IS NULL THEN last_error_at ELSE ?6 END
-         WHERE id = ?1",
-    )?
-    .execute(params![e.id, due, sort_key(due, e.priority), attempts, failure_json, at])?;
-    Ok(())
-}
-
-/// A refresh that succeeded: the entry is done.
-pub(crate) fn settle(conn: &Connection, e: &Running, at: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM refresh_queue WHERE id = ?1")?.execute([e.id])?;
-    if let Some(r) = e.run_id {
-        maybe_finish(conn, r, at)?;
-    }
-    Ok(())
-}
-
-fn release(conn: &Connection, tokens: &[ClaimToken], due: i64, now: i64) -> Result<u64> {
-    let mut n = 0;
-    for t in tokens {
-        if let Some(e) = running_entry(conn, *t)? {
-            give_back(conn, &e, due, None, now)?;
-            n += 1;
-        }
-    }
-    Ok(n)
-}
-
 const DEAD_TRANSIENT: &str = "json_extract(last_error, '$.kind') = 'transient'";
 
 fn requeue_dead(conn: &Connection, transient_only: bool, now: i64) -> Result<u64> {
@@ -366,32 +155,206 @@ fn requeue_dead(conn: &Connection, transient_only: bool, now: i64) -> Result<u64
     Ok((folded + moved) as u64)
 }
 
-fn requeue_key(conn: &Connection, key: &str, now: i64) -> Result<bool> {
-    let find = |state_sql: &str| -> Result<Option<(i64, Option<i64>)>> {
-        Ok(conn
-            .prepare_cached(&format!("SELECT id, run_id FROM refresh_queue WHERE member_key = ?1 AND {state_sql}"))?
-            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    };
-    let found = [find("state IN ('queued', 'retrying')")?, find("state = 'running'")?, find("state = 'dead'")?];
-    let mut entries = found.into_iter().flatten();
-    let Some((survivor, _)) = entries.next() else { return Ok(false) };
-    let mut runs = Vec::new();
-    for (id, run) in entries {
-        conn.prepare_cached("DELETE FROM refresh_queue WHERE id = ?1")?.execute([id])?;
-        runs.extend(run);
+fn delete_entry(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM refresh_queue WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+fn delete_dead_letter(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM refresh_queue WHERE member_key = ?1 AND state = 'dead'")?.execute([key])?;
+    Ok(())
+}
+
+impl QueueTx for SqliteTx {
+    async fn running_entry(&mut self, token: ClaimToken) -> Result<Option<Running>> {
+        running_entry(&self.conn, token)
     }
-    // A running entry requeued is fenced: its worker's commit will not apply.
-    conn.prepare_cached(
-        "UPDATE refresh_queue SET state = 'queued', attempts = 0, due_at = MIN(due_at, ?1),
-            sort_key = MIN(due_at, ?1) - priority * ?2, fence = NULL, lease_until = NULL, node = NULL
-         WHERE id = ?3",
-    )?
-    .execute(params![now, aging_step_ms(), survivor])?;
-    for r in runs {
-        maybe_finish(conn, r, now)?;
+
+    async fn waiting_entry(&mut self, key: &str) -> Result<Option<Waiting>> {
+        waiting_entry(&self.conn, key)
     }
-    Ok(true)
+
+    async fn insert_waiting(
+        &mut self,
+        key: &str,
+        trigger: Trigger,
+        priority: i64,
+        run_id: Option<RunId>,
+        due: DateTime<Utc>,
+        sort_key: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        insert_waiting(&self.conn, key, trigger, priority, run_id, ms(due), sort_key, ms(now))
+    }
+
+    async fn merge_waiting(
+        &mut self,
+        id: i64,
+        priority: i64,
+        due: DateTime<Utc>,
+        sort_key: i64,
+        run_id: Option<RunId>,
+        trigger: Option<Trigger>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE refresh_queue SET priority = ?2, due_at = ?3, sort_key = ?4, run_id = COALESCE(?5, run_id),
+                    trigger = COALESCE(?6, trigger)
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, priority, ms(due), sort_key, run_id, trigger.map(Trigger::as_str)])?;
+        Ok(())
+    }
+
+    async fn delete_dead_letter(&mut self, key: &str) -> Result<()> {
+        delete_dead_letter(&self.conn, key)
+    }
+
+    async fn delete_entry(&mut self, id: i64) -> Result<()> {
+        delete_entry(&self.conn, id)
+    }
+
+    async fn set_retrying(
+        &mut self,
+        id: i64,
+        due: DateTime<Utc>,
+        sort_key: i64,
+        failure: &Failure,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE refresh_queue SET state = 'retrying', due_at = ?2, sort_key = ?3, fence = NULL,
+                    lease_until = NULL, node = NULL, last_error = ?4, last_error_at = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ms(due), sort_key, to_json(failure), ms(at)])?;
+        Ok(())
+    }
+
+    async fn bury(&mut self, id: i64, key: &str, failure: &Failure, at: DateTime<Utc>) -> Result<()> {
+        delete_dead_letter(&self.conn, key)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE refresh_queue SET state = 'dead', fence = NULL, lease_until = NULL, node = NULL,
+                    last_error = ?2, last_error_at = ?3
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, to_json(failure), ms(at)])?;
+        Ok(())
+    }
+
+    async fn set_queued(
+        &mut self,
+        id: i64,
+        due: DateTime<Utc>,
+        sort_key: i64,
+        attempts: i64,
+        failure: Option<&Failure>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE refresh_queue SET state = 'queued', due_at = ?2, sort_key = ?3, attempts = ?4, fence = NULL,
+                    lease_until = NULL, node = NULL, last_error = COALESCE(?5, last_error),
+                    last_error_at = CASE WHEN ?5 IS NULL THEN last_error_at ELSE ?6 END
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ms(due), sort_key, attempts, failure.map(to_json), ms(at)])?;
+        Ok(())
+    }
+
+    async fn fold_into_waiting(
+        &mut self,
+        id: i64,
+        priority: i64,
+        due: DateTime<Utc>,
+        sort_key: i64,
+        attempts: i64,
+        failure: Option<&Failure>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE refresh_queue SET priority = ?2, due_at = ?3, sort_key = ?4, attempts = ?5,
+                    last_error = COALESCE(?6, last_error),
+                    last_error_at = CASE WHEN ?6 IS NULL THEN last_error_at ELSE ?7 END,
+                    state = CASE WHEN ?6 IS NULL THEN state ELSE 'retrying' END
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, priority, ms(due), sort_key, attempts, failure.map(to_json), ms(at)])?;
+        Ok(())
+    }
+
+    async fn claim(
+        &mut self,
+        limit: usize,
+        node: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Claim>> {
+        claim(&self.conn, limit, node, ms(now), ms(lease_until))
+    }
+
+    async fn renew(&mut self, tokens: &[ClaimToken], lease_until: DateTime<Utc>) -> Result<Vec<bool>> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE refresh_queue SET lease_until = ?3 WHERE id = ?1 AND fence = ?2 AND state = 'running'",
+        )?;
+        let until = ms(lease_until);
+        tokens.iter().map(|t| Ok(stmt.execute(params![t.id, t.fence, until])? == 1)).collect()
+    }
+
+    async fn drop_expired_where_waiting(&mut self, now: DateTime<Utc>) -> Result<Vec<Option<RunId>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM refresh_queue AS q INDEXED BY refresh_queue_leases
+             WHERE q.state = 'running' AND q.lease_until <= ?1
+               AND EXISTS (SELECT 1 FROM refresh_queue w
+                           WHERE w.member_key = q.member_key AND w.state IN ('queued', 'retrying'))
+             RETURNING run_id",
+        )?;
+        let rows = stmt.query_map([ms(now)], |r| r.get::<_, Option<i64>>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn return_expired(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        let sql = format!(
+            "UPDATE refresh_queue INDEXED BY refresh_queue_leases
+             SET state = 'retrying', due_at = ?1, sort_key = {SORT_KEY_SQL}, fence = NULL, lease_until = NULL,
+                node = NULL
+             WHERE state = 'running' AND lease_until <= ?1"
+        );
+        Ok(self.conn.prepare_cached(&sql)?.execute(params![ms(now), aging_step_ms()])? as u64)
+    }
+
+    async fn requeue_dead(&mut self, transient_only: bool, now: DateTime<Utc>) -> Result<u64> {
+        requeue_dead(&self.conn, transient_only, ms(now))
+    }
+
+    async fn key_entries(&mut self, key: &str) -> Result<KeyEntries> {
+        let conn = &self.conn;
+        let find = |state_sql: &str| -> Result<Option<EntryRef>> {
+            Ok(conn
+                .prepare_cached(&format!("SELECT id, run_id FROM refresh_queue WHERE member_key = ?1 AND {state_sql}"))?
+                .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        };
+        Ok(KeyEntries {
+            waiting: find("state IN ('queued', 'retrying')")?,
+            running: find("state = 'running'")?,
+            dead: find("state = 'dead'")?,
+        })
+    }
+
+    async fn requeue_entry(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE refresh_queue SET state = 'queued', attempts = 0, due_at = MIN(due_at, ?1),
+                    sort_key = MIN(due_at, ?1) - priority * ?2, fence = NULL, lease_until = NULL, node = NULL
+                 WHERE id = ?3",
+            )?
+            .execute(params![ms(now), aging_step_ms(), id])?;
+        Ok(())
+    }
 }
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
@@ -547,72 +510,7 @@ fn is_pending(conn: &Connection, key: &str) -> Result<bool> {
         .query_row([key], |r| r.get(0))?)
 }
 
-#[async_trait::async_trait]
-impl QueueStore for SqliteStore {
-    async fn enqueue(
-        &self,
-        keys: &[MemberKey],
-        trigger: Trigger,
-        run_id: Option<RunId>,
-        due: DateTime<Utc>,
-    ) -> Result<EnqueueResult> {
-        let mut total = EnqueueResult::default();
-        for chunk in keys.chunks(ENQUEUE_CHUNK) {
-            let keys: Vec<String> = chunk.iter().map(|k| k.as_str().to_owned()).collect();
-            let due = ms(due);
-            let r =
-                self.write_op(move |ctx| enqueue_chunk(&ctx.conn, &keys, trigger, run_id, due, ms(Utc::now()))).await?;
-            total.created += r.created;
-            total.merged += r.merged;
-        }
-        Ok(total)
-    }
-
-    async fn claim(&self, limit: usize, node: &str, now: DateTime<Utc>, lease: Duration) -> Result<Vec<Claim>> {
-        let node = node.to_owned();
-        let until = ms(lease_until(now, lease));
-        self.write_op(move |ctx| claim(&ctx.conn, limit, &node, ms(now), until)).await
-    }
-
-    async fn renew(&self, tokens: &[ClaimToken], now: DateTime<Utc>, lease: Duration) -> Result<Vec<bool>> {
-        let tokens = tokens.to_vec();
-        let until = ms(lease_until(now, lease));
-        self.write_op(move |ctx| renew(&ctx.conn, &tokens, until)).await
-    }
-
-    async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<u64> {
-        self.write_op(move |ctx| rescue_expired(&ctx.conn, ms(now))).await
-    }
-
-    async fn release(&self, tokens: &[ClaimToken], due: DateTime<Utc>) -> Result<u64> {
-        let tokens = tokens.to_vec();
-        self.write_op(move |ctx| release(&ctx.conn, &tokens, ms(due), ms(Utc::now()))).await
-    }
-
-    async fn requeue(&self, selector: &RequeueSelector, now: DateTime<Utc>) -> Result<u64> {
-        let now = ms(now);
-        match selector {
-            RequeueSelector::AllDead => self.write_op(move |ctx| requeue_dead(&ctx.conn, false, now)).await,
-            RequeueSelector::TransientDead => self.write_op(move |ctx| requeue_dead(&ctx.conn, true, now)).await,
-            RequeueSelector::Keys(keys) => {
-                let mut n = 0;
-                for chunk in keys.chunks(ENQUEUE_CHUNK) {
-                    let keys: Vec<String> = chunk.iter().map(|k| k.as_str().to_owned()).collect();
-                    n += self
-                        .write_op(move |ctx| {
-                            let mut n = 0;
-                            for k in &keys {
-                                n += u64::from(requeue_key(&ctx.conn, k, now)?);
-                            }
-                            Ok(n)
-                        })
-                        .await?;
-                }
-                Ok(n)
-            }
-        }
-    }
-
+impl QueueReads for SqliteBackend {
     async fn queue_counts(&self) -> Result<QueueCounts> {
         self.read_op(queue_counts).await
     }
@@ -634,9 +532,10 @@ impl QueueStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use amsync_core::queue::sort_key;
 
     use super::super::query_plan as plan;
+    use super::*;
 
     #[test]
     fn queue_statements_use_their_indexes() {
@@ -696,7 +595,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::migrate::apply(&mut conn).unwrap();
         let keys: Vec<String> = (0..20).map(|i| format!("K{i:02}")).collect();
-        enqueue_chunk(&conn, &keys, Trigger::Full, None, 0, 0).unwrap();
+        for k in &keys {
+            insert_waiting(&conn, k, Trigger::Full, 1, None, 0, sort_key(0, 1), 0).unwrap();
+        }
         for (i, limit) in [1, 3, 2, 5].into_iter().enumerate() {
             assert_eq!(claim(&conn, limit, "n", 10, 1_000 + i as i64).unwrap().len(), limit);
         }

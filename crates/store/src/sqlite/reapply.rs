@@ -5,6 +5,9 @@
 //! order, so refresh commits interleave with it instead of waiting for one
 //! long transaction. Only members whose kept memberships change are
 //! written; payloads and `ams_memberships` are never touched.
+//!
+//! seam: phase 2 — the wanted set (`rules.includes` over the stored list)
+//! is a rule for core, and the batch an op of `ops/reapply.rs`.
 
 use std::collections::HashSet;
 
@@ -14,13 +17,16 @@ use amsync_core::member::MemberDetails;
 use amsync_core::record::{MemberRecord, MemberStatus};
 use amsync_core::rules::RuleSet;
 use amsync_core::{MemberKey, Trigger};
-use rusqlite::{params, Connection};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
 
-use super::codec::{self, from_json};
+use super::codec::{self, from_json, ms};
 use super::member_io as io;
-use super::refresh::record_change;
 use super::runs::add_counts;
+use super::tx::run_now;
+use super::SqliteTx;
 use crate::error::Result;
+use crate::ops::refresh::record_change;
 use crate::types::{ReapplySummary, RunCounts};
 
 /// Members per writer operation.
@@ -29,14 +35,15 @@ pub(crate) const BATCH: usize = 1000;
 /// One batch: members with a key after `after`. Returns the summary of the
 /// batch and the last key it read (`None` when there was none left).
 pub(crate) fn batch(
-    conn: &Connection,
+    tx: &mut SqliteTx,
     rules: &RuleSet,
     trigger: Trigger,
     run_id: Option<i64>,
-    at: i64,
+    at: DateTime<Utc>,
     after: &str,
 ) -> Result<(ReapplySummary, Option<String>)> {
-    let rows: Vec<(String, String)> = conn
+    let rows: Vec<(String, String)> = tx
+        .conn
         .prepare_cached("SELECT key, ams_memberships FROM members WHERE key > ?1 ORDER BY key LIMIT ?2")?
         .query_map(params![after, BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -45,7 +52,7 @@ pub(crate) fn batch(
     for (key, json) in rows {
         sum.members += 1;
         let all: Vec<Membership> = from_json("AMS memberships", &json)?;
-        let kept = io::load_membership_ids(conn, &key)?;
+        let kept = io::load_membership_ids(&tx.conn, &key)?;
         let id = |m: &Membership| (m.community.key.to_string(), m.begin);
         let wanted: HashSet<_> = all.iter().filter(|m| rules.includes(&m.community)).map(id).collect();
         if wanted == kept {
@@ -64,9 +71,9 @@ pub(crate) fn batch(
             local_groups: Vec::new(),
         };
         let plan = plan_rules(&old, &all, rules);
-        io::replace_memberships(conn, &key, &plan.new.memberships, true)?;
-        conn.prepare_cached("UPDATE members SET updated_at = ?2 WHERE key = ?1")?.execute(params![key, at])?;
-        record_change(conn, &key, trigger, run_id, at, &plan)?;
+        io::replace_memberships(&tx.conn, &key, &plan.new.memberships, true)?;
+        tx.conn.prepare_cached("UPDATE members SET updated_at = ?2 WHERE key = ?1")?.execute(params![key, ms(at)])?;
+        run_now(record_change(tx, &key, trigger, run_id, at, &plan))?;
         sum.changed += 1;
         sum.memberships_added += wanted.difference(&kept).count() as u64;
         sum.memberships_removed += kept.difference(&wanted).count() as u64;
@@ -78,7 +85,7 @@ pub(crate) fn batch(
             unchanged: sum.members - sum.changed,
             ..Default::default()
         };
-        add_counts(conn, run, &counts)?;
+        add_counts(&tx.conn, run, &counts)?;
     }
     Ok((sum, last))
 }

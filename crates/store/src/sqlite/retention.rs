@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
 use super::codec::ms;
-use super::{erase, SqliteStore};
+use super::{erase, SqliteBackend, SqliteTx};
 use crate::data_protection::{PruneReport, RetentionPolicy};
 use crate::error::Result;
 
@@ -124,8 +124,9 @@ pub(crate) fn used_token_ids(conn: &Connection, cutoff: i64) -> Result<u64> {
 /// Members disabled by their source (never by an admin) whose row has not
 /// changed since `cutoff`: every row about them goes, with an `erased`
 /// change-feed entry; no tombstone, so the AMS may bring them back.
-pub(crate) fn disabled_members(conn: &Connection, cutoff: i64, now: i64) -> Result<u64> {
-    let keys: Vec<String> = conn
+pub(crate) fn disabled_members(tx: &mut SqliteTx, cutoff: i64, now: i64) -> Result<u64> {
+    let keys: Vec<String> = tx
+        .conn
         .prepare_cached(
             "SELECT key FROM members WHERE status = 'disabled' AND updated_at < ?1
                AND disabled_reason IS NOT 'admin' ORDER BY updated_at LIMIT ?2",
@@ -133,7 +134,7 @@ pub(crate) fn disabled_members(conn: &Connection, cutoff: i64, now: i64) -> Resu
         .query_map(params![cutoff, MEMBER_BATCH as i64], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for key in &keys {
-        erase::erase_rows(conn, key, now, false)?;
+        erase::erase_rows(tx, key, now, false)?;
     }
     if !keys.is_empty() {
         tracing::info!(members = keys.len(), "removed members disabled for longer than retention.disabled_members");
@@ -143,30 +144,33 @@ pub(crate) fn disabled_members(conn: &Connection, cutoff: i64, now: i64) -> Resu
 
 /// One kind of pruning: a batch function, its batch size, and where its
 /// count goes in the report.
-type Step = (fn(&Connection, i64, i64, i64) -> Result<u64>, usize, fn(&mut PruneReport) -> &mut u64);
+type Step = (fn(&mut SqliteTx, i64, i64, i64) -> Result<u64>, usize, fn(&mut PruneReport) -> &mut u64);
 
 /// Runs every kind of pruning to the end, one bounded batch per write.
-pub(crate) async fn prune(store: &SqliteStore, p: &RetentionPolicy, now: DateTime<Utc>) -> Result<PruneReport> {
+pub(crate) async fn prune(store: &SqliteBackend, p: &RetentionPolicy, now: DateTime<Utc>) -> Result<PruneReport> {
     let idle = i64::try_from(p.session_idle_timeout.as_millis()).unwrap_or(i64::MAX);
     let steps: [(i64, Step); 8] = [
-        (cutoff(now, p.history), (|c, cut, _, _| history(c, cut), BATCH, |r| &mut r.history)),
-        (cutoff(now, p.change_feed), (|c, cut, _, _| change_feed(c, cut), BATCH, |r| &mut r.change_feed)),
-        (cutoff(now, p.runs), (|c, cut, _, _| runs(c, cut), BATCH, |r| &mut r.runs)),
+        (cutoff(now, p.history), (|t, cut, _, _| history(&t.conn, cut), BATCH, |r| &mut r.history)),
+        (cutoff(now, p.change_feed), (|t, cut, _, _| change_feed(&t.conn, cut), BATCH, |r| &mut r.change_feed)),
+        (cutoff(now, p.runs), (|t, cut, _, _| runs(&t.conn, cut), BATCH, |r| &mut r.runs)),
         // Decided approvals are kept as long as the runs that held them.
-        (cutoff(now, p.runs), (|c, cut, _, _| approvals(c, cut), MEMBER_BATCH, |r| &mut r.approvals)),
-        (cutoff(now, p.sessions), (|c, cut, idle, _| sessions(c, cut, idle), BATCH, |r| &mut r.sessions)),
-        (cutoff(now, p.sessions), (|c, cut, _, _| mobile_tokens(c, cut), BATCH, |r| &mut r.mobile_tokens)),
-        (cutoff(now, p.used_token_ids), (|c, cut, _, _| used_token_ids(c, cut), BATCH, |r| &mut r.used_token_ids)),
+        (cutoff(now, p.runs), (|t, cut, _, _| approvals(&t.conn, cut), MEMBER_BATCH, |r| &mut r.approvals)),
+        (cutoff(now, p.sessions), (|t, cut, idle, _| sessions(&t.conn, cut, idle), BATCH, |r| &mut r.sessions)),
+        (cutoff(now, p.sessions), (|t, cut, _, _| mobile_tokens(&t.conn, cut), BATCH, |r| &mut r.mobile_tokens)),
+        (
+            cutoff(now, p.used_token_ids),
+            (|t, cut, _, _| used_token_ids(&t.conn, cut), BATCH, |r| &mut r.used_token_ids),
+        ),
         (
             cutoff(now, p.disabled_members),
-            (|c, cut, _, now| disabled_members(c, cut, now), MEMBER_BATCH, |r| &mut r.disabled_members),
+            (|t, cut, _, now| disabled_members(t, cut, now), MEMBER_BATCH, |r| &mut r.disabled_members),
         ),
     ];
     let mut report = PruneReport::default();
     let now_ms = ms(now);
     for (cut, (step, batch, slot)) in steps {
         loop {
-            let n = store.write_op(move |ctx| step(&ctx.conn, cut, idle, now_ms)).await?;
+            let n = store.write_op(move |tx| step(tx, cut, idle, now_ms)).await?;
             report.batches += 1;
             *slot(&mut report) += n;
             if (n as usize) < batch {

@@ -1,17 +1,16 @@
-//! Runs: one trigger's work, its counters, and when it finishes.
-//!
-//! A run with queue entries finishes when its listing is over and its last
-//! entry settles (deleted after success, or dead); the commit or queue
-//! operation that settles it finishes it in the same transaction.
+//! Runs in SQL: their single operations (`RunTx`) and reads (`RunReads`).
+//! When a run ends, and as what, is decided in `ops/runs.rs` and
+//! `amsync_core::run`.
 
 use amsync_core::Trigger;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms, to_json};
-use super::SqliteStore;
-use crate::api::RunStore;
-use crate::error::{Result, StoreError};
+use super::codec::{self, count, from_json, from_ms, opt_from_ms};
+use super::codec::{ms, to_json};
+use super::{SqliteBackend, SqliteTx};
+use crate::backend::{RunEndFacts, RunReads, RunTx};
+use crate::error::Result;
 use crate::types::*;
 
 /// Adds to a run's counters.
@@ -40,45 +39,6 @@ pub(crate) fn add_counts(conn: &Connection, id: i64, c: &RunCounts) -> Result<bo
             c.held as i64
         ])?;
     Ok(n == 1)
-}
-
-fn has_pending(conn: &Connection, id: i64) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM refresh_queue WHERE run_id = ?1 AND state <> 'dead')")?
-        .query_row([id], |r| r.get(0))?)
-}
-
-/// The outcome of a run that ran to its end: partial when an entry went to
-/// the dead letters or the listing reported an error (failed when it
-/// enqueued nothing then).
-fn natural_outcome(dead: i64, enqueued: i64, error: bool) -> RunOutcome {
-    match (error, dead > 0) {
-        (true, _) if enqueued == 0 => RunOutcome::Failed,
-        (true, _) | (false, true) => RunOutcome::Partial,
-        (false, false) => RunOutcome::Succeeded,
-    }
-}
-
-/// Finishes a run whose listing is over and whose last entry has settled.
-pub(crate) fn maybe_finish(conn: &Connection, id: i64, at: i64) -> Result<()> {
-    let row = conn
-        .prepare_cached(
-            "SELECT listing_done, finished_at IS NULL, dead, enqueued, error IS NOT NULL FROM runs WHERE id = ?1",
-        )?
-        .query_row([id], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .optional()?;
-    let Some((listing_done, open, dead, enqueued, error)) = row else { return Ok(()) };
-    if !listing_done || !open || has_pending(conn, id)? {
-        return Ok(());
-    }
-    let outcome = natural_outcome(dead, enqueued, error);
-    conn.prepare_cached("UPDATE runs SET finished_at = ?2, outcome = ?3 WHERE id = ?1")?.execute(params![
-        id,
-        at,
-        outcome.as_str()
-    ])?;
-    tracing::info!(run = id, outcome = outcome.as_str(), "run finished");
-    Ok(())
 }
 
 const RUN_COLUMNS: &str =
@@ -200,80 +160,98 @@ fn list_runs(conn: &Connection, f: &RunFilter) -> Result<Vec<Run>> {
     raw.into_iter().map(RawRun::into_run).collect()
 }
 
-fn not_found(id: i64) -> StoreError {
-    StoreError::NotFound(format!("run {id}"))
-}
-
-#[async_trait::async_trait]
-impl RunStore for SqliteStore {
-    async fn start_run(
-        &self,
+impl RunTx for SqliteTx {
+    async fn insert_run(
+        &mut self,
         kind: Trigger,
         at: DateTime<Utc>,
         watermark_before: Option<DateTime<Utc>>,
-        params: serde_json::Value,
+        params: &serde_json::Value,
     ) -> Result<RunId> {
-        let params = to_json(&params);
-        self.write_op(move |ctx| {
-            Ok(ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO runs (kind, started_at, outcome, watermark_before, params)
-                     VALUES (?1, ?2, 'running', ?3, ?4) RETURNING id",
-                )?
-                .query_row(params![kind.as_str(), ms(at), watermark_before.map(ms), params], |r| r.get(0))?)
-        })
-        .await
+        Ok(self
+            .conn
+            .prepare_cached(
+                "INSERT INTO runs (kind, started_at, outcome, watermark_before, params)
+                 VALUES (?1, ?2, 'running', ?3, ?4) RETURNING id",
+            )?
+            .query_row(params![kind.as_str(), ms(at), watermark_before.map(ms), to_json(params)], |r| r.get(0))?)
     }
 
-    async fn add_run_counts(&self, id: RunId, counts: &RunCounts) -> Result<()> {
-        let counts = counts.clone();
-        self.write_op(move |ctx| if add_counts(&ctx.conn, id, &counts)? { Ok(()) } else { Err(not_found(id)) }).await
+    async fn add_run_counts(&mut self, id: RunId, counts: &RunCounts) -> Result<bool> {
+        add_counts(&self.conn, id, counts)
     }
 
-    async fn finish_listing(
-        &self,
+    async fn mark_listing_done(
+        &mut self,
+        id: RunId,
+        watermark_after: Option<DateTime<Utc>>,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE runs SET listing_done = 1, watermark_after = COALESCE(?2, watermark_after),
+                    error = COALESCE(?3, error), lease_until = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, watermark_after.map(ms), error])?;
+        Ok(n > 0)
+    }
+
+    async fn end_run(
+        &mut self,
         id: RunId,
         at: DateTime<Utc>,
-        watermark_after: Option<DateTime<Utc>>,
-        error: Option<String>,
-    ) -> Result<()> {
-        self.write_op(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(
-                    "UPDATE runs SET listing_done = 1, watermark_after = COALESCE(?2, watermark_after),
-                        error = COALESCE(?3, error), lease_until = NULL
-                     WHERE id = ?1",
-                )?
-                .execute(params![id, watermark_after.map(ms), error])?;
-            if n == 0 {
-                return Err(not_found(id));
-            }
-            maybe_finish(&ctx.conn, id, ms(at))
-        })
-        .await
+        outcome: RunOutcome,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE runs SET finished_at = ?2, outcome = ?3, error = COALESCE(?4, error), listing_done = 1,
+                    lease_until = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ms(at), outcome.as_str(), error])?;
+        Ok(n > 0)
     }
 
-    async fn finish_run(&self, id: RunId, at: DateTime<Utc>, outcome: RunOutcome, error: Option<String>) -> Result<()> {
-        self.write_op(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(
-                    "UPDATE runs SET finished_at = ?2, outcome = ?3, error = COALESCE(?4, error), listing_done = 1,
-                        lease_until = NULL
-                     WHERE id = ?1",
-                )?
-                .execute(params![id, ms(at), outcome.as_str(), error])?;
-            if n == 0 {
-                Err(not_found(id))
-            } else {
-                Ok(())
-            }
-        })
-        .await
+    async fn run_end_facts(&mut self, id: RunId) -> Result<Option<RunEndFacts>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT listing_done, finished_at IS NOT NULL, dead, enqueued, error IS NOT NULL FROM runs WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(RunEndFacts {
+                    listing_done: r.get(0)?,
+                    finished: r.get(1)?,
+                    dead: count(r.get(2)?),
+                    enqueued: count(r.get(3)?),
+                    listing_error: r.get(4)?,
+                })
+            })
+            .optional()?)
     }
 
+    async fn has_unsettled_entries(&mut self, id: RunId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM refresh_queue WHERE run_id = ?1 AND state <> 'dead')")?
+            .query_row([id], |r| r.get(0))?)
+    }
+
+    async fn close_run(&mut self, id: RunId, at: DateTime<Utc>, outcome: RunOutcome) -> Result<()> {
+        self.conn.prepare_cached("UPDATE runs SET finished_at = ?2, outcome = ?3 WHERE id = ?1")?.execute(params![
+            id,
+            ms(at),
+            outcome.as_str()
+        ])?;
+        Ok(())
+    }
+}
+
+impl RunReads for SqliteBackend {
     async fn get_run(&self, id: RunId) -> Result<Option<Run>> {
         self.read_op(move |c| get_run(c, id)).await
     }
@@ -290,18 +268,5 @@ impl RunStore for SqliteStore {
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
         let filter = filter.clone();
         self.read_op(move |c| list_runs(c, &filter)).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outcomes() {
-        assert_eq!(natural_outcome(0, 10, false), RunOutcome::Succeeded);
-        assert_eq!(natural_outcome(1, 10, false), RunOutcome::Partial);
-        assert_eq!(natural_outcome(0, 10, true), RunOutcome::Partial);
-        assert_eq!(natural_outcome(0, 0, true), RunOutcome::Failed);
     }
 }

@@ -10,8 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::access::bump_access_version;
 use super::cache::{read_rules, RULES_SETTING};
 use super::codec::{self, ms, opt_from_ms, to_json};
-use super::SqliteStore;
-use crate::api::{GroupInfo, SettingsStore};
+use super::SqliteBackend;
+use crate::api::GroupInfo;
+use crate::backend::{SettingsReads, SettingsWritesPhase2};
 use crate::error::Result;
 
 const SEEDED_SETTING: &str = "seeded";
@@ -67,8 +68,32 @@ fn security_groups(conn: &Connection) -> Result<Vec<GroupInfo>> {
     Ok(out)
 }
 
-#[async_trait::async_trait]
-impl SettingsStore for SqliteStore {
+impl SettingsReads for SqliteBackend {
+    async fn community_rules(&self) -> Result<RuleSet> {
+        self.read_op(read_rules).await
+    }
+
+    async fn is_member_groups(&self) -> Result<Vec<GroupKey>> {
+        self.read_op(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams' ORDER BY key",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(codec::key("group", row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn security_groups(&self) -> Result<Vec<GroupInfo>> {
+        self.read_op(security_groups).await
+    }
+}
+
+impl SettingsWritesPhase2 for SqliteBackend {
     async fn seed_settings(&self, rules: &RuleSet, is_member: &[GroupKey]) -> Result<bool> {
         let rules = to_json(rules);
         let is_member = is_member.to_vec();
@@ -93,10 +118,6 @@ impl SettingsStore for SqliteStore {
         .await
     }
 
-    async fn community_rules(&self) -> Result<RuleSet> {
-        self.read_op(read_rules).await
-    }
-
     async fn set_community_rules(&self, rules: &RuleSet) -> Result<()> {
         let rules = to_json(rules);
         self.write_op(move |ctx| {
@@ -107,24 +128,5 @@ impl SettingsStore for SqliteStore {
             Ok(())
         })
         .await
-    }
-
-    async fn is_member_groups(&self) -> Result<Vec<GroupKey>> {
-        self.read_op(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT key FROM security_groups WHERE is_member = 1 AND source = 'ams' ORDER BY key",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(codec::key("group", row?)?);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    async fn security_groups(&self) -> Result<Vec<GroupInfo>> {
-        self.read_op(security_groups).await
     }
 }

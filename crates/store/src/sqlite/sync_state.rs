@@ -6,13 +6,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::codec::{from_ms, ms, opt_from_ms};
-use super::SqliteStore;
-use crate::api::SyncStateStore;
+use super::{SqliteBackend, SqliteTx};
+use crate::backend::{SyncStateReads, SyncStateTx, SyncStateWritesPhase2};
 use crate::error::{Result, StoreError};
 use crate::types::{NodeInfo, SourceState};
 
-#[async_trait::async_trait]
-impl SyncStateStore for SqliteStore {
+impl SyncStateReads for SqliteBackend {
     async fn watermark(&self, name: &str) -> Result<Option<DateTime<Utc>>> {
         let name = name.to_owned();
         self.read_op(move |c| {
@@ -20,21 +19,6 @@ impl SyncStateStore for SqliteStore {
                 .query_row([&name], |r| r.get::<_, i64>(0))
                 .optional()?
                 .map(from_ms))
-        })
-        .await
-    }
-
-    async fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        let name = name.to_owned();
-        self.write_op(move |ctx| {
-            let at: i64 = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO watermarks (name, at) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET at = MAX(at, excluded.at) RETURNING at",
-                )?
-                .query_row(params![name, ms(to)], |r| r.get(0))?;
-            Ok(from_ms(at))
         })
         .await
     }
@@ -47,6 +31,45 @@ impl SyncStateStore for SqliteStore {
                 })
                 .optional()?
                 .unwrap_or(SourceState { paused: false, reason: None, since: None }))
+        })
+        .await
+    }
+
+    async fn live_nodes(&self, now: DateTime<Utc>, ttl: Duration) -> Result<Vec<NodeInfo>> {
+        let since = ms(now) - ttl.as_millis().min(i64::MAX as u128) as i64;
+        self.read_op(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, role, last_seen, task_restarts FROM nodes WHERE last_seen >= ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([since], |r| {
+                let restarts: Option<String> = r.get(3)?;
+                Ok(NodeInfo {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    last_seen: from_ms(r.get(2)?),
+                    // Written by this code as JSON; an unreadable value
+                    // (a newer binary's shape) shows as none, not an error.
+                    task_restarts: restarts.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
+
+impl SyncStateWritesPhase2 for SqliteBackend {
+    async fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let name = name.to_owned();
+        self.write_op(move |ctx| {
+            let at: i64 = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO watermarks (name, at) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET at = MAX(at, excluded.at) RETURNING at",
+                )?
+                .query_row(params![name, ms(to)], |r| r.get(0))?;
+            Ok(from_ms(at))
         })
         .await
     }
@@ -85,26 +108,6 @@ impl SyncStateStore for SqliteStore {
         })
         .await
     }
-
-    async fn live_nodes(&self, now: DateTime<Utc>, ttl: Duration) -> Result<Vec<NodeInfo>> {
-        let since = ms(now) - ttl.as_millis().min(i64::MAX as u128) as i64;
-        self.read_op(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, role, last_seen, task_restarts FROM nodes WHERE last_seen >= ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([since], |r| {
-                let restarts: Option<String> = r.get(3)?;
-                Ok(NodeInfo {
-                    id: r.get(0)?,
-                    role: r.get(1)?,
-                    last_seen: from_ms(r.get(2)?),
-                    // Written by this code as JSON; an unreadable value
-                    // (a newer binary's shape) shows as none, not an error.
-                    task_restarts: restarts.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-        .await
-    }
 }
+
+impl SyncStateTx for SqliteTx {}

@@ -21,7 +21,7 @@
 //!
 //! Emptying the write-ahead log: an operation whose deleted content must
 //! not outlive it (an erase) asks for it with
-//! [`WriterCtx::empty_wal_after_commit`]. Deleted content is overwritten in
+//! [`SqliteTx::empty_wal_after_commit`]. Deleted content is overwritten in
 //! the pages written from then on (`secure_delete`), but the WAL still
 //! holds the pages as they were before, until a checkpoint overwrites or
 //! truncates it. So once such a group has committed, and before its
@@ -45,16 +45,18 @@ use tokio::sync::{mpsc, oneshot};
 use super::cache::Cache;
 use crate::error::{Result, StoreError};
 
-/// What an operation runs with, on the writer thread, inside its savepoint.
-pub(crate) struct WriterCtx {
+/// What an operation runs with, on the writer thread, inside its savepoint:
+/// the writer's connection and cache. It implements every `…Tx` trait of
+/// [`crate::backend`] (see `tx.rs`).
+pub(crate) struct SqliteTx {
     pub conn: Connection,
     pub cache: Cache,
     wal_emptying: WalEmptying,
 }
 
-impl WriterCtx {
-    pub fn new(conn: Connection) -> WriterCtx {
-        WriterCtx { conn, cache: Cache::default(), wal_emptying: WalEmptying::default() }
+impl SqliteTx {
+    pub fn new(conn: Connection) -> SqliteTx {
+        SqliteTx { conn, cache: Cache::default(), wal_emptying: WalEmptying::default() }
     }
 
     /// Asks the writer to empty the write-ahead log once this operation's
@@ -91,10 +93,10 @@ pub const WRITER_THREAD_NAME: &str = "amsync-sqlite-writer";
 /// holds its member and raw answers, a few KiB).
 const CHANNEL_CAPACITY: usize = 1024;
 
-trait WriteOp: Send {
+trait PendingOp: Send {
     /// Runs the operation; returns whether it succeeded. May be called again
     /// after a rollback; the last run's result is the answer.
-    fn run(&mut self, ctx: &mut WriterCtx) -> bool;
+    fn run(&mut self, ctx: &mut SqliteTx) -> bool;
     /// Records a failure that happened outside `run` (a panic).
     fn fail(&mut self, e: StoreError);
     /// Answers the caller once the group's fate is known.
@@ -110,12 +112,12 @@ struct Op<T, F> {
     tx: oneshot::Sender<(Result<T>, F)>,
 }
 
-impl<T, F> WriteOp for Op<T, F>
+impl<T, F> PendingOp for Op<T, F>
 where
     T: Send,
-    F: FnMut(&mut WriterCtx) -> Result<T> + Send,
+    F: FnMut(&mut SqliteTx) -> Result<T> + Send,
 {
-    fn run(&mut self, ctx: &mut WriterCtx) -> bool {
+    fn run(&mut self, ctx: &mut SqliteTx) -> bool {
         let r = (self.f)(ctx);
         let ok = r.is_ok();
         self.out = Some(r);
@@ -170,17 +172,17 @@ struct Counters {
 
 /// The handle async code holds.
 pub(crate) struct Writer {
-    tx: Mutex<Option<mpsc::Sender<Box<dyn WriteOp>>>>,
+    tx: Mutex<Option<mpsc::Sender<Box<dyn PendingOp>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     counters: Arc<Counters>,
 }
 
 impl Writer {
     pub fn start(conn: Connection, group_commit_max: usize) -> Result<Writer> {
-        let (tx, rx) = mpsc::channel::<Box<dyn WriteOp>>(CHANNEL_CAPACITY);
+        let (tx, rx) = mpsc::channel::<Box<dyn PendingOp>>(CHANNEL_CAPACITY);
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
-        let ctx = WriterCtx::new(conn);
+        let ctx = SqliteTx::new(conn);
         let max = group_commit_max.max(1);
         let thread = std::thread::Builder::new()
             .name(WRITER_THREAD_NAME.into())
@@ -194,7 +196,7 @@ impl Writer {
     pub async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&mut WriterCtx) -> Result<T> + Send + 'static,
+        F: FnMut(&mut SqliteTx) -> Result<T> + Send + 'static,
     {
         let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or(StoreError::Closed)?;
         let (tx, rx) = oneshot::channel();
@@ -235,8 +237,8 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(mut ctx: WriterCtx, mut rx: mpsc::Receiver<Box<dyn WriteOp>>, max: usize, counters: &Counters) {
-    let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(max);
+fn writer_loop(mut ctx: SqliteTx, mut rx: mpsc::Receiver<Box<dyn PendingOp>>, max: usize, counters: &Counters) {
+    let mut batch: Vec<Box<dyn PendingOp>> = Vec::with_capacity(max);
     while let Some(op) = rx.blocking_recv() {
         batch.push(op);
         while batch.len() < max {
@@ -252,7 +254,7 @@ fn writer_loop(mut ctx: WriterCtx, mut rx: mpsc::Receiver<Box<dyn WriteOp>>, max
 
 /// Adds the pages the group wrote to the counters, before its callers are
 /// answered (so a caller that reads the stats sees its own commit).
-fn count_pages(ctx: &WriterCtx, counters: &Counters) {
+fn count_pages(ctx: &SqliteTx, counters: &Counters) {
     counters.pages_written.fetch_add(take_pages_written(&ctx.conn), Ordering::Relaxed);
 }
 
@@ -280,7 +282,7 @@ fn take_pages_written(conn: &Connection) -> u64 {
 
 /// After a commit: empties the WAL when a committed group asked for it and
 /// it is still owed (see the module doc).
-fn empty_wal_if_owed(ctx: &mut WriterCtx) {
+fn empty_wal_if_owed(ctx: &mut SqliteTx) {
     let w = &mut ctx.wal_emptying;
     if std::mem::take(&mut w.requested) {
         w.owed = true;
@@ -334,7 +336,7 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs one operation, turning a panic into its failure.
-fn run_one(ctx: &mut WriterCtx, op: &mut Box<dyn WriteOp>) -> bool {
+fn run_one(ctx: &mut SqliteTx, op: &mut Box<dyn PendingOp>) -> bool {
     match catch_unwind(AssertUnwindSafe(|| op.run(ctx))) {
         Ok(ok) => ok,
         Err(_) => {
@@ -345,7 +347,7 @@ fn run_one(ctx: &mut WriterCtx, op: &mut Box<dyn WriteOp>) -> bool {
     }
 }
 
-fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &Counters) {
+fn run_batch(ctx: &mut SqliteTx, batch: &mut Vec<Box<dyn PendingOp>>, counters: &Counters) {
     if let Err(e) = exec(&ctx.conn, "BEGIN IMMEDIATE") {
         fail_batch(ctx, batch, counters, e.into());
         return;
@@ -410,7 +412,7 @@ fn run_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &
 /// The safe path: a SAVEPOINT per operation, a failing one rolled back to
 /// it alone. Returns how many failed; an error when SQLite aborted the whole
 /// transaction (disk full, I/O error), taking the others' writes with it.
-fn run_with_savepoints(ctx: &mut WriterCtx, batch: &mut [Box<dyn WriteOp>]) -> Result<u64> {
+fn run_with_savepoints(ctx: &mut SqliteTx, batch: &mut [Box<dyn PendingOp>]) -> Result<u64> {
     let mut failed = 0u64;
     for op in batch.iter_mut() {
         if let Err(e) = exec(&ctx.conn, "SAVEPOINT op") {
@@ -442,7 +444,7 @@ fn run_with_savepoints(ctx: &mut WriterCtx, batch: &mut [Box<dyn WriteOp>]) -> R
     Ok(failed)
 }
 
-fn fail_batch(ctx: &mut WriterCtx, batch: &mut Vec<Box<dyn WriteOp>>, counters: &Counters, e: StoreError) {
+fn fail_batch(ctx: &mut SqliteTx, batch: &mut Vec<Box<dyn PendingOp>>, counters: &Counters, e: StoreError) {
     tracing::error!(error = %e, ops = batch.len(), "a group commit failed");
     if !ctx.conn.is_autocommit() {
         let _ = exec(&ctx.conn, "ROLLBACK");

@@ -310,6 +310,44 @@ pub async fn an_is_member_designation_feeds_every_member_whose_aggregate_flips(d
     assert_eq!((fellow.source, fellow.is_member, fellow.first_seen), (GroupSource::Ams, true, None));
 }
 
+pub async fn searching_is_member_lists_exactly_whom_the_is_member_rule_counts(db: &mut TestDb) {
+    let s = db.s();
+    let holding = |k: &str, groups: &[&str]| {
+        let mut m = member(k);
+        m.groups = groups.iter().map(|g| group(g)).collect();
+        m
+    };
+    // B's AMS spells the designated group differently from the key it was
+    // registered under (A's); D holds it but is disabled (by an admin).
+    let members = [
+        holding("A", &["MEMBER"]),
+        holding("B", &["member"]),
+        holding("C", &["STUDENT"]),
+        holding("D", &["MEMBER"]),
+        holding("E", &[]),
+        holding("F", &["STAFF", "Fellow"]),
+    ];
+    for m in members {
+        s.commit_refresh(commit(m, t0())).await.unwrap();
+    }
+    s.admin_set_status(&key("D"), true, "admin", t0()).await.unwrap();
+    let designate = [upsert("MEMBER", None, None, Some(true)), upsert("FELLOW", None, None, Some(true))];
+    s.upsert_security_groups(&designate, t0()).await.unwrap();
+    let designated = amsync_core::group::IsMemberGroups::new(&s.is_member_groups().await.unwrap());
+    let mut by_rule = Vec::new();
+    for k in ["A", "B", "C", "D", "E", "F"] {
+        let m = s.get_member(&key(k)).await.unwrap().unwrap();
+        if m.record.is_member(&designated) {
+            by_rule.push(k);
+        }
+    }
+    let query = MemberQuery { group: Some("IsMember".into()), limit: 100, ..MemberQuery::default() };
+    let found = s.search_members(&query).await.unwrap();
+    let by_search: Vec<&str> = found.items.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(by_search, by_rule, "the search and the rule agree");
+    assert_eq!(by_search, ["A", "B", "F"]);
+}
+
 pub async fn local_group_members_are_set_by_full_replace_and_recorded(db: &mut TestDb) {
     let s = db.s();
     for k in ["A", "B", "C"] {

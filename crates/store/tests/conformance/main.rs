@@ -89,6 +89,7 @@ conformance!(on_sqlite => crate::harness::sqlite:
     access::the_access_version_moves_with_what_policies_are_built_from,
     access::local_groups_are_never_shadowed_by_ams_groups,
     access::an_is_member_designation_feeds_every_member_whose_aggregate_flips,
+    access::searching_is_member_lists_exactly_whom_the_is_member_rule_counts,
     access::local_group_members_are_set_by_full_replace_and_recorded,
     access::deleting_a_local_group_takes_its_members_grants_and_content_along,
     access::local_groups_are_seeded_once,

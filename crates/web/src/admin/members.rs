@@ -208,11 +208,7 @@ pub async fn one(
     };
     memberships.sort_by(|a, b| rank(a.term).cmp(&rank(b.term)).then(a.community.cmp(&b.community)));
 
-    let effective = effective_groups(
-        r,
-        |k| context_groups.is_member.contains(k),
-        |k| context_groups.names.get(k).cloned().flatten(),
-    );
+    let effective = effective_groups(r, &context_groups.is_member, |k| context_groups.names.get(k).cloned().flatten());
     let summary: Vec<String> = access_summary(r, today).iter().map(ToString::to_string).collect();
     let held = state.store.open_held_changes(&key).await?;
     let entries = state.store.member_history(&key, HISTORY_PAGE, q.before).await?;

@@ -3,8 +3,9 @@
 //! plus effective status, memberships with `current`, effective groups and
 //! refresh bookkeeping.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+use amsync_core::group::IsMemberGroups;
 use amsync_core::record::effective_groups;
 use amsync_core::GroupKey;
 use amsync_store::{GroupInfo, StoredMember};
@@ -13,14 +14,15 @@ use serde_json::{json, Map, Value};
 
 /// What is needed besides the member to shape its document.
 pub struct GroupContext {
-    pub is_member: HashSet<GroupKey>,
+    /// The AMS groups that count as IsMember.
+    pub is_member: IsMemberGroups,
     pub names: HashMap<GroupKey, Option<String>>,
 }
 
 impl GroupContext {
     pub fn from_groups(groups: &[GroupInfo]) -> GroupContext {
         GroupContext {
-            is_member: groups.iter().filter(|g| g.is_member).map(|g| g.key.clone()).collect(),
+            is_member: IsMemberGroups::new(groups.iter().filter(|g| g.is_member).map(|g| &g.key)),
             names: groups.iter().map(|g| (g.key.clone(), g.name.clone())).collect(),
         }
     }
@@ -54,7 +56,7 @@ pub fn member_document(m: &StoredMember, groups: &GroupContext, today: NaiveDate
         })
         .collect();
     doc.insert("memberships".into(), Value::Array(memberships));
-    let eff = effective_groups(r, |k| groups.is_member.contains(k), |k| groups.names.get(k).cloned().flatten());
+    let eff = effective_groups(r, &groups.is_member, |k| groups.names.get(k).cloned().flatten());
     doc.insert("security_groups".into(), json!(eff));
     // What the AMS says, also for a disabled member (whose effective groups are empty).
     doc.insert("ams_groups".into(), json!(r.ams_groups));
@@ -65,4 +67,58 @@ pub fn member_document(m: &StoredMember, groups: &GroupContext, today: NaiveDate
         doc.insert("last_error".into(), json!({ "failure": err, "at": m.last_error_at }));
     }
     Value::Object(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use amsync_core::record::{MemberRecord, MemberStatus};
+    use amsync_core::{GroupSource, MemberDetails, MemberKey, SecurityGroupRef};
+    use chrono::Utc;
+
+    use super::*;
+
+    fn member_holding(group: &str) -> StoredMember {
+        let key = MemberKey::parse("M1").unwrap();
+        let record = MemberRecord {
+            details: MemberDetails::empty(key),
+            status: MemberStatus::Active,
+            disabled_reason: None,
+            merged_into: None,
+            memberships: Vec::new(),
+            ams_groups: vec![SecurityGroupRef { key: GroupKey::parse(group).unwrap(), name: None }],
+            local_groups: Vec::new(),
+        };
+        let now = Utc::now();
+        StoredMember {
+            record,
+            created_at: now,
+            updated_at: now,
+            last_refreshed_at: None,
+            last_trigger: None,
+            last_error: None,
+            last_error_at: None,
+        }
+    }
+
+    #[test]
+    fn the_document_shows_is_member_by_the_same_rule_as_access_whatever_the_spelling() {
+        // The group was registered as MEMBER; this member's AMS spells it
+        // `member`. Access decisions compare case-insensitively, so must
+        // the document.
+        let designated = GroupInfo {
+            key: GroupKey::parse("MEMBER").unwrap(),
+            name: None,
+            source: GroupSource::Ams,
+            is_member: true,
+            first_seen: None,
+        };
+        let doc = member_document(
+            &member_holding("member"),
+            &GroupContext::from_groups(&[designated]),
+            Utc::now().date_naive(),
+        );
+        let keys: Vec<&str> =
+            doc["security_groups"].as_array().unwrap().iter().filter_map(|g| g["key"].as_str()).collect();
+        assert!(keys.contains(&"IsMember"), "{keys:?}");
+    }
 }

@@ -18,7 +18,7 @@ pub async fn load(state: &AppState, key: &MemberKey) -> Result<Option<(StoredMem
         return Ok(None);
     }
     let groups = GroupContext::from_groups(&state.store.security_groups().await?);
-    let eff = effective_groups(&m.record, |k| groups.is_member.contains(k), |k| groups.names.get(k).cloned().flatten());
+    let eff = effective_groups(&m.record, &groups.is_member, |k| groups.names.get(k).cloned().flatten());
     let list = eff.iter().map(|g| json!({"key": g.key, "name": g.name, "source": g.source})).collect();
     Ok(Some((m, list)))
 }

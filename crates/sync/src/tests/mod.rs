@@ -3,5 +3,6 @@
 //! or given up. Nothing here sleeps: the test moves the clock and waits on
 //! conditions.
 
+mod leases;
 mod retries;
 mod scheduling;

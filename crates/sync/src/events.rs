@@ -4,7 +4,7 @@
 //! a checkpoint saved with every page); events upserted, cancelled ones
 //! kept as cancelled.
 //!
-//! [`EventsPoll`] is the task: it owns its timetable (when the next events
+//! `EventsPoll` is the task: it owns its timetable (when the next events
 //! sync is due) and the events watermark's rules.
 
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 //! resumes the run continues after the last saved page.
 //!
 //! While a listing runs, its owner renews the run's lease every third of
-//! `member_refresh.lease` ([`Shared::holding_lease`]); a save made after
+//! `member_refresh.lease` (`Shared::holding_lease`); a save made after
 //! another process adopted the run changes nothing and stops the listing
 //! ([`SyncError::LeaseLost`]). Leases and page retries are timed by the
 //! engine's clock.

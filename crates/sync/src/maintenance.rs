@@ -5,7 +5,7 @@
 //! the look for runs a dead process left (`recovery.rs`), at start and with
 //! every heartbeat.
 //!
-//! [`Upkeep`] is the task. It owns no state of its own: it times the
+//! `Upkeep` is the task. It owns no state of its own: it times the
 //! others' (the workers' claims, the recovery's look, the quarantine's
 //! probe). Its cadences are tokio timers; the times it writes (leases,
 //! heartbeats, rescues) are the clock's.

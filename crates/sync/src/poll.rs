@@ -1,7 +1,7 @@
 //! Periodic Refresh and full refresh: list changed members, enqueue them,
 //! move the watermark (product.md job 1).
 //!
-//! [`PeriodicPoll`] is the task: it owns its timetable (when the next
+//! `PeriodicPoll` is the task: it owns its timetable (when the next
 //! periodic poll is due) and the member watermark's rules; "refresh now"
 //! (a full or `--changed-since` poll) and the recovery of a dead process's
 //! listing go through it too.

@@ -18,7 +18,7 @@
 //! While the source is paused, no listing is resumed (it would call the
 //! AMS); the run waits, visibly running, until the source resumes.
 //!
-//! [`Recovery`] carries runs on through the tasks that own their kind (the
+//! `Recovery` carries runs on through the tasks that own their kind (the
 //! periodic poll, the events poll, the rule runs); the upkeep times its look.
 
 use std::sync::Arc;

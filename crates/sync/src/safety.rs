@@ -14,7 +14,7 @@
 //! `rules.rs`'s; the thresholds themselves are the store's: they are
 //! checked inside each refresh's commit.) The quarantine's state is the
 //! [`QuarantineMonitor`](crate::QuarantineMonitor)'s, reached through the
-//! [`Signals`](crate::signals::Signals); the upkeep times its probe.
+//! `Signals`; the upkeep times its probe.
 
 use amsync_ams::DetailsAnswer;
 use amsync_core::error::Part;

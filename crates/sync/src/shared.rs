@@ -1,5 +1,5 @@
 //! The handles every task of the engine is built with: the store, the
-//! source, the settings, the clock, the [`Signals`] and this process's name
+//! source, the settings, the clock, the `Signals` and this process's name
 //! as an owner of runs. They hold no state of a task; each task keeps its
 //! own (see `engine.rs` for who owns what).
 

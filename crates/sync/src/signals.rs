@@ -65,7 +65,7 @@ impl Signals {
         self.wake.notify_waiters();
     }
 
-    /// Resolves at the next [`Signals::wake_workers`].
+    /// Resolves at the next `Signals::wake_workers`.
     pub fn woken(&self) -> Notified<'_> {
         self.wake.notified()
     }

@@ -2,14 +2,14 @@
 //!
 //! | task | type | owns |
 //! |---|---|---|
-//! | periodic poll (and "refresh now") | [`PeriodicPoll`] | its timetable, the member watermark's rules |
-//! | events sync | [`EventsPoll`] | its timetable, the events watermark's rules |
-//! | workers | [`WorkerPool`] | claims in flight, throughput, phase times |
-//! | upkeep | [`Upkeep`] | nothing: it times lease renewal, rescue, heartbeat, recovery, quarantine probe |
-//! | AMS probe | [`AmsProbe`] | the cached reachability |
+//! | periodic poll (and "refresh now") | `PeriodicPoll` | its timetable, the member watermark's rules |
+//! | events sync | `EventsPoll` | its timetable, the events watermark's rules |
+//! | workers | `WorkerPool` | claims in flight, throughput, phase times |
+//! | upkeep | `Upkeep` | nothing: it times lease renewal, rescue, heartbeat, recovery, quarantine probe |
+//! | AMS probe | `AmsProbe` | the cached reachability |
 //!
-//! Each is built from the [`Shared`] handles (store, source, settings,
-//! clock, [`Signals`](crate::signals::Signals), owner name) and whatever
+//! Each is built from the `Shared` handles (store, source, settings,
+//! clock, `Signals`, owner name) and whatever
 //! other task it drives; the engine starts them under the [`Supervisor`]
 //! (restarted after a panic, never silently gone), stops them, and gathers
 //! their parts of the status.

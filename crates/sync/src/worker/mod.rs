@@ -1,9 +1,9 @@
 //! Queue workers: claim due entries and run Member Refresh on them, at most
 //! `workers` at once.
 //!
-//! [`WorkerPool`] is the task. It owns what the workers hold and count: the
+//! `WorkerPool` is the task. It owns what the workers hold and count: the
 //! claims in flight (whose leases the upkeep renews through
-//! [`WorkerPool::renew_leases`]), the throughput and the phase times shown
+//! `WorkerPool::renew_leases`), the throughput and the phase times shown
 //! in the status. Claims, leases and retry due times are read from the
 //! engine's clock.
 
@@ -67,7 +67,7 @@ impl WorkerPool {
     }
 
     /// Refreshes one member right now, outside the queue (see
-    /// [`MemberRefresh::now`]); counted in the throughput.
+    /// `MemberRefresh::now`); counted in the throughput.
     pub async fn refresh_now(
         &self,
         key: &MemberKey,

@@ -29,7 +29,8 @@ pub(crate) struct EventsPoll {
 
 impl EventsPoll {
     pub fn new(shared: Shared) -> EventsPoll {
-        let timetable = Timetable::new(Trigger::Events, "events sync", shared.settings.events.clone());
+        let timetable =
+            Timetable::new(Trigger::Events, "events sync", "syncing events", shared.settings.events.clone());
         EventsPoll { shared, timetable }
     }
 

@@ -93,7 +93,8 @@ pub(crate) struct PeriodicPoll {
 
 impl PeriodicPoll {
     pub fn new(shared: Shared) -> PeriodicPoll {
-        let timetable = Timetable::new(Trigger::Periodic, "periodic refresh", shared.settings.periodic.clone());
+        let timetable =
+            Timetable::new(Trigger::Periodic, "periodic refresh", "polling", shared.settings.periodic.clone());
         PeriodicPoll { shared, timetable }
     }
 

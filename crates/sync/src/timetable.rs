@@ -21,13 +21,15 @@ pub(crate) struct Timetable {
     kind: Trigger,
     /// `"periodic refresh"`, `"events sync"`: in logs.
     what: &'static str,
+    /// What it does when its last run cannot be read (`"polling"`): in logs.
+    doing: &'static str,
     schedule: Schedule,
     next: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Timetable {
-    pub fn new(kind: Trigger, what: &'static str, schedule: Schedule) -> Timetable {
-        Timetable { kind, what, schedule, next: Mutex::new(None) }
+    pub fn new(kind: Trigger, what: &'static str, doing: &'static str, schedule: Schedule) -> Timetable {
+        Timetable { kind, what, doing, schedule, next: Mutex::new(None) }
     }
 
     /// When the job is next due (`None` before its loop started).
@@ -47,7 +49,7 @@ impl Timetable {
         let mut last = match shared.store.list_runs(&filter).await {
             Ok(runs) => runs.first().map(|r| r.started_at),
             Err(e) => {
-                tracing::error!(error = %e, "could not read the last {} run; running it now", self.what);
+                tracing::error!(error = %e, "could not read the last {} run; {} now", self.kind, self.doing);
                 None
             }
         };

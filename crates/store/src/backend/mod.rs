@@ -159,14 +159,10 @@ pub trait Backend:
     + SyncStateReads
     + AuditReads
     + ListingReads
-    + MemberWritesPhase2
-    + SafetyWritesPhase2
     + AuthWritesPhase2
     + AccessWritesPhase2
     + GroupWritesPhase2
     + CommunityWritesPhase2
-    + SettingsWritesPhase2
-    + DataWritesPhase2
     + EventWritesPhase2
     + SyncStateWritesPhase2
     + AuditWritesPhase2

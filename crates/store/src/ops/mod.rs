@@ -7,6 +7,12 @@
 //! crate, no SQL, no cache; `seam_tests.rs` reads the sources
 //! of this folder and fails on a driver's name.
 //!
+//! - `admin_status.rs`: an admin's disable or enable of a member;
+//! - `erase.rs`: erasing a member (every row about it, the tombstone);
+//! - `held.rs`: an admin's decision on an approval (applying re-validates
+//!   each held change), holding a rule change past the threshold;
+//! - `reapply.rs`: re-applying the community rules in batches, and its dry
+//!   run;
 //! - `refresh.rs`: committing one Member Refresh (fence, tombstone, the
 //!   threshold screen, apply, history, change feed, revocation on disable,
 //!   bookkeeping, the queue entry's fate, run counts);
@@ -14,10 +20,18 @@
 //!   the holds;
 //! - `queue.rs`: the Refresh Queue's lifecycle (enqueue, claim, renew,
 //!   rescue, release, requeue, settle, retry, bury, give back);
+//! - `retention.rs`: pruning by age, in bounded batches;
 //! - `runs.rs`: starting and ending runs (a run ends when its listing is
-//!   over and its last entry settles: `maybe_finish`).
+//!   over and its last entry settles: `maybe_finish`);
+//! - `settings.rs`: seeding the settings, changing the community rules.
 
+pub(crate) mod admin_status;
+pub(crate) mod erase;
+pub(crate) mod held;
 pub(crate) mod queue;
+pub(crate) mod reapply;
 pub(crate) mod refresh;
+pub(crate) mod retention;
 pub(crate) mod runs;
 pub(crate) mod safety;
+pub(crate) mod settings;

@@ -54,7 +54,6 @@ mod members;
 pub mod migrate;
 mod options;
 mod queue;
-mod reapply;
 mod refresh;
 mod retention;
 mod runs;

@@ -1,6 +1,6 @@
 //! What a refresh commit writes besides the member's own rows
 //! (`member_io.rs`): the AMS groups it registers and the communities it
-//! upserts, and what it plans with. Single operations only: the commit
+//! upserts (what it plans with is `settings.rs`). Single operations only: the commit
 //! itself is `ops/refresh.rs`.
 //!
 //! Both writes are skipped through the writer's cache (`cache.rs`) when
@@ -15,7 +15,7 @@ use rusqlite::params;
 
 use super::codec::ms;
 use super::SqliteTx;
-use crate::backend::{CommunityTx, GroupTx, PlanInputs, SettingsTx};
+use crate::backend::{CommunityTx, GroupTx};
 use crate::error::Result;
 
 impl GroupTx for SqliteTx {
@@ -56,12 +56,5 @@ impl CommunityTx for SqliteTx {
             .execute(params![c.key.as_str(), c.name, c.community_type, c.group_type, c.group_subtype, ms(at)])?;
         self.cache.note_community(c);
         Ok(written > 0)
-    }
-}
-
-impl SettingsTx for SqliteTx {
-    async fn plan_inputs(&mut self) -> Result<PlanInputs<'_>> {
-        let loaded = self.cache.loaded(&self.conn)?;
-        Ok(PlanInputs { rules: loaded.rules, local_groups_folded: loaded.local_folded })
     }
 }

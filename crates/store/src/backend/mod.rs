@@ -161,16 +161,9 @@ pub trait Backend:
     + ListingReads
     + MemberWritesPhase2
     + SafetyWritesPhase2
-    + AuthWritesPhase2
-    + AccessWritesPhase2
-    + GroupWritesPhase2
     + CommunityWritesPhase2
     + SettingsWritesPhase2
     + DataWritesPhase2
-    + EventWritesPhase2
-    + SyncStateWritesPhase2
-    + AuditWritesPhase2
-    + ListingWritesPhase2
 {
     /// Runs `op` atomically: in its own transaction, or as one operation
     /// of a group commit (a savepoint when the group has to run again), and

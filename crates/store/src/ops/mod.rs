@@ -15,9 +15,21 @@
 //! - `queue.rs`: the Refresh Queue's lifecycle (enqueue, claim, renew,
 //!   rescue, release, requeue, settle, retry, bury, give back);
 //! - `runs.rs`: starting and ending runs (a run ends when its listing is
-//!   over and its last entry settles: `maybe_finish`).
+//!   over and its last entry settles: `maybe_finish`);
+//! - `listing.rs`: owned runs (lease, checkpoint, adoption);
+//! - `groups.rs`: designations, local groups and their members;
+//! - `access.rs`: content items;
+//! - `auth.rs`: sign-in, sessions, tokens;
+//! - `events.rs`, `sync_state.rs`, `audit.rs`: one write each, or a few.
 
+pub(crate) mod access;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod events;
+pub(crate) mod groups;
+pub(crate) mod listing;
 pub(crate) mod queue;
 pub(crate) mod refresh;
 pub(crate) mod runs;
 pub(crate) mod safety;
+pub(crate) mod sync_state;

@@ -1,7 +1,7 @@
 //! What a refresh commit writes besides the member's own rows
 //! (`member_io.rs`): the AMS groups it registers and the communities it
 //! upserts, and what it plans with. Single operations only: the commit
-//! itself is `ops/refresh.rs`.
+//! itself is `ops/refresh.rs`. (`GroupTx` is implemented in `groups.rs`.)
 //!
 //! Both writes are skipped through the writer's cache (`cache.rs`) when
 //! they would change nothing: a group registered already, a community
@@ -9,33 +9,13 @@
 //! same few groups and communities.
 
 use amsync_core::community::Community;
-use amsync_core::SecurityGroupRef;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::codec::ms;
 use super::SqliteTx;
-use crate::backend::{CommunityTx, GroupTx, PlanInputs, SettingsTx};
+use crate::backend::{CommunityTx, PlanInputs, SettingsTx};
 use crate::error::Result;
-
-impl GroupTx for SqliteTx {
-    async fn register_ams_group(&mut self, g: &SecurityGroupRef, at: DateTime<Utc>) -> Result<bool> {
-        let folded = g.key.folded();
-        if self.cache.group_known(&self.conn, &folded)? {
-            return Ok(false);
-        }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO security_groups (key_folded, key, name, source, first_seen) VALUES (?1, ?2, ?3, 'ams', ?4)
-                 ON CONFLICT (key_folded) DO UPDATE SET first_seen = COALESCE(first_seen, excluded.first_seen),
-                    name = COALESCE(name, excluded.name)
-                 WHERE source = 'ams'",
-            )?
-            .execute(params![folded, g.key.as_str(), g.name, ms(at)])?;
-        self.cache.note_group(folded);
-        Ok(true)
-    }
-}
 
 impl CommunityTx for SqliteTx {
     async fn upsert_community(&mut self, c: &Community, at: DateTime<Utc>) -> Result<bool> {

@@ -9,9 +9,8 @@
 //! deleted may end their runs; the held changes deleted may leave a
 //! pending approval with nothing to decide, which is dropped.
 
-use chrono::{DateTime, Utc};
-
 use amsync_core::diff::ChangeKind;
+use chrono::{DateTime, Utc};
 
 use super::runs::maybe_finish_all;
 use crate::backend::{Tx, WriteOp};

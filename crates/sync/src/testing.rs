@@ -171,6 +171,16 @@ impl TestEngine {
         entries.into_iter().find(|e| e.key.as_str() == k)
     }
 
+    /// Stops the engine while its AMS calls are held, as a SIGTERM does
+    /// while the AMS hangs: the engine must end without their answers.
+    pub async fn stop_while_held(self) {
+        self.stop.cancel();
+        let stopped = tokio::time::timeout(PATIENCE, self.workers).await;
+        self.ams.release();
+        self.store.shutdown().await;
+        stopped.expect("the engine stopped while its AMS calls hung").unwrap();
+    }
+
     pub async fn stop(self) {
         self.ams.release();
         self.stop.cancel();

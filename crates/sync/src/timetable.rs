@@ -65,8 +65,21 @@ impl Timetable {
                 tracing::info!("{} skipped: the source is paused", self.what);
                 continue;
             }
-            if let Err(e) = job().await {
-                tracing::error!(error = %amsync_core::escaped(&e), "{} failed", self.what);
+            // A stop does not wait for the job: a listing against an AMS
+            // that hangs or refuses could hold the stop for minutes (past a
+            // service manager's stop timeout). Its run is owned under a
+            // lease with its progress saved, so the next start (or another
+            // node) takes it over as after a crash.
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    tracing::info!("{} interrupted by the stop; its run is taken over at the next start", self.what);
+                    return;
+                }
+                done = job() => {
+                    if let Err(e) = done {
+                        tracing::error!(error = %amsync_core::escaped(&e), "{} failed", self.what);
+                    }
+                }
             }
         }
     }

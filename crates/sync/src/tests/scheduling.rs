@@ -151,3 +151,20 @@ async fn refresh_now_reports_its_run_at_once_and_leaves_the_schedule_alone() {
     assert_eq!(t.engine.status().next_periodic_refresh, Some(t0 + hours(1)), "the periodic schedule unmoved");
     t.stop().await;
 }
+
+/// A stop while a poll waits on an AMS that does not answer ends the
+/// engine at once; the poll's run is left to be taken over (as after a
+/// crash) instead of holding the stop until the AMS answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_does_not_wait_for_a_poll_whose_ams_calls_hang() {
+    let t = start(members(3)).await;
+    let t0 = t.clock.now();
+    t.nth_run(Trigger::Periodic, 1).await;
+    next_periodic(&t, t0 + hours(1)).await;
+    t.ams.hold();
+    t.clock.advance(HOUR);
+    t.until("the second poll's listing call to hang", async || t.ams.in_flight() > 0).await;
+    let runs = t.runs(Trigger::Periodic).await;
+    assert_eq!((runs.len(), runs[0].outcome), (2, RunOutcome::Running), "{runs:?}");
+    t.stop_while_held().await;
+}

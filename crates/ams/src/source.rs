@@ -71,7 +71,7 @@ pub enum SourceError {
         excerpt: Option<String>,
     },
     /// 401/403 (or a SOAP fault saying so): the AMS refuses our credentials.
-    #[error("{part}: the AMS refused our credentials ({})", said(*.status, .detail, "HTTP"))]
+    #[error("{part}: the AMS refused our credentials ({})", said(.status, .detail, "HTTP"))]
     Unauthorized {
         part: Part,
         status: u16,
@@ -82,7 +82,7 @@ pub enum SourceError {
     },
     /// Another 4xx (or a 404 on a part other than details, or a SOAP fault
     /// that retrying will not change).
-    #[error("{part}: {}", said(*.status, .detail, "the AMS answered HTTP"))]
+    #[error("{part}: {}", said(.status, .detail, "the AMS answered HTTP"))]
     Permanent { part: Part, status: u16, excerpt: Option<String>, detail: Option<String> },
     /// The body did not parse or broke the contract.
     #[error("{error}")]
@@ -93,7 +93,7 @@ pub enum SourceError {
 }
 
 /// What a refusal says: the AMS's own words when it gave some, else its status.
-fn said(status: u16, detail: &Option<String>, status_words: &str) -> String {
+fn said(status: &u16, detail: &Option<String>, status_words: &str) -> String {
     match detail {
         Some(d) => d.clone(),
         None => format!("{status_words} {status}"),

@@ -20,6 +20,7 @@ use std::task::{ready, Context, Poll};
 use amsync_core::error::{DataError, Part};
 use bytes::{Buf, Bytes};
 use chrono::{DateTime, Utc};
+use quick_xml::encoding::Decoder;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use reqwest::Response;
@@ -111,7 +112,8 @@ pub async fn read(response: Response, operation: &str, record: &str, cap: u64) -
                         )));
                     }
                     3 if name == result_name => {
-                        if let Some(as_of) = attr(start, "AsOf").map_err(|m| err(format!("{operation}: {m}")))? {
+                        let as_of = attr(start, "AsOf", reader.decoder()).map_err(|m| err(format!("{operation}: {m}")))?;
+                        if let Some(as_of) = as_of {
                             let at: DateTime<Utc> = as_of.parse().map_err(|e| {
                                 Stop::Data(DataError::new(
                                     record,
@@ -196,6 +198,7 @@ async fn subtree(
     let mut stack = vec![root];
     let mut count = 1usize;
     loop {
+        let depth = stack.len();
         buf.clear();
         let event = match reader.read_event_into_async(buf).await {
             Ok(e) => e,
@@ -208,7 +211,7 @@ async fn subtree(
         };
         let top = stack.last_mut().expect("the stack holds the root until its end");
         match event {
-            Event::Start(s) | Event::Empty(s) if stack.len() >= 8 || count >= MAX_ENTRY_ELEMENTS => {
+            Event::Start(s) | Event::Empty(s) if depth >= 8 || count >= MAX_ENTRY_ELEMENTS => {
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
                 return Err(SubStop::Message(format!("<{}> holds too many or too deep elements (at <{name}>)", stack[0].name)));
             }
@@ -265,11 +268,11 @@ fn local_name(start: &BytesStart<'_>) -> Result<String, String> {
 }
 
 /// An attribute's value by local name; empty is none.
-fn attr(start: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+fn attr(start: &BytesStart<'_>, name: &str, decoder: Decoder) -> Result<Option<String>, String> {
     for a in start.attributes() {
         let a = a.map_err(|e| format!("bad attribute: {e}"))?;
         if a.key.local_name().as_ref() == name.as_bytes() {
-            let v = a.unescape_value().map_err(|e| format!("bad value of {name}: {e}"))?;
+            let v = a.decode_and_unescape_value(decoder).map_err(|e| format!("bad value of {name}: {e}"))?;
             return Ok(Some(v.into_owned()).filter(|v| !v.is_empty()));
         }
     }
@@ -326,10 +329,11 @@ impl AsyncBufRead for BodyReader {
                     this.done = true;
                     continue;
                 };
-                this.pending = Some(Box::pin(async move {
+                let next: NextChunk = Box::pin(async move {
                     let next = response.chunk().await;
                     (response, next)
-                }));
+                });
+                this.pending = Some(next);
             }
             let fut = this.pending.as_mut().expect("set above");
             let (response, next) = ready!(fut.as_mut().poll(cx));

@@ -52,8 +52,8 @@ use crate::source::{
     checked_details, checked_groups, checked_memberships, AmsSource, ChangedPage, CredentialService,
     DetailsAnswer, EventsPage, Fetched, SourceError,
 };
-pub use envelope::{Answer, Fault, CONTENT_TYPE, ENVELOPE_NS};
-use envelope::read;
+use envelope::{read, Answer};
+pub use envelope::{CONTENT_TYPE, ENVELOPE_NS};
 use fault::{Meaning, Phrases};
 
 /// The media type raw SOAP answers are stored with.
@@ -210,7 +210,7 @@ impl SoapSource {
                 return Err(classify::failure(part, &HttpAnswer { status, body, retry_after }));
             }
             let listed = listing::read(opened.response, operation, record, self.dialect.listing_cap).await;
-            Ok((status, listed))
+            Ok::<_, SourceError>((status, listed))
         })
         .await
         .unwrap_or_else(|_| {
@@ -376,7 +376,7 @@ impl AmsSource for SoapSource {
         let part = Part::Health;
         let operation = &self.dialect.ops.get_changed_members;
         let since = since_param(Utc::now());
-        let (read, answer) = self.call(part, "health", operation, &[("updatedSince", Some(&since))]).await?;
+        let (read, answer) = self.call(part, "health", operation, &[("updatedSince", Some(since.as_str()))]).await?;
         self.result(read, operation, part, answer.status).map(drop)
     }
 

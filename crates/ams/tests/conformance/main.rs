@@ -9,7 +9,7 @@
 //! - `http/`: what only the HTTP kinds have (query strings, paths,
 //!   headers, authentication schemes, body caps, timeouts, statuses,
 //!   limits), each check run in both encodings by [`both!`];
-//! - `soap/`: what only the SOAP kind has (envelopes, `SOAPAction`,
+//! - `soap_dialect/`: what only the SOAP kind has (envelopes, `SOAPAction`,
 //!   faults, the streamed listing's cap).
 
 mod fixtures;
@@ -17,7 +17,7 @@ mod harness;
 mod http;
 mod kinds;
 mod shared;
-mod soap;
+mod soap_dialect;
 
 /// Runs each listed shared test against a source of one kind.
 macro_rules! conformance {

@@ -42,12 +42,13 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
         t.elapsed(),
         listed.map(|p| {
             let more = if p.next_cursor.is_some() { " (first page)" } else { "" };
-            let sample = p.changed.first().map(|c| format!(", e.g. {} changed {:?}", c.key, c.changed_at)).unwrap_or_default();
+            let sample = p.changed.first().map(|c| format!(", e.g. {} changed {:?}", c.key.as_str(), c.changed_at)).unwrap_or_default();
             format!("{} key(s) in 30 days{more}, {} rejected{sample}", p.changed.len(), p.rejected.len())
         }),
     );
     match first {
         Some(key) => {
+            let k = key.as_str();
             let t = Instant::now();
             let details = source.member_details(&key).await;
             line(
@@ -55,7 +56,7 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
                 t.elapsed(),
                 details.map(|d| match d.value {
                     DetailsAnswer::Found(m) => format!(
-                        "{key}: name {:?} {:?}, email {}, {} phone(s) [{} bytes of {}]",
+                        "{k}: name {:?} {:?}, email {}, {} phone(s) [{} bytes of {}]",
                         m.first_name.unwrap_or_default(),
                         m.last_name.unwrap_or_default(),
                         if m.email.is_some() { "set" } else { "none" },
@@ -63,7 +64,7 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
                         d.raw.body.len(),
                         d.raw.format
                     ),
-                    DetailsAnswer::Gone { status, merged_into } => format!("{key}: gone ({status}, merged into {merged_into:?})"),
+                    DetailsAnswer::Gone { status, merged_into } => format!("{k}: gone ({status}, merged into {merged_into:?})"),
                 }),
             );
             let t = Instant::now();
@@ -72,8 +73,8 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
                 "GetMemberCommunities",
                 t.elapsed(),
                 communities.map(|c| {
-                    let sample = c.value.first().map(|m| format!(", e.g. {} from {}", m.community.key, m.begin)).unwrap_or_default();
-                    format!("{key}: {} membership(s){sample}", c.value.len())
+                    let sample = c.value.first().map(|m| format!(", e.g. {} from {}", m.community.key.as_str(), m.begin)).unwrap_or_default();
+                    format!("{k}: {} membership(s){sample}", c.value.len())
                 }),
             );
             let t = Instant::now();
@@ -83,7 +84,7 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
                 t.elapsed(),
                 groups.map(|g| {
                     let keys: Vec<&str> = g.value.iter().take(5).map(|g| g.key.as_str()).collect();
-                    format!("{key}: {} group(s) {keys:?}", g.value.len())
+                    format!("{k}: {} group(s) {keys:?}", g.value.len())
                 }),
             );
         }
@@ -95,7 +96,7 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
         "GetChangedEvents",
         t.elapsed(),
         events.map(|p| {
-            let sample = p.events.first().map(|e| format!(", e.g. {} at {}", e.key, e.starts_at)).unwrap_or_default();
+            let sample = p.events.first().map(|e| format!(", e.g. {} at {}", e.key.as_str(), e.starts_at)).unwrap_or_default();
             format!("{} event(s) in 30 days, {} rejected{sample}", p.events.len(), p.rejected.len())
         }),
     );

@@ -119,3 +119,41 @@ async fn members_sign_in_through_authenticate_user() {
     assert_eq!(stats.credentials, 2, "both went to AuthenticateUser: {stats:?}");
     app.stop().await;
 }
+
+/// `amsync check` with a SOAP source calls every operation once and prints
+/// what it read; a wrong key fails the check naming the fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_calls_every_soap_operation() {
+    init_tracing();
+    let auth = SimAuth::ApiKey { header: "X-Api-Key".into(), value: KEY.into() };
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = amsync_sim::start(SimConfig { members: 20, auth, ..SimConfig::default() }, sim_listener).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!(
+        "[database]\nurl = \"sqlite://{}\"\n[ams]\nkind = \"soap\"\n[ams.soap]\nendpoint = \"{}RefreshService.asmx\"\nsecurity_key_env = \"{KEY_VAR}\"\n[web]\nlisten = \"127.0.0.1:0\"\n",
+        dir.path().join("amsync.db").display(),
+        sim.base_url().trim_end_matches('/').to_string() + "/",
+    );
+    std::fs::write(dir.path().join("soap.toml"), file).unwrap();
+    let check = |key: &'static str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+            .args(["check", "--config", "soap.toml"])
+            .current_dir(dir.path())
+            .envs(token_env())
+            .env(KEY_VAR, key)
+            .env("RUST_LOG", "warn")
+            .output()
+    };
+    let out = check(KEY).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for method in ["GetChangedMembers", "GetMemberDetails", "GetMemberCommunities", "GetMemberSecurityGroups", "GetChangedEvents"]
+    {
+        assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(method)), "{method}: {stdout}");
+    }
+    assert!(stdout.contains("application/soap+xml"), "{stdout}");
+    let out = check("a-wrong-key").await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("FAIL") && stdout.contains("Invalid security key"), "{stdout}");
+}

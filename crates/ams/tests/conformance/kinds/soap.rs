@@ -132,7 +132,7 @@ async fn answer(State(ams): State<Arc<SoapState>>, headers: HeaderMap, body: Byt
         Operation::GetMemberDetails => match (member, key.as_ref().and_then(|k| data.gone(k))) {
             (Some(m), _) => ok(soap::response(name, Some(soap::root_content(&xml::details(&m.details))))),
             (None, Some(g)) if g.status == 410 => ok(soap::gone(name, g.merged_into.as_ref().map(|k| k.as_str()))),
-            (None, Some(g)) => fault("Server", &format!("Member {} not found", g.key)),
+            (None, Some(g)) => fault("Server", &format!("Member {} not found", g.key.as_str())),
             (None, None) => ok(soap::response(name, None)),
         },
         Operation::GetMemberCommunityGroups => match member {

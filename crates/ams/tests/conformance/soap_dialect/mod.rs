@@ -14,14 +14,14 @@ use amsync_sim::soap;
 use crate::fixtures::{contract, key};
 use crate::kinds::soap::SoapAms;
 
-fn source(ams: &SoapAms, cfg: amsync_ams::AmsConfig) -> std::sync::Arc<dyn AmsSource> {
+fn source(cfg: amsync_ams::AmsConfig) -> std::sync::Arc<dyn AmsSource> {
     amsync_ams::build(&cfg, &CredentialConfig::default(), &mut ResolveNow(&SoapAms::env()), None).unwrap().source
 }
 
 #[tokio::test]
 async fn requests_name_the_operation_in_the_action_and_the_namespace_as_configured() {
     let ams = SoapAms::start(contract()).await;
-    let src = source(&ams, ams.config());
+    let src = source(ams.config());
     src.changed_members(Some("2026-11-29T13:30:00Z".parse().unwrap()), None).await.unwrap();
     src.member_groups(&key("M000123")).await.unwrap();
     let hits = ams.hits();
@@ -45,7 +45,7 @@ async fn requests_name_the_operation_in_the_action_and_the_namespace_as_configur
     soap_cfg.request_namespace = "urn:vendor".into();
     soap_cfg.action_prefix = Some("urn:vendor/actions/".into());
     soap_cfg.operations = SoapOperations { get_member_security_groups: "ListGroups".into(), ..SoapOperations::default() };
-    let vendor = source(&ams, cfg);
+    let vendor = source(cfg);
     let e = vendor.member_groups(&key("M000123")).await.unwrap_err();
     assert_eq!(e.kind(), FailureKind::Permanent, "{e}");
     assert!(e.to_string().contains("ListGroups answered the SOAP fault soap:Client: \"Unknown SOAPAction\""), "{e}");
@@ -57,7 +57,7 @@ async fn requests_name_the_operation_in_the_action_and_the_namespace_as_configur
 #[tokio::test]
 async fn faults_are_errors_naming_the_operation_and_the_faultstring() {
     let ams = SoapAms::start(contract()).await;
-    let src = source(&ams, ams.config());
+    let src = source(ams.config());
     ams.script(500, soap::fault("Server", "Timeout expired. The database is busy."));
     let e = src.member_details(&key("M000123")).await.unwrap_err();
     assert_eq!(e.kind(), FailureKind::Transient);
@@ -91,13 +91,13 @@ async fn the_full_listing_has_its_own_cap_and_no_cursor() {
     let mut cfg = ams.config();
     // Per-member answers still fit ams.max_body; the listing does not fit its cap.
     cfg.soap.as_mut().unwrap().max_listing_bytes = 4096;
-    let src = source(&ams, cfg);
+    let src = source(cfg);
     let e = src.changed_members(None, None).await.unwrap_err();
     assert_eq!(e.kind(), FailureKind::Data);
     assert!(e.to_string().contains("larger than ams.soap.max_listing_bytes (4096 bytes"), "{e}");
     src.member_details(&key("M000001")).await.unwrap();
 
-    let src = source(&ams, ams.config());
+    let src = source(ams.config());
     let page = src.changed_members(None, None).await.unwrap();
     assert_eq!(page.changed.len(), 200);
     let e = src.changed_members(None, Some("at-2")).await.unwrap_err();

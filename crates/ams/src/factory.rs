@@ -18,8 +18,8 @@ use crate::config::{AmsConfig, CredentialConfig, CredentialKind, SourceKind};
 use crate::http::auth::Auth;
 use crate::http::HttpSettings;
 use crate::http_source::HttpSource;
-use crate::soap::SoapSource;
 use crate::observe::{CallObserver, Observed};
+use crate::soap::SoapSource;
 use crate::source::{AmsSource, CredentialService};
 
 /// The `User-Agent` of every call to the AMS.
@@ -111,9 +111,7 @@ fn kind_source(ams: &AmsConfig, secrets: &mut dyn SecretCells) -> Result<KindSou
     match ams.kind {
         SourceKind::HttpJson | SourceKind::HttpXml => HttpSource::new(ams, secrets).map(KindSource::Http),
         SourceKind::Soap => SoapSource::new(ams, secrets).map(KindSource::Soap),
-        SourceKind::Sql | SourceKind::Scim | SourceKind::Push => {
-            Err(BuildError::not_available(ams.kind))
-        }
+        SourceKind::Sql | SourceKind::Scim | SourceKind::Push => Err(BuildError::not_available(ams.kind)),
     }
 }
 

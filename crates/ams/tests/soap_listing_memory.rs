@@ -23,7 +23,9 @@ fn status_kib(field: &str) -> u64 {
 }
 
 fn entry(i: usize) -> String {
-    format!("<ChangedMember><MemberKey>M{i:07}</MemberKey><LastUpdated>2026-11-29T13:41:07Z</LastUpdated></ChangedMember>")
+    format!(
+        "<ChangedMember><MemberKey>M{i:07}</MemberKey><LastUpdated>2026-11-29T13:41:07Z</LastUpdated></ChangedMember>"
+    )
 }
 
 /// The answer, written chunk by chunk as the client reads it.

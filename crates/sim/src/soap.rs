@@ -193,7 +193,9 @@ mod tests {
     #[test]
     fn a_null_result_has_no_result_element() {
         let body = String::from_utf8(member_key("AuthenticateUser", None)).unwrap();
-        assert!(body.contains("<AuthenticateUserResponse xmlns=\"http://HigherLogic.com/\"></AuthenticateUserResponse>"));
+        assert!(
+            body.contains("<AuthenticateUserResponse xmlns=\"http://HigherLogic.com/\"></AuthenticateUserResponse>")
+        );
         let body = String::from_utf8(member_key("AuthenticateUser", Some("M&1"))).unwrap();
         assert!(body.contains("<AuthenticateUserResult>M&amp;1</AuthenticateUserResult>"), "{body}");
     }

@@ -273,8 +273,12 @@ impl AmsSource for MemorySource {
 
     async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
         self.call(Part::Communities, Some(key), |d| {
-            let m =
-                d.member(key).ok_or(SourceError::Permanent { part: Part::Communities, status: 404, excerpt: None, detail: None })?;
+            let m = d.member(key).ok_or(SourceError::Permanent {
+                part: Part::Communities,
+                status: 404,
+                excerpt: None,
+                detail: None,
+            })?;
             let value = checked_memberships(m.memberships.clone(), key).map_err(data)?;
             Ok(Fetched { value, raw: raw(&serde_json::json!({ "memberships": m.memberships })) })
         })

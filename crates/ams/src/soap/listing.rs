@@ -79,7 +79,10 @@ pub async fn read(response: Response, operation: &str, record: &str, cap: u64) -
             Ok(e) => e,
             Err(e) => {
                 return Err(reader.get_mut().stop.take().unwrap_or_else(|| {
-                    err(format!("{operation}: the body is not well-formed XML: {e} (at byte {})", reader.error_position()))
+                    err(format!(
+                        "{operation}: the body is not well-formed XML: {e} (at byte {})",
+                        reader.error_position()
+                    ))
                 }));
             }
         };
@@ -103,7 +106,9 @@ pub async fn read(response: Response, operation: &str, record: &str, cap: u64) -
                     0 => saw_envelope = true,
                     // The body's one element: the answer or a fault.
                     2 if path[1] == "Body" && name == "Fault" => {
-                        let el = subtree(&mut reader, start, empty, &mut entry_buf).await.map_err(|s| s.or(&err, operation))?;
+                        let el = subtree(&mut reader, start, empty, &mut entry_buf)
+                            .await
+                            .map_err(|s| s.or(&err, operation))?;
                         return Ok(Listed::Fault(fault(&el)));
                     }
                     2 if path[1] == "Body" && name != response_name => {
@@ -112,7 +117,8 @@ pub async fn read(response: Response, operation: &str, record: &str, cap: u64) -
                         )));
                     }
                     3 if name == result_name => {
-                        let as_of = attr(start, "AsOf", reader.decoder()).map_err(|m| err(format!("{operation}: {m}")))?;
+                        let as_of =
+                            attr(start, "AsOf", reader.decoder()).map_err(|m| err(format!("{operation}: {m}")))?;
                         if let Some(as_of) = as_of {
                             let at: DateTime<Utc> = as_of.parse().map_err(|e| {
                                 Stop::Data(DataError::new(
@@ -126,7 +132,9 @@ pub async fn read(response: Response, operation: &str, record: &str, cap: u64) -
                         }
                     }
                     n if n >= 4 && name == "ChangedMember" && path[3] == result_name => {
-                        let el = subtree(&mut reader, start, empty, &mut entry_buf).await.map_err(|s| s.or(&err, operation))?;
+                        let el = subtree(&mut reader, start, empty, &mut entry_buf)
+                            .await
+                            .map_err(|s| s.or(&err, operation))?;
                         match changed_member(&el, index) {
                             Ok(c) => page.changed.push(c),
                             Err(e) => page.rejected.push(e),
@@ -213,7 +221,10 @@ async fn subtree(
         match event {
             Event::Start(s) | Event::Empty(s) if depth >= 8 || count >= MAX_ENTRY_ELEMENTS => {
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
-                return Err(SubStop::Message(format!("<{}> holds too many or too deep elements (at <{name}>)", stack[0].name)));
+                return Err(SubStop::Message(format!(
+                    "<{}> holds too many or too deep elements (at <{name}>)",
+                    stack[0].name
+                )));
             }
             Event::Start(s) => {
                 count += 1;
@@ -251,7 +262,9 @@ async fn subtree(
                     match tree::predefined(&name) {
                         Some(c) => top.text.push(c),
                         None => {
-                            return Err(SubStop::Message(format!("the entity &{name}; is not defined (no DTD is read)")))
+                            return Err(SubStop::Message(format!(
+                                "the entity &{name}; is not defined (no DTD is read)"
+                            )))
                         }
                     }
                 }

@@ -49,8 +49,8 @@ use crate::factory::BuildError;
 use crate::http::auth::Auth;
 use crate::http::{classify, transport, Answer as HttpAnswer, HttpBase, HttpSettings, Renewal, Request};
 use crate::source::{
-    checked_details, checked_groups, checked_memberships, AmsSource, ChangedPage, CredentialService,
-    DetailsAnswer, EventsPage, Fetched, SourceError,
+    checked_details, checked_groups, checked_memberships, AmsSource, ChangedPage, CredentialService, DetailsAnswer,
+    EventsPage, Fetched, SourceError,
 };
 use envelope::{read, Answer};
 pub use envelope::{CONTENT_TYPE, ENVELOPE_NS};
@@ -140,7 +140,13 @@ impl SoapSource {
         Ok(SoapSource { base: Arc::new(base), dialect: Arc::new(dialect) })
     }
 
-    fn request<'a>(&self, part: Part, record: &'a str, operation: &str, params: &[(&str, Option<&str>)]) -> Request<'a> {
+    fn request<'a>(
+        &self,
+        part: Part,
+        record: &'a str,
+        operation: &str,
+        params: &[(&str, Option<&str>)],
+    ) -> Request<'a> {
         let key = self.dialect.key.as_ref().map(|k| k.current());
         let key = key.as_ref().map(|k| k.expose_secret()).unwrap_or("");
         let body = envelope::request(operation, &self.dialect.namespace, key, params);
@@ -186,7 +192,13 @@ impl SoapSource {
     }
 
     /// A result the caller needs, or the failure its fault stands for.
-    fn result(&self, read: Answer, operation: &str, part: Part, status: StatusCode) -> Result<Option<Element>, SourceError> {
+    fn result(
+        &self,
+        read: Answer,
+        operation: &str,
+        part: Part,
+        status: StatusCode,
+    ) -> Result<Option<Element>, SourceError> {
         match read {
             Answer::Result(r) => Ok(r),
             Answer::Fault(f) => Err(self.dialect.phrases.failure(&f, operation, part, status.as_u16())),
@@ -319,9 +331,7 @@ impl SoapSource {
         let (read, answer) = self.call(part, record, operation, &[("updatedSince", since.as_deref())]).await?;
         match self.result(read, operation, part, answer.status)? {
             None => Ok(EventsPage::default()),
-            Some(result) => {
-                xml::events_in(&result, record).map_err(|e| SourceError::data(e, &answer.body))
-            }
+            Some(result) => xml::events_in(&result, record).map_err(|e| SourceError::data(e, &answer.body)),
         }
     }
 

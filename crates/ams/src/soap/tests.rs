@@ -150,7 +150,8 @@ fn listing_body(entries: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn the_listing_is_read_across_chunks_and_a_bad_entry_is_rejected() {
-    let entries = "<ChangedMember><MemberKey>M1</MemberKey><LastUpdated>2026-11-29T13:00:00Z</LastUpdated></ChangedMember>\
+    let entries =
+        "<ChangedMember><MemberKey>M1</MemberKey><LastUpdated>2026-11-29T13:00:00Z</LastUpdated></ChangedMember>\
                    <ChangedMember><MemberKey></MemberKey></ChangedMember>\
                    <x:ChangedMember xmlns:x=\"urn:y\"><x:MemberKey>M&amp;2</x:MemberKey></x:ChangedMember>";
     // Chunks of 7 bytes split names, entities and the entries themselves.
@@ -162,7 +163,10 @@ async fn the_listing_is_read_across_chunks_and_a_bad_entry_is_rejected() {
     assert_eq!(keys, ["M1", "M&2"]);
     assert_eq!(page.changed[0].changed_at, Some("2026-11-29T13:00:00Z".parse().unwrap()));
     assert_eq!(page.rejected.len(), 1);
-    assert_eq!((page.rejected[0].record.as_str(), page.rejected[0].field.as_str()), ("changed entry 1", "/changed/1/key"));
+    assert_eq!(
+        (page.rejected[0].record.as_str(), page.rejected[0].field.as_str()),
+        ("changed entry 1", "/changed/1/key")
+    );
     assert_eq!(page.next_cursor, None);
 }
 
@@ -185,10 +189,7 @@ async fn the_listing_stops_at_its_cap_and_at_unsafe_or_broken_xml() {
     assert!(matches!(stop, Stop::TooLarge(n) if n > 10_000), "{stop:?}");
 
     for (body, what) in [
-        (
-            b"<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"y\">]><Envelope/>".to_vec(),
-            "DOCTYPE",
-        ),
+        (b"<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"y\">]><Envelope/>".to_vec(), "DOCTYPE"),
         (listing_body("<ChangedMember><MemberKey>&x;</MemberKey></ChangedMember>"), "&x;"),
         (listing_body("<ChangedMember><MemberKey>M1</Other></ChangedMember>"), "well-formed"),
         (b"<Envelope><Body><GetEventsResponse/></Body></Envelope>".to_vec(), "expected <GetChangedMembersResponse>"),

@@ -162,11 +162,7 @@ pub fn sim_source(kind: SourceKind, url: &str, tune: impl FnOnce(&mut AmsConfig)
     let mut ams = match kind {
         SourceKind::Soap => {
             let endpoint = url.join(amsync_sim::soap::PATH.trim_start_matches('/')).map_err(anyhow::Error::from)?;
-            AmsConfig {
-                kind,
-                soap: Some(amsync_ams::config::SoapSourceConfig::at(endpoint)),
-                ..AmsConfig::default()
-            }
+            AmsConfig { kind, soap: Some(amsync_ams::config::SoapSourceConfig::at(endpoint)), ..AmsConfig::default() }
         }
         _ => AmsConfig::http(kind, url),
     };
@@ -201,7 +197,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         }
     } else {
         let parse = |s: &String| SourceKind::ALL.into_iter().find(|k| k.as_str() == s.as_str());
-        args.sources.iter().map(|s| parse(s).ok_or_else(|| CliError::config(format!("--source {s:?}")))).collect::<CliResult<_>>()?
+        args.sources
+            .iter()
+            .map(|s| parse(s).ok_or_else(|| CliError::config(format!("--source {s:?}"))))
+            .collect::<CliResult<_>>()?
     };
     let http_version = amsync_ams::HttpVersion::parse(&args.http_version)
         .ok_or_else(|| CliError::config(format!("--http-version {:?}: auto, 1.1 or 2", args.http_version)))?;
@@ -225,7 +224,10 @@ async fn refresh(args: BenchRefreshArgs) -> CliResult<()> {
         let rate = |name: &str| rates.iter().find(|(k, _)| *k == name).map(|(_, r)| *r);
         let mut line = json!({ "bench": "refresh-sources", "members": args.members, "members_per_s": rates.iter().map(|(k, r)| (k.to_string(), json!(r.round()))).collect::<serde_json::Map<_, _>>() });
         if let (Some(soap), Some(xml)) = (rate("soap"), rate("http-xml")) {
-            eprintln!("soap refreshes at {:.0} % of http-xml's rate ({soap:.0} vs {xml:.0} members/s)", soap / xml * 100.0);
+            eprintln!(
+                "soap refreshes at {:.0} % of http-xml's rate ({soap:.0} vs {xml:.0} members/s)",
+                soap / xml * 100.0
+            );
             line["soap_vs_http_xml"] = json!((soap / xml * 1000.0).round() / 1000.0);
         }
         println!("{line}");

@@ -42,7 +42,11 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
         t.elapsed(),
         listed.map(|p| {
             let more = if p.next_cursor.is_some() { " (first page)" } else { "" };
-            let sample = p.changed.first().map(|c| format!(", e.g. {} changed {:?}", c.key.as_str(), c.changed_at)).unwrap_or_default();
+            let sample = p
+                .changed
+                .first()
+                .map(|c| format!(", e.g. {} changed {:?}", c.key.as_str(), c.changed_at))
+                .unwrap_or_default();
             format!("{} key(s) in 30 days{more}, {} rejected{sample}", p.changed.len(), p.rejected.len())
         }),
     );
@@ -64,7 +68,9 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
                         d.raw.body.len(),
                         d.raw.format
                     ),
-                    DetailsAnswer::Gone { status, merged_into } => format!("{k}: gone ({status}, merged into {merged_into:?})"),
+                    DetailsAnswer::Gone { status, merged_into } => {
+                        format!("{k}: gone ({status}, merged into {merged_into:?})")
+                    }
                 }),
             );
             let t = Instant::now();
@@ -73,7 +79,11 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
                 "GetMemberCommunities",
                 t.elapsed(),
                 communities.map(|c| {
-                    let sample = c.value.first().map(|m| format!(", e.g. {} from {}", m.community.key.as_str(), m.begin)).unwrap_or_default();
+                    let sample = c
+                        .value
+                        .first()
+                        .map(|m| format!(", e.g. {} from {}", m.community.key.as_str(), m.begin))
+                        .unwrap_or_default();
                     format!("{k}: {} membership(s){sample}", c.value.len())
                 }),
             );
@@ -96,7 +106,8 @@ pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
         "GetChangedEvents",
         t.elapsed(),
         events.map(|p| {
-            let sample = p.events.first().map(|e| format!(", e.g. {} at {}", e.key.as_str(), e.starts_at)).unwrap_or_default();
+            let sample =
+                p.events.first().map(|e| format!(", e.g. {} at {}", e.key.as_str(), e.starts_at)).unwrap_or_default();
             format!("{} event(s) in 30 days, {} rejected{sample}", p.events.len(), p.rejected.len())
         }),
     );

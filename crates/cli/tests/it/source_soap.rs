@@ -149,7 +149,8 @@ async fn check_calls_every_soap_operation() {
     let out = check(KEY).await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for method in ["GetChangedMembers", "GetMemberDetails", "GetMemberCommunities", "GetMemberSecurityGroups", "GetChangedEvents"]
+    for method in
+        ["GetChangedMembers", "GetMemberDetails", "GetMemberCommunities", "GetMemberSecurityGroups", "GetChangedEvents"]
     {
         assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(method)), "{method}: {stdout}");
     }

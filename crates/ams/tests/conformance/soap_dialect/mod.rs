@@ -44,7 +44,8 @@ async fn requests_name_the_operation_in_the_action_and_the_namespace_as_configur
     let soap_cfg = cfg.soap.as_mut().unwrap();
     soap_cfg.request_namespace = "urn:vendor".into();
     soap_cfg.action_prefix = Some("urn:vendor/actions/".into());
-    soap_cfg.operations = SoapOperations { get_member_security_groups: "ListGroups".into(), ..SoapOperations::default() };
+    soap_cfg.operations =
+        SoapOperations { get_member_security_groups: "ListGroups".into(), ..SoapOperations::default() };
     let vendor = source(cfg);
     let e = vendor.member_groups(&key("M000123")).await.unwrap_err();
     assert_eq!(e.kind(), FailureKind::Permanent, "{e}");

@@ -50,13 +50,14 @@ fn counted(op: Operation) -> (Counted, Method) {
     }
 }
 
-/// Unix seconds of `updatedSince`; absent or empty is none (the full listing).
-fn since(value: Option<&String>) -> Result<Option<i64>, Response> {
+/// Unix seconds of `updatedSince`; absent or empty is none (the full
+/// listing). A bad one is refused with the faultstring of a client fault.
+fn since(value: Option<&String>) -> Result<Option<i64>, String> {
     match value.map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map(|t| Some(t.timestamp()))
-            .map_err(|e| fault("Client", &format!("updatedSince is not a date: {e}"))),
+            .map_err(|e| format!("updatedSince is not a date: {e}")),
     }
 }
 
@@ -107,7 +108,7 @@ pub async fn refresh_service(Extract(state): Extract<Arc<State>>, headers: Heade
     };
     let body = match operate(&state, op, &params) {
         Ok(body) => body,
-        Err(r) => return r,
+        Err(faultstring) => return fault("Client", &faultstring),
     };
     if garbled {
         answer(StatusCode::OK, garble(&body, true))
@@ -116,11 +117,12 @@ pub async fn refresh_service(Extract(state): Extract<Arc<State>>, headers: Heade
     }
 }
 
+/// The operation's answer, or the faultstring of a client fault.
 fn operate(
     state: &State,
     op: Operation,
     params: &std::collections::HashMap<&'static str, String>,
-) -> Result<Vec<u8>, Response> {
+) -> Result<Vec<u8>, String> {
     let name = op.name();
     let member = |doc: Doc| {
         let key = params.get("member_key").cloned().unwrap_or_default();
@@ -145,7 +147,7 @@ fn operate(
             let doc = if op == Operation::GetMemberCommunityGroups { Doc::Communities } else { Doc::Groups };
             match member(doc) {
                 (Lookup::Found(doc), _) => soap::response(name, Some(soap::root_content(&doc))),
-                (_, key) => return Err(fault("Client", &format!("Member {key} not found"))),
+                (_, key) => return Err(format!("Member {key} not found")),
             }
         }
         Operation::AuthenticateUser => {

@@ -264,7 +264,8 @@ pub struct BenchRefreshArgs {
     /// The source kind to refresh through, repeatable: `http-json`,
     /// `http-xml` or `soap` (the sim's `/RefreshService.asmx`). Several
     /// run one after the other against the same sim, each into a database
-    /// of its own, and a last line compares them.
+    /// of its own, after an unmeasured warm-up pass, and a last line
+    /// compares them.
     #[arg(long = "source", value_parser = ["http-json", "http-xml", "soap"])]
     pub sources: Vec<String>,
     #[arg(long, default_value_t = 42)]

@@ -19,6 +19,7 @@ use crate::http::auth::Auth;
 use crate::http::HttpSettings;
 use crate::http_source::HttpSource;
 use crate::observe::{CallObserver, Observed};
+use crate::soap::SoapSource;
 use crate::source::{AmsSource, CredentialService};
 
 /// The `User-Agent` of every call to the AMS.
@@ -65,7 +66,7 @@ impl BuildError {
     /// The refusal of an `ams.kind` this version does not run.
     pub fn not_available(kind: SourceKind) -> BuildError {
         BuildError::NotAvailable(format!(
-            "ams.kind = \"{}\" is not available in this version; use \"http-json\" or \"http-xml\"",
+            "ams.kind = \"{}\" is not available in this version; use \"http-json\", \"http-xml\" or \"soap\"",
             kind.as_str()
         ))
     }
@@ -94,12 +95,14 @@ pub enum HttpProblem {
 /// built, so the credential service can share what its kind shares.
 enum KindSource {
     Http(HttpSource),
+    Soap(SoapSource),
 }
 
 impl KindSource {
     fn observed(&self, observer: Option<Arc<dyn CallObserver>>) -> Arc<dyn AmsSource> {
         match self {
             KindSource::Http(s) => Arc::new(Observed::new(s.clone(), observer)),
+            KindSource::Soap(s) => Arc::new(Observed::new(s.clone(), observer)),
         }
     }
 }
@@ -107,9 +110,8 @@ impl KindSource {
 fn kind_source(ams: &AmsConfig, secrets: &mut dyn SecretCells) -> Result<KindSource, BuildError> {
     match ams.kind {
         SourceKind::HttpJson | SourceKind::HttpXml => HttpSource::new(ams, secrets).map(KindSource::Http),
-        SourceKind::Soap | SourceKind::Sql | SourceKind::Scim | SourceKind::Push => {
-            Err(BuildError::not_available(ams.kind))
-        }
+        SourceKind::Soap => SoapSource::new(ams, secrets).map(KindSource::Soap),
+        SourceKind::Sql | SourceKind::Scim | SourceKind::Push => Err(BuildError::not_available(ams.kind)),
     }
 }
 
@@ -148,21 +150,7 @@ fn credentials(
     observer: Option<Arc<dyn CallObserver>>,
 ) -> Result<Option<Arc<dyn CredentialService>>, BuildError> {
     let service = auth.effective(ams);
-    let encoding = match service.kind {
-        CredentialKind::None => return Ok(None),
-        CredentialKind::HttpJson => HttpEncoding::Json,
-        CredentialKind::HttpXml => HttpEncoding::Xml,
-        CredentialKind::Soap => {
-            return Err(BuildError::NotAvailable("auth.kind = \"soap\" is not available in this version".into()));
-        }
-    };
-    if service.is_the_source() {
-        match source {
-            KindSource::Http(own) => return Ok(Some(Arc::new(Observed::new(own.with_encoding(encoding), observer)))),
-        }
-    }
-    let base_url = service.base_url.clone().ok_or(BuildError::Required("auth.base_url"))?;
-    let settings = HttpSettings {
+    let settings = |base_url| HttpSettings {
         base_url,
         timeout: ams.timeout,
         max_concurrency: ams.max_concurrency as usize,
@@ -171,7 +159,28 @@ fn credentials(
         max_body: CREDENTIAL_MAX_BODY,
         http_version: ams.http_version,
     };
+    let encoding = match service.kind {
+        CredentialKind::None => return Ok(None),
+        CredentialKind::HttpJson => HttpEncoding::Json,
+        CredentialKind::HttpXml => HttpEncoding::Xml,
+        CredentialKind::Soap => {
+            // The source's own service shares its client, limits and key.
+            if let KindSource::Soap(own) = source {
+                return Ok(Some(Arc::new(Observed::new(own.clone(), observer))));
+            }
+            let soap = ams.soap.as_ref().ok_or(BuildError::Required("ams.soap"))?;
+            let other =
+                SoapSource::credential_service(&settings(soap.endpoint.clone()), soap, auth.auth.as_ref(), secrets)?;
+            return Ok(Some(Arc::new(Observed::new(other, None))));
+        }
+    };
+    if service.is_the_source() {
+        if let KindSource::Http(own) = source {
+            return Ok(Some(Arc::new(Observed::new(own.with_encoding(encoding), observer))));
+        }
+    }
+    let base_url = service.base_url.clone().ok_or(BuildError::Required("auth.base_url"))?;
     let auth = Auth::build(service.auth.as_ref(), service.auth_key, "auth", secrets)?;
-    let other = HttpSource::on(&settings, auth, encoding, "auth")?;
+    let other = HttpSource::on(&settings(base_url), auth, encoding, "auth")?;
     Ok(Some(Arc::new(Observed::new(other, None))))
 }

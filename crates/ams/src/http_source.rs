@@ -89,6 +89,8 @@ impl HttpSource {
             body: None,
             accept: self.codec.media_type(),
             renewal: Renewal::On401,
+            headers: Vec::new(),
+            read_failures: false,
         }
     }
 
@@ -199,6 +201,8 @@ impl HttpSource {
             body: Some((body, self.codec.content_type())),
             accept: self.codec.media_type(),
             renewal: Renewal::OnBearerChallenge,
+            headers: Vec::new(),
+            read_failures: false,
         };
         let answer = self.base.call(&request).await?;
         match answer.status {

@@ -2,7 +2,7 @@
 //!
 //! One trait per external system ([`AmsSource`] for the data methods,
 //! [`CredentialService`] for sign-in checks), one implementation per kind
-//! (`http-json`, `http-xml`; later `soap`, `sql`, `scim`), and one seam
+//! (`http-json`, `http-xml`, `soap`; later `sql`, `scim`), and one seam
 //! every kind plugs into:
 //!
 //! - [`config`]: the `[ams]` and `[auth]` sections, owned here and used as
@@ -15,6 +15,7 @@
 //! - `http`: the shared HTTP base (client, limits, auth, classification);
 //! - [`codec`]: the contract's JSON and XML encodings;
 //! - [`HttpSource`]: `http-json` and `http-xml`;
+//! - [`SoapSource`]: `soap`, the SOAP 1.1 RefreshService dialect;
 //! - `memory` (feature `test-util`): an in-memory source that passes the
 //!   same conformance suite, for the engine's tests.
 //!
@@ -49,6 +50,7 @@ pub mod http_source;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod observe;
+pub mod soap;
 pub mod source;
 
 pub use codec::HttpEncoding;
@@ -58,6 +60,7 @@ pub use http::auth::{api_key_check, is_header_safe, MAX_TOKEN_LIFETIME};
 pub use http::install_crypto_provider;
 pub use http_source::HttpSource;
 pub use observe::{CallObserver, Observed};
+pub use soap::SoapSource;
 pub use source::{
     AmsSource, ChangedKey, ChangedPage, CredentialService, DetailsAnswer, EventsPage, Fetched, SourceError,
 };

@@ -70,18 +70,34 @@ pub enum SourceError {
         retry_after: Option<Duration>,
         excerpt: Option<String>,
     },
-    /// 401/403: the AMS refuses our credentials.
-    #[error("{part}: the AMS refused our credentials (HTTP {status})")]
-    Unauthorized { part: Part, status: u16, excerpt: Option<String> },
-    /// Another 4xx (or a 404 on a part other than details).
-    #[error("{part}: the AMS answered HTTP {status}")]
-    Permanent { part: Part, status: u16, excerpt: Option<String> },
+    /// 401/403 (or a SOAP fault saying so): the AMS refuses our credentials.
+    #[error("{part}: the AMS refused our credentials ({})", said(.status, .detail, "HTTP"))]
+    Unauthorized {
+        part: Part,
+        status: u16,
+        excerpt: Option<String>,
+        /// What the AMS said, when it said more than a status (a SOAP
+        /// fault's operation and faultstring).
+        detail: Option<String>,
+    },
+    /// Another 4xx (or a 404 on a part other than details, or a SOAP fault
+    /// that retrying will not change).
+    #[error("{part}: {}", said(.status, .detail, "the AMS answered HTTP"))]
+    Permanent { part: Part, status: u16, excerpt: Option<String>, detail: Option<String> },
     /// The body did not parse or broke the contract.
     #[error("{error}")]
     Data { error: DataError, excerpt: Option<String> },
     /// Our own configuration cannot work (a secret's variable is unset, say).
     #[error("{part}: configuration error: {reason}")]
     Config { part: Part, reason: String },
+}
+
+/// What a refusal says: the AMS's own words when it gave some, else its status.
+fn said(status: &u16, detail: &Option<String>, status_words: &str) -> String {
+    match detail {
+        Some(d) => d.clone(),
+        None => format!("{status_words} {status}"),
+    }
 }
 
 impl SourceError {

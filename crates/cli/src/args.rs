@@ -257,9 +257,17 @@ pub struct BenchRefreshArgs {
     /// Member refreshes in flight.
     #[arg(long, default_value_t = 96)]
     pub workers: usize,
-    /// `json` or `xml`.
+    /// `json` or `xml`: the source `http-json` or `http-xml` (when no
+    /// `--source` is given).
     #[arg(long, default_value = "json")]
     pub encoding: String,
+    /// The source kind to refresh through, repeatable: `http-json`,
+    /// `http-xml` or `soap` (the sim's `/RefreshService.asmx`). Several
+    /// run one after the other against the same sim, each into a database
+    /// of its own, after an unmeasured warm-up pass, and a last line
+    /// compares them.
+    #[arg(long = "source", value_parser = ["http-json", "http-xml", "soap"])]
+    pub sources: Vec<String>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Keep the database here instead of a temporary directory.

@@ -31,7 +31,7 @@ pub use demo::{public_url_for, DEMO_AMS_KEY_ENV, DEMO_MEMBER_GROUP};
 /// here too, so a caller of the configuration needs only this crate.
 pub use amsync_ams::config::{
     AmsConfig, ApiKeyAuth, BasicAuth, CredentialConfig, CredentialKind, CredentialServiceConfig, HttpAuth, HttpVersion,
-    OAuth2Auth, ScimSourceConfig, SoapOperations, SoapSourceConfig, SourceKind, SqlSourceConfig,
+    OAuth2Auth, ScimSourceConfig, SoapFaults, SoapOperations, SoapSourceConfig, SourceKind, SqlSourceConfig,
 };
 pub use amsync_config_kit::CronSchedule;
 pub(crate) use amsync_config_kit::{error, secrets, tagged, values};

@@ -12,9 +12,9 @@
 //!
 //! Some *values* of keys that do exist are not available either; they are
 //! refused where they would be used, naming the key, and stay out of this
-//! list because the rest of the key works: `ams.kind` other than `http-json`
-//! and `http-xml` and `auth.kind = "soap"` (by the commands that build the
-//! source or the credential service), a `postgres://` `database.url` (by
+//! list because the rest of the key works: `ams.kind` other than `http-json`,
+//! `http-xml` and `soap` (by the commands that build the source), a
+//! `postgres://` `database.url` (by
 //! every command that opens the database), and `amsync worker`.
 
 use crate::env::Override;

@@ -14,7 +14,10 @@
 //! `GET /members/changed?since=&cursor=`, `GET /members/{key}`,
 //! `GET /members/{key}/communities`, `GET /members/{key}/security-groups`,
 //! `GET /events/changed?since=&cursor=`, `POST /auth/credentials`,
-//! `POST /auth/resolve-token`, and `POST /oauth/token` in OAuth 2.0 mode.
+//! `POST /auth/resolve-token`, and `POST /oauth/token` in OAuth 2.0 mode;
+//! the same data in the SOAP 1.1 RefreshService dialect at
+//! `POST /RefreshService.asmx` ([`soap`]: the `securityKey` is the API key
+//! when the sim wants one, faults are SOAP faults).
 //! The changed listings are ordered by (changed_at, change sequence), so a
 //! change made while a client pages always lands after its cursor; a `since`
 //! listing also reports deleted and merged members (their removal is a
@@ -57,6 +60,7 @@ mod http;
 mod member_key;
 pub mod render;
 mod sim;
+pub mod soap;
 mod stats;
 mod store;
 mod truth;

@@ -8,7 +8,7 @@
 //! encodings, so an admin sees one vocabulary.
 
 mod json;
-mod xml;
+pub(crate) mod xml;
 
 use amsync_core::error::{DataError, Part};
 use amsync_core::group::SecurityGroupRef;

@@ -1,22 +1,28 @@
 //! The sub-tables of the source kinds that are not plain HTTP: `[ams.soap]`,
-//! `[ams.sql]`, `[ams.scim]`. They are read and checked now; the factory
-//! refuses their kinds until the sources land (issue 15).
+//! `[ams.sql]`, `[ams.scim]`. All are read and checked; the factory runs
+//! `soap` and refuses `sql` and `scim` until their sources land (issue 15).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use amsync_config_kit::secrets::{check_pair, pick};
-use amsync_config_kit::values::text;
+use amsync_config_kit::values::{bytes, text};
 use amsync_config_kit::{Problems, SecretSource};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// `[ams.soap]`: a SOAP service that answers the contract's methods.
+/// `[ams.soap]`: a SOAP 1.1 service in the RefreshService dialect that
+/// answers the contract's methods (docs/sources/soap.md). The limits of
+/// `[ams]` (`timeout`, `max_concurrency`, `max_rate`, `max_body`) apply to
+/// its calls; the full listing, which SOAP cannot page, has its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SoapSourceConfig {
+    /// The service's URL, such as `https://ams.example.org/RefreshService.asmx`.
     #[serde(with = "text")]
     pub endpoint: Url,
-    /// The service's security key, sent in the SOAP header.
+    /// The service's security key, sent as the `securityKey` parameter of
+    /// every operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_key_env: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,13 +36,52 @@ pub struct SoapSourceConfig {
     /// The service's operation names, one per contract method.
     #[serde(default)]
     pub operations: SoapOperations,
+    /// Largest GetChangedMembers answer read, in bytes. SOAP has no paging,
+    /// so the full listing is one answer; it is read as a stream, never
+    /// held whole, and refused past this size.
+    #[serde(default = "default_max_listing_bytes", with = "bytes")]
+    pub max_listing_bytes: u64,
+    /// Limit of one GetChangedMembers call, from connect to the last byte
+    /// (`ams.timeout` bounds the other operations).
+    #[serde(default = "default_listing_timeout", with = "text")]
+    pub listing_timeout: Duration,
+    /// How SOAP faults are told apart (a fault is matched by its faultstring).
+    #[serde(default)]
+    pub faults: SoapFaults,
 }
 
+/// The namespace of the RefreshService dialect's requests.
+pub const DEFAULT_SOAP_NAMESPACE: &str = "http://cobalt.net/";
+
 fn default_soap_namespace() -> String {
-    "http://tempuri.org/".to_string()
+    DEFAULT_SOAP_NAMESPACE.to_string()
+}
+
+fn default_max_listing_bytes() -> u64 {
+    1 << 30
+}
+
+fn default_listing_timeout() -> Duration {
+    Duration::from_secs(300)
 }
 
 impl SoapSourceConfig {
+    /// `[ams.soap]` at `endpoint` with the dialect's defaults and no key
+    /// (for tools and tests that build a source without a file).
+    pub fn at(endpoint: Url) -> SoapSourceConfig {
+        SoapSourceConfig {
+            endpoint,
+            security_key_env: None,
+            security_key_file: None,
+            request_namespace: default_soap_namespace(),
+            action_prefix: None,
+            operations: SoapOperations::default(),
+            max_listing_bytes: default_max_listing_bytes(),
+            listing_timeout: default_listing_timeout(),
+            faults: SoapFaults::default(),
+        }
+    }
+
     pub fn security_key(&self) -> Option<SecretSource> {
         pick("ams.soap.security_key", &self.security_key_env, &self.security_key_file, None)
     }
@@ -51,15 +96,37 @@ impl SoapSourceConfig {
         if self.request_namespace.is_empty() {
             p.add("ams.soap.request_namespace", "must not be empty");
         }
+        if self.action_prefix.as_deref().is_some_and(|a| a.chars().any(char::is_control)) {
+            p.add("ams.soap.action_prefix", "must not contain control characters (it is sent as a header)");
+        }
         for (name, op) in self.operations.named() {
-            if op.is_empty() {
-                p.add(format!("ams.soap.operations.{name}"), "must not be empty");
+            if !is_xml_name(op) {
+                p.add(format!("ams.soap.operations.{name}"), format!("{op:?} is not an XML element name"));
+            }
+        }
+        if self.max_listing_bytes == 0 {
+            p.add("ams.soap.max_listing_bytes", "must be more than 0 bytes");
+        }
+        if self.listing_timeout.is_zero() {
+            p.add("ams.soap.listing_timeout", "must be more than 0s");
+        }
+        for (name, list) in [("unauthorized", &self.faults.unauthorized), ("not_found", &self.faults.not_found)] {
+            if list.iter().any(|phrase| phrase.trim().is_empty()) {
+                p.add(format!("ams.soap.faults.{name}"), "a phrase must not be empty (it would match every fault)");
             }
         }
     }
 }
 
-/// Operation names of a SOAP service; the defaults are the contract's method names.
+/// An operation is sent as an element name (and in the `SOAPAction`).
+fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Operation names of a SOAP service, one per contract method; the
+/// defaults are the RefreshService dialect's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SoapOperations {
@@ -77,10 +144,10 @@ impl Default for SoapOperations {
         SoapOperations {
             get_changed_members: "GetChangedMembers".into(),
             get_member_details: "GetMemberDetails".into(),
-            get_member_communities: "GetMemberCommunities".into(),
+            get_member_communities: "GetMemberCommunityGroups".into(),
             get_member_security_groups: "GetMemberSecurityGroups".into(),
-            get_changed_events: "GetChangedEvents".into(),
-            authenticate_credentials: "AuthenticateCredentials".into(),
+            get_changed_events: "GetEvents".into(),
+            authenticate_credentials: "AuthenticateUser".into(),
             resolve_token: "ResolveToken".into(),
         }
     }
@@ -97,6 +164,32 @@ impl SoapOperations {
             ("authenticate_credentials", &self.authenticate_credentials),
             ("resolve_token", &self.resolve_token),
         ]
+    }
+}
+
+/// `[ams.soap.faults]`: phrases that tell what a SOAP fault means, matched
+/// case-insensitively in its faultstring. A fault matching none is a
+/// failure of the operation: transient for a `Server` faultcode, permanent
+/// for any other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SoapFaults {
+    /// The service refuses our security key: the source pauses as for an
+    /// HTTP 401.
+    pub unauthorized: Vec<String>,
+    /// The member is not there: GetMemberDetails answers "gone" (404),
+    /// AuthenticateUser and ResolveToken "refused".
+    pub not_found: Vec<String>,
+}
+
+impl Default for SoapFaults {
+    fn default() -> Self {
+        SoapFaults {
+            unauthorized: ["security key", "securitykey", "not authorized", "unauthorized", "access denied"]
+                .map(String::from)
+                .to_vec(),
+            not_found: ["not found", "does not exist", "no such member"].map(String::from).to_vec(),
+        }
     }
 }
 

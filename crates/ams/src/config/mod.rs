@@ -33,7 +33,8 @@ use url::Url;
 pub use auth::{ApiKeyAuth, BasicAuth, HttpAuth, OAuth2Auth, DEFAULT_API_KEY_HEADER};
 pub use credential::{CredentialConfig, CredentialKind, CredentialServiceConfig};
 pub use kinds::{
-    ScimSourceConfig, SoapOperations, SoapSourceConfig, SqlSourceConfig, DEFAULT_SCIM_COMMUNITY_EXTENSION,
+    ScimSourceConfig, SoapFaults, SoapOperations, SoapSourceConfig, SqlSourceConfig, DEFAULT_SCIM_COMMUNITY_EXTENSION,
+    DEFAULT_SOAP_NAMESPACE,
 };
 
 /// The one system of record of a deployment (product.md, "Systems of record").

@@ -302,7 +302,7 @@ impl OAuth2 {
                     retry_after: super::retry_after_of(&res),
                     excerpt,
                 },
-                400 | 401 | 403 => SourceError::Unauthorized { part, status, excerpt },
+                400 | 401 | 403 => SourceError::Unauthorized { part, status, excerpt, detail: None },
                 _ => SourceError::Config { part, reason: format!("the OAuth2 token endpoint answered HTTP {status}") },
             });
         }

@@ -22,8 +22,8 @@ pub fn failure(part: Part, answer: &Answer) -> SourceError {
             retry_after: answer.retry_after,
             excerpt,
         },
-        401 | 403 => SourceError::Unauthorized { part, status, excerpt },
-        _ => SourceError::Permanent { part, status, excerpt },
+        401 | 403 => SourceError::Unauthorized { part, status, excerpt, detail: None },
+        _ => SourceError::Permanent { part, status, excerpt, detail: None },
     }
 }
 

@@ -69,6 +69,12 @@ pub struct Request<'a> {
     pub body: Option<(Vec<u8>, &'static str)>,
     pub accept: &'static str,
     pub renewal: Renewal,
+    /// More request headers (a SOAP source's `SOAPAction`).
+    pub headers: Vec<(&'static str, String)>,
+    /// Whether an unsuccessful answer's body is read whole (within the
+    /// cap) rather than only its start: a SOAP fault comes with HTTP 500
+    /// and is read like an answer.
+    pub read_failures: bool,
 }
 
 /// An HTTP answer, whatever its status.
@@ -199,7 +205,25 @@ impl HttpBase {
         if let Some((body, content_type)) = &req.body {
             rb = rb.header(CONTENT_TYPE, *content_type).body(body.clone());
         }
+        for (name, value) in &req.headers {
+            rb = rb.header(*name, value);
+        }
         rb
+    }
+
+    /// Sends the call within the limits and hands back the response with
+    /// its body unread, still holding its place in the concurrency limit:
+    /// for an answer read as a stream (a SOAP full listing). The caller
+    /// bounds the whole exchange with its own timeout; no OAuth2 renewal.
+    pub async fn open(&self, req: &Request<'_>) -> Result<Opened<'_>, SourceError> {
+        let rb = self.request(req);
+        let (rb, _token) = self.auth.apply(rb, &self.client, self.timeout, req.part).await?;
+        let permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        let response = rb.send().await.map_err(|e| transport(req.part, &e))?;
+        Ok(Opened { response, _permit: permit })
     }
 
     /// One request and its body, bounded by the timeout as a whole.
@@ -214,7 +238,7 @@ impl HttpBase {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer")));
             let retry_after = retry_after_of(&res);
-            let body = if status.is_success() || status == StatusCode::GONE {
+            let body = if status.is_success() || status == StatusCode::GONE || req.read_failures {
                 self.read_body(req, &mut res).await?
             } else {
                 read_prefix(&mut res, ERROR_BODY_PREFIX).await
@@ -277,6 +301,12 @@ impl HttpBase {
     }
 }
 
+/// A response whose body is still to be read, and its place in the limit.
+pub struct Opened<'a> {
+    pub response: Response,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
 /// An answer and whether it carried a `WWW-Authenticate: Bearer` challenge.
 struct Exchanged {
     answer: Answer,
@@ -284,7 +314,7 @@ struct Exchanged {
 }
 
 /// A transport failure: timeout, connection, broken body. All transient.
-fn transport(part: Part, e: &reqwest::Error) -> SourceError {
+pub(crate) fn transport(part: Part, e: &reqwest::Error) -> SourceError {
     let reason = if e.is_timeout() {
         "the AMS did not answer in time".to_string()
     } else if e.is_connect() {

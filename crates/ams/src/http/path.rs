@@ -31,8 +31,11 @@ pub fn segment(key: &str) -> Result<String, UnsendableKey> {
 /// `base` joined with an already-encoded relative path, with query pairs added.
 pub fn join(base: &Url, encoded_path: &str, query: &[(&str, &str)]) -> Url {
     let mut url = base.clone();
-    let prefix = base.path().trim_end_matches('/');
-    url.set_path(&format!("{prefix}/{}", encoded_path.trim_start_matches('/')));
+    // An empty path is the base URL itself (a SOAP endpoint), not a directory under it.
+    if !encoded_path.is_empty() {
+        let prefix = base.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}/{}", encoded_path.trim_start_matches('/')));
+    }
     url.set_fragment(None);
     if !query.is_empty() {
         let mut pairs = url.query_pairs_mut();

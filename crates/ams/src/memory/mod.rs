@@ -164,7 +164,7 @@ impl MemorySource {
         }
         let data = self.data.lock().expect("the data lock is never poisoned");
         if data.refuses_our_credentials && !matches!(method, Part::Credentials | Part::ResolveToken) {
-            return Err(SourceError::Unauthorized { part: method, status: 401, excerpt: None });
+            return Err(SourceError::Unauthorized { part: method, status: 401, excerpt: None, detail: None });
         }
         answer(&data)
     }
@@ -201,7 +201,7 @@ fn page(
     let start = match cursor {
         None => 0,
         Some(c) => c.strip_prefix("at-").and_then(|n| n.parse().ok()).filter(|n| *n <= len).ok_or_else(|| {
-            SourceError::Permanent { part, status: 400, excerpt: Some(format!("unknown cursor {c:?}")) }
+            SourceError::Permanent { part, status: 400, excerpt: Some(format!("unknown cursor {c:?}")), detail: None }
         })?,
     };
     let end = (start + size.max(1)).min(len);
@@ -273,8 +273,12 @@ impl AmsSource for MemorySource {
 
     async fn member_communities(&self, key: &MemberKey) -> Result<Fetched<Vec<Membership>>, SourceError> {
         self.call(Part::Communities, Some(key), |d| {
-            let m =
-                d.member(key).ok_or(SourceError::Permanent { part: Part::Communities, status: 404, excerpt: None })?;
+            let m = d.member(key).ok_or(SourceError::Permanent {
+                part: Part::Communities,
+                status: 404,
+                excerpt: None,
+                detail: None,
+            })?;
             let value = checked_memberships(m.memberships.clone(), key).map_err(data)?;
             Ok(Fetched { value, raw: raw(&serde_json::json!({ "memberships": m.memberships })) })
         })
@@ -287,6 +291,7 @@ impl AmsSource for MemorySource {
                 part: Part::SecurityGroups,
                 status: 404,
                 excerpt: None,
+                detail: None,
             })?;
             let value = checked_groups(m.groups.clone(), key).map_err(data)?;
             Ok(Fetched { value, raw: raw(&serde_json::json!({ "groups": m.groups })) })

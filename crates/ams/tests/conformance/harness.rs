@@ -23,6 +23,12 @@ pub trait Harness: Send + Sync {
     /// The format its raw answers are stored with.
     fn format(&self) -> PayloadFormat;
 
+    /// Whether its listings come in pages of the fixture's page size
+    /// (SOAP's do not: each listing is one answer).
+    fn pages(&self) -> bool {
+        true
+    }
+
     /// Starts an AMS of this kind holding `fixture` and builds a source of
     /// it that reports every call to `observer`; the credential service
     /// too when the kind has one.

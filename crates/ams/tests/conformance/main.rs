@@ -3,17 +3,21 @@
 //! - `shared/`: what every kind of source owes the engine, written once
 //!   against `dyn AmsSource` and run on each kind through its harness
 //!   (`kinds/`: `http-json` and `http-xml` against a test AMS on
-//!   127.0.0.1 serving the data, the in-memory source). A new kind adds a
+//!   127.0.0.1 serving the data, `soap` against a SOAP test AMS, the
+//!   in-memory source). A new kind adds a
 //!   [`harness::Harness`] and one line to [`suite!`]'s invocation below.
 //! - `http/`: what only the HTTP kinds have (query strings, paths,
 //!   headers, authentication schemes, body caps, timeouts, statuses,
-//!   limits), each check run in both encodings by [`both!`].
+//!   limits), each check run in both encodings by [`both!`];
+//! - `soap_dialect/`: what only the SOAP kind has (envelopes, `SOAPAction`,
+//!   faults, the streamed listing's cap).
 
 mod fixtures;
 mod harness;
 mod http;
 mod kinds;
 mod shared;
+mod soap_dialect;
 
 /// Runs each listed shared test against a source of one kind.
 macro_rules! conformance {
@@ -54,4 +58,5 @@ suite!(
     http_json => crate::kinds::http::HttpHarness(amsync_ams::HttpEncoding::Json),
     http_xml => crate::kinds::http::HttpHarness(amsync_ams::HttpEncoding::Xml),
     memory => crate::kinds::memory::MemoryHarness,
+    soap => crate::kinds::soap::SoapHarness,
 );

@@ -71,12 +71,10 @@ pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
 
     // The AMS.
     let sources = wiring::sources(&cfg, &ProcessEnv, &mut Default::default(), None)?;
-    match sources.source.health().await {
-        Ok(()) => println!("ok    AMS at {} answers", cfg.ams.base_url.as_ref().map(|u| u.as_str()).unwrap_or("-")),
-        Err(e) => {
-            failures += 1;
-            println!("FAIL  AMS: {e}");
-        }
+    let source_failures = super::check_source::probe(sources.source.as_ref(), &cfg).await;
+    failures += source_failures;
+    if source_failures == 0 {
+        println!("ok    AMS at {} answers", super::check_source::location(&cfg));
     }
     match sources.credentials {
         Some(_) => println!("ok    credential service configured ({})", cfg.credential_service().kind.as_str()),

@@ -103,9 +103,9 @@ async fn keys_not_yet_available_stop_serve_with_exit_2_naming_them() {
     }
 }
 
-/// The source kinds this version does not run (they pass validation) and
-/// a SOAP credential service are refused by the AMS factory when `serve`,
-/// `check` or `refresh` builds the source: exit code 2, naming the key.
+/// The source kinds this version does not run (they pass validation) are
+/// refused by the AMS factory when `serve`, `check` or `refresh` builds the
+/// source: exit code 2, naming the key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_kinds_not_available_stop_serve_check_and_refresh_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +113,7 @@ async fn source_kinds_not_available_stop_serve_check_and_refresh_with_exit_2() {
     // A credential service for the kinds that have none, so `sso.mode` validates.
     let service = "[auth]\nkind = \"http-json\"\nbase_url = \"http://127.0.0.1:9/\"\n";
     let refused = |kind: &str| {
-        format!("ams.kind = \"{kind}\" is not available in this version; use \"http-json\" or \"http-xml\"")
+        format!("ams.kind = \"{kind}\" is not available in this version; use \"http-json\", \"http-xml\" or \"soap\"")
     };
     let cases = [
         (
@@ -125,14 +125,6 @@ async fn source_kinds_not_available_stop_serve_check_and_refresh_with_exit_2() {
             refused("scim"),
         ),
         (format!("[ams]\nkind = \"push\"\n{service}{web}"), refused("push")),
-        (
-            format!("[ams]\nkind = \"soap\"\n[ams.soap]\nendpoint = \"https://ams.example.org/RefreshService.asmx\"\n{web}"),
-            refused("soap"),
-        ),
-        (
-            format!("[ams]\nbase_url = \"http://127.0.0.1:9/\"\n[auth]\nkind = \"soap\"\n[ams.soap]\nendpoint = \"https://ams.example.org/RefreshService.asmx\"\n{web}"),
-            "auth.kind = \"soap\" is not available in this version".to_string(),
-        ),
     ];
     let envs = [("AMS_DB_URL", "postgres://u:p@127.0.0.1/ams"), ("SCIM_TOKEN", "scim-token")];
     for (i, (file, want)) in cases.iter().enumerate() {

@@ -30,6 +30,7 @@ mod secrets;
 mod security_groups;
 mod site_token;
 mod soak;
+mod source_soap;
 mod sso;
 mod supervision;
 mod sync_atomicity;

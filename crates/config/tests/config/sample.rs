@@ -75,6 +75,9 @@ pub fn everything() -> Config {
                 request_namespace: s("http://tempuri.org/"),
                 action_prefix: some("http://tempuri.org/"),
                 operations: SoapOperations::default(),
+                max_listing_bytes: 1 << 30,
+                listing_timeout: d(300),
+                faults: amsync_config::SoapFaults::default(),
             }),
             sql: Some(SqlSourceConfig {
                 url_env: some("SQL"),

@@ -3,7 +3,8 @@
 
 mod contract;
 mod control;
-mod request_body;
+pub(crate) mod request_body;
+mod soap;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/auth/credentials", post(contract::credentials))
         .route("/auth/resolve-token", post(contract::resolve_token))
         .route("/oauth/token", post(contract::oauth_token))
+        .route(crate::soap::PATH, post(soap::refresh_service))
         .nest("/_sim", control::router())
         .layer(axum::middleware::map_request_with_state(state.clone(), note_version))
         .with_state(state)

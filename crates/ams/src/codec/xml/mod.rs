@@ -8,7 +8,7 @@
 //! value, unknown elements are ignored, and errors name the JSON shape's
 //! field (`/phones/4`, `/memberships/0/begin`).
 
-mod tree;
+pub(crate) mod tree;
 
 use std::collections::BTreeMap;
 
@@ -62,30 +62,42 @@ pub fn changed_members(body: &[u8], record: &str, limits: &XmlLimits) -> Result<
         ..ChangedPage::default()
     };
     for (i, entry) in root.all("ChangedMember").enumerate() {
-        let key_text = entry.text_of("MemberKey", ctx, "/key").ok().flatten();
-        let name =
-            key_text.filter(|k| MemberKey::parse(k.as_str()).is_ok()).unwrap_or_else(|| entry_record("changed", i));
-        let ectx = Ctx { record: &name, part: Part::ChangedMembers };
-        let read = || -> Result<ChangedKey, DataError> {
-            let key = required(entry.text_of("MemberKey", ectx, "/key")?, ectx, "/key", "<MemberKey>")?;
-            let key = MemberKey::parse(key).map_err(|e| ectx.err("/key", e.to_string()))?;
-            let changed_at = entry
-                .text_of("LastUpdated", ectx, "/changed_at")?
-                .map(|v| timestamp::<Utc>(&v, ectx, "/changed_at"))
-                .transpose()?;
-            Ok(ChangedKey { key, changed_at })
-        };
-        match read() {
+        match changed_member(entry, i) {
             Ok(c) => out.changed.push(c),
-            Err(e) => out.rejected.push(under(e, &format!("/changed/{i}"))),
+            Err(e) => out.rejected.push(e),
         }
     }
     Ok(out)
 }
 
+/// The `i`-th `<ChangedMember>` of a listing, or why it cannot be read
+/// (named by its key when it has a readable one, else by its place, the
+/// field under `/changed/{i}`).
+pub(crate) fn changed_member(entry: &Element, i: usize) -> Result<ChangedKey, DataError> {
+    let key_text = entry.text_of("MemberKey", Ctx { record: "", part: Part::ChangedMembers }, "/key").ok().flatten();
+    let name = key_text.filter(|k| MemberKey::parse(k.as_str()).is_ok()).unwrap_or_else(|| entry_record("changed", i));
+    let ectx = Ctx { record: &name, part: Part::ChangedMembers };
+    let read = || -> Result<ChangedKey, DataError> {
+        let key = required(entry.text_of("MemberKey", ectx, "/key")?, ectx, "/key", "<MemberKey>")?;
+        let key = MemberKey::parse(key).map_err(|e| ectx.err("/key", e.to_string()))?;
+        let changed_at = entry
+            .text_of("LastUpdated", ectx, "/changed_at")?
+            .map(|v| timestamp::<Utc>(&v, ectx, "/changed_at"))
+            .transpose()?;
+        Ok(ChangedKey { key, changed_at })
+    };
+    read().map_err(|e| under(e, &format!("/changed/{i}")))
+}
+
 pub fn member_details(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<MemberDetails, DataError> {
     let ctx = Ctx { record: key.as_str(), part: Part::Details };
-    let root = document(body, limits, ctx, "Member")?;
+    member(&document(body, limits, ctx, "Member")?, key)
+}
+
+/// The member an element holds as the contract's `<Member>` does, whatever
+/// the element is called (a SOAP answer's `…Result`). Not yet checked.
+pub(crate) fn member(root: &Element, key: &MemberKey) -> Result<MemberDetails, DataError> {
+    let ctx = Ctx { record: key.as_str(), part: Part::Details };
     let member_key = required(root.text_of("MemberKey", ctx, "/key")?, ctx, "/key", "<MemberKey>")?;
     let status = match root.text_of("Status", ctx, "/status")?.as_deref() {
         None | Some("active") => AmsStatus::Active,
@@ -139,7 +151,7 @@ pub fn member_details(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Resul
         suffix: root.text_of("Suffix", ctx, "/suffix")?,
         credentials: root.text_of("Designation", ctx, "/credentials")?,
         email: root.text_of("Email1", ctx, "/email")?,
-        phones: phones(&root, ctx)?,
+        phones: phones(root, ctx)?,
         address,
         website: root.text_of("WebsiteUrl", ctx, "/website")?,
         social,
@@ -194,13 +206,24 @@ pub fn gone(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<Option<M
         return Ok(None);
     }
     let ctx = Ctx { record: key.as_str(), part: Part::Details };
-    let root = document(body, limits, ctx, "Gone")?;
+    merged_into(&document(body, limits, ctx, "Gone")?, key)
+}
+
+/// The `MergedInto` of a `<Gone>` element.
+pub(crate) fn merged_into(root: &Element, key: &MemberKey) -> Result<Option<MemberKey>, DataError> {
+    let ctx = Ctx { record: key.as_str(), part: Part::Details };
     root.attr("MergedInto").map(|k| MemberKey::parse(k).map_err(|e| ctx.err("/merged_into", e.to_string()))).transpose()
 }
 
 pub fn memberships(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<Vec<Membership>, DataError> {
     let ctx = Ctx { record: key.as_str(), part: Part::Communities };
-    let root = document(body, limits, ctx, "Memberships")?;
+    memberships_in(&document(body, limits, ctx, "Memberships")?, key)
+}
+
+/// The `<Membership>` children of an element (`<Memberships>`, a SOAP
+/// answer's `…Result`). Not yet checked.
+pub(crate) fn memberships_in(root: &Element, key: &MemberKey) -> Result<Vec<Membership>, DataError> {
+    let ctx = Ctx { record: key.as_str(), part: Part::Communities };
     let mut out = Vec::new();
     for (i, m) in root.all("Membership").enumerate() {
         let field = |f: &str| format!("/memberships/{i}/{f}");
@@ -228,7 +251,13 @@ pub fn memberships(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<V
 
 pub fn groups(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<Vec<SecurityGroupRef>, DataError> {
     let ctx = Ctx { record: key.as_str(), part: Part::SecurityGroups };
-    let root = document(body, limits, ctx, "SecurityGroups")?;
+    groups_in(&document(body, limits, ctx, "SecurityGroups")?, key)
+}
+
+/// The `<Group>` children of an element (`<SecurityGroups>`, a SOAP
+/// answer's `…Result`). Not yet checked.
+pub(crate) fn groups_in(root: &Element, key: &MemberKey) -> Result<Vec<SecurityGroupRef>, DataError> {
+    let ctx = Ctx { record: key.as_str(), part: Part::SecurityGroups };
     let mut out = Vec::new();
     for (i, g) in root.all("Group").enumerate() {
         let field = format!("/groups/{i}/key");
@@ -244,9 +273,18 @@ pub fn groups(body: &[u8], key: &MemberKey, limits: &XmlLimits) -> Result<Vec<Se
 pub fn changed_events(body: &[u8], record: &str, limits: &XmlLimits) -> Result<EventsPage, DataError> {
     let ctx = Ctx { record, part: Part::ChangedEvents };
     let root = document(body, limits, ctx, "GetChangedEventsResult")?;
+    let mut out = events_in(&root, record)?;
+    out.next_cursor = cursor(root.attr("NextCursor").map(str::to_string));
+    Ok(out)
+}
+
+/// The `<Event>` children of an element (`<GetChangedEventsResult>`, a SOAP
+/// answer's `…Result`), each checked, a bad one rejected; its `AsOf`
+/// attribute when it has one.
+pub(crate) fn events_in(root: &Element, record: &str) -> Result<EventsPage, DataError> {
+    let ctx = Ctx { record, part: Part::ChangedEvents };
     let mut out = EventsPage {
         as_of: root.attr("AsOf").map(|v| timestamp::<Utc>(v, ctx, "/as_of")).transpose()?,
-        next_cursor: cursor(root.attr("NextCursor").map(str::to_string)),
         ..EventsPage::default()
     };
     for (i, ev) in root.all("Event").enumerate() {
@@ -300,6 +338,12 @@ pub fn key_answer(body: &[u8], part: Part, limits: &XmlLimits) -> Result<MemberK
     MemberKey::parse(key).map_err(|e| ctx.err("/key", e.to_string()))
 }
 
+/// A member key held as an element's text; `None` when it is empty.
+pub(crate) fn key_text(el: &Element, part: Part) -> Result<Option<MemberKey>, DataError> {
+    let ctx = Ctx { record: "answer", part };
+    el.leaf(ctx, "/key")?.map(|k| MemberKey::parse(k).map_err(|e| ctx.err("/key", e.to_string()))).transpose()
+}
+
 pub fn credentials_request(username: &str, password: &SecretString) -> Vec<u8> {
     format!(
         "<Credentials><Username>{}</Username><Password>{}</Password></Credentials>",
@@ -326,7 +370,7 @@ impl Element {
     }
 
     /// The child element of that name, refusing it twice.
-    fn one(&self, name: &str, ctx: Ctx<'_>, field: &str) -> Result<Option<&Element>, DataError> {
+    pub(crate) fn one(&self, name: &str, ctx: Ctx<'_>, field: &str) -> Result<Option<&Element>, DataError> {
         let mut it = self.children.iter().filter(|c| c.name == name);
         let first = it.next();
         if it.next().is_some() {
@@ -337,7 +381,7 @@ impl Element {
 
     /// This element's text as a value: empty (or `xsi:nil="true"`) is none,
     /// child elements where a value belongs are an error.
-    fn leaf(&self, ctx: Ctx<'_>, field: &str) -> Result<Option<String>, DataError> {
+    pub(crate) fn leaf(&self, ctx: Ctx<'_>, field: &str) -> Result<Option<String>, DataError> {
         if let Some(child) = self.children.first() {
             return Err(ctx.err(field, format!("<{}> holds <{}> where a value was expected", self.name, child.name)));
         }

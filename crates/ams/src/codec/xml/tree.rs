@@ -11,6 +11,7 @@
 //! Namespaces are ignored: prefixes are dropped from element and attribute
 //! names, and `xmlns` declarations are not attributes.
 
+use quick_xml::encoding::Decoder;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -93,12 +94,12 @@ pub fn parse(body: &[u8], limits: &XmlLimits) -> Result<Element, Refusal> {
             Event::Start(start) => {
                 elements += 1;
                 check_size(stack.len() + 1, elements, limits, at)?;
-                stack.push(element(&start, &reader, at)?);
+                stack.push(element(&start, reader.decoder(), at)?);
             }
             Event::Empty(start) => {
                 elements += 1;
                 check_size(stack.len() + 1, elements, limits, at)?;
-                let el = element(&start, &reader, at)?;
+                let el = element(&start, reader.decoder(), at)?;
                 attach(&mut stack, &mut root, el);
             }
             Event::End(_) => {
@@ -161,7 +162,8 @@ fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
     }
 }
 
-fn element(start: &BytesStart<'_>, reader: &Reader<&[u8]>, at: Option<u64>) -> Result<Element, Refusal> {
+/// An element's local name and attributes (local names, `xmlns` dropped).
+pub(crate) fn element(start: &BytesStart<'_>, decoder: Decoder, at: Option<u64>) -> Result<Element, Refusal> {
     let name = local(start.local_name().as_ref(), at)?;
     let mut attrs = Vec::new();
     for attr in start.attributes() {
@@ -171,7 +173,7 @@ fn element(start: &BytesStart<'_>, reader: &Reader<&[u8]>, at: Option<u64>) -> R
         }
         let key = local(attr.key.local_name().as_ref(), at)?;
         let value = attr
-            .decode_and_unescape_value(reader.decoder())
+            .decode_and_unescape_value(decoder)
             .map_err(|e| refuse(format!("bad value of {name}@{key}: {e}"), at))?;
         attrs.push((key, value.into_owned()));
     }
@@ -182,7 +184,8 @@ fn local(bytes: &[u8], at: Option<u64>) -> Result<String, Refusal> {
     String::from_utf8(bytes.to_vec()).map_err(|_| refuse("a name is not UTF-8", at))
 }
 
-fn predefined(name: &str) -> Option<char> {
+/// The five entities XML predefines.
+pub(crate) fn predefined(name: &str) -> Option<char> {
     Some(match name {
         "amp" => '&',
         "lt" => '<',

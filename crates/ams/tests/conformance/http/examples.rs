@@ -172,12 +172,12 @@ async fn the_factory_builds_trait_objects(encoding: HttpEncoding) {
 /// naming its key (the command line exits 2 with the message).
 async fn the_factory_refuses_the_kinds_it_cannot_build(encoding: HttpEncoding) {
     let ams = TestAms::start(encoding).await;
-    for kind in [SourceKind::Soap, SourceKind::Sql, SourceKind::Scim, SourceKind::Push] {
+    for kind in [SourceKind::Sql, SourceKind::Scim, SourceKind::Push] {
         let mut cfg = config(&ams);
         cfg.kind = kind;
         let refused = |e: BuildError| e.to_string();
         let want = format!(
-            "ams.kind = \"{}\" is not available in this version; use \"http-json\" or \"http-xml\"",
+            "ams.kind = \"{}\" is not available in this version; use \"http-json\", \"http-xml\" or \"soap\"",
             kind.as_str()
         );
         let none = &CredentialConfig::default();
@@ -188,7 +188,7 @@ async fn the_factory_refuses_the_kinds_it_cannot_build(encoding: HttpEncoding) {
     }
     let soap = CredentialConfig { kind: Some(CredentialKind::Soap), ..CredentialConfig::default() };
     let e = amsync_ams::build(&config(&ams), &soap, &mut Secrets::default(), None).err().map(|e| e.to_string());
-    assert_eq!(e.as_deref(), Some("auth.kind = \"soap\" is not available in this version"));
+    assert_eq!(e.as_deref(), Some("ams.soap: required"), "auth.kind = \"soap\" reads [ams.soap]");
     // A secret that cannot be read is named by its key.
     let mut cfg = config(&ams);
     cfg.auth = Some(api_key("X-Api-Key", "AMS_KEY_UNSET"));

@@ -32,6 +32,8 @@ if [ "$(grep -cx "$packaged_url" "$assets/amsync.toml")" != 1 ]; then
 fi
 
 "$bin" manpages "$assets/man" >/dev/null
+# Compressed as Debian Policy wants (cargo-deb leaves built products as they are).
+gzip -9n "$assets"/man/*.1
 "$bin" completions bash >"$assets/completions/amsync.bash"
 "$bin" completions zsh >"$assets/completions/_amsync"
 "$bin" completions fish >"$assets/completions/amsync.fish"

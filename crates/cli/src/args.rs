@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("AMSYNC_GIT_COMMIT"), ")");
 
 #[derive(Debug, Parser)]
-#[command(name = "amsync", version = VERSION, about = "Keeps a member community in step with the association's AMS.")]
+#[command(name = "amsync", version = VERSION, propagate_version = true, about = "Keeps a member community in step with the association's AMS.")]
 pub struct Cli {
     /// Show amsync's info-level log lines beside the own lines of refresh,
     /// status, check, migrate, backup and sso mint-token, which otherwise

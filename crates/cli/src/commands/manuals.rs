@@ -96,30 +96,50 @@ mod tests {
         let names: Vec<String> =
             files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
         let main = std::fs::read_to_string(dir.path().join("amsync.1")).unwrap();
+        assert!(main.contains(".TH amsync 1 ") && main.contains(crate::args::VERSION), "{main}");
         for path in EVERY_SUBCOMMAND {
-            let page = format!("amsync-{}.1", path.replace(' ', "-"));
+            let name = format!("amsync-{}", path.replace(' ', "-"));
+            let page = format!("{name}.1");
             assert!(names.contains(&page), "no man page {page} among {names:?}");
             let text = std::fs::read_to_string(dir.path().join(&page)).unwrap();
-            assert!(text.contains(".TH amsync\\-"), "{page} is a man page: {text}");
-            // The top page lists the top-level subcommands (roff escapes '-').
-            if !path.contains(' ') {
-                let shown = format!("amsync\\-{}", path.replace('-', "\\-"));
-                assert!(main.contains(&shown), "amsync.1 does not list {path}");
-            }
+            assert!(text.contains(&format!(".TH {name} 1 ")), "{page} is its man page: {text}");
+            assert!(text.contains(crate::args::VERSION), "{page} names the version: {text}");
+            // The parent's page lists it (roff escapes '-': "amsync\-sso\-mint\-token(1)").
+            let parent = match path.rsplit_once(' ') {
+                Some((parent, _)) => format!("amsync-{}.1", parent.replace(' ', "-")),
+                None => "amsync.1".to_string(),
+            };
+            let listing = std::fs::read_to_string(dir.path().join(&parent)).unwrap();
+            assert!(listing.contains(&format!("{}(1)", name.replace('-', "\\-"))), "{parent} does not list {path}");
         }
-        assert!(main.contains(crate::args::VERSION.split(' ').next().unwrap()), "amsync.1 names the version");
+        assert_eq!(names.len(), EVERY_SUBCOMMAND.len() + 1, "one page per subcommand and amsync.1: {names:?}");
     }
 
     #[test]
     fn completions_name_every_subcommand() {
-        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-            let script = String::from_utf8(completion_script(shell)).unwrap();
-            for path in EVERY_SUBCOMMAND {
-                let leaf = path.rsplit(' ').next().unwrap();
-                assert!(script.contains(leaf), "the {shell} completions lack {path}");
-            }
-            // The options of a nested subcommand are completed too.
-            assert!(script.contains("--ttl-s"), "the {shell} completions lack sso mint-token's options");
+        let bash = String::from_utf8(completion_script(Shell::Bash)).unwrap();
+        let zsh = String::from_utf8(completion_script(Shell::Zsh)).unwrap();
+        let fish = String::from_utf8(completion_script(Shell::Fish)).unwrap();
+        for path in EVERY_SUBCOMMAND {
+            let words: Vec<&str> = path.split(' ').collect();
+            let leaf = words[words.len() - 1];
+            // bash: a state per subcommand path.
+            let state: Vec<String> = words.iter().map(|w| w.replace('-', "__")).collect();
+            let bash_state = format!("cmd=\"amsync__subcmd__{}\"", state.join("__subcmd__"));
+            assert!(bash.contains(&bash_state), "bash lacks {path} ({bash_state})");
+            // zsh: "'mint-token:Prints a test token…'" in its parent's list.
+            assert!(zsh.contains(&format!("'{leaf}:")), "zsh lacks {path}");
+            // fish: offered after its parent.
+            let after = match words.len() {
+                1 => "__fish_amsync_needs_command\"".to_string(),
+                _ => format!("__fish_amsync_using_subcommand {}; and not", words[..words.len() - 1].join(" ")),
+            };
+            let offered = fish.lines().any(|l| l.contains(&after) && l.contains(&format!("-a \"{leaf}\"")));
+            assert!(offered, "fish lacks {path}");
+        }
+        // The options of a nested subcommand are completed too.
+        for (shell, script) in [("bash", &bash), ("zsh", &zsh), ("fish", &fish)] {
+            assert!(script.contains("ttl-s"), "{shell} lacks sso mint-token's --ttl-s");
         }
     }
 }

@@ -93,7 +93,9 @@ fn metadata_names_the_package_its_dependencies_and_its_scripts() {
     let depends = info.lines().find(|l| l.trim().starts_with("Depends:")).expect("a Depends line");
     assert!(depends.contains("adduser") && depends.contains("libc6"), "{depends}");
     for script in ["postinst", "postrm", "prerm", "conffiles"] {
-        assert!(info.lines().any(|l| l.split_whitespace().nth(4) == Some(script)), "{script} in:\n{info}");
+        // " 1234 bytes,    40 lines   *  postinst    #!/bin/sh"
+        let listed = |l: &str| l.contains(" bytes,") && l.split_whitespace().any(|w| w == script);
+        assert!(info.lines().any(listed), "{script} in:\n{info}");
     }
 
     // Everything under /etc is a conffile: an upgrade keeps the operator's edits.
@@ -106,7 +108,10 @@ fn metadata_names_the_package_its_dependencies_and_its_scripts() {
     let postinst = dpkg_deb(&["-I", "postinst"]);
     assert!(postinst.contains("adduser --system --group"), "{postinst}");
     assert!(postinst.contains("deb-systemd-helper") && !postinst.contains("#DEBHELPER#"), "{postinst}");
-    assert!(!postinst.contains("deb-systemd-helper enable amsync.service"), "not enabled on install: {postinst}");
+    // Neither enabled nor started on a first install (debhelper's
+    // "dont-enable" snippet, no start), restarted by an upgrade if running.
+    assert!(postinst.contains("deb-systemd-helper debian-installed"), "not enabled on install: {postinst}");
+    assert!(!postinst.contains("deb-systemd-invoke start"), "not started on install: {postinst}");
     assert!(postinst.contains("try-restart"), "an upgrade restarts a running service: {postinst}");
 }
 
@@ -144,9 +149,10 @@ fn contents_are_the_binary_config_units_man_pages_completions_and_docs() {
     ] {
         expect(&format!("/usr/share/doc/amsync/{doc}"), "-rw-r--r--");
     }
-    // Every file is root's: the package gives nothing to the service user.
+    // Every file is root's (uid/gid 0): the package gives nothing to the
+    // service user (its postinst does, through dpkg-statoverride).
     for line in listing.lines() {
-        assert_eq!(line.split_whitespace().nth(1), Some("root/root"), "{line}");
+        assert!(matches!(line.split_whitespace().nth(1), Some("0/0" | "root/root")), "{line}");
     }
 }
 
@@ -174,23 +180,31 @@ fn the_packaged_config_is_the_template_with_its_database_in_the_state_directory(
     assert_eq!(packaged, expected);
 }
 
-/// `amsync --help`'s man pages and completions as installed: gzipped roff
-/// naming every subcommand, scripts naming them too.
+/// The installed man pages and completion scripts are the ones the
+/// command line's definition generates (`amsync manpages`, `amsync
+/// completions`; that they name every subcommand is a unit test of
+/// `commands::manuals`), the pages gzipped.
 #[test]
-fn man_pages_and_completions_are_installed_for_every_subcommand() {
+fn man_pages_and_completions_are_the_generated_ones() {
     let root = extracted();
+    let generated = tempfile::tempdir().unwrap();
+    let pages = amsync::commands::manuals::write_manpages(generated.path()).unwrap();
     let man1 = root.path().join("usr/share/man/man1");
-    let top = tool("zcat", &[man1.join("amsync.1.gz").to_str().unwrap()]);
-    assert!(top.starts_with(".ie"), "roff: {top}");
-    let bash = std::fs::read_to_string(root.path().join("usr/share/bash-completion/completions/amsync")).unwrap();
-    for page in man_page_names().iter().skip(1) {
-        let text = tool("zcat", &[man1.join(format!("{page}.1.gz")).to_str().unwrap()]);
-        assert!(text.contains(&format!(".TH {}", page.replace('-', "\\-"))), "{page}: {text}");
-        // bash's script has a case per subcommand path: amsync__subcmd__sso__subcmd__mint__token or similar;
-        // the leaf name appears as a word of its parent's list.
-        let leaf = page.rsplit_once("amsync-").map(|(_, p)| p).unwrap();
-        let leaf = leaf.rsplit('-').next().unwrap();
-        assert!(bash.contains(leaf), "bash completion lacks {page}");
+    let installed = std::fs::read_dir(&man1).unwrap().count();
+    assert_eq!(installed, pages.len(), "one installed page per generated page");
+    for page in pages {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        let gz = man1.join(format!("{name}.gz"));
+        let text = tool("zcat", &[gz.to_str().unwrap()]);
+        assert_eq!(text, std::fs::read_to_string(&page).unwrap(), "{name}");
+    }
+    for (shell, path) in [
+        (clap_complete::Shell::Bash, "usr/share/bash-completion/completions/amsync"),
+        (clap_complete::Shell::Zsh, "usr/share/zsh/vendor-completions/_amsync"),
+        (clap_complete::Shell::Fish, "usr/share/fish/vendor_completions.d/amsync.fish"),
+    ] {
+        let script = std::fs::read(root.path().join(path)).unwrap();
+        assert!(script == amsync::commands::manuals::completion_script(shell), "{path} is the {shell} script");
     }
 }
 
@@ -335,14 +349,57 @@ async fn the_packaged_binary_serves_with_the_packaged_config_and_upgrades_in_pla
     assert!(serve.exited().await.success());
 }
 
+/// Runs `systemd-analyze ARGS`; its exit code and everything it printed.
+fn systemd_analyze(args: &[&str], envs: &[(&str, &Path)]) -> (i32, String) {
+    let out = Command::new("systemd-analyze")
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .output()
+        .expect("systemd-analyze runs");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), said)
+}
+
+/// `systemd-analyze verify` checks a unit against this machine's systemd:
+/// its keys (an unknown one is only a warning, so the test also wants it
+/// silent), the programs it runs and, through `man`, its Documentation=
+/// pages. The packaged binary and man pages are in the temporary root, so
+/// the units are verified as copies whose ExecStart names the extracted
+/// binary, with MANPATH on the extracted man pages (`--root` would look
+/// for all of systemd in that root too).
 #[test]
 fn systemd_analyze_verifies_the_units_and_scores_their_exposure() {
     let root = extracted();
     let units = root.path().join("usr/lib/systemd/system");
-    for unit in ["amsync.service", "amsync-worker@.service"] {
-        let path = units.join(unit);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("Type=notify") && text.contains("ExecReload=/bin/kill -HUP $MAINPID"), "{unit}");
-        let _ = path;
+    let copies = tempfile::tempdir().unwrap();
+    let bin = root.path().join("usr/bin/amsync");
+    let man = root.path().join("usr/share/man");
+    for (unit, verified_as) in [("amsync.service", "amsync.service"), ("amsync-worker@.service", "amsync-worker@1.service")] {
+        let text = std::fs::read_to_string(units.join(unit)).unwrap();
+        for line in [
+            "Type=notify",
+            "ExecReload=/bin/kill -HUP $MAINPID",
+            "User=amsync",
+            "StateDirectory=amsync",
+            "EnvironmentFile=-/etc/amsync/amsync.env",
+            "MemoryDenyWriteExecute=yes",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{unit} has {line}");
+        }
+        let packaged_exec = text.lines().filter(|l| l.starts_with("ExecStart=/usr/bin/amsync ")).count();
+        assert_eq!(packaged_exec, 1, "{unit} runs the packaged binary");
+        let copy = copies.path().join(verified_as);
+        std::fs::write(&copy, text.replace("ExecStart=/usr/bin/amsync ", &format!("ExecStart={} ", bin.display()))).unwrap();
+        let (code, said) = systemd_analyze(&["verify", copy.to_str().unwrap()], &[("MANPATH", &man)]);
+        assert!(code == 0 && said.trim().is_empty(), "systemd-analyze verify {unit}: exit code {code}\n{said}");
+
+        // The exposure score (0 safe … 10 exposed, as tenths here), bounded
+        // so a weakened unit fails; README and the CHANGELOG quote it.
+        let (code, said) =
+            systemd_analyze(&["security", "--offline=yes", "--threshold=15", copy.to_str().unwrap()], &[]);
+        let score = said.lines().find(|l| l.contains("Overall exposure level")).unwrap_or_default().to_string();
+        eprintln!("{unit}: {score}");
+        assert_eq!(code, 0, "{unit} is exposed above 1.5:\n{said}");
+        assert!(score.contains(" OK"), "{score}");
     }
 }

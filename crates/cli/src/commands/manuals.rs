@@ -75,9 +75,26 @@ mod tests {
     /// that a subcommand added to `args.rs` fails this test until it is
     /// added here (and so reviewed for its man page and completions).
     const EVERY_SUBCOMMAND: &[&str] = &[
-        "init", "demo", "serve", "worker", "refresh", "status", "migrate", "check", "backup", "sim-ams",
-        "sso", "sso mint-token", "bench", "bench refresh", "bench dashboard", "bench access", "bench rules",
-        "bench login", "completions", "manpages",
+        "init",
+        "demo",
+        "serve",
+        "worker",
+        "refresh",
+        "status",
+        "migrate",
+        "check",
+        "backup",
+        "sim-ams",
+        "sso",
+        "sso mint-token",
+        "bench",
+        "bench refresh",
+        "bench dashboard",
+        "bench access",
+        "bench rules",
+        "bench login",
+        "completions",
+        "manpages",
     ];
 
     #[test]
@@ -93,8 +110,7 @@ mod tests {
     fn man_pages_name_every_subcommand() {
         let dir = tempfile::tempdir().unwrap();
         let files = write_manpages(dir.path()).unwrap();
-        let names: Vec<String> =
-            files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
         let main = std::fs::read_to_string(dir.path().join("amsync.1")).unwrap();
         assert!(main.contains(".TH amsync 1 ") && main.contains(crate::args::VERSION), "{main}");
         for path in EVERY_SUBCOMMAND {
@@ -123,10 +139,14 @@ mod tests {
         for path in EVERY_SUBCOMMAND {
             let words: Vec<&str> = path.split(' ').collect();
             let leaf = words[words.len() - 1];
-            // bash: a state per subcommand path.
-            let state: Vec<String> = words.iter().map(|w| w.replace('-', "__")).collect();
-            let bash_state = format!("cmd=\"amsync__subcmd__{}\"", state.join("__subcmd__"));
-            assert!(bash.contains(&bash_state), "bash lacks {path} ({bash_state})");
+            // bash: a case per subcommand, under its parent's state
+            // ("amsync__subcmd__sso,mint-token)").
+            let parent: String = words[..words.len() - 1]
+                .iter()
+                .map(|w| format!("__subcmd__{}", w.replace('-', "__subcmd__")))
+                .collect();
+            let bash_case = format!("amsync{parent},{leaf})");
+            assert!(bash.contains(&bash_case), "bash lacks {path} ({bash_case})");
             // zsh: "'mint-token:Prints a test token…'" in its parent's list.
             assert!(zsh.contains(&format!("'{leaf}:")), "zsh lacks {path}");
             // fish: offered after its parent.

@@ -314,7 +314,8 @@ async fn the_packaged_binary_serves_with_the_packaged_config_and_upgrades_in_pla
     // docs/upgrading.md with the packaged binary: back up, then a newer
     // amsync's database (a schema from the future) is refused, clearly...
     let backup = state.join("before-upgrade.db");
-    let (code, out) = child::run_program(&bin, &["backup", "--config", c, "--out", backup.to_str().unwrap()], &envs, &log).await;
+    let (code, out) =
+        child::run_program(&bin, &["backup", "--config", c, "--out", backup.to_str().unwrap()], &envs, &log).await;
     assert_eq!(code, 0, "{out}");
     let latest = amsync_store::sqlite::migrate::latest_version();
     {
@@ -325,7 +326,10 @@ async fn the_packaged_binary_serves_with_the_packaged_config_and_upgrades_in_pla
     let (code, _) = child::run_program(&bin, &["serve", "--config", c], &envs, &log).await;
     assert_eq!(code, 1, "serve refuses a database newer than itself");
     let said = std::fs::read_to_string(&log).unwrap()[before..].to_string();
-    let expected = format!("the database schema is version {}, newer than this binary knows ({latest}); upgrade amsync", latest + 1);
+    let expected = format!(
+        "the database schema is version {}, newer than this binary knows ({latest}); upgrade amsync",
+        latest + 1
+    );
     assert!(said.contains(&expected), "{said}");
 
     // ... and the backup restored in place serves again, every member kept.
@@ -374,7 +378,9 @@ fn systemd_analyze_verifies_the_units_and_scores_their_exposure() {
     let copies = tempfile::tempdir().unwrap();
     let bin = root.path().join("usr/bin/amsync");
     let man = root.path().join("usr/share/man");
-    for (unit, verified_as) in [("amsync.service", "amsync.service"), ("amsync-worker@.service", "amsync-worker@1.service")] {
+    for (unit, verified_as) in
+        [("amsync.service", "amsync.service"), ("amsync-worker@.service", "amsync-worker@1.service")]
+    {
         let text = std::fs::read_to_string(units.join(unit)).unwrap();
         for line in [
             "Type=notify",
@@ -389,7 +395,8 @@ fn systemd_analyze_verifies_the_units_and_scores_their_exposure() {
         let packaged_exec = text.lines().filter(|l| l.starts_with("ExecStart=/usr/bin/amsync ")).count();
         assert_eq!(packaged_exec, 1, "{unit} runs the packaged binary");
         let copy = copies.path().join(verified_as);
-        std::fs::write(&copy, text.replace("ExecStart=/usr/bin/amsync ", &format!("ExecStart={} ", bin.display()))).unwrap();
+        std::fs::write(&copy, text.replace("ExecStart=/usr/bin/amsync ", &format!("ExecStart={} ", bin.display())))
+            .unwrap();
         let (code, said) = systemd_analyze(&["verify", copy.to_str().unwrap()], &[("MANPATH", &man)]);
         assert!(code == 0 && said.trim().is_empty(), "systemd-analyze verify {unit}: exit code {code}\n{said}");
 

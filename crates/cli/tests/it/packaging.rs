@@ -84,7 +84,7 @@ fn metadata_names_the_package_its_dependencies_and_its_scripts() {
     let info = dpkg_deb(&["-I"]);
     for line in [
         "Package: amsync".to_string(),
-        format!("Version: {}", env!("CARGO_PKG_VERSION")),
+        format!("Version: {}-1", env!("CARGO_PKG_VERSION")),
         "Architecture: amd64".to_string(),
         "Section: net".to_string(),
     ] {
@@ -397,7 +397,7 @@ fn systemd_analyze_verifies_the_units_and_scores_their_exposure() {
         let copy = copies.path().join(verified_as);
         std::fs::write(&copy, text.replace("ExecStart=/usr/bin/amsync ", &format!("ExecStart={} ", bin.display())))
             .unwrap();
-        let (code, said) = systemd_analyze(&["verify", copy.to_str().unwrap()], &[("MANPATH", &man)]);
+        let (code, said) = systemd_analyze(&["verify", copy.to_str().unwrap()], &[("MANPATH", man.as_path())]);
         assert!(code == 0 && said.trim().is_empty(), "systemd-analyze verify {unit}: exit code {code}\n{said}");
 
         // The exposure score (0 safe … 10 exposed, as tenths here), bounded

@@ -72,11 +72,28 @@ budget 900 cargo build --workspace --all-targets --locked
 
 step "unit and integration tests"
 # The soak runs alone below, with its own budget.
-budget 1200 cargo test --workspace --locked -- --test-threads 2 --skip soak::
+# The soak and the Debian package's tests run alone below, with their own
+# budgets (the package's need the package: they fail without it).
+budget 1200 cargo test --workspace --locked -- --test-threads 2 --skip soak:: --skip packaging::
 
 step "soak: 20,000 members, churn, 15 % 5xx, 5 % hangs, 1 % malformed, one SIGKILL (AMSYNC_SOAK_MEMBERS, AMSYNC_SOAK_CHURN_SECONDS)"
 # --workspace (not -p amsync) keeps the feature set of the build above, so the
 # test binary is reused instead of rebuilt (a cold rebuild took 98 s of this budget).
 budget 300 cargo test --workspace --test it --locked soak:: -- --test-threads 1 --nocapture
+
+step "Debian package: build it (release profile, stripped), then check it (dpkg-deb, the packaged binary, systemd-analyze)"
+if ! command -v cargo-deb >/dev/null; then
+  echo "installing cargo-deb 3.8.0 (pinned)"
+  cargo install cargo-deb --locked --version 3.8.0
+fi
+for tool in dpkg-deb systemd-analyze file readelf zcat; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing (Debian: apt-get install -y dpkg systemd file binutils gzip)" >&2; exit 1; }
+done
+package_out="$(mktemp)"
+budget 900 bash -c "set -o pipefail; ./scripts/package.sh | tee '$package_out'"
+AMSYNC_DEB="$(tail -n 1 "$package_out")"
+export AMSYNC_DEB
+ls -l "$AMSYNC_DEB"
+budget 300 cargo test --workspace --test it --locked packaging:: -- --test-threads 2 --nocapture
 
 printf '\nAll suites passed in %ss.\n' "$(( $(date +%s) - start ))"

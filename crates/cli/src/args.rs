@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `amsync --version`: the version and the git commit it was built from
+/// (`build.rs`; "unknown" when built outside a git checkout).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("AMSYNC_GIT_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
-#[command(name = "amsync", version, about = "Keeps a member community in step with the association's AMS.")]
+#[command(name = "amsync", version = VERSION, propagate_version = true, about = "Keeps a member community in step with the association's AMS.")]
 pub struct Cli {
     /// Show amsync's info-level log lines beside the own lines of refresh,
     /// status, check, migrate, backup and sso mint-token, which otherwise
@@ -68,6 +72,16 @@ pub enum Command {
     Bench {
         #[command(subcommand)]
         which: BenchCommand,
+    },
+    /// Prints the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Writes the man pages (amsync.1 and one per subcommand) into a directory.
+    Manpages {
+        /// The directory (created if missing).
+        out: PathBuf,
     },
 }
 

@@ -26,6 +26,6 @@ pub mod values;
 pub use error::{ConfigError, Problem, Problems};
 pub use secrets::{
     check_pair, pick, Environment, LiveSecret, ProcessEnv, ResolveNow, SecretCells, SecretCheck, SecretFile,
-    SecretSource, MAX_SECRET_FILE_BYTES,
+    SecretSource, CREDENTIALS_DIRECTORY, MAX_SECRET_FILE_BYTES,
 };
 pub use values::CronSchedule;

@@ -6,6 +6,14 @@
 //! turns those names into [`SecretSource`]s and resolves them into
 //! [`SecretString`]s. Errors name the key and the variable or file, never
 //! the value.
+//!
+//! Under systemd, secrets come as *credentials* (`LoadCredential=` in the
+//! unit): files in a directory only the service can read, named by
+//! `$CREDENTIALS_DIRECTORY`. A relative `*_file` path is read from that
+//! directory when the variable is set ([`CREDENTIALS_DIRECTORY`]), so
+//! `admin_token_file = "admin_token"` names the credential `admin_token`;
+//! without the variable a relative path is relative to the working
+//! directory, as any path.
 
 use std::collections::{BTreeMap, HashMap};
 use std::env::VarError;
@@ -22,6 +30,26 @@ use crate::error::{ConfigError, Problems};
 
 /// Longest secret file read; a secret is a token or a key, not a document.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The variable in which systemd names the directory of the service's
+/// credentials (`LoadCredential=`, `SetCredential=`); a relative `*_file`
+/// path is read from there when it is set.
+pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+
+/// Where the secret file `path` (as the configuration writes it) is read:
+/// a relative path inside `$CREDENTIALS_DIRECTORY` when `env` sets it (to
+/// an absolute path), else `path` as written.
+pub fn secret_file_path(path: &Path, env: &(impl Environment + ?Sized)) -> PathBuf {
+    if path.is_relative() {
+        if let Ok(dir) = env.var(CREDENTIALS_DIRECTORY) {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                return dir.join(path);
+            }
+        }
+    }
+    path.to_path_buf()
+}
 
 /// Where environment variables come from: the process, or a map in tests
 /// and in `amsync demo`.
@@ -105,7 +133,9 @@ impl SecretSource {
                 Err(VarError::NotPresent) => Ok(None),
                 Err(VarError::NotUnicode(_)) => Err(self.error(format!("{self} is not valid UTF-8"))),
             },
-            SecretSource::File { key, path } => SecretFile::new(key.clone(), path.clone()).read().map(Some),
+            SecretSource::File { key, path } => {
+                SecretFile::new(key.clone(), secret_file_path(path, env)).read().map(Some)
+            }
         }
     }
 
@@ -363,6 +393,33 @@ mod tests {
         assert!(source.resolve(&ProcessEnv).unwrap_err().to_string().contains("larger than"));
         std::fs::write(&path, [0xff, 0xfe]).unwrap();
         assert!(source.resolve(&ProcessEnv).unwrap_err().to_string().contains("not valid UTF-8"));
+    }
+
+    #[test]
+    fn a_relative_file_is_read_from_the_credentials_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin_token"), "from systemd\n").unwrap();
+        let relative = SecretSource::File { key: "web.admin_token_file".into(), path: "admin_token".into() };
+        let credentials = env(&[(CREDENTIALS_DIRECTORY, dir.path().to_str().unwrap())]);
+        assert_eq!(relative.resolve(&credentials).unwrap().expose_secret(), "from systemd");
+
+        // An absolute path (one inside the directory too) is read as written.
+        let inside = dir.path().join("admin_token");
+        let absolute = SecretSource::File { key: "web.admin_token_file".into(), path: inside.clone() };
+        assert_eq!(absolute.resolve(&credentials).unwrap().expose_secret(), "from systemd");
+        assert_eq!(secret_file_path(&inside, &credentials), inside);
+
+        // A missing credential is an error naming the key and the file read.
+        let missing = SecretSource::File { key: "web.site_token_file".into(), path: "site_token".into() };
+        let err = missing.resolve(&credentials).unwrap_err().to_string();
+        let expected = format!("web.site_token_file: cannot read file {}", dir.path().join("site_token").display());
+        assert!(err.starts_with(&expected), "{err}");
+
+        // Without the variable (or with a relative one, which systemd never
+        // sets) the path is relative to the working directory, as before.
+        for e in [env(&[]), env(&[(CREDENTIALS_DIRECTORY, "relative/dir")])] {
+            assert_eq!(secret_file_path(Path::new("admin_token"), &e), Path::new("admin_token"));
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod demo;
 mod demo_showcase;
 mod init;
 mod maintenance;
+pub mod manuals;
 mod refresh;
 mod serve;
 mod sim;
@@ -50,6 +51,8 @@ pub async fn run(command: Command, verbose: bool) -> CliResult<()> {
         }
         Command::Bench { which: crate::args::BenchCommand::Login(args) } => sso::bench_login(args).await,
         Command::Bench { which } => bench::run(which).await,
+        Command::Completions { shell } => manuals::completions(shell),
+        Command::Manpages { out } => manuals::manpages(&out),
     }
 }
 

@@ -14,6 +14,7 @@
 //! before the build and SIGINT/SIGTERM.
 
 mod build;
+pub mod service_manager;
 mod settings;
 mod signals;
 mod store;
@@ -144,14 +145,17 @@ impl Node {
 
     /// Runs the node until SIGINT or SIGTERM: reloads its secrets at each
     /// SIGHUP, starts it, calls `ready` (what the command prints, the
-    /// demo's own tasks), then stops it. `signals` were made before the
+    /// demo's own tasks), tells systemd it is ready ([`service_manager`]),
+    /// then stops it. `signals` were made before the
     /// node was built, so a signal sent while it starts is not lost.
     pub async fn run(mut self, mut signals: Signals, ready: impl FnOnce(&mut Node)) -> CliResult<()> {
         let hangups = signals.take_hangups();
         self.tasks.push(tasks::secret_reload(&self.supervisor, hangups, self.secrets.clone(), &self.stop));
         self.start();
         ready(&mut self);
+        service_manager::ready(&format!("amsync {} is running", self.role.as_str()));
         signals.stop_requested().await;
+        service_manager::stopping();
         self.stop().await;
         Ok(())
     }

@@ -80,7 +80,9 @@ async fn reload_on_hangups(hangups: Hangups, secrets: Arc<LiveSecrets>, stop: Ca
                 signal = hangups.recv() => match signal {
                     Some(()) => {
                         tracing::info!("SIGHUP: reloading secrets");
+                        super::service_manager::reloading();
                         secrets.reload(&ProcessEnv);
+                        super::service_manager::reloaded("secrets reloaded");
                     }
                     None => return,
                 },

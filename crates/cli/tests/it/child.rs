@@ -23,7 +23,12 @@ pub fn free_port() -> u16 {
 /// Runs `amsync <args>` to the end with `envs`, its output appended to
 /// `log`; returns the exit code and what it printed on stdout.
 pub async fn run(args: &[&str], envs: &[(&str, &str)], log: &Path) -> (i32, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+    run_program(Path::new(env!("CARGO_BIN_EXE_amsync")), args, envs, log).await
+}
+
+/// [`run`] with another `amsync` binary (the packaged one).
+pub async fn run_program(program: &Path, args: &[&str], envs: &[(&str, &str)], log: &Path) -> (i32, String) {
+    let out = tokio::process::Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
         .output()
@@ -46,11 +51,17 @@ impl Serve {
     /// [`Serve::start`] on a given port (a test that must know
     /// `web.public_url` before the start picks one with [`free_port`]).
     pub async fn start_on(port: u16, config: &Path, envs: &[(&str, &str)], log: &Path) -> Serve {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"));
+        command.args(["serve", "--config"]).arg(config).envs(envs.iter().copied());
+        Serve::spawn(command, port, log).await
+    }
+
+    /// Spawns `command` (an `amsync serve` of any binary: the packaging
+    /// tests run the packaged one) on `port`, its output appended to `log`,
+    /// and waits until `/readyz` answers 200.
+    pub async fn spawn(mut command: tokio::process::Command, port: u16, log: &Path) -> Serve {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-        let process = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .envs(envs.iter().copied())
+        let mut process = command
             .env("AMSYNC_WEB__LISTEN", format!("127.0.0.1:{port}"))
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
@@ -65,6 +76,9 @@ impl Serve {
                 if r.status() == 200 {
                     return Serve { process, base, log: log.to_path_buf() };
                 }
+            }
+            if let Ok(Some(status)) = process.try_wait() {
+                panic!("amsync serve ended ({status}); its log:\n{}", std::fs::read_to_string(log).unwrap_or_default());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -84,6 +98,13 @@ impl Serve {
         self.signal(libc::SIGTERM);
         let status = tokio::time::timeout(Duration::from_secs(30), self.process.wait()).await;
         assert!(matches!(status, Ok(Ok(s)) if s.success()), "a clean exit: {status:?}");
+    }
+
+    /// Waits for the process to end by itself (a signal already sent),
+    /// at most 30 s; its exit status.
+    pub async fn exited(mut self) -> std::process::ExitStatus {
+        let status = tokio::time::timeout(Duration::from_secs(30), self.process.wait()).await;
+        status.expect("it exits within 30 s").expect("its exit status")
     }
 
     /// SIGKILL: no shutdown at all.

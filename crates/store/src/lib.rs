@@ -44,6 +44,7 @@ mod json;
 pub mod layered;
 pub mod listing_api;
 mod ops;
+pub mod postgres;
 pub mod safety_api;
 #[cfg(test)]
 mod seam_tests;

@@ -1,0 +1,241 @@
+//! The PostgreSQL backend of the store's seam (see [`crate::backend`]):
+//! for deployments of several nodes sharing one database.
+//!
+//! **State (issue 14, part 2 item 1, under way).** [`PgBackend`] has its
+//! pool, its migrations and [`PgTx`], which implements every `…Tx` trait
+//! (so every op of `ops/` runs on it: the refresh commit, the queue's
+//! lifecycle, runs), and the reads of the queue, members, the feed and
+//! runs. It does not implement [`crate::backend::Backend`] yet: the other
+//! `…Reads` traits and the `…WritesPhase2` whole operations are still to
+//! come (each in the file of its aspect, named as in `sqlite/`, so that when
+//! a phase-2 operation moves to `ops/` its PostgreSQL statements become
+//! `PgTx` methods the same way). Until the whole surface passes the store
+//! conformance suite, `database(url)` keeps refusing `postgres://`.
+//!
+//! **Architecture:**
+//! - a pool of connections (deadpool-postgres; tokio-postgres is the
+//!   driver, picked by measurement: ARCHITECTURE.md, store);
+//! - [`PgBackend::write`] runs an op in one `SERIALIZABLE` transaction on
+//!   one pooled connection. Many writers commit at once (no single writer
+//!   as in SQLite), so each op's reads and writes must be serializable for
+//!   the ops' decisions (the fence check, the thresholds' sums, one
+//!   waiting entry per key) to hold as they do on SQLite's one writer. A
+//!   serialization failure or a deadlock rolls back and runs the op again
+//!   from the start, a bounded number of times ([`WRITE_ATTEMPTS`]): an op
+//!   is deterministic in the state it starts from (see
+//!   [`crate::backend::WriteOp`]);
+//! - the change feed's sequence is commit order (`feed.rs`);
+//! - the queue's claim takes entries `FOR UPDATE SKIP LOCKED`, and every
+//!   later step of a claimed entry names it by `(id, fence)` (`queue.rs`);
+//! - no cache outlives a transaction: another node may change settings
+//!   between two of ours (`tx.rs`);
+//! - migrations are embedded and applied at open under an advisory lock,
+//!   so nodes starting together apply them once (`migrate.rs`).
+//!
+//! Connections are plain TCP (NoTls) for now: TLS to the server
+//! (tokio-postgres-rustls on ring) comes with `database.url` being
+//! accepted.
+
+mod access;
+mod admin_status;
+mod approvals;
+mod audit;
+mod auth;
+mod codec;
+mod communities;
+mod events;
+mod feed;
+mod groups;
+mod held;
+mod listing;
+mod members;
+pub mod migrate;
+mod queue;
+mod reapply;
+mod refresh;
+mod runs;
+mod safety;
+mod settings;
+mod sync_state;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use migrate::SchemaStatus;
+pub(crate) use tx::PgTx;
+
+use crate::backend::WriteOp;
+use crate::error::{Result, StoreError};
+
+/// How many times [`PgBackend::write`] runs an op whose transaction hit a
+/// serialization failure or a deadlock before it reports the error.
+pub const WRITE_ATTEMPTS: u32 = 10;
+
+/// A write over [`PgTx`] that [`PgBackend::run`] runs atomically, as
+/// [`WriteOp`] (deterministic in the state it starts from: it may run
+/// again). The ops of `ops/` are run through it; so are the whole
+/// operations not ported to `ops/` yet (seam: phase 2), each a struct in
+/// the file of its aspect.
+pub(crate) trait PgOp: Send {
+    type Output: Send;
+
+    fn run(&mut self, tx: &mut PgTx) -> impl std::future::Future<Output = Result<Self::Output>> + Send;
+}
+
+/// An op of `ops/` as a [`PgOp`].
+struct Ops<O>(O);
+
+impl<O: WriteOp> PgOp for Ops<O> {
+    type Output = O::Output;
+
+    fn run(&mut self, tx: &mut PgTx) -> impl std::future::Future<Output = Result<O::Output>> + Send {
+        self.0.run(tx)
+    }
+}
+
+/// How a PostgreSQL store is opened.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// `postgres://user[:password]@host[:port]/database[?…]`.
+    pub url: String,
+    /// Connections the pool keeps at most.
+    pub max_connections: usize,
+    /// Apply pending migrations at open.
+    pub auto_migrate: bool,
+}
+
+impl PgOptions {
+    pub fn new(url: impl Into<String>) -> PgOptions {
+        PgOptions { url: url.into(), max_connections: 16, auto_migrate: true }
+    }
+}
+
+/// The PostgreSQL backend: a pool of connections, each op of `ops/` run
+/// over a [`PgTx`] in its own serializable transaction.
+pub struct PgBackend {
+    pool: Pool,
+    name: String,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend").field("database", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn pool(url: &str, max: usize) -> Result<Pool> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Invalid(format!("database.url is not a PostgreSQL URL ({}): {e}", redacted(url))))?;
+    // Fast recycling: a connection that went bad fails its next statement,
+    // which the caller sees and the pool then drops (`is_closed`).
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(max.max(1))
+        .wait_timeout(Some(Duration::from_secs(30)))
+        .create_timeout(Some(Duration::from_secs(10)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Database(format!("connection pool: {e}")))
+}
+
+impl PgBackend {
+    /// Connects, checks the schema (applying pending migrations when
+    /// `auto_migrate`), and returns the backend.
+    pub async fn open(opts: PgOptions) -> Result<PgBackend> {
+        let backend = PgBackend { pool: pool(&opts.url, opts.max_connections)?, name: redacted(&opts.url) };
+        let mut client = backend.client().await?;
+        let status = migrate::status(&**client).await?;
+        if status.is_newer_than_known() {
+            return Err(StoreError::SchemaTooNew { found: status.current, known: status.latest });
+        }
+        if !status.pending.is_empty() {
+            if !opts.auto_migrate {
+                return Err(StoreError::MigrationsPending { pending: status.pending.len() as i64 });
+            }
+            migrate::apply(&mut client).await?;
+        }
+        tracing::info!(database = %backend.name, "opened the PostgreSQL store");
+        Ok(backend)
+    }
+
+    /// The database as messages name it (the URL without its password).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema status of the open database.
+    pub async fn schema_status(&self) -> Result<SchemaStatus> {
+        migrate::status(&**self.client().await?).await
+    }
+
+    /// A read in one snapshot; end it with [`PgTx::commit`].
+    pub(crate) async fn snapshot(&self) -> Result<PgTx> {
+        PgTx::snapshot(self.client().await?).await
+    }
+
+    /// A read of one statement (its own snapshot).
+    pub(crate) async fn autocommit(&self) -> Result<PgTx> {
+        Ok(PgTx::autocommit(self.client().await?))
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| StoreError::Database(format!("PostgreSQL connection ({}): {e}", self.name)))
+    }
+
+    /// Runs `op` in one serializable transaction; runs it again from the
+    /// start after a serialization failure or a deadlock, up to
+    /// [`WRITE_ATTEMPTS`] times in all, with a short growing pause.
+    pub async fn write<O: WriteOp>(&self, op: O) -> Result<O::Output> {
+        self.run(Ops(op)).await
+    }
+
+    /// Runs a whole operation still written in this backend (seam: phase
+    /// 2) as [`PgBackend::write`] runs an op of `ops/`.
+    pub(crate) async fn run<O: PgOp>(&self, mut op: O) -> Result<O::Output> {
+        let mut attempt = 1;
+        loop {
+            let mut tx = PgTx::begin(self.client().await?).await?;
+            let result = match op.run(&mut tx).await {
+                Ok(v) => tx.commit().await.map(|()| v),
+                Err(e) => {
+                    tx.rollback().await;
+                    Err(e)
+                }
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if tx.must_retry() && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "a PostgreSQL transaction conflicted; running it again");
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt * attempt))).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Closes the pool: connections in use close as they come back.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+}

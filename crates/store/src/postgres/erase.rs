@@ -18,10 +18,16 @@ use crate::error::Result;
 use crate::ops::runs::maybe_finish_all;
 
 pub(crate) async fn tombstone(tx: &mut PgTx, key: &str) -> Result<Option<Tombstone>> {
-    let row =
-        tx.query_opt("SELECT member_key, erased_at, actor, reason FROM tombstones WHERE member_key = $1", &[&key]).await?;
+    let row = tx
+        .query_opt("SELECT member_key, erased_at, actor, reason FROM tombstones WHERE member_key = $1", &[&key])
+        .await?;
     row.map(|r| {
-        Ok(Tombstone { key: codec::key("tombstone", get(&r, 0)?)?, erased_at: get(&r, 1)?, actor: get(&r, 2)?, reason: get(&r, 3)? })
+        Ok(Tombstone {
+            key: codec::key("tombstone", get(&r, 0)?)?,
+            erased_at: get(&r, 1)?,
+            actor: get(&r, 2)?,
+            reason: get(&r, 3)?,
+        })
     })
     .transpose()
 }
@@ -68,11 +74,8 @@ pub(crate) async fn erase_rows(tx: &mut PgTx, key: &str, at: DateTime<Utc>, feed
             Some(seq) => seq,
             None => get(&tx.query_one("SELECT COALESCE(MAX(seq), 0)::bigint FROM change_feed", &[]).await?, 0)?,
         };
-        tx.exec(
-            "DELETE FROM change_feed WHERE member_key = $1 AND seq < $2 AND kind <> 'erased'",
-            &[&key, &below],
-        )
-        .await?
+        tx.exec("DELETE FROM change_feed WHERE member_key = $1 AND seq < $2 AND kind <> 'erased'", &[&key, &below])
+            .await?
     } else {
         0
     };
@@ -84,7 +87,8 @@ pub(crate) async fn erase_rows(tx: &mut PgTx, key: &str, at: DateTime<Utc>, feed
     let refresh = delete(tx, "DELETE FROM member_refresh WHERE member_key = $1", key).await?;
     let runs = tx.query("DELETE FROM refresh_queue WHERE member_key = $1 RETURNING run_id", &[&key]).await?;
     let queue = runs.len() as u64;
-    let runs: Vec<i64> = runs.iter().map(|r| get::<Option<i64>>(r, 0)).collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
+    let runs: Vec<i64> =
+        runs.iter().map(|r| get::<Option<i64>>(r, 0)).collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
     maybe_finish_all(tx, runs, at).await?;
     let sessions = delete(tx, "DELETE FROM sessions WHERE member = $1", key).await?;
     let mobile_tokens = delete(tx, "DELETE FROM mobile_tokens WHERE member = $1", key).await?;

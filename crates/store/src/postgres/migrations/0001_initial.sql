@@ -132,10 +132,11 @@ CREATE INDEX member_history_by_member ON member_history (member_key, id);
 -- The change feed. `seq` is taken from change_feed_seq by the append,
 -- under a transaction-level advisory lock held until commit (see
 -- postgres/feed.rs): numbers are handed out in commit order, and a number
--- is never handed out twice, so pruning may take the newest row too.
+-- is never handed out twice. (The default serves a row written by hand,
+-- in maintenance or a test; the store's appends never rely on it.)
 CREATE SEQUENCE change_feed_seq AS bigint;
 CREATE TABLE change_feed (
-    seq        bigint PRIMARY KEY,
+    seq        bigint PRIMARY KEY DEFAULT nextval('change_feed_seq'),
     member_key text NOT NULL,
     kind       text NOT NULL,
     at         timestamptz NOT NULL

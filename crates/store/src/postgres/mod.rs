@@ -1,16 +1,16 @@
 //! The PostgreSQL backend of the store's seam (see [`crate::backend`]):
 //! for deployments of several nodes sharing one database.
 //!
-//! **State (issue 14, part 2 item 1, under way).** [`PgBackend`] has its
-//! pool, its migrations and [`PgTx`], which implements every `…Tx` trait
-//! (so every op of `ops/` runs on it: the refresh commit, the queue's
-//! lifecycle, runs), and the reads of the queue, members, the feed and
-//! runs. It does not implement [`crate::backend::Backend`] yet: the other
-//! `…Reads` traits and the `…WritesPhase2` whole operations are still to
-//! come (each in the file of its aspect, named as in `sqlite/`, so that when
-//! a phase-2 operation moves to `ops/` its PostgreSQL statements become
-//! `PgTx` methods the same way). Until the whole surface passes the store
-//! conformance suite, `database(url)` keeps refusing `postgres://`.
+//! **State (issue 14, part 2 item 1, under way).** [`PgBackend`] implements
+//! the whole [`crate::backend::Backend`]: [`PgTx`] every `…Tx` trait (so
+//! every op of `ops/` runs on it), the reads, and the whole operations not
+//! ported to `ops/` yet, each a [`PgOp`] in the file of its aspect named as
+//! in `sqlite/` (`seam: phase 2`): when a port moves one to `ops/`, its
+//! statements here become `PgTx` methods the same way. [`PgStore`] passes
+//! the store conformance suite but for its 100,000-key enqueue (one round
+//! trip per key until the enqueue is a bulk operation). Missing before
+//! `database(url)` accepts `postgres://`: the store handle (status,
+//! migrate, backup, readiness, close by URL) and TLS; until then it refuses.
 //!
 //! **Architecture:**
 //! - a pool of connections (deadpool-postgres; tokio-postgres is the

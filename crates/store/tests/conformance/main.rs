@@ -1,7 +1,10 @@
 //! The store conformance suite: every behaviour the store traits promise,
-//! written once against `dyn Store` and run on each backend (SQLite files in
-//! a temporary directory now; PostgreSQL adds one macro invocation with its
-//! own [`harness::Backend`]). One test binary, so it links once.
+//! written once against `dyn Store` and run on each backend: SQLite files in
+//! a temporary directory (`harness.rs`) and PostgreSQL databases on the
+//! machine's server (`harness_postgres.rs`; a test fails, never skips, when
+//! the server cannot be reached). One test binary, so it links once. Raw
+//! SQL that writes or reads a time goes through `TestDb::time` and
+//! `TestDb::ms`, since the backends keep times differently.
 
 mod access;
 mod audit;

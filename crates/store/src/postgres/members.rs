@@ -146,12 +146,8 @@ pub(crate) async fn load_stored(tx: &mut PgTx, key: &str) -> Result<Option<Store
             &[&key],
         )
         .await?;
-    let (refreshed, trigger, error, error_at): (
-        Option<DateTime<Utc>>,
-        Option<String>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-    ) = match &book {
+    type Book = (Option<DateTime<Utc>>, Option<String>, Option<String>, Option<DateTime<Utc>>);
+    let (refreshed, trigger, error, error_at): Book = match &book {
         Some(r) => (get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?),
         None => (None, None, None, None),
     };

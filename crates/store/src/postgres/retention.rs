@@ -150,7 +150,8 @@ impl PgOp for Batch {
 /// Runs every kind of pruning to the end, one bounded batch per transaction.
 pub(crate) async fn prune(store: &PgBackend, p: &RetentionPolicy, now: DateTime<Utc>) -> Result<PruneReport> {
     let idle = chrono::Duration::from_std(p.session_idle_timeout).unwrap_or(chrono::Duration::MAX / 2);
-    let steps: [(Step, Duration, usize, fn(&mut PruneReport) -> &mut u64); 8] = [
+    type Slot = fn(&mut PruneReport) -> &mut u64;
+    let steps: [(Step, Duration, usize, Slot); 8] = [
         (Step::History, p.history, BATCH, |r| &mut r.history),
         (Step::ChangeFeed, p.change_feed, BATCH, |r| &mut r.change_feed),
         (Step::Runs, p.runs, BATCH, |r| &mut r.runs),

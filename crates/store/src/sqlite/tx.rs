@@ -32,15 +32,15 @@ pub(crate) fn run_now<F: Future>(op: F) -> F::Output {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll};
     use amsync_core::diff::FetchedMember;
     use amsync_core::member::MemberDetails;
     use amsync_core::safety::Thresholds;
     use amsync_core::{MemberKey, PayloadFormat, RawPayload, Trigger};
     use chrono::Utc;
     use rusqlite::Connection;
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll};
 
     use super::super::SqliteTx;
     use crate::backend::WriteOp;

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -273,6 +274,58 @@ pub fn plan_rules(old: &MemberRecord, all_memberships: &[Membership], rules: &Ru
     finish(Some(old), new, Vec::new())
 }
 
+/// A membership as a store keeps it, identified within its member: the
+/// community's key and the begin date.
+pub type MembershipId = (String, NaiveDate);
+
+/// What re-applying community rules changes of one member's kept
+/// memberships.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReapplyDelta {
+    /// Memberships the rules now include that were not kept.
+    pub added: u64,
+    /// Kept memberships the rules no longer include.
+    pub removed: u64,
+}
+
+/// The re-apply rule: the memberships `rules` want kept are those of
+/// `all` (every membership the AMS listed) whose community they include.
+/// `None` when that is exactly `kept`.
+pub fn reapply_delta(rules: &RuleSet, all: &[Membership], kept: &HashSet<MembershipId>) -> Option<ReapplyDelta> {
+    let wanted: HashSet<MembershipId> =
+        all.iter().filter(|m| rules.includes(&m.community)).map(|m| (m.community.key.to_string(), m.begin)).collect();
+    if &wanted == kept {
+        return None;
+    }
+    Some(ReapplyDelta {
+        added: wanted.difference(kept).count() as u64,
+        removed: kept.difference(&wanted).count() as u64,
+    })
+}
+
+/// Plans re-applying `rules` to member `key`, which keeps `kept` of `all`
+/// (see [`reapply_delta`]); `None` when nothing changes. Only memberships
+/// differ between the old and new state, so the rest of the record stays
+/// empty on both sides of the diff.
+pub fn plan_reapply(
+    key: MemberKey,
+    all: &[Membership],
+    kept: &HashSet<MembershipId>,
+    rules: &RuleSet,
+) -> Option<(RefreshPlan, ReapplyDelta)> {
+    let delta = reapply_delta(rules, all, kept)?;
+    let old = MemberRecord {
+        details: MemberDetails::empty(key),
+        status: MemberStatus::Active,
+        disabled_reason: None,
+        merged_into: None,
+        memberships: all.iter().filter(|m| kept.contains(&(m.community.key.to_string(), m.begin))).cloned().collect(),
+        ams_groups: Vec::new(),
+        local_groups: Vec::new(),
+    };
+    Some((plan_rules(&old, all, rules), delta))
+}
+
 /// Plans a new state that the safety nets adjusted (a held disable keeps
 /// the member active, held removals keep their memberships): the changes,
 /// the kind and the removals are computed again from `old`.
@@ -406,6 +459,32 @@ mod tests {
         let re = plan_rules(&first, &all, &RuleSet::default());
         assert_eq!(re.changes.len(), 1);
         assert_eq!(re.changes[0].field, "/memberships/CMT-A/2026-01-01");
+    }
+
+    #[test]
+    fn a_reapply_changes_only_members_whose_kept_set_differs_from_what_the_rules_want() {
+        let exclude = RuleSet::new(vec![CommunityRule {
+            action: RuleAction::Exclude,
+            group_type: Some("Committee".into()),
+            group_subtype: None,
+        }]);
+        let all = fetched().memberships;
+        let ids = |l: &[Membership]| l.iter().map(|m| (m.community.key.to_string(), m.begin)).collect::<HashSet<_>>();
+        let everything = ids(&all);
+        // Kept everything, the rules now exclude the committee: one removal.
+        assert_eq!(reapply_delta(&RuleSet::default(), &all, &everything), None);
+        let delta = reapply_delta(&exclude, &all, &everything).unwrap();
+        assert_eq!(delta, ReapplyDelta { added: 0, removed: 1 });
+        let (plan, again) = plan_reapply(key(), &all, &everything, &exclude).unwrap();
+        assert_eq!(again, delta);
+        assert_eq!(plan.new.memberships.len(), 1);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.memberships_removed, 1);
+        // A kept membership the AMS no longer lists is counted as removed.
+        let mut stale = everything.clone();
+        stale.insert(("GONE".into(), NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()));
+        assert_eq!(reapply_delta(&RuleSet::default(), &all, &stale), Some(ReapplyDelta { added: 0, removed: 1 }));
+        assert!(plan_reapply(key(), &all, &ids(&plan.new.memberships), &exclude).is_none());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod rules;
 pub mod run;
 pub mod safety;
 pub mod secret;
+pub mod session;
 pub mod trigger;
 pub mod watermark;
 

@@ -40,6 +40,12 @@ pub fn next_watermark(old: Option<DateTime<Utc>>, poll: &PollSummary, overlap: D
     }
 }
 
+/// The watermark a store keeps when told to move it to `to`: the later of
+/// the two (a watermark never moves backwards, whoever writes it).
+pub fn advanced(stored: Option<DateTime<Utc>>, to: DateTime<Utc>) -> DateTime<Utc> {
+    stored.map_or(to, |s| s.max(to))
+}
+
 /// The `since` parameter: UTC, `Z`, whole seconds rounded down.
 pub fn since_param(t: DateTime<Utc>) -> String {
     t.trunc_subsecs(0).format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -90,6 +96,15 @@ mod tests {
         let huge = Duration::from_secs(200_000_000 * 365 * 86_400);
         let got = next_watermark(None, &poll(true, 3, Some("0001-01-01T00:00:00Z")), huge);
         assert_eq!(got, Some(DateTime::<Utc>::MIN_UTC.trunc_subsecs(0)));
+    }
+
+    #[test]
+    fn a_stored_watermark_only_moves_forwards() {
+        let (early, late) = (t("2026-11-29T13:00:00Z"), t("2026-11-29T14:00:00Z"));
+        assert_eq!(advanced(None, early), early);
+        assert_eq!(advanced(Some(early), late), late);
+        assert_eq!(advanced(Some(late), early), late);
+        assert_eq!(advanced(Some(late), late), late);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Tests that hold the seam's layout true (see `backend/mod.rs`): the ops
-//! know no database, and the SQLite backend decides nothing the ops or
-//! `amsync_core` decide.
+//! know no database, and neither backend (SQLite, PostgreSQL) decides
+//! anything the ops or `amsync_core` decide.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,7 @@ fn the_ops_know_no_database() {
 
 /// Calls that decide what a refresh, a hold or a run's end does: they
 /// belong in `ops/` (which asks `amsync_core`).
-const DECISIONS: [&str; 9] = [
+const DECISIONS: [&str; 11] = [
     "plan_fetched(",
     "plan_gone(",
     "plan_rules(",
@@ -45,20 +45,14 @@ const DECISIONS: [&str; 9] = [
     "check_removals(",
     "natural_outcome(",
     "is_member(",
+    "plan_reapply(",
+    "reapply_delta(",
 ];
-
-/// Files of the SQLite backend that still hold a whole operation (seam:
-/// phase 2). Each goes from this list when its operation moves to `ops/`;
-/// no file may join it.
-const PHASE_2: [&str; 4] = ["admin_status.rs", "held.rs", "reapply.rs", "groups.rs"];
 
 #[test]
 fn the_sqlite_backend_decides_nothing_the_ops_decide() {
     for (path, text) in sources("sqlite") {
         let name = file_name(&path);
-        if PHASE_2.contains(&name) {
-            continue;
-        }
         // A test module may call anything.
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         for call in DECISIONS {
@@ -68,26 +62,9 @@ fn the_sqlite_backend_decides_nothing_the_ops_decide() {
 }
 
 #[test]
-fn the_phase_2_list_names_files_that_still_decide() {
-    // Once a file's operation is ported, it must leave PHASE_2 (else the
-    // list would hide a decision that comes back).
-    let sqlite = sources("sqlite");
-    for name in PHASE_2 {
-        let (_, text) = sqlite.iter().find(|(p, _)| file_name(p) == name).unwrap_or_else(|| panic!("no sqlite/{name}"));
-        assert!(
-            DECISIONS.iter().any(|call| text.contains(call)),
-            "sqlite/{name} decides nothing any more: take it off PHASE_2"
-        );
-    }
-}
-
-#[test]
 fn the_postgres_backend_decides_nothing_the_ops_decide() {
     for (path, text) in sources("postgres") {
         let name = file_name(&path);
-        if PHASE_2.contains(&name) {
-            continue;
-        }
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         for call in DECISIONS {
             assert!(!code.contains(call), "postgres/{name} calls {call}…): a decision belongs in ops/ or amsync_core");

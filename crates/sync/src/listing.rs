@@ -8,9 +8,10 @@
 //! resumes the run continues after the last saved page.
 //!
 //! While a listing runs, its owner renews the run's lease every third of
-//! `member_refresh.lease` ([`Engine::holding_lease`]); a save made after
+//! `member_refresh.lease` (`Shared::holding_lease`); a save made after
 //! another process adopted the run changes nothing and stops the listing
-//! ([`SyncError::LeaseLost`]).
+//! ([`SyncError::LeaseLost`]). Leases and page retries are timed by the
+//! engine's clock.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -19,9 +20,10 @@ use amsync_ams::{ChangedPage, EventsPage, SourceError};
 use amsync_core::error::DataError;
 use amsync_store::{ListingCheckpoint, RunCounts, RunId, RunLease};
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
-use crate::engine::Engine;
 use crate::error::SyncError;
+use crate::shared::Shared;
 
 /// Whether an error of the first page asked with a saved cursor says the AMS
 /// does not take that cursor (a 4xx or an answer that does not parse), as
@@ -80,7 +82,7 @@ enum Position {
 
 /// One run's listing (see the module).
 pub(crate) struct Listing<'e> {
-    engine: &'e Engine,
+    shared: &'e Shared,
     run: RunId,
     /// `"members"` or `"events"`, in messages and logs.
     what: &'static str,
@@ -99,12 +101,12 @@ pub(crate) struct Listing<'e> {
 impl<'e> Listing<'e> {
     /// A listing of `run` from `checkpoint` (the default one: from the first
     /// page).
-    pub fn new(engine: &'e Engine, run: RunId, what: &'static str, checkpoint: ListingCheckpoint) -> Listing<'e> {
+    pub fn new(shared: &'e Shared, run: RunId, what: &'static str, checkpoint: ListingCheckpoint) -> Listing<'e> {
         let position = if checkpoint.ended { Position::Ended } else { Position::More };
         let cursors_seen = checkpoint.cursor.iter().cloned().collect();
         let (from_saved_cursor, continues_saved_pages) = (checkpoint.cursor.is_some(), checkpoint.pages > 0);
         Listing {
-            engine,
+            shared,
             run,
             what,
             checkpoint,
@@ -134,11 +136,11 @@ impl<'e> Listing<'e> {
             Err(SyncError::Source(e)) if self.from_saved_cursor && refuses_cursor(&e) => {
                 let note = format!(
                     "restarted from the first page at {}: the AMS refused the cursor saved before the restart ({e})",
-                    crate::recovery::when(Utc::now())
+                    crate::recovery::when(self.shared.now())
                 );
                 tracing::warn!(run_id = self.run, listing = self.what, error = %amsync_core::escaped(&e), "a resumed listing restarts from its first page");
-                self.engine.store.note_resumed_run(self.run, &self.engine.owner, &note).await?;
-                *self = Listing::new(self.engine, self.run, self.what, ListingCheckpoint::default());
+                self.shared.store.note_resumed_run(self.run, &self.shared.owner, &note).await?;
+                *self = Listing::new(self.shared, self.run, self.what, ListingCheckpoint::default());
                 self.next_page(&mut fetch).await
             }
             other => other,
@@ -156,7 +158,7 @@ impl<'e> Listing<'e> {
             Position::Repeated(c) => return Err(SyncError::Listing(format!("the AMS repeated cursor {c:?}"))),
             Position::More => {}
         }
-        let max = self.engine.settings.max_pages;
+        let max = self.shared.settings.max_pages;
         if self.checkpoint.pages >= max {
             return Err(SyncError::Listing(format!(
                 "more than {max} pages of {}; stopped to avoid runaway paging",
@@ -164,7 +166,7 @@ impl<'e> Listing<'e> {
             )));
         }
         let cursor = self.checkpoint.cursor.clone();
-        let page = self.engine.page_with_retries(|| fetch(cursor.clone())).await?;
+        let page = self.shared.page_with_retries(|| fetch(cursor.clone())).await?;
         self.from_saved_cursor = false;
         self.checkpoint.pages += 1;
         if self.checkpoint.pages == 1 {
@@ -214,8 +216,8 @@ impl<'e> Listing<'e> {
     /// pages listed is durable.
     pub async fn save(&mut self) -> Result<(), SyncError> {
         let counts = std::mem::take(&mut self.unsaved);
-        let owner = &self.engine.owner;
-        if self.engine.store.save_listing_checkpoint(self.run, owner, &self.checkpoint, &counts).await? {
+        let owner = &self.shared.owner;
+        if self.shared.store.save_listing_checkpoint(self.run, owner, &self.checkpoint, &counts).await? {
             Ok(())
         } else {
             Err(SyncError::LeaseLost(self.run))
@@ -241,18 +243,18 @@ impl<'e> Listing<'e> {
     }
 }
 
-impl Engine {
+impl Shared {
     /// This process's lease on a run's listing, from now.
-    pub(crate) fn run_lease(&self) -> RunLease {
+    pub fn run_lease(&self) -> RunLease {
         let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::minutes(2));
-        RunLease { owner: self.owner.clone(), until: Utc::now() + lease }
+        RunLease { owner: self.owner.to_string(), until: self.now() + lease }
     }
 
     /// Runs `work` while renewing this process's lease on `run` every third
     /// of the lease. A renewal that finds the run taken over stops renewing;
     /// `work` then stops at its next save ([`SyncError::LeaseLost`]).
-    pub(crate) async fn holding_lease<T>(&self, run: RunId, work: impl Future<Output = T>) -> T {
-        let period = (self.settings.lease / 3).max(std::time::Duration::from_millis(10));
+    pub async fn holding_lease<T>(&self, run: RunId, work: impl Future<Output = T>) -> T {
+        let period = (self.settings.lease / 3).max(Duration::from_millis(10));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut held = true;
@@ -276,11 +278,41 @@ impl Engine {
     /// Whether this process still holds `run`'s listing (checked before a
     /// listing's end is recorded, so a process that lost the run to another
     /// does not finish it too).
-    pub(crate) async fn still_holds(&self, run: RunId) -> Result<(), SyncError> {
+    pub async fn still_holds(&self, run: RunId) -> Result<(), SyncError> {
         if self.store.renew_run_lease(run, &self.run_lease()).await? {
             Ok(())
         } else {
             Err(SyncError::LeaseLost(run))
+        }
+    }
+
+    /// One listing page (members or events), retried within the run with
+    /// the queue's backoff (waited on the clock); bad credentials pause the
+    /// source at once.
+    pub async fn page_with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, SyncError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SourceError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(page) => return Ok(page),
+                Err(e @ SourceError::Unauthorized { .. }) | Err(e @ SourceError::Config { .. }) => {
+                    // A quarantine already stopped everything; it keeps its reason.
+                    if !self.signals.is_quarantined() {
+                        self.pause(&format!("unauthorized: {e}")).await?;
+                    }
+                    return Err(e.into());
+                }
+                Err(e) if attempt >= self.settings.page_attempts => return Err(e.into()),
+                Err(e) => {
+                    let delay = self.backoff(attempt, e.retry_after());
+                    tracing::debug!(attempt, error = %amsync_core::escaped(&e), delay_ms = delay.as_millis() as u64, "listing page failed; retrying");
+                    self.clock.sleep(delay).await;
+                }
+            }
         }
     }
 }

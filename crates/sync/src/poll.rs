@@ -1,21 +1,26 @@
 //! Periodic Refresh and full refresh: list changed members, enqueue them,
 //! move the watermark (product.md job 1).
+//!
+//! `PeriodicPoll` is the task: it owns its timetable (when the next
+//! periodic poll is due) and the member watermark's rules; "refresh now"
+//! (a full or `--changed-since` poll) and the recovery of a dead process's
+//! listing go through it too.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amsync_ams::SourceError;
 use amsync_core::watermark::next_watermark;
 use amsync_core::{MemberKey, Trigger};
-use amsync_store::{ListingCheckpoint, RunCounts, RunFilter, RunId, RunOutcome, WATERMARK_MEMBERS};
+use amsync_store::{ListingCheckpoint, RunCounts, RunId, RunOutcome, WATERMARK_MEMBERS};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
 use crate::error::SyncError;
 use crate::listing::Listing;
+use crate::shared::Shared;
+use crate::timetable::Timetable;
 
 /// What a poll lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,38 +85,47 @@ pub(crate) struct MemberListing {
     pub started_at: DateTime<Utc>,
 }
 
-impl Engine {
+/// The member listing task (see the module).
+pub(crate) struct PeriodicPoll {
+    shared: Shared,
+    timetable: Timetable,
+}
+
+impl PeriodicPoll {
+    pub fn new(shared: Shared) -> PeriodicPoll {
+        let timetable =
+            Timetable::new(Trigger::Periodic, "periodic refresh", "polling", shared.settings.periodic.clone());
+        PeriodicPoll { shared, timetable }
+    }
+
+    /// When the next periodic poll is due.
+    pub fn next_at(&self) -> Option<DateTime<Utc>> {
+        self.timetable.next_at()
+    }
+
+    /// Runs periodic polls on the schedule until shut down.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        self.timetable.run(&self.shared, &shutdown, || self.poll(PollMode::Changed, None)).await
+    }
+
     /// Lists members per `mode`, enqueues them, and (for `Changed`/`Full`)
     /// moves the watermark by the rules. The refreshes themselves are done by
-    /// the workers; the run finishes when its last entry settles.
-    pub async fn poll_members(self: &Arc<Self>, mode: PollMode) -> Result<PollReport, SyncError> {
-        self.poll_inner(mode, None).await
-    }
-
-    /// Like [`Engine::poll_members`], and sends the run id (or why no run
-    /// started) on `started` as soon as the run exists, for callers that
-    /// answer before the listing ends.
-    pub async fn poll_members_reporting(
-        self: &Arc<Self>,
-        mode: PollMode,
-        started: tokio::sync::oneshot::Sender<Result<RunId, SyncError>>,
-    ) -> Result<PollReport, SyncError> {
-        self.poll_inner(mode, Some(started)).await
-    }
-
-    async fn poll_inner(
-        self: &Arc<Self>,
+    /// the workers; the run finishes when its last entry settles. The run id
+    /// (or why no run started) goes to `started` as soon as the run exists,
+    /// for callers that answer before the listing ends.
+    pub async fn poll(
+        &self,
         mode: PollMode,
         mut started: Option<tokio::sync::oneshot::Sender<Result<RunId, SyncError>>>,
     ) -> Result<PollReport, SyncError> {
         const PAUSED: &str = "the source is paused; resume it first";
-        if self.is_paused() {
+        if self.shared.signals.is_paused() {
             if let Some(tx) = started.take() {
                 let _ = tx.send(Err(SyncError::Paused(PAUSED.into())));
             }
             return Err(SyncError::Paused(PAUSED.into()));
         }
-        let store = &self.store;
+        let store = &self.shared.store;
         let wm_before = match store.watermark(WATERMARK_MEMBERS).await {
             Ok(w) => w,
             Err(e) => {
@@ -126,12 +140,13 @@ impl Engine {
             PollMode::Full => (None, Trigger::Full),
             PollMode::ChangedSince(t) => (Some(t), Trigger::Manual),
         };
-        let started_at = Utc::now();
+        let started_at = self.shared.now();
         let params = json!({
             "since": since.map(amsync_core::watermark::since_param),
             "mode": match mode { PollMode::Changed => "changed", PollMode::Full => "full", PollMode::ChangedSince(_) => "changed_since" },
         });
-        let run_id = match store.start_owned_run(trigger, started_at, wm_before, params, &self.run_lease()).await {
+        let run_id = match store.start_owned_run(trigger, started_at, wm_before, params, &self.shared.run_lease()).await
+        {
             Ok(id) => id,
             Err(e) => {
                 if let Some(tx) = started.take() {
@@ -151,18 +166,14 @@ impl Engine {
             moves_watermark: !matches!(mode, PollMode::ChangedSince(_)),
             started_at,
         };
-        self.holding_lease(run_id, self.list_members(&plan, ListingCheckpoint::default())).await
+        self.shared.holding_lease(run_id, self.list(&plan, ListingCheckpoint::default())).await
     }
 
     /// Lists members for `plan` from `checkpoint` (a resumed run's last
     /// saved page, or the first page), enqueues them batch by batch and
     /// ends the run's listing.
-    pub(crate) async fn list_members(
-        &self,
-        plan: &MemberListing,
-        checkpoint: ListingCheckpoint,
-    ) -> Result<PollReport, SyncError> {
-        let store = &self.store;
+    pub async fn list(&self, plan: &MemberListing, checkpoint: ListingCheckpoint) -> Result<PollReport, SyncError> {
+        let store = &self.shared.store;
         let run_id = plan.run_id;
         let wm_before = store.watermark(WATERMARK_MEMBERS).await?;
         let mut report = PollReport {
@@ -176,13 +187,13 @@ impl Engine {
             watermark_after: wm_before,
             error: None,
         };
-        let mut listing = Listing::new(self, run_id, "members", checkpoint);
+        let mut listing = Listing::new(&self.shared, run_id, "members", checkpoint);
         let mut seen: HashSet<MemberKey> = HashSet::new();
         let mut batch = ListedBatch::default();
         let mut pages_here = 0u64;
         let listed: Result<(), SyncError> = async {
             loop {
-                let (source, since) = (self.source.clone(), plan.since);
+                let (source, since) = (self.shared.source.clone(), plan.since);
                 let next = listing
                     .next(move |cursor: Option<String>| {
                         let source = source.clone();
@@ -214,11 +225,11 @@ impl Engine {
 
         match listed {
             Ok(()) => {
-                self.still_holds(run_id).await?;
+                self.shared.still_holds(run_id).await?;
                 report.complete = true;
                 if plan.moves_watermark {
                     let summary = listing.summary(plan.started_at, true);
-                    if let Some(wm) = next_watermark(wm_before, &summary, self.settings.overlap) {
+                    if let Some(wm) = next_watermark(wm_before, &summary, self.shared.settings.overlap) {
                         report.watermark_after = Some(store.advance_watermark(WATERMARK_MEMBERS, wm).await?);
                     }
                 }
@@ -228,7 +239,7 @@ impl Engine {
                     let refreshed_since = listing.continues_saved_pages().then_some(plan.started_at);
                     report.reconciled = self.reconcile(&seen, plan.trigger, run_id, refreshed_since).await?;
                 }
-                store.finish_listing(run_id, Utc::now(), report.watermark_after, listing.refusals()).await?;
+                store.finish_listing(run_id, self.shared.now(), report.watermark_after, listing.refusals()).await?;
                 tracing::info!(
                     run_id,
                     listed = report.listed,
@@ -252,7 +263,7 @@ impl Engine {
                 }
                 let msg = e.to_string();
                 tracing::warn!(run_id, error = %amsync_core::escaped(&msg), "member listing failed; the watermark stays");
-                store.finish_run(run_id, Utc::now(), RunOutcome::Failed, Some(msg.clone())).await?;
+                store.finish_run(run_id, self.shared.now(), RunOutcome::Failed, Some(msg.clone())).await?;
                 report.error = Some(msg);
                 metrics::counter!("amsync_polls_total", "listing" => "members", "outcome" => "failed").increment(1);
             }
@@ -272,14 +283,14 @@ impl Engine {
         let mut keys = std::mem::take(&mut batch.keys);
         batch.since = None;
         keys.sort_unstable();
-        let res = self.store.enqueue(&keys, plan.trigger, Some(plan.run_id), plan.started_at).await?;
+        let res = self.shared.store.enqueue(&keys, plan.trigger, Some(plan.run_id), plan.started_at).await?;
         report.enqueued += res.created;
         report.merged += res.merged;
         let counts = listing.counts_mut();
         counts.enqueued += res.created;
         counts.merged += res.merged;
         if !keys.is_empty() {
-            self.wake_workers();
+            self.shared.signals.wake_workers();
         }
         listing.save().await
     }
@@ -300,87 +311,20 @@ impl Engine {
         refreshed_since: Option<DateTime<Utc>>,
     ) -> Result<u64, SyncError> {
         let active = match refreshed_since {
-            Some(t) => self.store.active_keys_not_refreshed_since(t).await?,
-            None => self.store.active_member_keys().await?,
+            Some(t) => self.shared.store.active_keys_not_refreshed_since(t).await?,
+            None => self.shared.store.active_member_keys().await?,
         };
         let missing: Vec<MemberKey> = active.into_iter().filter(|k| !listed.contains(k)).collect();
         if missing.is_empty() {
             return Ok(0);
         }
         tracing::info!(run_id, count = missing.len(), "active members missing from the complete listing enqueued");
-        let res = self.store.enqueue(&missing, trigger, Some(run_id), Utc::now()).await?;
+        let store = &self.shared.store;
+        let res = store.enqueue(&missing, trigger, Some(run_id), self.shared.now()).await?;
         let counts = RunCounts { enqueued: res.created, merged: res.merged, ..Default::default() };
-        self.store.add_run_counts(run_id, &counts).await?;
-        self.wake_workers();
+        store.add_run_counts(run_id, &counts).await?;
+        self.shared.signals.wake_workers();
         Ok(missing.len() as u64)
-    }
-
-    /// One listing page (members or events), retried within the poll with
-    /// the queue's backoff; bad credentials pause the source at once.
-    pub(crate) async fn page_with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, SyncError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, SourceError>>,
-    {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match call().await {
-                Ok(page) => return Ok(page),
-                Err(e @ SourceError::Unauthorized { .. }) | Err(e @ SourceError::Config { .. }) => {
-                    // A quarantine already stopped everything; it keeps its reason.
-                    if !self.is_quarantined() {
-                        self.pause(&format!("unauthorized: {e}")).await?;
-                    }
-                    return Err(e.into());
-                }
-                Err(e) if attempt >= self.settings.page_attempts => return Err(e.into()),
-                Err(e) => {
-                    let delay = self.backoff(attempt, e.retry_after());
-                    tracing::debug!(attempt, error = %amsync_core::escaped(&e), delay_ms = delay.as_millis() as u64, "listing page failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
-    }
-
-    pub(crate) fn backoff(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
-        let jitter: f64 = rand::random();
-        self.settings.retry.backoff(attempts, jitter, retry_after)
-    }
-}
-
-/// Runs periodic polls on the schedule until shut down.
-pub(crate) async fn run_scheduler(engine: Arc<Engine>, shutdown: CancellationToken) {
-    let last = match engine
-        .store
-        .list_runs(&RunFilter { kind: Some(Trigger::Periodic), limit: 1, ..Default::default() })
-        .await
-    {
-        Ok(runs) => runs.first().map(|r| r.started_at),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the last periodic run; polling now");
-            None
-        }
-    };
-    let mut last = last;
-    loop {
-        let now = Utc::now();
-        let next = engine.settings.periodic.next_after(last, now);
-        engine.schedule_state.lock().expect("schedule lock").next_periodic = Some(next);
-        let wait = (next - now).to_std().unwrap_or(Duration::ZERO);
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        last = Some(Utc::now());
-        if engine.is_paused() {
-            tracing::info!("periodic refresh skipped: the source is paused");
-            continue;
-        }
-        if let Err(e) = engine.poll_members(PollMode::Changed).await {
-            tracing::error!(error = %amsync_core::escaped(&e), "periodic refresh failed");
-        }
     }
 }
 

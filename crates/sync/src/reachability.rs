@@ -8,12 +8,15 @@
 //! probe). The probe is an AMS call like any other, so it is also counted
 //! in `amsync_ams_calls_total{method="health"}`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use amsync_ams::AmsSource;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::shared::Shared;
 
 pub const REACHABLE_GAUGE: &str = "amsync_ams_reachable";
 
@@ -52,37 +55,49 @@ pub async fn probe(source: &dyn AmsSource, timeout: Duration, previous: &Reachab
     }
 }
 
-/// The cached result, shared by the engine's upkeep and its readers.
-#[derive(Debug, Default)]
-pub(crate) struct ReachabilityCache(Mutex<Reachability>);
+/// The probe task: it owns the cached result, which the status reads.
+pub(crate) struct AmsProbe {
+    shared: Shared,
+    cache: Mutex<Reachability>,
+}
 
-impl ReachabilityCache {
-    pub fn get(&self) -> Reachability {
-        self.0.lock().expect("reachability lock").clone()
+impl AmsProbe {
+    pub fn new(shared: Shared) -> AmsProbe {
+        AmsProbe { shared, cache: Mutex::default() }
     }
 
-    pub fn set(&self, r: Reachability) {
+    /// The last probe's result.
+    pub fn get(&self) -> Reachability {
+        self.cache.lock().expect("reachability lock").clone()
+    }
+
+    /// Probes the AMS now and caches the result.
+    pub async fn probe_now(&self) -> Reachability {
+        let s = &self.shared;
+        let r = probe(s.source.as_ref(), s.settings.reachability_timeout, &self.get()).await;
         if let Some(ok) = r.reachable {
             metrics::gauge!(REACHABLE_GAUGE).set(if ok { 1.0 } else { 0.0 });
             if !ok {
                 tracing::warn!(error = r.error.as_deref().unwrap_or("-"), "the AMS did not answer its probe");
             }
         }
-        *self.0.lock().expect("reachability lock") = r;
+        *self.cache.lock().expect("reachability lock") = r.clone();
+        r
     }
-}
 
-/// Probes every `reachability_interval` until shut down. Runs with the
-/// scheduler (`Engine::run`), not on worker-only nodes: one probe per
-/// deployment is enough.
-pub(crate) async fn run(engine: std::sync::Arc<crate::Engine>, shutdown: tokio_util::sync::CancellationToken) {
-    let mut tick = tokio::time::interval(engine.settings.reachability_interval.max(Duration::from_millis(50)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {
-                engine.probe_ams().await;
+    /// Probes every `reachability_interval` until shut down. Runs with the
+    /// scheduler (`Engine::run`), not on worker-only nodes: one probe per
+    /// deployment is enough.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let every = self.shared.settings.reachability_interval.max(Duration::from_millis(50));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {
+                    self.probe_now().await;
+                }
             }
         }
     }

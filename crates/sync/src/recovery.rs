@@ -17,6 +17,9 @@
 //!
 //! While the source is paused, no listing is resumed (it would call the
 //! AMS); the run waits, visibly running, until the source resumes.
+//!
+//! `Recovery` carries runs on through the tasks that own their kind (the
+//! periodic poll, the events poll, the rule runs); the upkeep times its look.
 
 use std::sync::Arc;
 
@@ -25,9 +28,11 @@ use amsync_store::{ListingCheckpoint, OrphanedRun, Run, RunOutcome};
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
 use crate::error::SyncError;
-use crate::poll::MemberListing;
+use crate::events::EventsPoll;
+use crate::poll::{MemberListing, PeriodicPoll};
+use crate::rules::RuleRuns;
+use crate::shared::Shared;
 
 /// A time as the notes on runs write it.
 pub(crate) fn when(t: DateTime<Utc>) -> String {
@@ -117,21 +122,34 @@ fn note(orphan: &OrphanedRun, carry: &Carry, me: &str, now: DateTime<Utc>) -> St
     }
 }
 
-impl Engine {
+/// Takes over runs dead processes left (see the module).
+pub(crate) struct Recovery {
+    shared: Shared,
+    members: Arc<PeriodicPoll>,
+    events: Arc<EventsPoll>,
+    rules: RuleRuns,
+}
+
+impl Recovery {
+    pub fn new(shared: Shared, members: Arc<PeriodicPoll>, events: Arc<EventsPoll>, rules: RuleRuns) -> Recovery {
+        Recovery { shared, members, events, rules }
+    }
+
     /// Takes over every run whose owner's lease ran out (each won by one
     /// process), recording on the run what happens to it. Member and events
     /// listings are left alone while the source is paused.
-    pub async fn adopt_interrupted_runs(&self) -> Result<Vec<AdoptedRun>, SyncError> {
-        let now = Utc::now();
+    pub async fn adopt(&self) -> Result<Vec<AdoptedRun>, SyncError> {
+        let s = &self.shared;
+        let now = s.now();
         let mut adopted = Vec::new();
-        for orphan in self.store.orphaned_runs(now).await? {
+        for orphan in s.store.orphaned_runs(now).await? {
             let carry = carry(&orphan.run);
-            if self.is_paused() && matches!(carry, Carry::Members(_) | Carry::Events { .. }) {
+            if s.signals.is_paused() && matches!(carry, Carry::Members(_) | Carry::Events { .. }) {
                 continue;
             }
-            let note = note(&orphan, &carry, &self.owner, now);
+            let note = note(&orphan, &carry, &s.owner, now);
             let run = &orphan.run;
-            if !self.store.adopt_run(run.id, run.owner.as_deref(), &self.run_lease(), now, &note).await? {
+            if !s.store.adopt_run(run.id, run.owner.as_deref(), &s.run_lease(), now, &note).await? {
                 continue; // another process was quicker
             }
             tracing::warn!(run_id = run.id, kind = %run.kind, previous_owner = ?run.owner, note, "took over a run its process left");
@@ -143,26 +161,27 @@ impl Engine {
 
     /// Carries an adopted run on to the end of its listing (its refreshes
     /// are then the queue's, as for any run).
-    pub async fn resume_adopted(self: &Arc<Self>, adopted: AdoptedRun) -> Result<(), SyncError> {
+    pub async fn resume(&self, adopted: AdoptedRun) -> Result<(), SyncError> {
+        let s = &self.shared;
         let run_id = adopted.run.id;
         let checkpoint = adopted.checkpoint.unwrap_or_default();
         match adopted.carry {
             Carry::Members(plan) => {
-                let report = self.holding_lease(run_id, self.list_members(&plan, checkpoint)).await?;
+                let report = s.holding_lease(run_id, self.members.list(&plan, checkpoint)).await?;
                 if let Some(e) = report.error {
                     tracing::warn!(run_id, error = %amsync_core::escaped(&e), "the resumed member listing did not end well");
                 }
             }
             Carry::Events { since } => {
                 let started_at = adopted.run.started_at;
-                self.holding_lease(run_id, self.list_events(run_id, since, started_at, checkpoint)).await?;
+                s.holding_lease(run_id, self.events.list(run_id, since, started_at, checkpoint)).await?;
             }
             Carry::Rules => {
-                let rules = self.store.community_rules().await?;
-                self.holding_lease(run_id, self.reapply_rules_in(run_id, &rules)).await?;
+                let rules = s.store.community_rules().await?;
+                s.holding_lease(run_id, self.rules.reapply_in(run_id, &rules)).await?;
             }
-            Carry::CloseKeys { error } => self.store.finish_listing(run_id, Utc::now(), None, error).await?,
-            Carry::Fail(why) => self.store.finish_run(run_id, Utc::now(), RunOutcome::Failed, Some(why)).await?,
+            Carry::CloseKeys { error } => s.store.finish_listing(run_id, s.now(), None, error).await?,
+            Carry::Fail(why) => s.store.finish_run(run_id, s.now(), RunOutcome::Failed, Some(why)).await?,
         }
         Ok(())
     }
@@ -170,8 +189,8 @@ impl Engine {
     /// Adopts the runs dead processes left and carries each on in a task of
     /// its own, until `shutdown` (a run cut short then is adopted again by
     /// the next process that looks).
-    pub(crate) async fn resume_interrupted_runs(self: &Arc<Self>, shutdown: &CancellationToken) {
-        let adopted = match self.adopt_interrupted_runs().await {
+    pub async fn resume_interrupted_runs(self: &Arc<Self>, shutdown: &CancellationToken) {
+        let adopted = match self.adopt().await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "looking for runs left by a stopped process failed");
@@ -179,12 +198,12 @@ impl Engine {
             }
         };
         for run in adopted {
-            let (engine, shutdown) = (self.clone(), shutdown.clone());
+            let (recovery, shutdown) = (self.clone(), shutdown.clone());
             tokio::spawn(async move {
                 let run_id = run.run.id;
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
-                    r = engine.resume_adopted(run) => if let Err(e) = r {
+                    r = recovery.resume(run) => if let Err(e) = r {
                         tracing::error!(run_id, error = %amsync_core::escaped(&e), "carrying on a run left by a stopped process failed");
                     }
                 }

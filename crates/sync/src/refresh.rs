@@ -6,16 +6,15 @@
 //! and a 404/410 is not applied (see `safety.rs` for the control call
 //! behind a suspicious 404).
 
-use std::sync::Arc;
-
 use amsync_ams::{DetailsAnswer, SourceError};
 use amsync_core::diff::FetchedMember;
 use amsync_core::{FailureKind, MemberKey, Trigger};
 use amsync_store::{Claim, CommitOutcome, Disposition, PartHashes, RawParts, RefreshCommit, RefreshOutcome, RunId};
-use chrono::Utc;
 
-use crate::engine::Engine;
 use crate::error::SyncError;
+use crate::safety::held_gone_failure;
+use crate::shared::Shared;
+use crate::worker::Throughput;
 
 /// What the fetch phase found, before the queue decides a failure's fate.
 // Fetched is the common case and moves on into the commit; boxing it would
@@ -27,21 +26,30 @@ pub(crate) enum Fetch {
     Failed(SourceError),
 }
 
-impl Engine {
+/// Member Refresh, for the workers' claims and for a refresh outside the
+/// queue. Stateless: the workers own what is counted of it.
+#[derive(Clone)]
+pub(crate) struct MemberRefresh {
+    shared: Shared,
+}
+
+impl MemberRefresh {
+    pub fn new(shared: Shared) -> MemberRefresh {
+        MemberRefresh { shared }
+    }
+
     /// Calls GetMemberDetails, GetMemberCommunities and
     /// GetMemberSecurityGroups at once. A 404/410 on the details decides the
     /// outcome whatever the other two answered.
-    pub(crate) async fn fetch_member(&self, key: &MemberKey) -> Fetch {
-        let (details, communities, groups) = tokio::join!(
-            self.source.member_details(key),
-            self.source.member_communities(key),
-            self.source.member_groups(key),
-        );
+    pub async fn fetch(&self, key: &MemberKey) -> Fetch {
+        let source = &self.shared.source;
+        let (details, communities, groups) =
+            tokio::join!(source.member_details(key), source.member_communities(key), source.member_groups(key));
         let details = match details {
             Err(e) => return Fetch::Failed(e),
             Ok(d) => d,
         };
-        self.quarantine.note_details(matches!(details.value, DetailsAnswer::Gone { status: 404, .. }));
+        self.shared.signals.quarantine().note_details(matches!(details.value, DetailsAnswer::Gone { status: 404, .. }));
         let found = match details.value {
             DetailsAnswer::Gone { status, merged_into } => return Fetch::Gone { status, merged_into },
             DetailsAnswer::Found(found) => found,
@@ -62,21 +70,21 @@ impl Engine {
 
     /// Turns a fetch into a commit for a claimed entry, deciding a failure's
     /// fate by the queue's rules.
-    pub(crate) async fn outcome_for_claim(&self, claim: &Claim, fetch: Fetch) -> RefreshOutcome {
+    pub async fn outcome_for_claim(&self, claim: &Claim, fetch: Fetch) -> RefreshOutcome {
         match fetch {
             Fetch::Fetched { member, hashes, raw } => RefreshOutcome::Fetched { member, hashes, raw },
-            Fetch::Gone { status, merged_into } => match self.gone_verdict(&claim.key, status).await {
+            Fetch::Gone { status, merged_into } => match self.shared.gone_verdict(&claim.key, status).await {
                 Ok(()) => RefreshOutcome::Gone { status, merged_into },
                 Err(why) => {
                     // Not applied, and not an attempt used: back to the queue.
                     tracing::warn!(key = %claim.key, status, reason = %amsync_core::escaped(&why), "a 404/410 was not applied");
-                    let due = if self.is_quarantined() {
-                        Utc::now()
+                    let now = self.shared.now();
+                    let due = if self.shared.signals.is_quarantined() {
+                        now
                     } else {
-                        let delay = self.backoff(claim.attempts, None);
-                        crate::schedule::later(Utc::now(), delay)
+                        crate::schedule::later(now, self.shared.backoff(claim.attempts, None))
                     };
-                    let failure = Engine::held_gone_failure(status, &why);
+                    let failure = held_gone_failure(status, &why);
                     RefreshOutcome::Failed { failure, disposition: Disposition::Release { due } }
                 }
             },
@@ -92,23 +100,23 @@ impl Engine {
     /// attempt is given back (attempts stop counting); bad credentials pause
     /// the source and give the attempt back; otherwise retry with backoff
     /// until the attempts are used up (permanent refusals get at most three).
-    pub(crate) async fn disposition(&self, attempts: u32, e: &SourceError) -> Disposition {
-        let now = Utc::now();
-        if self.is_quarantined() {
+    pub async fn disposition(&self, attempts: u32, e: &SourceError) -> Disposition {
+        let now = self.shared.now();
+        if self.shared.signals.is_quarantined() {
             return Disposition::Release { due: now };
         }
         match e.kind() {
             FailureKind::Unauthorized => {
-                if let Err(err) = self.pause(&format!("unauthorized: {e}")).await {
+                if let Err(err) = self.shared.pause(&format!("unauthorized: {e}")).await {
                     tracing::error!(error = %err, "could not record the pause");
                 }
                 Disposition::Release { due: now + chrono::Duration::seconds(1) }
             }
             kind => {
-                if self.settings.retry.exhausted(attempts, kind) {
+                if self.shared.settings.retry.exhausted(attempts, kind) {
                     Disposition::Dead
                 } else {
-                    let delay = self.backoff(attempts, e.retry_after());
+                    let delay = self.shared.backoff(attempts, e.retry_after());
                     Disposition::Retry { due: crate::schedule::later(now, delay) }
                 }
             }
@@ -116,44 +124,46 @@ impl Engine {
     }
 
     /// Refreshes one member right now, outside the queue (sign-in of a member
-    /// unknown locally or disabled). Returns the commit outcome, or the
-    /// source's error when a part failed (nothing is then written but the
-    /// error bookkeeping).
-    pub async fn refresh_member_now(
-        self: &Arc<Self>,
+    /// unknown locally or disabled), counted in `throughput` once committed.
+    /// Returns the commit outcome, or the source's error when a part failed
+    /// (nothing is then written but the error bookkeeping).
+    pub async fn now(
+        &self,
         key: &MemberKey,
         trigger: Trigger,
         run_id: Option<RunId>,
+        throughput: &Throughput,
     ) -> Result<CommitOutcome, SyncError> {
-        let fetch = self.fetch_member(key).await;
+        let fetch = self.fetch(key).await;
         let (outcome, error) = match fetch {
             Fetch::Fetched { member, hashes, raw } => (RefreshOutcome::Fetched { member, hashes, raw }, None),
-            Fetch::Gone { status, merged_into } => match self.gone_verdict(key, status).await {
+            Fetch::Gone { status, merged_into } => match self.shared.gone_verdict(key, status).await {
                 Ok(()) => (RefreshOutcome::Gone { status, merged_into }, None),
                 Err(why) => {
-                    let failure = Engine::held_gone_failure(status, &why);
-                    let disposition = Disposition::Retry { due: Utc::now() };
+                    let failure = held_gone_failure(status, &why);
+                    let disposition = Disposition::Retry { due: self.shared.now() };
                     (RefreshOutcome::Failed { failure, disposition }, Some(SyncError::Paused(why)))
                 }
             },
             Fetch::Failed(e) => {
-                if e.kind() == FailureKind::Unauthorized && !self.is_quarantined() {
-                    self.pause(&format!("unauthorized: {e}")).await?;
+                if e.kind() == FailureKind::Unauthorized && !self.shared.signals.is_quarantined() {
+                    self.shared.pause(&format!("unauthorized: {e}")).await?;
                 }
                 // Not queued: record the failure on the member, and queue a
                 // retry so the member still converges.
-                let due = Utc::now();
+                let due = self.shared.now();
                 let failure = e.to_failure();
                 (RefreshOutcome::Failed { failure, disposition: Disposition::Retry { due } }, Some(e.into()))
             }
         };
-        let commit = RefreshCommit { claim: None, key: key.clone(), trigger, run_id, at: Utc::now(), outcome };
-        let result = self.store.commit_refresh(commit).await?;
-        self.throughput.record(Utc::now(), 1);
+        let store = &self.shared.store;
+        let commit = RefreshCommit { claim: None, key: key.clone(), trigger, run_id, at: self.shared.now(), outcome };
+        let result = store.commit_refresh(commit).await?;
+        throughput.record(self.shared.now(), 1);
         match error {
             Some(e) => {
-                self.store.enqueue(std::slice::from_ref(key), trigger, run_id, Utc::now()).await?;
-                self.wake_workers();
+                store.enqueue(std::slice::from_ref(key), trigger, run_id, self.shared.now()).await?;
+                self.shared.signals.wake_workers();
                 Err(e)
             }
             None => Ok(result),

@@ -9,45 +9,33 @@
 //!   we hold as active is found by the same AMS; otherwise the entry is
 //!   released without using an attempt, so the 404s of a wrong base URL
 //!   disable nobody even before the window has seen `min_calls` answers;
-//! - approvals, rule changes held past the removal threshold, and an admin's
-//!   disable and enable (the thresholds themselves are the store's: they
-//!   are checked inside each refresh's commit).
-
-use std::sync::Arc;
+//!
+//! (Rule changes held past the removal threshold and approvals are
+//! `rules.rs`'s; the thresholds themselves are the store's: they are
+//! checked inside each refresh's commit.) The quarantine's state is the
+//! [`QuarantineMonitor`](crate::QuarantineMonitor)'s, reached through the
+//! `Signals`; the upkeep times its probe.
 
 use amsync_ams::DetailsAnswer;
 use amsync_core::error::Part;
-use amsync_core::rules::RuleSet;
 use amsync_core::{Failure, FailureKind, MemberKey};
-use amsync_store::{
-    AdminStatusChange, Approval, ApprovalDecision, DecisionReport, ReapplySummary, RequeueSelector, RunId,
-};
-use chrono::Utc;
+use amsync_store::RequeueSelector;
 
-use crate::engine::Engine;
-use crate::error::SyncError;
+use crate::shared::Shared;
 
-/// What became of a rule change.
-#[derive(Debug, Clone)]
-pub enum RuleProposal {
-    /// Within the threshold: stored and re-applied as run `run_id`.
-    Applied { run_id: RunId, summary: ReapplySummary },
-    /// Past the threshold: nothing changed; an admin decides the approval.
-    Held { approval: Box<Approval> },
-}
-
-impl Engine {
+impl Shared {
     /// Records the quarantine's verdict as the source's pause. A pause an
     /// admin or bad credentials made stays as it is (the window is cleared).
-    pub(crate) async fn enter_quarantine(&self) {
-        let Some(reason) = self.quarantine.reason() else { return };
+    pub async fn enter_quarantine(&self) {
+        let quarantine = self.signals.quarantine();
+        let Some(reason) = quarantine.reason() else { return };
         match self.store.source_state().await {
             Ok(s) if s.paused && !s.reason.as_deref().is_some_and(crate::status::is_quarantine_reason) => {
                 tracing::info!(
                     reason,
                     "the window tripped while the source was paused otherwise; left paused as it was"
                 );
-                self.quarantine.reset();
+                quarantine.reset();
                 return;
             }
             Err(e) => tracing::error!(error = %e, "reading the source state failed"),
@@ -59,7 +47,7 @@ impl Engine {
             tracing::error!(error = %e, "recording the quarantine failed");
             return;
         }
-        self.quarantine.mark_quarantined(&reason);
+        quarantine.mark_quarantined(&reason);
         metrics::counter!("amsync_quarantines_total").increment(1);
         tracing::warn!(
             reason,
@@ -72,14 +60,14 @@ impl Engine {
     /// held as active must be found (a source answering 404 to everyone
     /// stays quarantined). After `recover_probes` good probes in a row the
     /// source leaves the quarantine.
-    pub(crate) async fn quarantine_probe(&self) {
+    pub async fn quarantine_probe(&self) {
         let verdict = match self.source.health().await {
             Ok(()) => self.control_call().await,
             Err(e) => Err(e.to_string()),
         };
         match verdict {
             Ok(()) => {
-                let n = self.quarantine.good_probe();
+                let n = self.signals.quarantine().good_probe();
                 let need = self.settings.quarantine.recover_probes.max(1);
                 tracing::info!(good = n, need, "quarantine probe answered");
                 if n >= need {
@@ -87,7 +75,7 @@ impl Engine {
                 }
             }
             Err(why) => {
-                self.quarantine.bad_probe();
+                self.signals.quarantine().bad_probe();
                 tracing::info!(error = %amsync_core::escaped(&why), "quarantine probe failed; staying quarantined");
             }
         }
@@ -98,7 +86,7 @@ impl Engine {
             tracing::error!(error = %e, "leaving the quarantine failed");
             return;
         }
-        let requeued = match self.store.requeue(&RequeueSelector::TransientDead, Utc::now()).await {
+        let requeued = match self.store.requeue(&RequeueSelector::TransientDead, self.now()).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(error = %e, "requeueing transient dead letters failed");
@@ -106,7 +94,7 @@ impl Engine {
             }
         };
         tracing::info!(requeued, "the source recovered: quarantine over, transient dead letters requeued");
-        self.wake_workers();
+        self.signals.wake_workers();
     }
 
     /// GetMemberDetails of a member held as active (not `except`): `Ok`
@@ -117,12 +105,12 @@ impl Engine {
         match self.source.member_details(&key).await {
             Ok(f) => match f.value {
                 DetailsAnswer::Found(_) => {
-                    self.quarantine.note_details(false);
-                    self.quarantine.note_control_ok();
+                    self.signals.quarantine().note_details(false);
+                    self.signals.quarantine().note_control_ok();
                     Ok(())
                 }
                 DetailsAnswer::Gone { status, .. } => {
-                    self.quarantine.note_details(status == 404);
+                    self.signals.quarantine().note_details(status == 404);
                     Err(format!("GetMemberDetails answered {status} for {key}, a member held as active"))
                 }
             },
@@ -137,11 +125,12 @@ impl Engine {
     /// May a 404/410 of `key` disable it now? `Err` says why not: the
     /// source is quarantined, or most details answers lately were 404 and a
     /// member held as active was not found either.
-    pub(crate) async fn gone_verdict(&self, key: &MemberKey, status: u16) -> Result<(), String> {
-        if self.is_quarantined() {
+    pub async fn gone_verdict(&self, key: &MemberKey, status: u16) -> Result<(), String> {
+        let quarantine = self.signals.quarantine();
+        if quarantine.is_active() {
             return Err("the source is quarantined".into());
         }
-        if status != 404 || !self.quarantine.not_found_share_exceeded() || self.quarantine.control_fresh() {
+        if status != 404 || !quarantine.not_found_share_exceeded() || quarantine.control_fresh() {
             return Ok(());
         }
         match self.control_call_except(Some(key)).await {
@@ -149,60 +138,16 @@ impl Engine {
             Err(why) => Err(format!("most GetMemberDetails answers were 404 lately, and {why}")),
         }
     }
+}
 
-    /// The failure recorded for a 404/410 that was not applied.
-    pub(crate) fn held_gone_failure(status: u16, why: &str) -> Failure {
-        Failure {
-            kind: FailureKind::Transient,
-            part: Part::Details,
-            message: format!("GetMemberDetails answered {status}; not applied: {why}"),
-            status: Some(status),
-            excerpt: None,
-            field: None,
-        }
-    }
-
-    /// Stores and re-applies community rules, unless the membership
-    /// removals of their dry run would pass the threshold: then nothing
-    /// changes and the change is held for an admin's approval.
-    pub async fn propose_rules(&self, rules: &RuleSet) -> Result<RuleProposal, SyncError> {
-        let dry_run = self.store.dry_run_rules(rules).await?;
-        if let Some(approval) = self.store.hold_rule_change_if_over(rules, &dry_run, Utc::now()).await? {
-            return Ok(RuleProposal::Held { approval: Box::new(approval) });
-        }
-        self.store.set_community_rules(rules).await?;
-        let (run_id, summary) = self.reapply_rules(rules).await?;
-        Ok(RuleProposal::Applied { run_id, summary })
-    }
-
-    /// Applies or rejects an approval; an applied rule change is re-applied
-    /// to every member (returned with its run).
-    pub async fn decide_approval(
-        self: &Arc<Self>,
-        id: amsync_store::ApprovalId,
-        decision: ApprovalDecision,
-        actor: &str,
-    ) -> Result<(DecisionReport, Option<(RunId, ReapplySummary)>), SyncError> {
-        let report = self.store.decide_approval(id, decision, actor, Utc::now()).await?;
-        let reapplied = match &report.rules {
-            Some(rules) => Some(self.reapply_rules(rules).await?),
-            None => None,
-        };
-        Ok((report, reapplied))
-    }
-
-    /// An admin disables (`true`) or enables a member (see
-    /// `SafetyStore::admin_set_status`); an enabled member is refreshed.
-    pub async fn set_member_disabled(
-        &self,
-        key: &MemberKey,
-        disable: bool,
-        actor: &str,
-    ) -> Result<AdminStatusChange, SyncError> {
-        let change = self.store.admin_set_status(key, disable, actor, Utc::now()).await?;
-        if change.changed && !disable {
-            self.wake_workers();
-        }
-        Ok(change)
+/// The failure recorded for a 404/410 that was not applied.
+pub(crate) fn held_gone_failure(status: u16, why: &str) -> Failure {
+    Failure {
+        kind: FailureKind::Transient,
+        part: Part::Details,
+        message: format!("GetMemberDetails answered {status}; not applied: {why}"),
+        status: Some(status),
+        excerpt: None,
+        field: None,
     }
 }

@@ -222,7 +222,8 @@ mod tests {
         SupervisorSettings { first_backoff: Duration::from_millis(40), max_backoff: Duration::from_millis(160) }
     }
 
-    #[tokio::test]
+    // Paused time: the supervisor's pauses pass at once, measured exactly.
+    #[tokio::test(start_paused = true)]
     async fn a_panicking_task_is_restarted_after_growing_pauses_and_counted() {
         let supervisor = Supervisor::new(quick());
         let stop = CancellationToken::new();
@@ -262,7 +263,7 @@ mod tests {
         assert_eq!(attempts.load(Ordering::SeqCst), 4, "no restart after the stop");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_task_that_ends_unasked_is_restarted_and_one_stopped_is_not() {
         let supervisor = Supervisor::new(quick());
         let stop = CancellationToken::new();

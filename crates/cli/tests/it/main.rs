@@ -43,4 +43,5 @@ mod sync_listing;
 mod sync_resume;
 mod sync_watermark;
 mod thresholds;
+mod tidy;
 mod upgrading;

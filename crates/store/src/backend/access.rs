@@ -14,6 +14,24 @@ pub trait AccessTx: Send {
     /// Marks every cached access policy stale. Every write that changes
     /// what a policy is built from calls it in the same transaction.
     fn bump_access_version(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// A content item with its groups, as this transaction sees it.
+    fn content_item_now(&mut self, id: &ContentId) -> impl Future<Output = Result<Option<ContentItem>>> + Send;
+
+    /// Writes a content item's row (insert, or update keeping `created_at`).
+    fn put_content_row(
+        &mut self,
+        id: &ContentId,
+        name: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Replaces a content item's groups (keys as registered), in order.
+    fn replace_content_groups(
+        &mut self,
+        id: &ContentId,
+        groups: &[GroupKey],
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Reads an access decision makes, in one snapshot each.
@@ -26,17 +44,4 @@ pub trait AccessReads: Send + Sync {
 
     /// A member for a decision, and the access version: one snapshot.
     fn member_for_access(&self, key: &MemberKey) -> impl Future<Output = Result<AccessFacts>> + Send;
-}
-
-/// Access writes still written inside the backend (see the module doc of
-/// [`crate::backend`]).
-pub trait AccessWritesPhase2: Send + Sync {
-    // seam: phase 2 — resolving the groups and the content rows to AccessTx.
-    fn put_content_item(
-        &self,
-        id: &ContentId,
-        name: Option<&str>,
-        groups: &[GroupKey],
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(ContentItem, bool)>> + Send;
 }

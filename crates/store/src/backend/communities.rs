@@ -1,4 +1,5 @@
-//! Communities: the ones refreshes see, and the grants an admin sets.
+//! Communities: the ones refreshes see, and the grants an admin sets
+//! (`ops/communities.rs`).
 
 use std::future::Future;
 
@@ -19,6 +20,13 @@ pub trait CommunityTx: Send {
         community: &Community,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// A stored community, whatever the rules say of it.
+    fn stored_community(&mut self, key: &str) -> impl Future<Output = Result<Option<Community>>> + Send;
+
+    /// Replaces the groups granted a community, in the order given (each a
+    /// registered group in its registered spelling).
+    fn replace_community_grants(&mut self, key: &str, groups: &[GroupKey]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Reads of communities.
@@ -31,15 +39,4 @@ pub trait CommunityReads: Send + Sync {
 
     /// The groups granted access to a community, in the order given.
     fn community_grants(&self, key: &CommunityKey) -> impl Future<Output = Result<Vec<GroupKey>>> + Send;
-}
-
-/// Community writes still written inside the backend (see the module doc
-/// of [`crate::backend`]).
-pub trait CommunityWritesPhase2: Send + Sync {
-    // seam: phase 2
-    fn set_community_grants(
-        &self,
-        key: &CommunityKey,
-        groups: &[GroupKey],
-    ) -> impl Future<Output = Result<Vec<GroupKey>>> + Send;
 }

@@ -2,16 +2,26 @@
 
 use std::future::Future;
 
-use amsync_core::Event;
+use amsync_core::hash::ContentHash;
+use amsync_core::{Event, EventKey};
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::types::{StoredEvent, UpsertCounts};
+use crate::types::StoredEvent;
 
-/// Single operations on events inside a transaction. (None yet: the
-/// upsert is still a whole operation of the backend, see
-/// [`EventWritesPhase2`]; phase 2 adds its statements here.)
-pub trait EventTx: Send {}
+/// Single operations on events inside a transaction.
+pub trait EventTx: Send {
+    /// The content hash stored with event `key`, if there is one.
+    fn event_hash(&mut self, key: &EventKey) -> impl Future<Output = Result<Option<ContentHash>>> + Send;
+
+    /// Writes an event with its content hash (insert or replace).
+    fn put_event(
+        &mut self,
+        event: &Event,
+        hash: ContentHash,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
 
 /// Reads of events.
 pub trait EventReads: Send + Sync {
@@ -21,11 +31,4 @@ pub trait EventReads: Send + Sync {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send;
-}
-
-/// Event writes still written inside the backend (see the module doc of
-/// [`crate::backend`]).
-pub trait EventWritesPhase2: Send + Sync {
-    // seam: phase 2 — unchanged detection and the access version bump to ops/events.rs.
-    fn upsert_events(&self, events: &[Event], at: DateTime<Utc>) -> impl Future<Output = Result<UpsertCounts>> + Send;
 }

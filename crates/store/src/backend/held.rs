@@ -1,14 +1,34 @@
 //! Held changes and their approvals: single operations the screening of a
-//! commit uses (`ops/safety.rs`) and the reads of approvals.
+//! commit (`ops/safety.rs`) and an admin's decision (`ops/held.rs`) use,
+//! and the reads of approvals.
 
 use std::future::Future;
 
+use amsync_core::rules::RuleSet;
 use amsync_core::Trigger;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::safety_api::{Approval, ApprovalFilter, ApprovalId, HeldChange, HoldKind, HoldSignal};
-use crate::types::RunId;
+use crate::safety_api::{Approval, ApprovalFilter, ApprovalId, HeldChange, HoldKind, HoldSignal, HoldStatus};
+use crate::types::{ReapplySummary, RunId};
+
+/// An approval as a decision needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalState {
+    pub kind: HoldKind,
+    pub status: HoldStatus,
+    /// A rule change: the rules held, and the rules they replace.
+    pub rules: Option<RuleSet>,
+    pub rules_before: Option<RuleSet>,
+}
+
+/// A pending held change of an approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingHeld {
+    pub id: i64,
+    pub key: String,
+    pub signal: HoldSignal,
+}
 
 /// A pending or rejected held change of one member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +77,43 @@ pub trait HeldTx: Send {
         signal: &HoldSignal,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Approval `id`, as this transaction sees it.
+    fn approval_state(&mut self, id: ApprovalId) -> impl Future<Output = Result<Option<ApprovalState>>> + Send;
+
+    /// The pending held changes of approval `id`, in id order.
+    fn pending_held_changes(&mut self, id: ApprovalId) -> impl Future<Output = Result<Vec<PendingHeld>>> + Send;
+
+    /// Held change `id` is decided: `status`, with why when a note is given.
+    fn set_held_change_status(
+        &mut self,
+        id: i64,
+        status: HoldStatus,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Approval `id` is decided by `actor`: `status`; a note given replaces
+    /// the one it had.
+    fn close_approval(
+        &mut self,
+        id: ApprovalId,
+        status: HoldStatus,
+        actor: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A new pending approval of a rule change: `rules` to replace
+    /// `rules_before`, with the dry run that held it.
+    fn insert_rule_change_approval(
+        &mut self,
+        reason: &str,
+        rules: &RuleSet,
+        rules_before: &RuleSet,
+        summary: &ReapplySummary,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ApprovalId>> + Send;
 }
 
 /// Reads of approvals and held changes.

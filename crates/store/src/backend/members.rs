@@ -2,20 +2,19 @@
 //! memberships, AMS groups, payloads, history and refresh bookkeeping),
 //! and the reads of members.
 
+use std::collections::HashSet;
 use std::future::Future;
 
 use amsync_core::community::Membership;
-use amsync_core::diff::{ChangeKind, FieldChange};
+use amsync_core::diff::{ChangeKind, FieldChange, MembershipId};
 use amsync_core::member::MemberDetails;
 use amsync_core::record::{DisabledReason, MemberRecord};
-use amsync_core::rules::RuleSet;
-use amsync_core::safety::Thresholds;
 use amsync_core::{Failure, MemberKey, RawPayload, SecurityGroupRef, Trigger};
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::json::to_json;
-use crate::types::{HistoryEntry, MemberQuery, MemberSummary, Page, PartHashes, ReapplySummary, RunId, StoredMember};
+use crate::types::{HistoryEntry, MemberQuery, MemberSummary, Page, PartHashes, RunId, StoredMember};
 
 /// What the unchanged check needs of a stored member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +136,33 @@ pub trait MemberTx: Send {
         failure: &Failure,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every membership the AMS last listed for a stored member, before the
+    /// rules (an error when the member is not stored).
+    fn stored_ams_memberships(&mut self, key: &str) -> impl Future<Output = Result<Vec<Membership>>> + Send;
+
+    /// Replaces that list (a released hold of removals takes them out).
+    fn set_ams_memberships(
+        &mut self,
+        key: &str,
+        list: &[Membership],
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// At most `limit` members with a key after `after`, in key order,
+    /// each with every membership the AMS last listed (a re-apply's batch).
+    fn ams_memberships_after(
+        &mut self,
+        after: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(MemberKey, Vec<Membership>)>>> + Send;
+
+    /// The ids of the memberships the member keeps (after the rules).
+    fn kept_membership_ids(&mut self, key: &str) -> impl Future<Output = Result<HashSet<MembershipId>>> + Send;
+
+    /// Notes that the member row changed at `at` (its memberships were
+    /// written apart from it).
+    fn touch_member(&mut self, key: &str, at: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Reads of members.
@@ -160,19 +186,4 @@ pub trait MemberReads: Send + Sync {
     fn active_member_keys(&self) -> impl Future<Output = Result<Vec<MemberKey>>> + Send;
 
     fn member_count(&self) -> impl Future<Output = Result<u64>> + Send;
-}
-
-/// Whole member operations still written inside the backend (see the
-/// module doc of [`crate::backend`]).
-pub trait MemberWritesPhase2: Send + Sync {
-    // seam: phase 2 — the re-apply (its wanted-set rule to core, the batch
-    // to ops/reapply.rs over MemberTx).
-    fn reapply_rules(
-        &self,
-        rules: &RuleSet,
-        trigger: Trigger,
-        run_id: Option<RunId>,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> impl Future<Output = Result<ReapplySummary>> + Send;
 }

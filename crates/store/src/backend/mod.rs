@@ -38,11 +38,11 @@
 //! - A backend logs its own concerns only (checkpoints, busy, migrations);
 //!   business events are logged in `ops/` with the decision.
 //!
-//! **Phase 2 of the seam.** Whole operations not moved to `ops/` yet are
-//! still written inside the backend, one `…WritesPhase2` trait per aspect;
-//! `Layered` reaches them by a plain delegation marked `// seam: phase 2`.
-//! Porting one moves its orchestration to `ops/` and its statements to the
-//! aspect's `…Tx` trait, and deletes it from the `…WritesPhase2` trait.
+//! Every write of the store is an op of `ops/` (phase 2 of the seam moved
+//! the last whole operations out of the SQLite backend): a new backend
+//! implements the `…Tx` and `…Reads` traits and its migrations, nothing
+//! else. A new write is a new op; a statement it needs is a new `…Tx`
+//! method, never a whole operation in a backend.
 
 mod access;
 mod audit;
@@ -137,8 +137,8 @@ pub trait WriteOp: Send + 'static {
     fn run<T: Tx>(&mut self, tx: &mut T) -> impl Future<Output = Result<Self::Output>> + Send;
 }
 
-/// A database backend: single operations inside [`Backend::write`], reads,
-/// and (until phase 2 is done) the whole operations not ported yet.
+/// A database backend: single operations inside [`Backend::write`], and
+/// reads.
 pub trait Backend:
     Send
     + Sync
@@ -159,18 +159,6 @@ pub trait Backend:
     + SyncStateReads
     + AuditReads
     + ListingReads
-    + MemberWritesPhase2
-    + SafetyWritesPhase2
-    + AuthWritesPhase2
-    + AccessWritesPhase2
-    + GroupWritesPhase2
-    + CommunityWritesPhase2
-    + SettingsWritesPhase2
-    + DataWritesPhase2
-    + EventWritesPhase2
-    + SyncStateWritesPhase2
-    + AuditWritesPhase2
-    + ListingWritesPhase2
 {
     /// Runs `op` atomically: in its own transaction, or as one operation
     /// of a group commit (a savepoint when the group has to run again), and

@@ -1,19 +1,17 @@
 //! The thresholds' ledger: single operations that record and count the
 //! disables, enables and membership removals applied within the sliding
 //! window (the screening that decides with them is `ops/safety.rs`, the
-//! limits `amsync_core::safety`); and the safety nets' whole operations
-//! not ported yet.
+//! limits `amsync_core::safety`), and the reads of the safety nets.
 
+use std::collections::HashSet;
 use std::future::Future;
 
-use amsync_core::rules::RuleSet;
-use amsync_core::safety::Thresholds;
+use amsync_core::community::Membership;
+use amsync_core::diff::MembershipId;
 use amsync_core::MemberKey;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::safety_api::{AdminStatusChange, Approval, ApprovalDecision, ApprovalId, DecisionReport};
-use crate::types::ReapplySummary;
 
 /// What a ledger row counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,44 +104,15 @@ pub trait SafetyTx: Send {
 
 /// Reads of the safety nets.
 pub trait SafetyReads: Send + Sync {
-    // seam: phase 2 — the dry run applies the re-apply wanted-set rule in
-    // the backend; it moves to core with the re-apply.
-    fn dry_run_rules(&self, rules: &RuleSet) -> impl Future<Output = Result<ReapplySummary>> + Send;
+    /// Folds `visit` over every member, in key order and in one snapshot,
+    /// with every membership the AMS last listed for it and the ids of the
+    /// memberships it keeps (what a rule change's dry run counts,
+    /// `ops/reapply.rs`).
+    fn fold_membership_sets<A, F>(&self, init: A, visit: F) -> impl Future<Output = Result<A>> + Send
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, &str, &[Membership], &HashSet<MembershipId>) + Send + 'static;
 
     /// Up to `n` active members, from a point `seed` picks.
     fn sample_active_members(&self, n: usize, seed: u64) -> impl Future<Output = Result<Vec<MemberKey>>> + Send;
-}
-
-/// The safety nets' whole operations still written inside the backend
-/// (see the module doc of [`crate::backend`]).
-pub trait SafetyWritesPhase2: Send + Sync {
-    // seam: phase 2 — deciding an approval (release re-validates each held
-    // change) to ops/held.rs.
-    fn decide_approval(
-        &self,
-        id: ApprovalId,
-        decision: ApprovalDecision,
-        actor: &str,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> impl Future<Output = Result<DecisionReport>> + Send;
-
-    // seam: phase 2 — holding a rule change past the threshold to
-    // ops/held.rs. Returns the approval made, if any.
-    fn hold_rule_change_if_over(
-        &self,
-        rules: &RuleSet,
-        dry_run: &ReapplySummary,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> impl Future<Output = Result<Option<Approval>>> + Send;
-
-    // seam: phase 2 — an admin's disable or enable to ops/admin_status.rs.
-    fn admin_set_status(
-        &self,
-        key: &MemberKey,
-        disable: bool,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> impl Future<Output = Result<AdminStatusChange>> + Send;
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 
 use amsync_core::rules::RuleSet;
 use amsync_core::GroupKey;
+use chrono::{DateTime, Utc};
 
 use crate::api::GroupInfo;
 use crate::error::Result;
@@ -25,6 +26,25 @@ pub trait SettingsTx: Send {
     /// as this transaction sees them (a backend may keep them between
     /// transactions while nothing changes them).
     fn plan_inputs(&mut self) -> impl Future<Output = Result<PlanInputs<'_>>> + Send;
+
+    /// The community rules as stored now (none stored: no rules).
+    fn stored_community_rules(&mut self) -> impl Future<Output = Result<RuleSet>> + Send;
+
+    /// Stores the community rules. What a backend keeps of the settings
+    /// between transactions is dropped with it (the next refresh plans
+    /// with these rules).
+    fn put_community_rules(&mut self, rules: &RuleSet, at: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether the settings were seeded from the configuration file.
+    fn settings_seeded(&mut self) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Notes that the settings were seeded (they never are again).
+    fn mark_settings_seeded(&mut self, at: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Designates AMS groups as counting for IsMember, registering those no
+    /// refresh has seen yet (without a `first_seen`). Built-in and local
+    /// groups are left as they are (they cannot be designated).
+    fn add_is_member_designations(&mut self, keys: &[GroupKey]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Reads of settings.
@@ -36,14 +56,4 @@ pub trait SettingsReads: Send + Sync {
 
     /// Every known group: built-in, AMS-managed and local.
     fn security_groups(&self) -> impl Future<Output = Result<Vec<GroupInfo>>> + Send;
-}
-
-/// Settings writes still written inside the backend (see the module doc
-/// of [`crate::backend`]).
-pub trait SettingsWritesPhase2: Send + Sync {
-    // seam: phase 2
-    fn seed_settings(&self, rules: &RuleSet, is_member: &[GroupKey]) -> impl Future<Output = Result<bool>> + Send;
-
-    // seam: phase 2
-    fn set_community_rules(&self, rules: &RuleSet) -> impl Future<Output = Result<()>> + Send;
 }

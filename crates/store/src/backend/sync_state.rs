@@ -8,9 +8,22 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::types::{NodeInfo, SourceState};
 
-/// Single operations on sync state inside a transaction. (None yet: see
-/// [`SyncStateWritesPhase2`]; phase 2 adds its statements here.)
-pub trait SyncStateTx: Send {}
+/// Single operations on sync state inside a transaction.
+pub trait SyncStateTx: Send {
+    /// The stored watermark `name`. A backend whose writers run at once
+    /// locks the row until the transaction ends (the op writes what it
+    /// decided from it).
+    fn stored_watermark(&mut self, name: &str) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
+
+    /// Writes watermark `name` (insert or replace).
+    fn put_watermark(&mut self, name: &str, at: DateTime<Utc>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Writes the source's paused state (insert or replace).
+    fn put_source_state(&mut self, state: &SourceState) -> impl Future<Output = Result<()>> + Send;
+
+    /// Writes a node's row (insert or replace).
+    fn put_node(&mut self, node: &NodeInfo) -> impl Future<Output = Result<()>> + Send;
+}
 
 /// Reads of sync state.
 pub trait SyncStateReads: Send + Sync {
@@ -20,17 +33,4 @@ pub trait SyncStateReads: Send + Sync {
 
     /// Nodes seen within `ttl` of `now`.
     fn live_nodes(&self, now: DateTime<Utc>, ttl: Duration) -> impl Future<Output = Result<Vec<NodeInfo>>> + Send;
-}
-
-/// Sync state writes still written inside the backend (see the module doc
-/// of [`crate::backend`]).
-pub trait SyncStateWritesPhase2: Send + Sync {
-    // seam: phase 2 — "never backwards" is a rule for ops/sync_state.rs.
-    fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> impl Future<Output = Result<DateTime<Utc>>> + Send;
-
-    // seam: phase 2
-    fn set_source_state(&self, state: &SourceState) -> impl Future<Output = Result<()>> + Send;
-
-    // seam: phase 2
-    fn heartbeat(&self, node: &NodeInfo) -> impl Future<Output = Result<()>> + Send;
 }

@@ -8,6 +8,7 @@ use super::Layered;
 use crate::access_api::*;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::access::PutContentItem;
 
 #[async_trait::async_trait]
 impl<B: Backend> AccessStore for Layered<B> {
@@ -15,7 +16,6 @@ impl<B: Backend> AccessStore for Layered<B> {
         self.backend.content_item(id).await
     }
 
-    // seam: phase 2 — still the backend's (AccessWritesPhase2).
     async fn put_content_item(
         &self,
         id: &ContentId,
@@ -23,7 +23,8 @@ impl<B: Backend> AccessStore for Layered<B> {
         groups: &[GroupKey],
         at: DateTime<Utc>,
     ) -> Result<(ContentItem, bool)> {
-        self.backend.put_content_item(id, name, groups, at).await
+        let op = PutContentItem { id: id.clone(), name: name.map(str::to_owned), groups: groups.to_vec(), at };
+        self.backend.write(op).await
     }
 
     async fn access_version(&self) -> Result<i64> {

@@ -4,12 +4,12 @@ use super::Layered;
 use crate::audit::*;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::audit::RecordAudit;
 
 #[async_trait::async_trait]
 impl<B: Backend> AuditStore for Layered<B> {
-    // seam: phase 2 — still the backend's (AuditWritesPhase2).
     async fn record_audit(&self, entry: &NewAuditEntry) -> Result<i64> {
-        self.backend.record_audit(entry).await
+        self.backend.write(RecordAudit { entry: entry.clone() }).await
     }
 
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {

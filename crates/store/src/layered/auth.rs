@@ -2,38 +2,50 @@
 
 use std::time::Duration;
 
+use amsync_core::session::{fate, SessionFate};
 use amsync_core::MemberKey;
 use chrono::{DateTime, Utc};
 
 use super::Layered;
 use crate::auth_api::*;
-use crate::backend::{AuthWritesPhase2, Backend};
+use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::auth::*;
 
-// seam: phase 2 — every write below is still the backend's
-// (AuthWritesPhase2): create_session, sign_in, session, delete_session,
-// create_mobile_token, revoke_mobile_token, revoke_member_auth,
-// use_token_id, prune_auth.
 #[async_trait::async_trait]
 impl<B: Backend> AuthStore for Layered<B> {
     async fn create_session(&self, session: &NewSession) -> Result<()> {
-        self.backend.create_session(session).await // seam: phase 2
+        self.backend.write(CreateSession { session: session.clone() }).await
     }
 
     async fn sign_in(&self, sign_in: &SignIn) -> Result<SignInOutcome> {
-        self.backend.sign_in(sign_in).await // seam: phase 2
+        self.backend.write(SignInOp { sign_in: sign_in.clone() }).await
     }
 
+    /// A read on the backend's readers; a write only when the session
+    /// ended (deleted) or is due a touch (`amsync_core::session::fate`).
     async fn session(&self, id_hash: &str, now: DateTime<Utc>, idle_timeout: Duration) -> Result<Option<Session>> {
-        self.backend.session(id_hash, now, idle_timeout).await // seam: phase 2
+        let Some(mut s) = self.backend.stored_session(id_hash).await? else { return Ok(None) };
+        match fate(s.expires_at, s.last_seen_at, now, idle_timeout) {
+            SessionFate::Ended => {
+                self.backend.write(DeleteSession { id_hash: id_hash.to_owned() }).await?;
+                Ok(None)
+            }
+            SessionFate::Touch => {
+                self.backend.write(TouchSession { id_hash: id_hash.to_owned(), at: now }).await?;
+                s.last_seen_at = now;
+                Ok(Some(s))
+            }
+            SessionFate::Live => Ok(Some(s)),
+        }
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<bool> {
-        self.backend.delete_session(id_hash).await // seam: phase 2
+        self.backend.write(DeleteSession { id_hash: id_hash.to_owned() }).await
     }
 
     async fn create_mobile_token(&self, token: &NewMobileToken) -> Result<()> {
-        self.backend.create_mobile_token(token).await // seam: phase 2
+        self.backend.write(CreateMobileToken { token: token.clone() }).await
     }
 
     async fn mobile_token(&self, hash: &str, now: DateTime<Utc>) -> Result<Option<MobileToken>> {
@@ -41,18 +53,20 @@ impl<B: Backend> AuthStore for Layered<B> {
     }
 
     async fn revoke_mobile_token(&self, hash: &str) -> Result<bool> {
-        self.backend.revoke_mobile_token(hash).await // seam: phase 2
+        self.backend.write(RevokeMobileToken { hash: hash.to_owned() }).await
     }
 
     async fn revoke_member_auth(&self, member: &MemberKey) -> Result<RevokedAuth> {
-        AuthWritesPhase2::revoke_member_auth(&self.backend, member).await // seam: phase 2
+        self.backend.write(RevokeMemberAuth { member: member.clone() }).await
     }
 
     async fn use_token_id(&self, id: &str, expires_at: DateTime<Utc>) -> Result<bool> {
-        self.backend.use_token_id(id, expires_at).await // seam: phase 2
+        // Refused before it reaches the writer (the op checks it again).
+        check_token_id(id)?;
+        self.backend.write(UseTokenId { id: id.to_owned(), expires_at }).await
     }
 
     async fn prune_auth(&self, now: DateTime<Utc>, idle_timeout: Duration) -> Result<PrunedAuth> {
-        self.backend.prune_auth(now, idle_timeout).await // seam: phase 2
+        self.backend.write(PruneAuth { now, idle_timeout }).await
     }
 }

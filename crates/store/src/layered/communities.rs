@@ -1,4 +1,4 @@
-//! [`CommunityStore`] over a backend.
+//! [`CommunityStore`] over a backend: the grants are `ops/communities.rs`.
 
 use amsync_core::community::Community;
 use amsync_core::{CommunityKey, GroupKey};
@@ -8,6 +8,7 @@ use super::Layered;
 use crate::access_api::*;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::communities::SetCommunityGrants;
 
 #[async_trait::async_trait]
 impl<B: Backend> CommunityStore for Layered<B> {
@@ -23,8 +24,7 @@ impl<B: Backend> CommunityStore for Layered<B> {
         self.backend.community_grants(key).await
     }
 
-    // seam: phase 2 — still the backend's (CommunityWritesPhase2).
     async fn set_community_grants(&self, key: &CommunityKey, groups: &[GroupKey]) -> Result<Vec<GroupKey>> {
-        self.backend.set_community_grants(key, groups).await
+        self.backend.write(SetCommunityGrants { key: key.clone(), groups: groups.to_vec() }).await
     }
 }

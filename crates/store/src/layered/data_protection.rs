@@ -1,4 +1,5 @@
-//! [`DataStore`] over a backend.
+//! [`DataStore`] over a backend: the erase and the pruning are
+//! `ops/erase.rs` and `ops/retention.rs`.
 
 use amsync_core::member::check_len;
 use amsync_core::MemberKey;
@@ -8,6 +9,8 @@ use super::Layered;
 use crate::backend::Backend;
 use crate::data_protection::*;
 use crate::error::{Result, StoreError};
+use crate::ops::erase::{EraseMember, LiftTombstone};
+use crate::ops::retention;
 
 /// Most tombstones one listing returns.
 const MAX_PAGE: usize = 1000;
@@ -18,12 +21,11 @@ impl<B: Backend> DataStore for Layered<B> {
         self.backend.export_member(key).await
     }
 
-    // seam: phase 2 — the erase is still the backend's (DataWritesPhase2).
     async fn erase_member(&self, erase: &EraseRequest) -> Result<EraseReport> {
         if let Some(reason) = &erase.reason {
             check_len(Some(reason), MAX_ERASE_REASON).map_err(|m| StoreError::Invalid(format!("reason: {m}")))?;
         }
-        self.backend.erase_member(erase).await
+        self.backend.write(EraseMember { erase: erase.clone() }).await
     }
 
     async fn tombstone(&self, key: &MemberKey) -> Result<Option<Tombstone>> {
@@ -34,14 +36,12 @@ impl<B: Backend> DataStore for Layered<B> {
         self.backend.list_tombstones(limit.clamp(1, MAX_PAGE), after).await
     }
 
-    // seam: phase 2 — still the backend's (DataWritesPhase2).
     async fn lift_tombstone(&self, key: &MemberKey) -> Result<bool> {
-        self.backend.lift_tombstone(key).await
+        self.backend.write(LiftTombstone { key: key.as_str().to_owned() }).await
     }
 
-    // seam: phase 2 — retention is still the backend's (DataWritesPhase2).
     async fn prune(&self, policy: &RetentionPolicy, now: DateTime<Utc>) -> Result<PruneReport> {
-        let report = self.backend.prune(policy, now).await?;
+        let report = retention::prune(&self.backend, policy, now).await?;
         if report.total() > 0 {
             tracing::info!(
                 history = report.history,

@@ -7,18 +7,16 @@ use super::Layered;
 use crate::access_api::*;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::groups::*;
 
-// seam: phase 2 — every write below is still the backend's
-// (GroupWritesPhase2): upsert_security_groups, delete_security_group,
-// set_group_members, seed_local_groups.
 #[async_trait::async_trait]
 impl<B: Backend> GroupStore for Layered<B> {
     async fn upsert_security_groups(&self, groups: &[GroupUpsert], at: DateTime<Utc>) -> Result<GroupsChanged> {
-        self.backend.upsert_security_groups(groups, at).await // seam: phase 2
+        self.backend.write(UpsertSecurityGroups { groups: groups.to_vec(), at }).await
     }
 
     async fn delete_security_group(&self, key: &GroupKey, at: DateTime<Utc>) -> Result<GroupsChanged> {
-        self.backend.delete_security_group(key, at).await // seam: phase 2
+        self.backend.write(DeleteSecurityGroup { key: key.clone(), at }).await
     }
 
     async fn group_members(&self, key: &GroupKey) -> Result<Vec<MemberKey>> {
@@ -31,10 +29,10 @@ impl<B: Backend> GroupStore for Layered<B> {
         members: &[MemberKey],
         at: DateTime<Utc>,
     ) -> Result<GroupMembersChanged> {
-        self.backend.set_group_members(key, members, at).await // seam: phase 2
+        self.backend.write(SetGroupMembers { key: key.clone(), members: members.to_vec(), at }).await
     }
 
     async fn seed_local_groups(&self, groups: &[LocalGroupSeed]) -> Result<u64> {
-        self.backend.seed_local_groups(groups).await // seam: phase 2
+        self.backend.write(SeedLocalGroups { groups: groups.to_vec(), at: Utc::now() }).await
     }
 }

@@ -7,11 +7,9 @@ use super::Layered;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::listing_api::*;
+use crate::ops::listing::*;
 use crate::types::{RunCounts, RunId};
 
-// seam: phase 2 — every write below is still the backend's
-// (ListingWritesPhase2): start_owned_run, renew_run_lease,
-// save_listing_checkpoint, adopt_run, note_resumed_run.
 #[async_trait::async_trait]
 impl<B: Backend> ListingStore for Layered<B> {
     async fn start_owned_run(
@@ -22,12 +20,11 @@ impl<B: Backend> ListingStore for Layered<B> {
         params: serde_json::Value,
         lease: &RunLease,
     ) -> Result<RunId> {
-        self.backend.start_owned_run(kind, at, watermark_before, params, lease).await
-        // seam: phase 2
+        self.backend.write(StartOwnedRun { kind, at, watermark_before, params, lease: lease.clone() }).await
     }
 
     async fn renew_run_lease(&self, id: RunId, lease: &RunLease) -> Result<bool> {
-        self.backend.renew_run_lease(id, lease).await // seam: phase 2
+        self.backend.write(RenewRunLease { id, lease: lease.clone() }).await
     }
 
     async fn save_listing_checkpoint(
@@ -37,8 +34,13 @@ impl<B: Backend> ListingStore for Layered<B> {
         checkpoint: &ListingCheckpoint,
         counts: &RunCounts,
     ) -> Result<bool> {
-        self.backend.save_listing_checkpoint(id, owner, checkpoint, counts).await
-        // seam: phase 2
+        let op = SaveListingCheckpoint {
+            id,
+            owner: owner.to_owned(),
+            checkpoint: checkpoint.clone(),
+            counts: counts.clone(),
+        };
+        self.backend.write(op).await
     }
 
     async fn orphaned_runs(&self, now: DateTime<Utc>) -> Result<Vec<OrphanedRun>> {
@@ -53,11 +55,18 @@ impl<B: Backend> ListingStore for Layered<B> {
         now: DateTime<Utc>,
         note: &str,
     ) -> Result<bool> {
-        self.backend.adopt_run(id, from_owner, lease, now, note).await // seam: phase 2
+        let op = AdoptRun {
+            id,
+            from_owner: from_owner.map(str::to_owned),
+            lease: lease.clone(),
+            now,
+            note: note.to_owned(),
+        };
+        self.backend.write(op).await
     }
 
     async fn note_resumed_run(&self, id: RunId, owner: &str, note: &str) -> Result<bool> {
-        self.backend.note_resumed_run(id, owner, note).await // seam: phase 2
+        self.backend.write(NoteResumedRun { id, owner: owner.to_owned(), note: note.to_owned() }).await
     }
 
     async fn active_keys_not_refreshed_since(&self, since: DateTime<Utc>) -> Result<Vec<MemberKey>> {

@@ -1,4 +1,5 @@
-//! [`MemberStore`] over a backend: the refresh commit is `ops/refresh.rs`.
+//! [`MemberStore`] over a backend: the refresh commit is `ops/refresh.rs`,
+//! the rule re-apply `ops/reapply.rs`.
 
 use amsync_core::community::Membership;
 use amsync_core::rules::RuleSet;
@@ -9,6 +10,7 @@ use super::Layered;
 use crate::api::MemberStore;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::reapply;
 use crate::ops::refresh::CommitRefresh;
 use crate::types::*;
 
@@ -42,7 +44,6 @@ impl<B: Backend> MemberStore for Layered<B> {
         self.backend.member_count().await
     }
 
-    // seam: phase 2 — the re-apply is still the backend's (MemberWritesPhase2).
     async fn reapply_rules(
         &self,
         rules: &RuleSet,
@@ -50,7 +51,7 @@ impl<B: Backend> MemberStore for Layered<B> {
         run_id: Option<RunId>,
         at: DateTime<Utc>,
     ) -> Result<ReapplySummary> {
-        let total = self.backend.reapply_rules(rules, trigger, run_id, at, self.limits()).await?;
+        let total = reapply::reapply(&self.backend, rules, trigger, run_id, at, self.limits()).await?;
         tracing::info!(members = total.members, changed = total.changed, "re-applied the community rules");
         Ok(total)
     }

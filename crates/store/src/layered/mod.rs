@@ -3,10 +3,9 @@
 //! an op from [`crate::ops`]; a read is the backend's `…Reads`; state
 //! shared by every write of a process (the thresholds) lives here.
 //!
-//! One file per capability trait. A method marked `// seam: phase 2` still
-//! reaches a whole operation written inside the backend (see
-//! [`crate::backend`]); `grep -rn "seam: phase 2" crates/store/src` lists
-//! what remains to port.
+//! One file per capability trait. A write of many batches (the rule
+//! re-apply, retention) is a function of `ops/` that loops over
+//! `backend.write`, one short op per batch.
 
 mod access;
 mod audit;

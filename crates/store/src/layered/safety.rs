@@ -1,6 +1,8 @@
 //! [`SafetyStore`] over a backend. The thresholds live here (every commit
 //! of this process is screened against them); the screening itself is
-//! `ops/safety.rs`, inside each refresh commit.
+//! `ops/safety.rs`, inside each refresh commit; deciding an approval and
+//! holding a rule change are `ops/held.rs`, an admin's disable
+//! `ops/admin_status.rs`, the dry run of a rule change `ops/reapply.rs`.
 
 use amsync_core::rules::RuleSet;
 use amsync_core::safety::Thresholds;
@@ -10,6 +12,9 @@ use chrono::{DateTime, Utc};
 use super::Layered;
 use crate::backend::Backend;
 use crate::error::{Result, StoreError};
+use crate::ops::admin_status::AdminSetStatus;
+use crate::ops::held::{DecideApproval, HoldRuleChangeIfOver};
+use crate::ops::reapply;
 use crate::ops::safety::WindowUsageAt;
 use crate::safety_api::*;
 use crate::types::ReapplySummary;
@@ -38,19 +43,21 @@ impl<B: Backend> SafetyStore for Layered<B> {
         })
     }
 
-    // seam: phase 2 — the dry run's wanted-set rule is still the backend's.
     async fn dry_run_rules(&self, rules: &RuleSet) -> Result<ReapplySummary> {
-        self.backend.dry_run_rules(rules).await
+        reapply::dry_run(&self.backend, rules).await
     }
 
-    // seam: phase 2 — holding a rule change is still the backend's (SafetyWritesPhase2).
     async fn hold_rule_change_if_over(
         &self,
         rules: &RuleSet,
         dry_run: &ReapplySummary,
         at: DateTime<Utc>,
     ) -> Result<Option<Approval>> {
-        self.backend.hold_rule_change_if_over(rules, dry_run, at, self.limits()).await
+        let op = HoldRuleChangeIfOver { rules: rules.clone(), dry_run: *dry_run, at, limits: self.limits() };
+        match self.backend.write(op).await? {
+            Some(id) => self.backend.get_approval(id).await,
+            None => Ok(None),
+        }
     }
 
     async fn list_approvals(&self, filter: &ApprovalFilter) -> Result<Vec<Approval>> {
@@ -65,7 +72,6 @@ impl<B: Backend> SafetyStore for Layered<B> {
         self.backend.open_held_changes(key).await
     }
 
-    // seam: phase 2 — deciding an approval is still the backend's (SafetyWritesPhase2).
     async fn decide_approval(
         &self,
         id: ApprovalId,
@@ -73,10 +79,10 @@ impl<B: Backend> SafetyStore for Layered<B> {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<DecisionReport> {
-        self.backend.decide_approval(id, decision, actor, at, self.limits()).await
+        let op = DecideApproval { id, decision, actor: actor.to_owned(), at, limits: self.limits() };
+        self.backend.write(op).await
     }
 
-    // seam: phase 2 — an admin's disable is still the backend's (SafetyWritesPhase2).
     async fn admin_set_status(
         &self,
         key: &MemberKey,
@@ -84,7 +90,8 @@ impl<B: Backend> SafetyStore for Layered<B> {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<AdminStatusChange> {
-        let change = self.backend.admin_set_status(key, disable, at, self.limits()).await?;
+        let op = AdminSetStatus { key: key.clone(), disable, at, limits: self.limits() };
+        let change = self.backend.write(op).await?;
         if change.changed {
             tracing::info!(
                 member = %change.key,

@@ -8,10 +8,9 @@ use super::Layered;
 use crate::api::SyncStateStore;
 use crate::backend::Backend;
 use crate::error::Result;
+use crate::ops::sync_state::{AdvanceWatermark, Heartbeat, SetSourceState};
 use crate::types::{NodeInfo, SourceState};
 
-// seam: phase 2 — every write below is still the backend's
-// (SyncStateWritesPhase2): advance_watermark, set_source_state, heartbeat.
 #[async_trait::async_trait]
 impl<B: Backend> SyncStateStore for Layered<B> {
     async fn watermark(&self, name: &str) -> Result<Option<DateTime<Utc>>> {
@@ -19,7 +18,7 @@ impl<B: Backend> SyncStateStore for Layered<B> {
     }
 
     async fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        self.backend.advance_watermark(name, to).await // seam: phase 2
+        self.backend.write(AdvanceWatermark { name: name.to_owned(), to }).await
     }
 
     async fn source_state(&self) -> Result<SourceState> {
@@ -27,11 +26,11 @@ impl<B: Backend> SyncStateStore for Layered<B> {
     }
 
     async fn set_source_state(&self, state: &SourceState) -> Result<()> {
-        self.backend.set_source_state(state).await // seam: phase 2
+        self.backend.write(SetSourceState { state: state.clone() }).await
     }
 
     async fn heartbeat(&self, node: &NodeInfo) -> Result<()> {
-        self.backend.heartbeat(node).await // seam: phase 2
+        self.backend.write(Heartbeat { node: node.clone() }).await
     }
 
     async fn live_nodes(&self, now: DateTime<Utc>, ttl: Duration) -> Result<Vec<NodeInfo>> {

@@ -1,12 +1,12 @@
-//! The [`AccessStore`] impl: content items, the access version and the
-//! reads an access decision makes (the configuration, once per version; the
+//! Access in SQL: content items (their writes are `ops/access.rs`), the
+//! access version and the reads an access decision makes (the configuration, once per version; the
 //! member, once per decision).
 
 use std::collections::BTreeMap;
 
 use amsync_core::access::ContentId;
 use amsync_core::community::{Community, Membership};
-use amsync_core::member::{check_len, MemberDetails, MAX_SHORT_TEXT};
+use amsync_core::member::MemberDetails;
 use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{CommunityKey, GroupKey, MemberKey};
 use chrono::{DateTime, Utc};
@@ -14,11 +14,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{self, from_ms, ms};
 use super::communities::included_communities;
-use super::groups::resolve_groups;
 use super::member_io as io;
 use super::{SqliteBackend, SqliteTx};
 use crate::access_api::{AccessConfig, AccessFacts, ContentItem, EventLimit};
-use crate::backend::{AccessReads, AccessTx, AccessWritesPhase2};
+use crate::backend::{AccessReads, AccessTx};
 use crate::error::{Result, StoreError};
 
 const ACCESS_COUNTER: &str = "access";
@@ -63,36 +62,6 @@ fn content_item(conn: &Connection, id: &str) -> Result<Option<ContentItem>> {
         created_at: from_ms(created_at),
         updated_at: from_ms(updated_at),
     }))
-}
-
-fn put_content(
-    conn: &Connection,
-    id: &str,
-    name: Option<&str>,
-    groups: &[GroupKey],
-    at: i64,
-) -> Result<(ContentItem, bool)> {
-    if let Some(n) = name {
-        check_len(Some(n), MAX_SHORT_TEXT).map_err(|m| StoreError::Invalid(format!("name: {m}")))?;
-    }
-    let groups = resolve_groups(conn, groups)?;
-    let existed: Option<i64> =
-        conn.prepare_cached("SELECT 1 FROM content_items WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
-    conn.prepare_cached(
-        "INSERT INTO content_items (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-    )?
-    .execute(params![id, name, at])?;
-    conn.prepare_cached("DELETE FROM content_groups WHERE content_id = ?1")?.execute([id])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO content_groups (content_id, group_folded, group_key, position) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (i, g) in groups.iter().enumerate() {
-        insert.execute(params![id, g.folded(), g.as_str(), i as i64])?;
-    }
-    bump_access_version(conn)?;
-    let item = content_item(conn, id)?.ok_or_else(|| StoreError::Database("the content item vanished".into()))?;
-    Ok((item, existed.is_none()))
 }
 
 fn access_config(conn: &Connection) -> Result<AccessConfig> {
@@ -216,21 +185,34 @@ impl AccessReads for SqliteBackend {
     }
 }
 
-impl AccessWritesPhase2 for SqliteBackend {
-    async fn put_content_item(
-        &self,
-        id: &ContentId,
-        name: Option<&str>,
-        groups: &[GroupKey],
-        at: DateTime<Utc>,
-    ) -> Result<(ContentItem, bool)> {
-        let (id, name, groups) = (id.as_str().to_owned(), name.map(str::to_owned), groups.to_vec());
-        self.write_op(move |ctx| put_content(&ctx.conn, &id, name.as_deref(), &groups, ms(at))).await
-    }
-}
-
 impl AccessTx for SqliteTx {
     async fn bump_access_version(&mut self) -> Result<()> {
         bump_access_version(&self.conn)
+    }
+
+    async fn content_item_now(&mut self, id: &ContentId) -> Result<Option<ContentItem>> {
+        content_item(&self.conn, id.as_str())
+    }
+
+    async fn put_content_row(&mut self, id: &ContentId, name: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO content_items (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+            )?
+            .execute(params![id.as_str(), name, ms(at)])?;
+        Ok(())
+    }
+
+    async fn replace_content_groups(&mut self, id: &ContentId, groups: &[GroupKey]) -> Result<()> {
+        let id = id.as_str();
+        self.conn.prepare_cached("DELETE FROM content_groups WHERE content_id = ?1")?.execute([id])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO content_groups (content_id, group_folded, group_key, position) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (i, g) in groups.iter().enumerate() {
+            insert.execute(params![id, g.folded(), g.as_str(), i as i64])?;
+        }
+        Ok(())
     }
 }

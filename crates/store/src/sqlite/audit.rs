@@ -1,11 +1,11 @@
-//! The [`AuditStore`] impl: appends go to the writer, listings to the readers.
+//! The audit log in SQL: its append (`AuditTx`) and listing (`AuditReads`).
 
 use rusqlite::{params, Connection};
 
 use super::codec::{from_ms, ms};
 use super::{SqliteBackend, SqliteTx};
 use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
-use crate::backend::{AuditReads, AuditTx, AuditWritesPhase2};
+use crate::backend::{AuditReads, AuditTx};
 use crate::error::Result;
 
 /// Most entries one listing returns.
@@ -39,22 +39,16 @@ impl AuditReads for SqliteBackend {
     }
 }
 
-impl AuditWritesPhase2 for SqliteBackend {
-    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<i64> {
-        let e = entry.clone();
-        self.write_op(move |ctx| {
-            Ok(ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO audit_log (at, actor, action, target, detail, status, request_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-                )?
-                .query_row(params![ms(e.at), e.actor, e.action, e.target, e.detail, e.status, e.request_id], |r| {
-                    r.get(0)
-                })?)
-        })
-        .await
+impl AuditTx for SqliteTx {
+    async fn insert_audit(&mut self, e: &NewAuditEntry) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "INSERT INTO audit_log (at, actor, action, target, detail, status, request_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+            )?
+            .query_row(params![ms(e.at), e.actor, e.action, e.target, e.detail, e.status, e.request_id], |r| {
+                r.get(0)
+            })?)
     }
 }
-
-impl AuditTx for SqliteTx {}

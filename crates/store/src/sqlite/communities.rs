@@ -1,23 +1,27 @@
-//! The [`CommunityStore`] impl: the communities the rules include (every
-//! community seen is stored; excluded ones are hidden here, not deleted, so
-//! a rule change brings them back), member counts for a day, and grants.
+//! Communities in SQL: the reads (the communities the rules include; every
+//! community seen is stored, excluded ones are hidden here, not deleted, so
+//! a rule change brings them back; member counts for a day; grants) and
+//! `CommunityTx`: the upsert a refresh commit makes and the grants an
+//! admin sets (`ops/communities.rs`).
+//!
+//! The upsert is skipped through the writer's cache (`cache.rs`) when it
+//! would change nothing (a community written with the same attributes):
+//! most refreshes of a run touch the same few communities.
 
 use std::collections::HashMap;
 
 use amsync_core::community::Community;
 use amsync_core::rules::RuleSet;
 use amsync_core::{CommunityKey, GroupKey};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::access::bump_access_version;
 use super::cache::read_rules;
-use super::codec::{self, count};
-use super::groups::resolve_groups;
-use super::SqliteBackend;
+use super::codec::{self, count, ms};
+use super::{SqliteBackend, SqliteTx};
 use crate::access_api::CommunitySummary;
-use crate::backend::{CommunityReads, CommunityWritesPhase2};
-use crate::error::{Result, StoreError};
+use crate::backend::{CommunityReads, CommunityTx};
+use crate::error::Result;
 
 const COLUMNS: &str = "key, name, type, group_type, group_subtype";
 
@@ -88,24 +92,6 @@ pub(crate) fn grants(conn: &Connection, community: &str) -> Result<Vec<GroupKey>
     Ok(out)
 }
 
-fn set_grants(conn: &Connection, community: &str, groups: &[GroupKey]) -> Result<Vec<GroupKey>> {
-    let rules = read_rules(conn)?;
-    if included_community(conn, &rules, community)?.is_none() {
-        return Err(StoreError::NotFound(format!("community {community}")));
-    }
-    let groups = resolve_groups(conn, groups)?;
-    conn.prepare_cached("DELETE FROM community_grants WHERE community_key = ?1")?.execute([community])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO community_grants (community_key, group_folded, group_key, position) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (i, g) in groups.iter().enumerate() {
-        insert.execute(params![community, g.folded(), g.as_str(), i as i64])?;
-    }
-    bump_access_version(conn)?;
-    tracing::info!(community, groups = groups.len(), "community grants replaced");
-    Ok(groups)
-}
-
 impl CommunityReads for SqliteBackend {
     async fn list_communities(&self, day: NaiveDate) -> Result<Vec<CommunitySummary>> {
         self.read_op(move |c| list(c, day)).await
@@ -122,9 +108,45 @@ impl CommunityReads for SqliteBackend {
     }
 }
 
-impl CommunityWritesPhase2 for SqliteBackend {
-    async fn set_community_grants(&self, key: &CommunityKey, groups: &[GroupKey]) -> Result<Vec<GroupKey>> {
-        let (key, groups) = (key.as_str().to_owned(), groups.to_vec());
-        self.write_op(move |ctx| set_grants(&ctx.conn, &key, &groups)).await
+impl CommunityTx for SqliteTx {
+    async fn upsert_community(&mut self, c: &Community, at: DateTime<Utc>) -> Result<bool> {
+        if self.cache.community_current(c) {
+            return Ok(false);
+        }
+        let written = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO communities (key, name, type, group_type, group_subtype, first_seen, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (key) DO UPDATE SET name = excluded.name, type = excluded.type,
+                    group_type = excluded.group_type, group_subtype = excluded.group_subtype,
+                    updated_at = excluded.updated_at
+                 WHERE name IS NOT excluded.name OR type IS NOT excluded.type
+                    OR group_type IS NOT excluded.group_type OR group_subtype IS NOT excluded.group_subtype",
+            )?
+            .execute(params![c.key.as_str(), c.name, c.community_type, c.group_type, c.group_subtype, ms(at)])?;
+        self.cache.note_community(c);
+        Ok(written > 0)
+    }
+
+    async fn stored_community(&mut self, key: &str) -> Result<Option<Community>> {
+        let row = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM communities WHERE key = ?1"))?
+            .query_row([key], community_row)
+            .optional()?;
+        row.map(to_community).transpose()
+    }
+
+    async fn replace_community_grants(&mut self, community: &str, groups: &[GroupKey]) -> Result<()> {
+        let conn = &self.conn;
+        conn.prepare_cached("DELETE FROM community_grants WHERE community_key = ?1")?.execute([community])?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO community_grants (community_key, group_folded, group_key, position) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (i, g) in groups.iter().enumerate() {
+            insert.execute(params![community, g.folded(), g.as_str(), i as i64])?;
+        }
+        Ok(())
     }
 }

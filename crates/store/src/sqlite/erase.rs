@@ -1,37 +1,26 @@
-//! Erasing a member and its tombstone (see [`crate::data_protection`]).
+//! Erasing a member's rows and its tombstone in SQL (`EraseTx`; the erase
+//! itself is `ops/erase.rs`), and reading tombstones.
 //!
-//! [`erase_rows`] removes every row about a key on the writer, inside the
-//! caller's operation; the admin's erase adds the tombstone, the retention
-//! of disabled members does not. `member_data.rs` lists every table that
-//! holds a member key and what happens to it here; a conformance test
-//! holds the schema, that list and this code together. The `erased`
-//! change-feed entry is written *before* the member's older entries are
-//! deleted: sequence numbers are `max + 1`, so deleting first could hand
-//! out the number of a deleted newest entry again, one a reader may
-//! already have passed.
-//!
-//! seam: phase 2 — the erase and the retention of disabled members are
-//! whole operations still written here (they reach `ops/` to end the runs
-//! of the queue entries they delete); they move to `ops/erase.rs`.
+//! `member_data.rs` lists every table that holds a member key and what
+//! happens to it here; a conformance test holds the schema, that list and
+//! this code together.
 //!
 //! Deleted rows must not survive in the files either: the writer's
 //! connection runs with `secure_delete` (freed content is overwritten),
 //! and the admin's erase asks the writer to empty the write-ahead log once
-//! it has committed (the WAL still holds the pages as they were before).
+//! it has committed (the WAL still holds the pages as they were before;
+//! [`EraseTx::forget_deleted_after_commit`]).
 
-use amsync_core::diff::ChangeKind;
-use amsync_core::MemberKey;
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{self, from_ms};
-use super::member_io;
-use super::safety::drop_approval_left_with_nothing_pending;
-use super::tx::run_now;
-use super::SqliteTx;
-use crate::backend::EraseTx;
-use crate::data_protection::{ErasedRows, Tombstone};
+use super::codec::{self, from_ms, ms};
+use super::{retention, SqliteTx};
+use crate::backend::{EraseTx, MemberDataDeleted, Prunable};
+use crate::data_protection::Tombstone;
 use crate::error::Result;
-use crate::ops::runs::maybe_finish_all;
+use crate::safety_api::ApprovalId;
+use crate::types::RunId;
 
 impl EraseTx for SqliteTx {
     async fn is_tombstoned(&mut self, key: &str) -> Result<bool> {
@@ -39,6 +28,97 @@ impl EraseTx for SqliteTx {
             .conn
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones WHERE member_key = ?1)")?
             .query_row([key], |r| r.get(0))?)
+    }
+
+    async fn tombstone_of(&mut self, key: &str) -> Result<Option<Tombstone>> {
+        tombstone(&self.conn, key)
+    }
+
+    async fn insert_tombstone(
+        &mut self,
+        key: &str,
+        actor: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO tombstones (member_key, erased_at, actor, reason) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (member_key) DO NOTHING",
+            )?
+            .execute(params![key, ms(at), actor, reason])?;
+        Ok(inserted > 0)
+    }
+
+    async fn delete_tombstone(&mut self, key: &str) -> Result<bool> {
+        Ok(delete(&self.conn, "DELETE FROM tombstones WHERE member_key = ?1", key)? > 0)
+    }
+
+    async fn delete_member_row(&mut self, key: &str) -> Result<u64> {
+        delete(&self.conn, "DELETE FROM members WHERE key = ?1", key)
+    }
+
+    async fn delete_feed_history(&mut self, key: &str) -> Result<u64> {
+        // A scan of the feed, which has no index by member (the admin's
+        // erase only). Never the newest entry (see the trait).
+        let below: i64 =
+            self.conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_feed")?.query_row([], |r| r.get(0))?;
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM change_feed WHERE member_key = ?1 AND seq < ?2 AND kind <> 'erased'")?
+            .execute(params![key, below])? as u64)
+    }
+
+    async fn delete_member_data(&mut self, key: &str) -> Result<MemberDataDeleted> {
+        let conn = &self.conn;
+        Ok(MemberDataDeleted {
+            memberships: delete(conn, "DELETE FROM memberships WHERE member_key = ?1", key)?,
+            groups: delete(conn, "DELETE FROM member_ams_groups WHERE member_key = ?1", key)?
+                + delete(conn, "DELETE FROM member_local_groups WHERE member_key = ?1", key)?,
+            payloads: delete(conn, "DELETE FROM member_payloads WHERE member_key = ?1", key)?,
+            history: delete(conn, "DELETE FROM member_history WHERE member_key = ?1", key)?,
+            refresh: delete(conn, "DELETE FROM member_refresh WHERE member_key = ?1", key)?,
+            sessions: delete(conn, "DELETE FROM sessions WHERE member = ?1", key)?,
+            mobile_tokens: delete(conn, "DELETE FROM mobile_tokens WHERE member = ?1", key)?,
+            threshold_ledger: delete(conn, CLEAR_LEDGER_KEY_SQL, key)?,
+        })
+    }
+
+    async fn delete_queue_entries(&mut self, key: &str) -> Result<Vec<Option<RunId>>> {
+        // Each state by its own partial index.
+        let mut runs = Vec::new();
+        for state in ["state IN ('queued', 'retrying')", "state = 'running'", "state = 'dead'"] {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "DELETE FROM refresh_queue WHERE member_key = ?1 AND {state} RETURNING run_id"
+            ))?;
+            let rows = stmt.query_map([key], |r| r.get::<_, Option<i64>>(0))?;
+            for run in rows {
+                runs.push(run?);
+            }
+        }
+        Ok(runs)
+    }
+
+    async fn delete_held_changes(&mut self, key: &str) -> Result<Vec<ApprovalId>> {
+        Ok(self
+            .conn
+            .prepare_cached(DELETE_HELD_CHANGES_SQL)?
+            .query_map([key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn forget_deleted_after_commit(&mut self) -> Result<()> {
+        self.empty_wal_after_commit();
+        Ok(())
+    }
+
+    async fn prune_batch(&mut self, what: Prunable, cutoff: DateTime<Utc>, limit: usize) -> Result<u64> {
+        retention::prune_batch(&self.conn, what, ms(cutoff), limit)
+    }
+
+    async fn disabled_members_unchanged_since(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<Vec<String>> {
+        retention::disabled_members(&self.conn, ms(cutoff), limit)
     }
 }
 
@@ -72,139 +152,12 @@ fn delete(conn: &Connection, sql: &str, key: &str) -> Result<u64> {
     Ok(conn.prepare_cached(sql)?.execute([key])? as u64)
 }
 
-/// Deletes the key's queue entries (each state by its own partial index)
-/// and lets the runs they belonged to finish.
-fn delete_queue_entries(tx: &mut SqliteTx, key: &str, at: i64) -> Result<u64> {
-    let mut runs = Vec::new();
-    for state in ["state IN ('queued', 'retrying')", "state = 'running'", "state = 'dead'"] {
-        let mut stmt = tx
-            .conn
-            .prepare_cached(&format!("DELETE FROM refresh_queue WHERE member_key = ?1 AND {state} RETURNING run_id"))?;
-        let rows = stmt.query_map([key], |r| r.get::<_, Option<i64>>(0))?;
-        for run in rows {
-            runs.push(run?);
-        }
-    }
-    let n = runs.len() as u64;
-    run_now(maybe_finish_all(tx, runs.into_iter().flatten().collect(), from_ms(at)))?;
-    Ok(n)
-}
-
 /// By `held_changes_by_member` (migration 11).
 const DELETE_HELD_CHANGES_SQL: &str = "DELETE FROM held_changes WHERE member_key = ?1 RETURNING approval_id";
 
 /// By `threshold_ledger_by_member` (migration 11). The counts stay (an erase
 /// must not loosen the window); the key goes.
 const CLEAR_LEDGER_KEY_SQL: &str = "UPDATE threshold_ledger SET member_key = NULL WHERE member_key = ?1";
-
-/// Deletes the key's held changes, whatever their status, and drops each
-/// pending approval that is left with nothing pending (it would otherwise
-/// wait for an admin to decide on nothing).
-fn delete_held_changes(conn: &Connection, key: &str, at: i64) -> Result<u64> {
-    let mut approvals: Vec<i64> = conn
-        .prepare_cached(DELETE_HELD_CHANGES_SQL)?
-        .query_map([key], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let n = approvals.len() as u64;
-    approvals.sort_unstable();
-    approvals.dedup();
-    for approval in approvals {
-        let note = "nothing is left pending: the held changes were of a member since erased";
-        if drop_approval_left_with_nothing_pending(conn, approval, note, at)? {
-            tracing::info!(approval, "an approval was dropped: its held changes were of an erased member");
-        }
-    }
-    Ok(n)
-}
-
-/// Removes every row about `key` (see the module doc); with `feed_history`
-/// its older change-feed entries too (a scan of the feed, which has no
-/// index by member: the admin's erase only), but never an `erased` entry
-/// nor the newest of the feed. Appends the `erased` entry when a member
-/// row existed.
-pub(crate) fn erase_rows(tx: &mut SqliteTx, key: &str, at: i64, feed_history: bool) -> Result<ErasedRows> {
-    let conn = &tx.conn;
-    let member = delete(conn, "DELETE FROM members WHERE key = ?1", key)?;
-    let mut feed_seq = None;
-    if member > 0 {
-        member_io::insert_feed(conn, key, ChangeKind::Erased, at)?;
-        feed_seq = Some(conn.last_insert_rowid());
-    }
-    // Never the newest entry of the feed (its number would be handed out
-    // again), nor an `erased` entry the site may not have read yet.
-    let change_feed = if feed_history {
-        let below = match feed_seq {
-            Some(seq) => seq,
-            None => {
-                conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_feed")?.query_row([], |r| r.get(0))?
-            }
-        };
-        conn.prepare_cached("DELETE FROM change_feed WHERE member_key = ?1 AND seq < ?2 AND kind <> 'erased'")?
-            .execute(params![key, below])? as u64
-    } else {
-        0
-    };
-    let memberships = delete(conn, "DELETE FROM memberships WHERE member_key = ?1", key)?;
-    let groups = delete(conn, "DELETE FROM member_ams_groups WHERE member_key = ?1", key)?
-        + delete(conn, "DELETE FROM member_local_groups WHERE member_key = ?1", key)?;
-    let payloads = delete(conn, "DELETE FROM member_payloads WHERE member_key = ?1", key)?;
-    let history = delete(conn, "DELETE FROM member_history WHERE member_key = ?1", key)?;
-    let refresh = delete(conn, "DELETE FROM member_refresh WHERE member_key = ?1", key)?;
-    let queue = delete_queue_entries(tx, key, at)?;
-    let conn = &tx.conn;
-    Ok(ErasedRows {
-        member,
-        memberships,
-        groups,
-        payloads,
-        history,
-        refresh,
-        queue,
-        sessions: delete(conn, "DELETE FROM sessions WHERE member = ?1", key)?,
-        mobile_tokens: delete(conn, "DELETE FROM mobile_tokens WHERE member = ?1", key)?,
-        change_feed,
-        held_changes: delete_held_changes(conn, key, at)?,
-        threshold_ledger: delete(conn, CLEAR_LEDGER_KEY_SQL, key)?,
-    })
-}
-
-/// The admin's erase: every row, then the tombstone (an earlier one is
-/// kept as it was), and the write-ahead log emptied once it commits.
-/// Returns what was removed, the tombstone, and whether it was there before.
-pub(crate) fn erase(
-    tx: &mut SqliteTx,
-    key: &MemberKey,
-    actor: &str,
-    reason: Option<&str>,
-    at: i64,
-) -> Result<(ErasedRows, Tombstone, bool)> {
-    tx.empty_wal_after_commit();
-    let k = key.as_str();
-    let removed = erase_rows(tx, k, at, true)?;
-    let conn = &tx.conn;
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO tombstones (member_key, erased_at, actor, reason) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (member_key) DO NOTHING",
-        )?
-        .execute(params![k, at, actor, reason])?;
-    let stone = tombstone(conn, k)?.unwrap_or_else(|| Tombstone {
-        key: key.clone(),
-        erased_at: from_ms(at),
-        actor: actor.to_string(),
-        reason: reason.map(str::to_string),
-    });
-    tracing::info!(member = k, rows = removed.total(), actor, "member erased; its key is tombstoned");
-    Ok((removed, stone, inserted == 0))
-}
-
-pub(crate) fn lift(conn: &Connection, key: &str) -> Result<bool> {
-    let lifted = delete(conn, "DELETE FROM tombstones WHERE member_key = ?1", key)? > 0;
-    if lifted {
-        tracing::info!(member = key, "tombstone lifted");
-    }
-    Ok(lifted)
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,5 @@
-//! Events: upserted by content hash (an unchanged event writes nothing),
-//! listed by overlap with a time range. The RFC 3339 text of start and end
+//! Events in SQL: stored with their content hash (`ops/events.rs` skips an
+//! unchanged event), listed by overlap with a time range. The RFC 3339 text of start and end
 //! is kept with its offset; millisecond columns serve the range query.
 
 use amsync_core::hash::ContentHash;
@@ -7,12 +7,11 @@ use amsync_core::{Event, EventKey};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::access::bump_access_version;
 use super::codec::{self, from_ms, ms};
 use super::{SqliteBackend, SqliteTx};
-use crate::backend::{EventReads, EventTx, EventWritesPhase2};
+use crate::backend::{EventReads, EventTx};
 use crate::error::{Result, StoreError};
-use crate::types::{StoredEvent, UpsertCounts};
+use crate::types::StoredEvent;
 
 fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
@@ -21,56 +20,6 @@ fn rfc3339(t: &DateTime<FixedOffset>) -> String {
 fn parse_time(what: &str, s: &str) -> Result<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s)
         .map_err(|_| StoreError::Database(format!("stored event {what} {s:?} is not RFC 3339")))
-}
-
-fn upsert(conn: &Connection, events: &[Event], at: i64) -> Result<UpsertCounts> {
-    let mut counts = UpsertCounts::default();
-    for e in events {
-        let hash = ContentHash::of(e).to_bytes();
-        let stored: Option<Vec<u8>> = conn
-            .prepare_cached("SELECT hash FROM events WHERE key = ?1")?
-            .query_row([e.key.as_str()], |r| r.get(0))
-            .optional()?;
-        match &stored {
-            Some(h) if h.as_slice() == hash.as_slice() => {
-                counts.unchanged += 1;
-                continue;
-            }
-            Some(_) => counts.updated += 1,
-            None => counts.created += 1,
-        }
-        conn.prepare_cached(
-            "INSERT INTO events (key, hash, starts_ms, ends_ms, starts_at, ends_at, status, title, timezone, location,
-                url, community_key, updated_at, description)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, starts_ms = excluded.starts_ms,
-                ends_ms = excluded.ends_ms, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-                status = excluded.status, title = excluded.title, timezone = excluded.timezone,
-                location = excluded.location, url = excluded.url, community_key = excluded.community_key,
-                updated_at = excluded.updated_at, description = excluded.description",
-        )?
-        .execute(params![
-            e.key.as_str(),
-            hash,
-            e.starts_at.timestamp_millis(),
-            e.ends_at.timestamp_millis(),
-            rfc3339(&e.starts_at),
-            rfc3339(&e.ends_at),
-            e.status.as_str(),
-            e.title,
-            e.timezone,
-            e.location,
-            e.url,
-            e.community_key.as_ref().map(|k| k.as_str()),
-            at,
-            e.description,
-        ])?;
-    }
-    if counts.created + counts.updated > 0 {
-        // Decisions on events read their community and status.
-        bump_access_version(conn)?;
-    }
-    Ok(counts)
 }
 
 fn list(conn: &Connection, from: Option<i64>, to: Option<i64>) -> Result<Vec<StoredEvent>> {
@@ -116,11 +65,45 @@ impl EventReads for SqliteBackend {
     }
 }
 
-impl EventWritesPhase2 for SqliteBackend {
-    async fn upsert_events(&self, events: &[Event], at: DateTime<Utc>) -> Result<UpsertCounts> {
-        let events = events.to_vec();
-        self.write_op(move |ctx| upsert(&ctx.conn, &events, ms(at))).await
+impl EventTx for SqliteTx {
+    async fn event_hash(&mut self, key: &EventKey) -> Result<Option<ContentHash>> {
+        let stored: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT hash FROM events WHERE key = ?1")?
+            .query_row([key.as_str()], |r| r.get(0))
+            .optional()?;
+        // A hash that is not 16 bytes matches nothing: the event is rewritten.
+        Ok(stored.map(|h| ContentHash::from_bytes(&h).unwrap_or_default()))
+    }
+
+    async fn put_event(&mut self, e: &Event, hash: ContentHash, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (key, hash, starts_ms, ends_ms, starts_at, ends_at, status, title, timezone, location,
+                    url, community_key, updated_at, description)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, starts_ms = excluded.starts_ms,
+                    ends_ms = excluded.ends_ms, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+                    status = excluded.status, title = excluded.title, timezone = excluded.timezone,
+                    location = excluded.location, url = excluded.url, community_key = excluded.community_key,
+                    updated_at = excluded.updated_at, description = excluded.description",
+            )?
+            .execute(params![
+                e.key.as_str(),
+                hash.to_bytes(),
+                e.starts_at.timestamp_millis(),
+                e.ends_at.timestamp_millis(),
+                rfc3339(&e.starts_at),
+                rfc3339(&e.ends_at),
+                e.status.as_str(),
+                e.title,
+                e.timezone,
+                e.location,
+                e.url,
+                e.community_key.as_ref().map(|k| k.as_str()),
+                ms(at),
+                e.description,
+            ])?;
+        Ok(())
     }
 }
-
-impl EventTx for SqliteTx {}

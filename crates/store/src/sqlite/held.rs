@@ -1,35 +1,20 @@
-//! Held changes after the commit path held them: an admin's decision
-//! (applying re-validates each change against the member's current state
-//! first), reading approvals, and rule changes (the dry run and the hold).
-//!
-//! seam: phase 2 — deciding an approval and holding a rule change are
-//! whole operations still written here (they reach `ops/` for the history,
-//! the change feed and the ledger); they move to `ops/held.rs`.
+//! Approvals and held changes in SQL beyond the commit path's (`safety.rs`):
+//! what deciding an approval and holding a rule change write (the
+//! decisions are `ops/held.rs`), reading approvals, and the dry run of a
+//! rule change's scan.
 
 use std::collections::HashSet;
 
 use amsync_core::community::Membership;
-use amsync_core::diff::{plan_gone, replan};
-use amsync_core::member::AmsStatus;
-use amsync_core::record::{DisabledReason, MemberStatus};
+use amsync_core::diff::MembershipId;
 use amsync_core::rules::RuleSet;
-use amsync_core::safety::{Thresholds, Verdict};
-use amsync_core::Trigger;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use chrono::{DateTime, Utc};
-
-use super::access::bump_access_version;
-use super::cache::{Cache, RULES_SETTING};
-use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms, to_json};
+use super::codec::{self, count, from_json, from_ms, opt_from_ms, to_json};
 use super::member_io as io;
 use super::safety::{hold_kind, hold_status};
-use super::tx::run_now;
-use super::SqliteTx;
-use crate::backend::{ChangeOrigin, LedgerKind};
-use crate::error::{Result, StoreError};
-use crate::ops::refresh::record_change;
-use crate::ops::safety::{ledger_add, usage};
+use crate::backend::{ApprovalState, PendingHeld};
+use crate::error::Result;
 use crate::safety_api::*;
 use crate::types::ReapplySummary;
 
@@ -37,19 +22,26 @@ use crate::types::ReapplySummary;
 
 /// An approval's kind, status, and (for a rule change) its rules and the
 /// rules they replace, as stored.
-type ApprovalRow = (HoldKind, HoldStatus, Option<String>, Option<String>);
-
-fn approval_row(conn: &Connection, id: i64) -> Result<Option<ApprovalRow>> {
+pub(crate) fn approval_state(conn: &Connection, id: i64) -> Result<Option<ApprovalState>> {
     let row = conn
         .prepare_cached("SELECT kind, status, rules, rules_before FROM approvals WHERE id = ?1")?
         .query_row([id], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
         })
         .optional()?;
-    row.map(|(k, s, rules, before)| Ok((hold_kind(&k)?, hold_status(&s)?, rules, before))).transpose()
+    let rules = |t: Option<String>| t.map(|t| from_json::<RuleSet>("held rules", &t)).transpose();
+    row.map(|(k, s, r, before)| {
+        Ok(ApprovalState {
+            kind: hold_kind(&k)?,
+            status: hold_status(&s)?,
+            rules: rules(r)?,
+            rules_before: rules(before)?,
+        })
+    })
+    .transpose()
 }
 
-fn close_approval(
+pub(crate) fn close_approval(
     conn: &Connection,
     id: i64,
     status: HoldStatus,
@@ -65,181 +57,41 @@ fn close_approval(
     Ok(())
 }
 
-/// See [`SafetyStore::decide_approval`].
-pub(crate) fn decide(
-    tx: &mut SqliteTx,
-    limits: &Thresholds,
-    id: i64,
-    decision: ApprovalDecision,
-    actor: &str,
-    at: DateTime<Utc>,
-) -> Result<DecisionReport> {
-    let at_ms = ms(at);
-    let (kind, status, rules, before) =
-        approval_row(&tx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
-    if status != HoldStatus::Pending {
-        return Err(StoreError::Conflict(format!("approval {id} is {} already", status.as_str())));
-    }
-    let mut report =
-        DecisionReport { id, status: HoldStatus::Pending, applied: 0, rejected: 0, dropped: 0, rules: None };
-    if kind == HoldKind::RuleChange {
-        let SqliteTx { conn, cache, .. } = tx;
-        return decide_rule_change(conn, cache, id, decision, actor, at_ms, rules, before, report);
-    }
-    let items: Vec<(i64, String, String)> = tx
-        .conn
+/// The pending held changes of an approval, in id order.
+pub(crate) fn pending_held_changes(conn: &Connection, id: i64) -> Result<Vec<PendingHeld>> {
+    let items: Vec<(i64, String, String)> = conn
         .prepare_cached(
             "SELECT id, member_key, signal FROM held_changes WHERE approval_id = ?1 AND status = 'pending' ORDER BY id",
         )?
         .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (item, key, signal) in items {
-        let signal: HoldSignal = from_json("held change", &signal)?;
-        let outcome = match decision {
-            ApprovalDecision::Reject => Ok(HoldStatus::Rejected),
-            ApprovalDecision::Apply => release(tx, limits, &key, &signal, at)?,
-        };
-        let (status, note) = match outcome {
-            Ok(s) => (s, None),
-            Err(why) => (HoldStatus::Dropped, Some(why)),
-        };
-        match status {
-            HoldStatus::Applied => report.applied += 1,
-            HoldStatus::Rejected => report.rejected += 1,
-            _ => report.dropped += 1,
-        }
-        tx.conn
-            .prepare_cached("UPDATE held_changes SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1")?
-            .execute(params![item, status.as_str(), at_ms, note])?;
-    }
-    report.status = match decision {
-        ApprovalDecision::Apply => HoldStatus::Applied,
-        ApprovalDecision::Reject => HoldStatus::Rejected,
-    };
-    close_approval(&tx.conn, id, report.status, actor, None, at_ms)?;
-    tracing::info!(
-        approval = id,
-        actor,
-        status = report.status.as_str(),
-        applied = report.applied,
-        rejected = report.rejected,
-        dropped = report.dropped,
-        "approval decided"
-    );
-    Ok(report)
+    items
+        .into_iter()
+        .map(|(id, key, signal)| Ok(PendingHeld { id, key, signal: from_json("held change", &signal)? }))
+        .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-fn decide_rule_change(
+pub(crate) fn set_held_change_status(
     conn: &Connection,
-    cache: &mut Cache,
     id: i64,
-    decision: ApprovalDecision,
-    actor: &str,
+    status: HoldStatus,
+    note: Option<&str>,
     at: i64,
-    rules: Option<String>,
-    before: Option<String>,
-    mut report: DecisionReport,
-) -> Result<DecisionReport> {
-    if decision == ApprovalDecision::Reject {
-        report.status = HoldStatus::Rejected;
-        report.rejected = 1;
-        close_approval(conn, id, report.status, actor, None, at)?;
-        return Ok(report);
-    }
-    let rules: RuleSet = from_json("held rules", rules.as_deref().unwrap_or("{}"))?;
-    let before: RuleSet = from_json("held rules", before.as_deref().unwrap_or("{}"))?;
-    if super::cache::read_rules(conn)? != before {
-        report.status = HoldStatus::Dropped;
-        report.dropped = 1;
-        let note = "the community rules changed since this change was held; nothing was applied (PUT the rules again)";
-        close_approval(conn, id, report.status, actor, Some(note), at)?;
-        return Ok(report);
-    }
-    super::settings::put_setting(conn, RULES_SETTING, &to_json(&rules), at)?;
-    bump_access_version(conn)?;
-    cache.invalidate();
-    report.status = HoldStatus::Applied;
-    report.applied = 1;
-    report.rules = Some(rules);
-    close_approval(conn, id, report.status, actor, None, at)?;
-    Ok(report)
-}
-
-/// Applies one held change if its member is still where the hold left it;
-/// otherwise says why not.
-fn release(
-    tx: &mut SqliteTx,
-    limits: &Thresholds,
-    key: &str,
-    signal: &HoldSignal,
-    at: DateTime<Utc>,
-) -> Result<std::result::Result<HoldStatus, String>> {
-    let Some(old) = io::load_record(&tx.conn, key)?.map(|l| l.record) else {
-        return Ok(Err("the member is no longer stored".into()));
-    };
-    let plan = match signal {
-        HoldSignal::Gone { merged_into, .. } => {
-            if !old.is_active() {
-                return Ok(Err("the member is disabled already".into()));
-            }
-            match plan_gone(Some(&old), merged_into.clone()) {
-                Some(p) => p,
-                None => return Ok(Err("the member is no longer stored".into())),
-            }
-        }
-        HoldSignal::AmsStatus => {
-            if !old.is_active() {
-                return Ok(Err("the member is disabled already".into()));
-            }
-            if old.details.status != AmsStatus::Disabled {
-                return Ok(Err("the AMS no longer says the member is disabled".into()));
-            }
-            let mut new = old.clone();
-            new.status = MemberStatus::Disabled;
-            new.disabled_reason = Some(DisabledReason::AmsStatus);
-            replan(Some(&old), new, Vec::new())
-        }
-        HoldSignal::Removed { memberships } => {
-            let held: HashSet<_> = memberships.iter().map(|m| (m.community.key.to_string(), m.begin)).collect();
-            let id = |m: &Membership| (m.community.key.to_string(), m.begin);
-            // The stored AMS list kept them while held; the answer it came
-            // from did not list them. Whatever happens, they leave it.
-            let all: String = tx
-                .conn
-                .prepare_cached("SELECT ams_memberships FROM members WHERE key = ?1")?
-                .query_row([key], |r| r.get(0))?;
-            let mut all: Vec<Membership> = from_json("AMS memberships", &all)?;
-            all.retain(|m| !held.contains(&id(m)));
-            tx.conn
-                .prepare_cached("UPDATE members SET ams_memberships = ?2, updated_at = ?3 WHERE key = ?1")?
-                .execute(params![key, to_json(&all), ms(at)])?;
-            let mut new = old.clone();
-            new.memberships.retain(|m| !held.contains(&id(m)));
-            if new.memberships.len() == old.memberships.len() {
-                return Ok(Err("the member no longer has those memberships".into()));
-            }
-            let removed = (old.memberships.len() - new.memberships.len()) as u64;
-            io::replace_memberships(&tx.conn, key, &new.memberships, true)?;
-            // Approved: recorded, not counted against the limits.
-            let (kind, origin) = (LedgerKind::MembershipRemoval, ChangeOrigin::Admin);
-            run_now(ledger_add(tx, kind, origin, Some(key), removed, at, limits))?;
-            let plan = replan(Some(&old), new, Vec::new());
-            run_now(record_change(tx, key, Trigger::Admin, None, at, &plan))?;
-            return Ok(Ok(HoldStatus::Applied));
-        }
-    };
-    io::update_state(&tx.conn, &plan.new, ms(at))?;
-    run_now(record_change(tx, key, Trigger::Admin, None, at, &plan))?;
-    run_now(ledger_add(tx, LedgerKind::Disable, ChangeOrigin::Admin, Some(key), 1, at, limits))?;
-    Ok(Ok(HoldStatus::Applied))
+) -> Result<()> {
+    conn.prepare_cached("UPDATE held_changes SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1")?
+        .execute(params![id, status.as_str(), at, note])?;
+    Ok(())
 }
 
 // ---- rule changes -------------------------------------------------------------
 
-/// What re-applying `rules` would change, by a merge of two scans in key
-/// order (members with their stored AMS lists; the kept memberships).
-pub(crate) fn dry_run_rules(conn: &Connection, rules: &RuleSet) -> Result<ReapplySummary> {
+/// Every member with its stored AMS list and the ids of its kept
+/// memberships, by a merge of two scans in key order (see
+/// [`crate::backend::SafetyReads::fold_membership_sets`]).
+pub(crate) fn scan_membership_sets<F>(conn: &Connection, mut visit: F) -> Result<()>
+where
+    F: FnMut(&str, &[Membership], &HashSet<MembershipId>),
+{
     let mut kept_stmt = conn.prepare("SELECT member_key, community_key, begin FROM memberships ORDER BY member_key")?;
     let mut kept_rows = kept_stmt.query([])?;
     let mut next_kept = move || -> Result<Option<(String, String, String)>> {
@@ -249,13 +101,11 @@ pub(crate) fn dry_run_rules(conn: &Connection, rules: &RuleSet) -> Result<Reappl
         })
     };
     let mut pending = next_kept()?;
-    let mut sum = ReapplySummary::default();
     let mut members = conn.prepare("SELECT key, ams_memberships FROM members ORDER BY key")?;
     let mut rows = members.query([])?;
     while let Some(r) = rows.next()? {
         let key: String = r.get(0)?;
         let json: String = r.get(1)?;
-        sum.members += 1;
         let mut kept = HashSet::new();
         while let Some((k, c, b)) = pending.take() {
             match k.as_str().cmp(key.as_str()) {
@@ -264,47 +114,33 @@ pub(crate) fn dry_run_rules(conn: &Connection, rules: &RuleSet) -> Result<Reappl
                     break;
                 }
                 std::cmp::Ordering::Equal => {
-                    kept.insert((c, b));
+                    kept.insert((c, io::parse_date(&b)?));
                 }
                 std::cmp::Ordering::Less => {}
             }
             pending = next_kept()?;
         }
         let all: Vec<Membership> = from_json("AMS memberships", &json)?;
-        let wanted: HashSet<(String, String)> = all
-            .iter()
-            .filter(|m| rules.includes(&m.community))
-            .map(|m| (m.community.key.to_string(), io::date_text(m.begin)))
-            .collect();
-        if wanted != kept {
-            sum.changed += 1;
-            sum.memberships_added += wanted.difference(&kept).count() as u64;
-            sum.memberships_removed += kept.difference(&wanted).count() as u64;
-        }
+        visit(&key, &all, &kept);
     }
-    Ok(sum)
+    Ok(())
 }
 
-/// See [`SafetyStore::hold_rule_change_if_over`].
-pub(crate) fn hold_rule_change_if_over(
-    tx: &mut SqliteTx,
-    limits: &Thresholds,
+/// A pending approval of a rule change.
+pub(crate) fn insert_rule_change_approval(
+    conn: &Connection,
+    reason: &str,
     rules: &RuleSet,
+    before: &RuleSet,
     dry_run: &ReapplySummary,
-    at: DateTime<Utc>,
-) -> Result<Option<i64>> {
-    let u = run_now(usage(tx, limits, at, false, true))?;
-    let Verdict::Hold(reason) = limits.check_removals(&u, dry_run.memberships_removed) else { return Ok(None) };
-    let before = super::cache::read_rules(&tx.conn)?;
-    let id: i64 = tx
-        .conn
+    at: i64,
+) -> Result<i64> {
+    Ok(conn
         .prepare_cached(
             "INSERT INTO approvals (kind, status, reason, trigger, created_at, updated_at, rules, rules_before, summary)
              VALUES ('rule_change', 'pending', ?1, 'admin', ?2, ?2, ?3, ?4, ?5) RETURNING id",
         )?
-        .query_row(params![reason, ms(at), to_json(rules), to_json(&before), to_json(dry_run)], |r| r.get(0))?;
-    tracing::warn!(approval = id, reason, "community rule change held for approval");
-    Ok(Some(id))
+        .query_row(params![reason, at, to_json(rules), to_json(before), to_json(dry_run)], |r| r.get(0))?)
 }
 
 // ---- reading approvals ----------------------------------------------------------

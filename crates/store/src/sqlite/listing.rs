@@ -3,19 +3,21 @@
 //!
 //! Every write is conditional on the owner (`owner IS ?`), so a process
 //! that lost the run to an adopter changes nothing: the adopter's writes
-//! are the only ones that count from its adoption on.
+//! are the only ones that count from its adoption on. An adoption is a
+//! compare-and-set on the owner and the lease end the adopter read;
+//! whether it may adopt is decided in `ops/listing.rs`.
 
 use amsync_core::{MemberKey, Trigger};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
-use super::codec::{self, from_json, ms, to_json};
-use super::runs::{add_counts, get_run};
+use super::codec::{self, from_json, ms, opt_from_ms, to_json};
+use super::runs::get_run;
 use super::{SqliteBackend, SqliteTx};
-use crate::backend::{ListingReads, ListingTx, ListingWritesPhase2};
+use crate::backend::{ListingHold, ListingReads, ListingTx};
 use crate::error::Result;
 use crate::listing_api::{ListingCheckpoint, OrphanedRun, RunLease};
-use crate::types::{RunCounts, RunId};
+use crate::types::RunId;
 
 /// Whether `owner` holds the listing of run `id`.
 const HELD: &str = "id = ?1 AND owner IS ?2 AND outcome = 'running' AND listing_done = 0";
@@ -60,99 +62,80 @@ impl ListingReads for SqliteBackend {
     }
 }
 
-impl ListingWritesPhase2 for SqliteBackend {
-    async fn start_owned_run(
-        &self,
+impl ListingTx for SqliteTx {
+    async fn insert_owned_run(
+        &mut self,
         kind: Trigger,
         at: DateTime<Utc>,
         watermark_before: Option<DateTime<Utc>>,
-        params: serde_json::Value,
+        params: &serde_json::Value,
         lease: &RunLease,
     ) -> Result<RunId> {
-        let params = to_json(&params);
-        let lease = lease.clone();
-        self.write_op(move |ctx| {
-            Ok(ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO runs (kind, started_at, outcome, watermark_before, params, owner, lease_until)
-                     VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6) RETURNING id",
-                )?
-                .query_row(
-                    params![kind.as_str(), ms(at), watermark_before.map(ms), params, lease.owner, ms(lease.until)],
-                    |r| r.get(0),
-                )?)
-        })
-        .await
+        Ok(self
+            .conn
+            .prepare_cached(
+                "INSERT INTO runs (kind, started_at, outcome, watermark_before, params, owner, lease_until)
+                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6) RETURNING id",
+            )?
+            .query_row(
+                params![kind.as_str(), ms(at), watermark_before.map(ms), to_json(params), lease.owner, ms(lease.until)],
+                |r| r.get(0),
+            )?)
     }
 
-    async fn renew_run_lease(&self, id: RunId, lease: &RunLease) -> Result<bool> {
-        let lease = lease.clone();
-        self.write_op(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(&format!("UPDATE runs SET lease_until = ?3 WHERE {HELD}"))?
-                .execute(params![id, lease.owner, ms(lease.until)])?;
-            Ok(n == 1)
-        })
-        .await
+    async fn listing_hold(&mut self, id: RunId) -> Result<Option<ListingHold>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT outcome = 'running' AND listing_done = 0, owner, lease_until FROM runs WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(ListingHold { listing_open: r.get(0)?, owner: r.get(1)?, lease_until: opt_from_ms(r.get(2)?) })
+            })
+            .optional()?)
     }
 
-    async fn save_listing_checkpoint(
-        &self,
-        id: RunId,
-        owner: &str,
-        checkpoint: &ListingCheckpoint,
-        counts: &RunCounts,
-    ) -> Result<bool> {
-        let (owner, checkpoint, counts) = (owner.to_string(), to_json(checkpoint), counts.clone());
-        self.write_op(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(&format!("UPDATE runs SET checkpoint = ?3 WHERE {HELD}"))?
-                .execute(params![id, owner, checkpoint])?;
-            if n == 0 {
-                return Ok(false);
-            }
-            add_counts(&ctx.conn, id, &counts)
-        })
-        .await
+    async fn extend_lease(&mut self, id: RunId, lease: &RunLease) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(&format!("UPDATE runs SET lease_until = ?3 WHERE {HELD}"))?
+            .execute(params![id, lease.owner, ms(lease.until)])?;
+        Ok(n == 1)
     }
 
-    async fn adopt_run(
-        &self,
+    async fn put_checkpoint(&mut self, id: RunId, owner: &str, checkpoint: &ListingCheckpoint) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(&format!("UPDATE runs SET checkpoint = ?3 WHERE {HELD}"))?
+            .execute(params![id, owner, to_json(checkpoint)])?;
+        Ok(n == 1)
+    }
+
+    async fn take_over_listing(
+        &mut self,
         id: RunId,
         from_owner: Option<&str>,
+        seen_until: Option<DateTime<Utc>>,
         lease: &RunLease,
-        now: DateTime<Utc>,
+        at: DateTime<Utc>,
         note: &str,
     ) -> Result<bool> {
-        let (from_owner, lease, note) = (from_owner.map(str::to_string), lease.clone(), note.to_string());
-        self.write_op(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(&format!(
-                    "UPDATE runs SET owner = ?3, lease_until = ?4, resumed_at = ?5, resumes = resumes + 1,
-                        resume_note = ?6
-                     WHERE {HELD} AND lease_until < ?5"
-                ))?
-                .execute(params![id, from_owner, lease.owner, ms(lease.until), ms(now), note])?;
-            Ok(n == 1)
-        })
-        .await
+        let n = self
+            .conn
+            .prepare_cached(&format!(
+                "UPDATE runs SET owner = ?3, lease_until = ?4, resumed_at = ?5, resumes = resumes + 1,
+                    resume_note = ?6
+                 WHERE {HELD} AND lease_until IS ?7"
+            ))?
+            .execute(params![id, from_owner, lease.owner, ms(lease.until), ms(at), note, seen_until.map(ms)])?;
+        Ok(n == 1)
     }
 
-    async fn note_resumed_run(&self, id: RunId, owner: &str, note: &str) -> Result<bool> {
-        let (owner, note) = (owner.to_string(), note.to_string());
-        self.write_op(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(&format!("UPDATE runs SET resume_note = ?3 WHERE {HELD}"))?
-                .execute(params![id, owner, note])?;
-            Ok(n == 1)
-        })
-        .await
+    async fn put_resume_note(&mut self, id: RunId, owner: &str, note: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(&format!("UPDATE runs SET resume_note = ?3 WHERE {HELD}"))?
+            .execute(params![id, owner, note])?;
+        Ok(n == 1)
     }
 }
-
-impl ListingTx for SqliteTx {}

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use amsync_core::community::Membership;
-use amsync_core::diff::{ChangeKind, FieldChange};
+use amsync_core::diff::{ChangeKind, FieldChange, MembershipId};
 use amsync_core::member::{Address, MemberDetails};
 use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{Failure, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger};
@@ -147,17 +147,20 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
 }
 
 /// (community, begin) of the memberships the rules let through.
-pub(crate) fn load_membership_ids(conn: &Connection, key: &str) -> Result<HashSet<(String, chrono::NaiveDate)>> {
+pub(crate) fn load_membership_ids(conn: &Connection, key: &str) -> Result<HashSet<MembershipId>> {
     let mut stmt = conn.prepare_cached("SELECT community_key, begin FROM memberships WHERE member_key = ?1")?;
     let rows = stmt.query_map([key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = HashSet::new();
     for row in rows {
         let (c, b) = row?;
-        let begin =
-            b.parse().map_err(|_| StoreError::Database(format!("stored membership begin {b:?} is not a date")))?;
-        out.insert((c, begin));
+        out.insert((c, parse_date(&b)?));
     }
     Ok(out)
+}
+
+/// A stored membership's begin (see [`date_text`]).
+pub(crate) fn parse_date(b: &str) -> Result<chrono::NaiveDate> {
+    b.parse().map_err(|_| StoreError::Database(format!("stored membership begin {b:?} is not a date")))
 }
 
 pub(crate) fn load_ams_groups(conn: &Connection, key: &str) -> Result<Vec<SecurityGroupRef>> {
@@ -462,6 +465,41 @@ impl MemberTx for SqliteTx {
 
     async fn note_failure(&mut self, key: &str, failure: &Failure, at: DateTime<Utc>) -> Result<()> {
         note_failure(&self.conn, key, &to_json(failure), ms(at))
+    }
+
+    async fn stored_ams_memberships(&mut self, key: &str) -> Result<Vec<Membership>> {
+        let all: String = self
+            .conn
+            .prepare_cached("SELECT ams_memberships FROM members WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))?;
+        from_json("AMS memberships", &all)
+    }
+
+    async fn set_ams_memberships(&mut self, key: &str, list: &[Membership], at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE members SET ams_memberships = ?2, updated_at = ?3 WHERE key = ?1")?
+            .execute(params![key, to_json(list), ms(at)])?;
+        Ok(())
+    }
+
+    async fn ams_memberships_after(&mut self, after: &str, limit: usize) -> Result<Vec<(MemberKey, Vec<Membership>)>> {
+        let rows: Vec<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT key, ams_memberships FROM members WHERE key > ?1 ORDER BY key LIMIT ?2")?
+            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(key, json)| Ok((codec::key("member", key)?, from_json("AMS memberships", &json)?)))
+            .collect()
+    }
+
+    async fn kept_membership_ids(&mut self, key: &str) -> Result<HashSet<MembershipId>> {
+        load_membership_ids(&self.conn, key)
+    }
+
+    async fn touch_member(&mut self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn.prepare_cached("UPDATE members SET updated_at = ?2 WHERE key = ?1")?.execute(params![key, ms(at)])?;
+        Ok(())
     }
 }
 

@@ -1,22 +1,16 @@
 //! Reads of members (member documents, search, history, the change feed)
-//! on the readers; and the rule re-apply, a whole operation still written
-//! here (seam: phase 2).
+//! on the readers.
 
 use amsync_core::community::Membership;
-use amsync_core::rules::RuleSet;
-use amsync_core::safety::Thresholds;
-use amsync_core::{MemberKey, Trigger};
-use chrono::{DateTime, Utc};
+use amsync_core::MemberKey;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::codec::{self, count, from_json, from_ms, opt_from_ms};
 use super::member_io as io;
-use super::tx::run_now;
-use super::{reapply, SqliteBackend};
-use crate::backend::{FeedReads, MemberReads, MemberWritesPhase2};
+use super::SqliteBackend;
+use crate::backend::{FeedReads, MemberReads};
 use crate::error::{Result, StoreError};
-use crate::ops::safety::note_rule_removals;
 use crate::types::*;
 
 /// Page size when a query gives none, and the most a page may hold.
@@ -253,43 +247,6 @@ impl MemberReads for SqliteBackend {
 impl FeedReads for SqliteBackend {
     async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
         self.read_op(move |c| feed(c, after, limit)).await
-    }
-}
-
-impl MemberWritesPhase2 for SqliteBackend {
-    // seam: phase 2 — the re-apply batch (and its wanted-set rule) is still
-    // written here; it reaches ops/ for the history, feed and ledger.
-    async fn reapply_rules(
-        &self,
-        rules: &RuleSet,
-        trigger: Trigger,
-        run_id: Option<RunId>,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> Result<ReapplySummary> {
-        let mut total = ReapplySummary::default();
-        let mut after = String::new();
-        loop {
-            let rules = rules.clone();
-            let from = std::mem::take(&mut after);
-            let (sum, last) = self
-                .write_op(move |tx| {
-                    let (sum, last) = reapply::batch(tx, &rules, trigger, run_id, at, &from)?;
-                    // A rule change's removals count in the thresholds' window.
-                    run_now(note_rule_removals(tx, &limits, sum.memberships_removed, at))?;
-                    Ok((sum, last))
-                })
-                .await?;
-            total.members += sum.members;
-            total.changed += sum.changed;
-            total.memberships_added += sum.memberships_added;
-            total.memberships_removed += sum.memberships_removed;
-            match last {
-                Some(k) if sum.members as usize == reapply::BATCH => after = k,
-                _ => break,
-            }
-        }
-        Ok(total)
     }
 }
 

@@ -54,8 +54,6 @@ mod members;
 pub mod migrate;
 mod options;
 mod queue;
-mod reapply;
-mod refresh;
 mod retention;
 mod runs;
 mod safety;
@@ -331,8 +329,9 @@ impl SqliteStore {
 }
 
 impl SqliteBackend {
-    /// Runs `f` on the writer, inside a group commit (see `writer.rs`):
-    /// how a whole operation not ported to `ops/` yet writes (seam: phase 2).
+    /// Runs `f` on the writer, inside a group commit (see `writer.rs`): for
+    /// the escape hatch [`SqliteStore::write`] only; the store's own writes
+    /// are ops ([`Backend::write`]).
     pub(crate) async fn write_op<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,

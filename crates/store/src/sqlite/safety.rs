@@ -1,7 +1,8 @@
 //! The safety nets in SQL (see [`crate::safety_api`]): the threshold
 //! ledger (`SafetyTx`) and the held changes a commit opens and drops
 //! (`HeldTx`). Single operations only: the screening that decides with
-//! them is `ops/safety.rs`; deciding and reading approvals is `held.rs`.
+//! them is `ops/safety.rs` (and `ops/held.rs` for an admin's decision);
+//! the SQL of deciding and reading approvals is `held.rs`.
 //!
 //! The hot path pays one probe of a small partial index
 //! (`held_changes_open`) per changed or gone member, and per unchanged
@@ -11,17 +12,18 @@
 
 use std::time::Duration;
 
+use amsync_core::rules::RuleSet;
 use amsync_core::safety::{active_at_window_start, memberships_at_window_start};
 use amsync_core::Trigger;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{count, from_json, ms, to_json};
-use super::SqliteTx;
-use crate::backend::{ChangeOrigin, HeldTx, LedgerKind, LedgerSums, OpenHold, SafetyTx};
+use super::{held, SqliteTx};
+use crate::backend::{ApprovalState, ChangeOrigin, HeldTx, LedgerKind, LedgerSums, OpenHold, PendingHeld, SafetyTx};
 use crate::error::{Result, StoreError};
 use crate::safety_api::*;
-use crate::types::RunId;
+use crate::types::{ReapplySummary, RunId};
 
 /// How long a computed baseline is reused. A baseline moves only with
 /// members created and the window sliding, so seconds of staleness are
@@ -209,5 +211,45 @@ impl HeldTx for SqliteTx {
             )?
             .execute(params![approval, key, kind.as_str(), to_json(signal), ms(at)])?;
         Ok(())
+    }
+
+    async fn approval_state(&mut self, id: ApprovalId) -> Result<Option<ApprovalState>> {
+        held::approval_state(&self.conn, id)
+    }
+
+    async fn pending_held_changes(&mut self, id: ApprovalId) -> Result<Vec<PendingHeld>> {
+        held::pending_held_changes(&self.conn, id)
+    }
+
+    async fn set_held_change_status(
+        &mut self,
+        id: i64,
+        status: HoldStatus,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        held::set_held_change_status(&self.conn, id, status, note, ms(at))
+    }
+
+    async fn close_approval(
+        &mut self,
+        id: ApprovalId,
+        status: HoldStatus,
+        actor: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        held::close_approval(&self.conn, id, status, actor, note, ms(at))
+    }
+
+    async fn insert_rule_change_approval(
+        &mut self,
+        reason: &str,
+        rules: &RuleSet,
+        rules_before: &RuleSet,
+        summary: &ReapplySummary,
+        at: DateTime<Utc>,
+    ) -> Result<ApprovalId> {
+        held::insert_rule_change_approval(&self.conn, reason, rules, rules_before, summary, ms(at))
     }
 }

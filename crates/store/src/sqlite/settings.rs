@@ -1,18 +1,20 @@
 //! Settings the config file seeds once (community rules, IsMember
 //! designations) and the API changes afterwards, and the security groups.
-//! Writes here drop the writer's cache so the next refresh plans with them,
-//! and mark cached access policies stale.
+//! Single operations (`SettingsTx`) and reads; seeding and changing the
+//! rules are `ops/settings.rs`. A write here drops the writer's cache so
+//! the next refresh plans with it.
 
 use amsync_core::rules::RuleSet;
 use amsync_core::GroupKey;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::access::bump_access_version;
+use chrono::{DateTime, Utc};
+
 use super::cache::{read_rules, RULES_SETTING};
 use super::codec::{self, ms, opt_from_ms, to_json};
-use super::SqliteBackend;
+use super::{SqliteBackend, SqliteTx};
 use crate::api::GroupInfo;
-use crate::backend::{SettingsReads, SettingsWritesPhase2};
+use crate::backend::{PlanInputs, SettingsReads, SettingsTx};
 use crate::error::Result;
 
 const SEEDED_SETTING: &str = "seeded";
@@ -93,40 +95,40 @@ impl SettingsReads for SqliteBackend {
     }
 }
 
-impl SettingsWritesPhase2 for SqliteBackend {
-    async fn seed_settings(&self, rules: &RuleSet, is_member: &[GroupKey]) -> Result<bool> {
-        let rules = to_json(rules);
-        let is_member = is_member.to_vec();
-        self.write_op(move |ctx| {
-            let conn = &ctx.conn;
-            let seeded: Option<i64> = conn
-                .prepare_cached("SELECT 1 FROM settings WHERE name = ?1")?
-                .query_row([SEEDED_SETTING], |r| r.get(0))
-                .optional()?;
-            if seeded.is_some() {
-                return Ok(false);
-            }
-            let now = ms(chrono::Utc::now());
-            put_setting(conn, RULES_SETTING, &rules, now)?;
-            designate(conn, &is_member)?;
-            put_setting(conn, SEEDED_SETTING, "true", now)?;
-            bump_access_version(conn)?;
-            ctx.cache.invalidate();
-            tracing::info!("seeded settings from the configuration file");
-            Ok(true)
-        })
-        .await
+impl SettingsTx for SqliteTx {
+    async fn plan_inputs(&mut self) -> Result<PlanInputs<'_>> {
+        let loaded = self.cache.loaded(&self.conn)?;
+        Ok(PlanInputs { rules: loaded.rules, local_groups_folded: loaded.local_folded })
     }
 
-    async fn set_community_rules(&self, rules: &RuleSet) -> Result<()> {
-        let rules = to_json(rules);
-        self.write_op(move |ctx| {
-            put_setting(&ctx.conn, RULES_SETTING, &rules, ms(chrono::Utc::now()))?;
-            // The rules decide which communities decisions know.
-            bump_access_version(&ctx.conn)?;
-            ctx.cache.invalidate();
-            Ok(())
-        })
-        .await
+    async fn stored_community_rules(&mut self) -> Result<RuleSet> {
+        read_rules(&self.conn)
+    }
+
+    async fn put_community_rules(&mut self, rules: &RuleSet, at: DateTime<Utc>) -> Result<()> {
+        put_setting(&self.conn, RULES_SETTING, &to_json(rules), ms(at))?;
+        self.cache.invalidate();
+        Ok(())
+    }
+
+    async fn settings_seeded(&mut self) -> Result<bool> {
+        let seeded: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM settings WHERE name = ?1")?
+            .query_row([SEEDED_SETTING], |r| r.get(0))
+            .optional()?;
+        Ok(seeded.is_some())
+    }
+
+    async fn mark_settings_seeded(&mut self, at: DateTime<Utc>) -> Result<()> {
+        put_setting(&self.conn, SEEDED_SETTING, "true", ms(at))
+    }
+
+    async fn add_is_member_designations(&mut self, keys: &[GroupKey]) -> Result<()> {
+        designate(&self.conn, keys)?;
+        // A group registered here has no `first_seen`: the cache's notion
+        // of the registered groups is read again.
+        self.cache.invalidate();
+        Ok(())
     }
 }

@@ -1,4 +1,6 @@
-//! Watermarks, the source's paused state and node heartbeats.
+//! Watermarks, the source's paused state and node heartbeats in SQL: single
+//! operations (`SyncStateTx`) and reads; that a watermark never moves
+//! backwards is `ops/sync_state.rs`.
 
 use std::time::Duration;
 
@@ -7,7 +9,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::codec::{from_ms, ms, opt_from_ms};
 use super::{SqliteBackend, SqliteTx};
-use crate::backend::{SyncStateReads, SyncStateTx, SyncStateWritesPhase2};
+use crate::backend::{SyncStateReads, SyncStateTx};
 use crate::error::{Result, StoreError};
 use crate::types::{NodeInfo, SourceState};
 
@@ -58,56 +60,49 @@ impl SyncStateReads for SqliteBackend {
     }
 }
 
-impl SyncStateWritesPhase2 for SqliteBackend {
-    async fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        let name = name.to_owned();
-        self.write_op(move |ctx| {
-            let at: i64 = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO watermarks (name, at) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET at = MAX(at, excluded.at) RETURNING at",
-                )?
-                .query_row(params![name, ms(to)], |r| r.get(0))?;
-            Ok(from_ms(at))
-        })
-        .await
+impl SyncStateTx for SqliteTx {
+    async fn stored_watermark(&mut self, name: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT at FROM watermarks WHERE name = ?1")?
+            .query_row([name], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(from_ms))
     }
 
-    async fn set_source_state(&self, state: &SourceState) -> Result<()> {
-        let s = state.clone();
-        self.write_op(move |ctx| {
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO source_state (id, paused, reason, since) VALUES (1, ?1, ?2, ?3)
-                     ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,
-                        since = excluded.since",
-                )?
-                .execute(params![s.paused, s.reason, s.since.map(ms)])?;
-            Ok(())
-        })
-        .await
+    async fn put_watermark(&mut self, name: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO watermarks (name, at) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+            )?
+            .execute(params![name, ms(at)])?;
+        Ok(())
     }
 
-    async fn heartbeat(&self, node: &NodeInfo) -> Result<()> {
-        let n = node.clone();
+    async fn put_source_state(&mut self, s: &SourceState) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO source_state (id, paused, reason, since) VALUES (1, ?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,
+                    since = excluded.since",
+            )?
+            .execute(params![s.paused, s.reason, s.since.map(ms)])?;
+        Ok(())
+    }
+
+    async fn put_node(&mut self, n: &NodeInfo) -> Result<()> {
         // None when all is well, so a healthy node's row stays as small as before.
         let restarts = (!n.task_restarts.is_empty())
             .then(|| serde_json::to_string(&n.task_restarts))
             .transpose()
             .map_err(|e| StoreError::Invalid(format!("task restarts: {e}")))?;
-        self.write_op(move |ctx| {
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO nodes (id, role, last_seen, task_restarts) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (id) DO UPDATE SET role = excluded.role, last_seen = excluded.last_seen,
-                        task_restarts = excluded.task_restarts",
-                )?
-                .execute(params![n.id, n.role, ms(n.last_seen), restarts])?;
-            Ok(())
-        })
-        .await
+        self.conn
+            .prepare_cached(
+                "INSERT INTO nodes (id, role, last_seen, task_restarts) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET role = excluded.role, last_seen = excluded.last_seen,
+                    task_restarts = excluded.task_restarts",
+            )?
+            .execute(params![n.id, n.role, ms(n.last_seen), restarts])?;
+        Ok(())
     }
 }
-
-impl SyncStateTx for SqliteTx {}

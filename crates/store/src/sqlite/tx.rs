@@ -8,8 +8,6 @@
 //! `block_on` on the writer thread, as a plain function call (the unit test
 //! below checks it on the refresh commit, the hottest op).
 
-use std::future::Future;
-
 use super::SqliteTx;
 use crate::backend::WriteOp;
 use crate::error::Result;
@@ -23,24 +21,17 @@ pub(crate) fn run_op<O: WriteOp>(op: &mut O, tx: &mut SqliteTx) -> Result<O::Out
     futures::executor::block_on(std::pin::pin!(op.run(tx)))
 }
 
-/// Runs an op of `ops/` from a whole operation of this backend not ported
-/// to `ops/` yet (seam: phase 2), on the same transaction: the op's future
-/// completes at its first poll (see the module doc).
-pub(crate) fn run_now<F: Future>(op: F) -> F::Output {
-    futures::executor::block_on(op)
-}
-
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll};
     use amsync_core::diff::FetchedMember;
     use amsync_core::member::MemberDetails;
     use amsync_core::safety::Thresholds;
     use amsync_core::{MemberKey, PayloadFormat, RawPayload, Trigger};
     use chrono::Utc;
     use rusqlite::Connection;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll};
 
     use super::super::SqliteTx;
     use crate::backend::WriteOp;

@@ -6,19 +6,18 @@ use std::collections::BTreeMap;
 
 use amsync_core::access::ContentId;
 use amsync_core::community::{Community, Membership};
-use amsync_core::member::{check_len, MemberDetails, MAX_SHORT_TEXT};
+use amsync_core::member::MemberDetails;
 use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{CommunityKey, GroupKey, MemberKey};
 use chrono::{DateTime, Utc};
 
 use super::codec::{self, get, ts};
 use super::communities::included_communities;
-use super::groups::resolve_groups;
 use super::members::{load_ams_groups, load_local_groups};
-use super::{PgBackend, PgOp, PgTx};
+use super::{PgBackend, PgTx};
 use crate::access_api::{AccessConfig, AccessFacts, ContentItem, EventLimit};
-use crate::backend::{AccessReads, AccessTx, AccessWritesPhase2};
-use crate::error::{Result, StoreError};
+use crate::backend::{AccessReads, AccessTx};
+use crate::error::Result;
 
 pub(crate) async fn access_version(tx: &mut PgTx) -> Result<i64> {
     let row = tx.query_opt("SELECT value FROM counters WHERE name = 'access'", &[]).await?;
@@ -158,54 +157,36 @@ impl AccessReads for PgBackend {
     }
 }
 
-// seam: phase 2 — writing a content item.
-struct PutContent {
-    id: String,
-    name: Option<String>,
-    groups: Vec<GroupKey>,
-    at: DateTime<Utc>,
-}
+impl AccessTx for PgTx {
+    async fn bump_access_version(&mut self) -> Result<()> {
+        self.exec("UPDATE counters SET value = value + 1 WHERE name = 'access'", &[]).await?;
+        Ok(())
+    }
 
-impl PgOp for PutContent {
-    type Output = (ContentItem, bool);
+    async fn content_item_now(&mut self, id: &ContentId) -> Result<Option<ContentItem>> {
+        content_item(self, id.as_str()).await
+    }
 
-    async fn run(&mut self, tx: &mut PgTx) -> Result<(ContentItem, bool)> {
-        let id = self.id.as_str();
-        if let Some(n) = &self.name {
-            check_len(Some(n), MAX_SHORT_TEXT).map_err(|m| StoreError::Invalid(format!("name: {m}")))?;
-        }
-        let groups = resolve_groups(tx, &self.groups).await?;
-        let existed = tx.query_opt("SELECT 1 FROM content_items WHERE id = $1", &[&id]).await?.is_some();
-        tx.exec(
+    async fn put_content_row(&mut self, id: &ContentId, name: Option<&str>, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
             "INSERT INTO content_items (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-            &[&id, &self.name, &ts(self.at)],
+            &[&id.as_str(), &name, &ts(at)],
         )
         .await?;
-        tx.exec("DELETE FROM content_groups WHERE content_id = $1", &[&id]).await?;
+        Ok(())
+    }
+
+    async fn replace_content_groups(&mut self, id: &ContentId, groups: &[GroupKey]) -> Result<()> {
+        let id = id.as_str();
+        self.exec("DELETE FROM content_groups WHERE content_id = $1", &[&id]).await?;
         for (i, g) in groups.iter().enumerate() {
-            tx.exec(
+            self.exec(
                 "INSERT INTO content_groups (content_id, group_folded, group_key, position) VALUES ($1, $2, $3, $4)",
                 &[&id, &g.folded(), &g.as_str(), &(i as i32)],
             )
             .await?;
         }
-        tx.bump_access_version().await?;
-        let item =
-            content_item(tx, id).await?.ok_or_else(|| StoreError::Database("the content item vanished".into()))?;
-        Ok((item, !existed))
-    }
-}
-
-impl AccessWritesPhase2 for PgBackend {
-    async fn put_content_item(
-        &self,
-        id: &ContentId,
-        name: Option<&str>,
-        groups: &[GroupKey],
-        at: DateTime<Utc>,
-    ) -> Result<(ContentItem, bool)> {
-        self.run(PutContent { id: id.as_str().to_owned(), name: name.map(str::to_owned), groups: groups.to_vec(), at })
-            .await
+        Ok(())
     }
 }

@@ -1,26 +1,31 @@
-//! The safety nets' reads and whole operations on PostgreSQL: approvals
-//! and held changes (`held.rs`), an admin's disable (`admin_status.rs`).
+//! The safety nets' reads on PostgreSQL (approvals, the scan a rule
+//! change's dry run counts, samples), each in one snapshot (`held.rs`,
+//! `admin_status.rs`).
 
-use amsync_core::rules::RuleSet;
-use amsync_core::safety::Thresholds;
+use std::collections::HashSet;
+
+use amsync_core::community::Membership;
+use amsync_core::diff::MembershipId;
 use amsync_core::MemberKey;
-use chrono::{DateTime, Utc};
 
-use super::admin_status::{sample_active_members, AdminSetStatus};
-use super::held::{self, Decide, HoldRuleChange};
+use super::admin_status::sample_active_members;
+use super::held;
 use super::PgBackend;
-use crate::backend::{HeldReads, SafetyReads, SafetyWritesPhase2};
+use crate::backend::{HeldReads, SafetyReads};
 use crate::error::Result;
 use crate::safety_api::*;
-use crate::types::ReapplySummary;
 
 impl SafetyReads for PgBackend {
-    // seam: phase 2 — the wanted-set rule of the dry run moves to core.
-    async fn dry_run_rules(&self, rules: &RuleSet) -> Result<ReapplySummary> {
+    async fn fold_membership_sets<A, F>(&self, init: A, mut visit: F) -> Result<A>
+    where
+        A: Send + 'static,
+        F: FnMut(&mut A, &str, &[Membership], &HashSet<MembershipId>) + Send + 'static,
+    {
         let mut tx = self.snapshot().await?;
-        let v = held::dry_run_rules(&mut tx, rules).await?;
+        let mut acc = init;
+        held::scan_membership_sets(&mut tx, |key, all, kept| visit(&mut acc, key, all, kept)).await?;
         tx.commit().await?;
-        Ok(v)
+        Ok(acc)
     }
 
     async fn sample_active_members(&self, n: usize, seed: u64) -> Result<Vec<MemberKey>> {
@@ -54,45 +59,5 @@ impl HeldReads for PgBackend {
         let mut tx = self.autocommit().await?;
         let row = tx.query_one("SELECT COUNT(*) FROM approvals WHERE status = 'pending'", &[]).await?;
         Ok(super::codec::count(super::codec::get(&row, 0)?))
-    }
-}
-
-impl SafetyWritesPhase2 for PgBackend {
-    // seam: phase 2
-    async fn decide_approval(
-        &self,
-        id: ApprovalId,
-        decision: ApprovalDecision,
-        actor: &str,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> Result<DecisionReport> {
-        self.run(Decide { id, decision, actor: actor.to_owned(), at, limits }).await
-    }
-
-    // seam: phase 2
-    async fn hold_rule_change_if_over(
-        &self,
-        rules: &RuleSet,
-        dry_run: &ReapplySummary,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> Result<Option<Approval>> {
-        let op = HoldRuleChange { limits, rules: rules.clone(), dry_run: *dry_run, at };
-        match self.run(op).await? {
-            Some(id) => self.get_approval(id).await,
-            None => Ok(None),
-        }
-    }
-
-    // seam: phase 2
-    async fn admin_set_status(
-        &self,
-        key: &MemberKey,
-        disable: bool,
-        at: DateTime<Utc>,
-        limits: Thresholds,
-    ) -> Result<AdminStatusChange> {
-        self.run(AdminSetStatus { limits, key: key.as_str().to_owned(), disable, at }).await
     }
 }

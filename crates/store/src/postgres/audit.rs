@@ -1,9 +1,10 @@
-//! The audit log in PostgreSQL: an append is one statement.
+//! The audit log in PostgreSQL: its append (`AuditTx`) and listing
+//! (`AuditReads`), as `sqlite/audit.rs`.
 
 use super::codec::{get, ts};
-use super::PgBackend;
+use super::{PgBackend, PgTx};
 use crate::audit::{AuditEntry, AuditFilter, NewAuditEntry};
-use crate::backend::{AuditReads, AuditWritesPhase2};
+use crate::backend::{AuditReads, AuditTx};
 use crate::error::Result;
 
 /// Most entries one listing returns (as SQLite's).
@@ -38,10 +39,9 @@ impl AuditReads for PgBackend {
     }
 }
 
-impl AuditWritesPhase2 for PgBackend {
-    async fn record_audit(&self, e: &NewAuditEntry) -> Result<i64> {
-        let mut tx = self.autocommit().await?;
-        let row = tx
+impl AuditTx for PgTx {
+    async fn insert_audit(&mut self, e: &NewAuditEntry) -> Result<i64> {
+        let row = self
             .query_one(
                 "INSERT INTO audit_log (at, actor, action, target, detail, status, request_id)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",

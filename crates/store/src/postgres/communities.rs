@@ -7,16 +7,15 @@ use std::collections::HashMap;
 use amsync_core::community::Community;
 use amsync_core::rules::RuleSet;
 use amsync_core::{CommunityKey, GroupKey};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use tokio_postgres::Row;
 
-use super::codec::{self, count, get};
-use super::groups::resolve_groups;
+use super::codec::{self, count, get, ts};
 use super::settings::read_rules;
-use super::{PgBackend, PgOp, PgTx};
+use super::{PgBackend, PgTx};
 use crate::access_api::CommunitySummary;
-use crate::backend::{AccessTx, CommunityReads, CommunityWritesPhase2};
-use crate::error::{Result, StoreError};
+use crate::backend::{CommunityReads, CommunityTx};
+use crate::error::Result;
 
 const COLUMNS: &str = "key, name, type, group_type, group_subtype";
 
@@ -96,38 +95,59 @@ impl CommunityReads for PgBackend {
     }
 }
 
-// seam: phase 2 — replacing a community's grants.
-struct SetGrants {
-    community: String,
-    groups: Vec<GroupKey>,
-}
-
-impl PgOp for SetGrants {
-    type Output = Vec<GroupKey>;
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<Vec<GroupKey>> {
-        let community = self.community.as_str();
-        let rules = read_rules(tx).await?;
-        if included_community(tx, &rules, community).await?.is_none() {
-            return Err(StoreError::NotFound(format!("community {community}")));
+/// SQLite's writer remembers the communities it wrote; here another node
+/// may write one between two of our transactions, so it is looked up
+/// first, in the transaction, and written only when new or changed. The
+/// look-up is a plain read: an `ON CONFLICT DO UPDATE … WHERE` that ends up
+/// writing nothing still locks the row, and every commit naming a popular
+/// community would then wait for the one before it.
+impl CommunityTx for PgTx {
+    async fn upsert_community(&mut self, c: &Community, at: DateTime<Utc>) -> Result<bool> {
+        let stored = self
+            .query_opt(
+                "SELECT name, type, group_type, group_subtype FROM communities WHERE key = $1",
+                &[&c.key.as_str()],
+            )
+            .await?;
+        if let Some(r) = &stored {
+            let same = get::<Option<String>>(r, 0)? == c.name
+                && get::<Option<String>>(r, 1)? == c.community_type
+                && get::<Option<String>>(r, 2)? == c.group_type
+                && get::<Option<String>>(r, 3)? == c.group_subtype;
+            if same {
+                return Ok(false);
+            }
         }
-        let groups = resolve_groups(tx, &self.groups).await?;
-        tx.exec("DELETE FROM community_grants WHERE community_key = $1", &[&community]).await?;
+        let written = self
+            .exec(
+                "INSERT INTO communities AS c (key, name, type, group_type, group_subtype, first_seen, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)
+                 ON CONFLICT (key) DO UPDATE SET name = excluded.name, type = excluded.type,
+                    group_type = excluded.group_type, group_subtype = excluded.group_subtype,
+                    updated_at = excluded.updated_at
+                 WHERE c.name IS DISTINCT FROM excluded.name OR c.type IS DISTINCT FROM excluded.type
+                    OR c.group_type IS DISTINCT FROM excluded.group_type
+                    OR c.group_subtype IS DISTINCT FROM excluded.group_subtype",
+                &[&c.key.as_str(), &c.name, &c.community_type, &c.group_type, &c.group_subtype, &ts(at)],
+            )
+            .await?;
+        Ok(written > 0)
+    }
+
+    async fn stored_community(&mut self, key: &str) -> Result<Option<Community>> {
+        let row = self.query_opt(&format!("SELECT {COLUMNS} FROM communities WHERE key = $1"), &[&key]).await?;
+        row.as_ref().map(community).transpose()
+    }
+
+    async fn replace_community_grants(&mut self, community: &str, groups: &[GroupKey]) -> Result<()> {
+        self.exec("DELETE FROM community_grants WHERE community_key = $1", &[&community]).await?;
         for (i, g) in groups.iter().enumerate() {
-            tx.exec(
+            self.exec(
                 "INSERT INTO community_grants (community_key, group_folded, group_key, position) VALUES ($1, $2, $3, $4)",
                 &[&community, &g.folded(), &g.as_str(), &(i as i32)],
             )
             .await?;
         }
-        tx.bump_access_version().await?;
-        tracing::info!(community, groups = groups.len(), "community grants replaced");
-        Ok(groups)
-    }
-}
-
-impl CommunityWritesPhase2 for PgBackend {
-    async fn set_community_grants(&self, key: &CommunityKey, groups: &[GroupKey]) -> Result<Vec<GroupKey>> {
-        self.run(SetGrants { community: key.as_str().to_owned(), groups: groups.to_vec() }).await
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! Events in PostgreSQL: upserted by content hash (an unchanged event
-//! writes nothing), listed by overlap with a time range; as SQLite's, the
+//! Events in PostgreSQL: stored with their content hash (`ops/events.rs`
+//! skips an unchanged event), listed by overlap with a time range; as SQLite's, the
 //! RFC 3339 text with its offset is kept and millisecond columns serve the
 //! range query.
 
@@ -8,10 +8,10 @@ use amsync_core::{Event, EventKey};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 
 use super::codec::{self, get, ts};
-use super::{PgBackend, PgOp, PgTx};
-use crate::backend::{AccessTx, EventReads, EventWritesPhase2};
+use super::{PgBackend, PgTx};
+use crate::backend::{EventReads, EventTx};
 use crate::error::{Result, StoreError};
-use crate::types::{StoredEvent, UpsertCounts};
+use crate::types::StoredEvent;
 
 fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
@@ -20,65 +20,6 @@ fn rfc3339(t: &DateTime<FixedOffset>) -> String {
 fn parse_time(what: &str, s: &str) -> Result<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s)
         .map_err(|_| StoreError::Database(format!("stored event {what} {s:?} is not RFC 3339")))
-}
-
-// seam: phase 2 — the events' upsert.
-struct UpsertEvents {
-    events: Vec<Event>,
-    at: DateTime<Utc>,
-}
-
-impl PgOp for UpsertEvents {
-    type Output = UpsertCounts;
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<UpsertCounts> {
-        let mut counts = UpsertCounts::default();
-        for e in &self.events {
-            let hash = ContentHash::of(e).to_bytes();
-            let stored = tx.query_opt("SELECT hash FROM events WHERE key = $1", &[&e.key.as_str()]).await?;
-            match &stored {
-                Some(r) if get::<Vec<u8>>(r, 0)?.as_slice() == hash.as_slice() => {
-                    counts.unchanged += 1;
-                    continue;
-                }
-                Some(_) => counts.updated += 1,
-                None => counts.created += 1,
-            }
-            let community = e.community_key.as_ref().map(|k| k.as_str());
-            tx.exec(
-                "INSERT INTO events (key, hash, starts_ms, ends_ms, starts_at, ends_at, status, title, timezone,
-                    location, url, community_key, updated_at, description)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                 ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, starts_ms = excluded.starts_ms,
-                    ends_ms = excluded.ends_ms, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-                    status = excluded.status, title = excluded.title, timezone = excluded.timezone,
-                    location = excluded.location, url = excluded.url, community_key = excluded.community_key,
-                    updated_at = excluded.updated_at, description = excluded.description",
-                &[
-                    &e.key.as_str(),
-                    &&hash[..],
-                    &e.starts_at.timestamp_millis(),
-                    &e.ends_at.timestamp_millis(),
-                    &rfc3339(&e.starts_at),
-                    &rfc3339(&e.ends_at),
-                    &e.status.as_str(),
-                    &e.title,
-                    &e.timezone,
-                    &e.location,
-                    &e.url,
-                    &community,
-                    &ts(self.at),
-                    &e.description,
-                ],
-            )
-            .await?;
-        }
-        if counts.created + counts.updated > 0 {
-            // Decisions on events read their community and status.
-            tx.bump_access_version().await?;
-        }
-        Ok(counts)
-    }
 }
 
 impl EventReads for PgBackend {
@@ -115,8 +56,42 @@ impl EventReads for PgBackend {
     }
 }
 
-impl EventWritesPhase2 for PgBackend {
-    async fn upsert_events(&self, events: &[Event], at: DateTime<Utc>) -> Result<UpsertCounts> {
-        self.run(UpsertEvents { events: events.to_vec(), at }).await
+impl EventTx for PgTx {
+    async fn event_hash(&mut self, key: &EventKey) -> Result<Option<ContentHash>> {
+        let row = self.query_opt("SELECT hash FROM events WHERE key = $1", &[&key.as_str()]).await?;
+        // A hash that is not 16 bytes matches nothing: the event is rewritten.
+        row.map(|r| Ok(ContentHash::from_bytes(&get::<Vec<u8>>(&r, 0)?).unwrap_or_default())).transpose()
+    }
+
+    async fn put_event(&mut self, e: &Event, hash: ContentHash, at: DateTime<Utc>) -> Result<()> {
+        let community = e.community_key.as_ref().map(|k| k.as_str());
+        self.exec(
+            "INSERT INTO events (key, hash, starts_ms, ends_ms, starts_at, ends_at, status, title, timezone,
+                location, url, community_key, updated_at, description)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, starts_ms = excluded.starts_ms,
+                ends_ms = excluded.ends_ms, starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+                status = excluded.status, title = excluded.title, timezone = excluded.timezone,
+                location = excluded.location, url = excluded.url, community_key = excluded.community_key,
+                updated_at = excluded.updated_at, description = excluded.description",
+            &[
+                &e.key.as_str(),
+                &&hash.to_bytes()[..],
+                &e.starts_at.timestamp_millis(),
+                &e.ends_at.timestamp_millis(),
+                &rfc3339(&e.starts_at),
+                &rfc3339(&e.ends_at),
+                &e.status.as_str(),
+                &e.title,
+                &e.timezone,
+                &e.location,
+                &e.url,
+                &community,
+                &ts(at),
+                &e.description,
+            ],
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -1,42 +1,47 @@
-//! Held changes after the commit path held them, in PostgreSQL (as
-//! `sqlite/held.rs`): an admin's decision (applying re-validates each
-//! change against the member first), reading approvals, and rule changes
-//! (the dry run and the hold).
-//!
-//! seam: phase 2 — deciding an approval and holding a rule change move to
-//! `ops/held.rs` with their SQLite twins; this file then drops to the
-//! statements they need.
+//! Approvals and held changes in PostgreSQL beyond the commit path's
+//! (`safety.rs`), as `sqlite/held.rs`: what deciding an approval and
+//! holding a rule change write (the decisions are `ops/held.rs`), reading
+//! approvals, and the scan a rule change's dry run counts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use amsync_core::community::Membership;
-use amsync_core::diff::{plan_gone, replan};
-use amsync_core::member::AmsStatus;
-use amsync_core::record::{DisabledReason, MemberStatus};
+use amsync_core::diff::MembershipId;
 use amsync_core::rules::RuleSet;
-use amsync_core::safety::{Thresholds, Verdict};
-use amsync_core::Trigger;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio_postgres::Row;
 
 use super::codec::{self, count, from_json, get, to_json, ts};
-use super::members::load_record;
 use super::safety::hold_kind;
-use super::settings::{put_setting, read_rules};
-use super::tx::RULES_SETTING;
-use super::{PgOp, PgTx};
-use crate::backend::{AccessTx, ChangeOrigin, LedgerKind, MemberTx};
+use super::PgTx;
+use crate::backend::{ApprovalState, PendingHeld};
 use crate::error::{Result, StoreError};
-use crate::ops::refresh::record_change;
-use crate::ops::safety::{ledger_add, usage};
 use crate::safety_api::*;
 use crate::types::ReapplySummary;
 
-fn hold_status(v: &str) -> Result<HoldStatus> {
+pub(crate) fn hold_status(v: &str) -> Result<HoldStatus> {
     HoldStatus::parse(v).ok_or_else(|| StoreError::Database(format!("stored hold status {v:?} is not known")))
 }
 
-async fn close_approval(
+/// An approval's kind, status, and (for a rule change) its rules and the
+/// rules they replace, as stored.
+pub(crate) async fn approval_state(tx: &mut PgTx, id: i64) -> Result<Option<ApprovalState>> {
+    let row = tx
+        .query_opt("SELECT kind, status, rules::text, rules_before::text FROM approvals WHERE id = $1", &[&id])
+        .await?;
+    let rules = |t: Option<String>| t.map(|t| from_json::<RuleSet>("held rules", &t)).transpose();
+    row.map(|r| {
+        Ok(ApprovalState {
+            kind: hold_kind(&get::<String>(&r, 0)?)?,
+            status: hold_status(&get::<String>(&r, 1)?)?,
+            rules: rules(get(&r, 2)?)?,
+            rules_before: rules(get(&r, 3)?)?,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn close_approval(
     tx: &mut PgTx,
     id: i64,
     status: HoldStatus,
@@ -53,243 +58,101 @@ async fn close_approval(
     Ok(())
 }
 
-/// See [`crate::SafetyStore::decide_approval`].
-pub(crate) struct Decide {
-    pub id: i64,
-    pub decision: ApprovalDecision,
-    pub actor: String,
-    pub at: DateTime<Utc>,
-    pub limits: Thresholds,
+/// The pending held changes of an approval, in id order.
+pub(crate) async fn pending_held_changes(tx: &mut PgTx, id: i64) -> Result<Vec<PendingHeld>> {
+    let rows = tx
+        .query(
+            "SELECT id, member_key, signal::text FROM held_changes
+             WHERE approval_id = $1 AND status = 'pending' ORDER BY id",
+            &[&id],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingHeld {
+                id: get(r, 0)?,
+                key: get(r, 1)?,
+                signal: from_json("held change", &get::<String>(r, 2)?)?,
+            })
+        })
+        .collect()
 }
 
-impl PgOp for Decide {
-    type Output = DecisionReport;
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<DecisionReport> {
-        let (id, decision, actor, at) = (self.id, self.decision, self.actor.as_str(), self.at);
-        let row = tx
-            .query_opt("SELECT kind, status, rules::text, rules_before::text FROM approvals WHERE id = $1", &[&id])
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("approval {id}")))?;
-        let (kind, status) = (hold_kind(&get::<String>(&row, 0)?)?, hold_status(&get::<String>(&row, 1)?)?);
-        let (rules, before): (Option<String>, Option<String>) = (get(&row, 2)?, get(&row, 3)?);
-        if status != HoldStatus::Pending {
-            return Err(StoreError::Conflict(format!("approval {id} is {} already", status.as_str())));
-        }
-        let mut report =
-            DecisionReport { id, status: HoldStatus::Pending, applied: 0, rejected: 0, dropped: 0, rules: None };
-        if kind == HoldKind::RuleChange {
-            return decide_rule_change(tx, id, decision, actor, at, rules, before, report).await;
-        }
-        let items = tx
-            .query(
-                "SELECT id, member_key, signal::text FROM held_changes
-                 WHERE approval_id = $1 AND status = 'pending' ORDER BY id",
-                &[&id],
-            )
-            .await?;
-        for r in &items {
-            let (item, key): (i64, String) = (get(r, 0)?, get(r, 1)?);
-            let signal: HoldSignal = from_json("held change", &get::<String>(r, 2)?)?;
-            let outcome = match decision {
-                ApprovalDecision::Reject => Ok(HoldStatus::Rejected),
-                ApprovalDecision::Apply => release(tx, &self.limits, &key, &signal, at).await?,
-            };
-            let (status, note) = match outcome {
-                Ok(s) => (s, None),
-                Err(why) => (HoldStatus::Dropped, Some(why)),
-            };
-            match status {
-                HoldStatus::Applied => report.applied += 1,
-                HoldStatus::Rejected => report.rejected += 1,
-                _ => report.dropped += 1,
-            }
-            tx.exec(
-                "UPDATE held_changes SET status = $2, decided_at = $3, note = $4 WHERE id = $1",
-                &[&item, &status.as_str(), &ts(at), &note],
-            )
-            .await?;
-        }
-        report.status = match decision {
-            ApprovalDecision::Apply => HoldStatus::Applied,
-            ApprovalDecision::Reject => HoldStatus::Rejected,
-        };
-        close_approval(tx, id, report.status, actor, None, at).await?;
-        tracing::info!(
-            approval = id,
-            actor,
-            status = report.status.as_str(),
-            applied = report.applied,
-            rejected = report.rejected,
-            dropped = report.dropped,
-            "approval decided"
-        );
-        Ok(report)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn decide_rule_change(
+pub(crate) async fn set_held_change_status(
     tx: &mut PgTx,
     id: i64,
-    decision: ApprovalDecision,
-    actor: &str,
+    status: HoldStatus,
+    note: Option<&str>,
     at: DateTime<Utc>,
-    rules: Option<String>,
-    before: Option<String>,
-    mut report: DecisionReport,
-) -> Result<DecisionReport> {
-    if decision == ApprovalDecision::Reject {
-        report.status = HoldStatus::Rejected;
-        report.rejected = 1;
-        close_approval(tx, id, report.status, actor, None, at).await?;
-        return Ok(report);
-    }
-    let rules: RuleSet = from_json("held rules", rules.as_deref().unwrap_or("{}"))?;
-    let before: RuleSet = from_json("held rules", before.as_deref().unwrap_or("{}"))?;
-    if read_rules(tx).await? != before {
-        report.status = HoldStatus::Dropped;
-        report.dropped = 1;
-        let note = "the community rules changed since this change was held; nothing was applied (PUT the rules again)";
-        close_approval(tx, id, report.status, actor, Some(note), at).await?;
-        return Ok(report);
-    }
-    put_setting(tx, RULES_SETTING, &to_json(&rules), at).await?;
-    tx.bump_access_version().await?;
-    report.status = HoldStatus::Applied;
-    report.applied = 1;
-    report.rules = Some(rules);
-    close_approval(tx, id, report.status, actor, None, at).await?;
-    Ok(report)
+) -> Result<()> {
+    tx.exec(
+        "UPDATE held_changes SET status = $2, decided_at = $3, note = $4 WHERE id = $1",
+        &[&id, &status.as_str(), &ts(at), &note],
+    )
+    .await?;
+    Ok(())
 }
 
-/// Applies one held change if its member is still where the hold left it;
-/// otherwise says why not.
-async fn release(
+/// Members one page of [`scan_membership_sets`] reads.
+const SCAN_PAGE: i64 = 1000;
+
+/// Every member with its stored AMS list and the ids of its kept
+/// memberships, in key order (see
+/// [`crate::backend::SafetyReads::fold_membership_sets`]): a page of
+/// members at a time with the kept memberships of that page's keys, so
+/// memory stays bounded; `tx` is one snapshot, so the pages agree.
+pub(crate) async fn scan_membership_sets<F>(tx: &mut PgTx, mut visit: F) -> Result<()>
+where
+    F: FnMut(&str, &[Membership], &HashSet<MembershipId>),
+{
+    let mut after = String::new();
+    loop {
+        let members = tx
+            .query(
+                "SELECT key, ams_memberships::text FROM members WHERE key > $1 ORDER BY key LIMIT $2",
+                &[&after, &SCAN_PAGE],
+            )
+            .await?;
+        let Some(last) = members.last() else { return Ok(()) };
+        let last: String = get(last, 0)?;
+        let mut kept: HashMap<String, HashSet<MembershipId>> = HashMap::new();
+        for r in &tx
+            .query(
+                "SELECT member_key, community_key, begin FROM memberships WHERE member_key > $1 AND member_key <= $2",
+                &[&after, &last],
+            )
+            .await?
+        {
+            kept.entry(get(r, 0)?).or_default().insert((get(r, 1)?, get::<NaiveDate>(r, 2)?));
+        }
+        let none = HashSet::new();
+        for r in &members {
+            let key: String = get(r, 0)?;
+            let all: Vec<Membership> = from_json("AMS memberships", &get::<String>(r, 1)?)?;
+            visit(&key, &all, kept.get(&key).unwrap_or(&none));
+        }
+        after = last;
+    }
+}
+
+/// A pending approval of a rule change.
+pub(crate) async fn insert_rule_change_approval(
     tx: &mut PgTx,
-    limits: &Thresholds,
-    key: &str,
-    signal: &HoldSignal,
+    reason: &str,
+    rules: &RuleSet,
+    before: &RuleSet,
+    dry_run: &ReapplySummary,
     at: DateTime<Utc>,
-) -> Result<std::result::Result<HoldStatus, String>> {
-    let Some(old) = load_record(tx, key).await?.map(|l| l.record) else {
-        return Ok(Err("the member is no longer stored".into()));
-    };
-    let plan = match signal {
-        HoldSignal::Gone { merged_into, .. } => {
-            if !old.is_active() {
-                return Ok(Err("the member is disabled already".into()));
-            }
-            match plan_gone(Some(&old), merged_into.clone()) {
-                Some(p) => p,
-                None => return Ok(Err("the member is no longer stored".into())),
-            }
-        }
-        HoldSignal::AmsStatus => {
-            if !old.is_active() {
-                return Ok(Err("the member is disabled already".into()));
-            }
-            if old.details.status != AmsStatus::Disabled {
-                return Ok(Err("the AMS no longer says the member is disabled".into()));
-            }
-            let mut new = old.clone();
-            new.status = MemberStatus::Disabled;
-            new.disabled_reason = Some(DisabledReason::AmsStatus);
-            replan(Some(&old), new, Vec::new())
-        }
-        HoldSignal::Removed { memberships } => {
-            let held: HashSet<_> = memberships.iter().map(|m| (m.community.key.to_string(), m.begin)).collect();
-            let id = |m: &Membership| (m.community.key.to_string(), m.begin);
-            // The stored AMS list kept them while held; the answer it came
-            // from did not list them. Whatever happens, they leave it.
-            let row = tx.query_one("SELECT ams_memberships::text FROM members WHERE key = $1", &[&key]).await?;
-            let mut all: Vec<Membership> = from_json("AMS memberships", &get::<String>(&row, 0)?)?;
-            all.retain(|m| !held.contains(&id(m)));
-            tx.exec(
-                "UPDATE members SET ams_memberships = $2::text::jsonb, updated_at = $3 WHERE key = $1",
-                &[&key, &to_json(&all), &ts(at)],
-            )
-            .await?;
-            let mut new = old.clone();
-            new.memberships.retain(|m| !held.contains(&id(m)));
-            if new.memberships.len() == old.memberships.len() {
-                return Ok(Err("the member no longer has those memberships".into()));
-            }
-            let removed = (old.memberships.len() - new.memberships.len()) as u64;
-            tx.replace_memberships(key, &new.memberships, true).await?;
-            // Approved: recorded, not counted against the limits.
-            ledger_add(tx, LedgerKind::MembershipRemoval, ChangeOrigin::Admin, Some(key), removed, at, limits).await?;
-            let plan = replan(Some(&old), new, Vec::new());
-            record_change(tx, key, Trigger::Admin, None, at, &plan).await?;
-            return Ok(Ok(HoldStatus::Applied));
-        }
-    };
-    tx.update_member_state(&plan.new, at).await?;
-    record_change(tx, key, Trigger::Admin, None, at, &plan).await?;
-    ledger_add(tx, LedgerKind::Disable, ChangeOrigin::Admin, Some(key), 1, at, limits).await?;
-    Ok(Ok(HoldStatus::Applied))
-}
-
-/// What re-applying `rules` would change (members with their stored AMS
-/// lists against the kept memberships), read in one snapshot.
-pub(crate) async fn dry_run_rules(tx: &mut PgTx, rules: &RuleSet) -> Result<ReapplySummary> {
-    let kept_rows =
-        tx.query("SELECT member_key, community_key, begin FROM memberships ORDER BY member_key", &[]).await?;
-    let mut kept_by_member: std::collections::HashMap<String, HashSet<(String, NaiveDate)>> =
-        std::collections::HashMap::new();
-    for r in &kept_rows {
-        kept_by_member.entry(get(r, 0)?).or_default().insert((get(r, 1)?, get(r, 2)?));
-    }
-    let mut sum = ReapplySummary::default();
-    let empty = HashSet::new();
-    for r in &tx.query("SELECT key, ams_memberships::text FROM members ORDER BY key", &[]).await? {
-        let key: String = get(r, 0)?;
-        sum.members += 1;
-        let all: Vec<Membership> = from_json("AMS memberships", &get::<String>(r, 1)?)?;
-        let wanted: HashSet<(String, NaiveDate)> = all
-            .iter()
-            .filter(|m| rules.includes(&m.community))
-            .map(|m| (m.community.key.to_string(), m.begin))
-            .collect();
-        let kept = kept_by_member.get(&key).unwrap_or(&empty);
-        if &wanted != kept {
-            sum.changed += 1;
-            sum.memberships_added += wanted.difference(kept).count() as u64;
-            sum.memberships_removed += kept.difference(&wanted).count() as u64;
-        }
-    }
-    Ok(sum)
-}
-
-/// See [`crate::SafetyStore::hold_rule_change_if_over`].
-pub(crate) struct HoldRuleChange {
-    pub limits: Thresholds,
-    pub rules: RuleSet,
-    pub dry_run: ReapplySummary,
-    pub at: DateTime<Utc>,
-}
-
-impl PgOp for HoldRuleChange {
-    type Output = Option<i64>;
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<Option<i64>> {
-        let u = usage(tx, &self.limits, self.at, false, true).await?;
-        let Verdict::Hold(reason) = self.limits.check_removals(&u, self.dry_run.memberships_removed) else {
-            return Ok(None);
-        };
-        let before = read_rules(tx).await?;
-        let row = tx
-            .query_one(
-                "INSERT INTO approvals (kind, status, reason, trigger, created_at, updated_at, rules, rules_before, summary)
-                 VALUES ('rule_change', 'pending', $1, 'admin', $2, $2, $3::text::jsonb, $4::text::jsonb, $5::text::jsonb)
-                 RETURNING id",
-                &[&reason, &ts(self.at), &to_json(&self.rules), &to_json(&before), &to_json(&self.dry_run)],
-            )
-            .await?;
-        let id: i64 = get(&row, 0)?;
-        tracing::warn!(approval = id, reason, "community rule change held for approval");
-        Ok(Some(id))
-    }
+) -> Result<i64> {
+    let row = tx
+        .query_one(
+            "INSERT INTO approvals (kind, status, reason, trigger, created_at, updated_at, rules, rules_before, summary)
+             VALUES ('rule_change', 'pending', $1, 'admin', $2, $2, $3::text::jsonb, $4::text::jsonb, $5::text::jsonb)
+             RETURNING id",
+            &[&reason, &ts(at), &to_json(rules), &to_json(before), &to_json(dry_run)],
+        )
+        .await?;
+    get(&row, 0)
 }
 
 const APPROVAL_COLUMNS: &str = "id, kind, status, reason, run_id, trigger, created_at, decided_at, decided_by, note,

@@ -1,18 +1,20 @@
 //! Owned runs in PostgreSQL: the listing's lease, its checkpoint and the
-//! adoption of a run whose owner died (see [`crate::listing_api`]). Every
-//! write is conditional on the owner, as on SQLite; an adoption is one
-//! compare-and-set `UPDATE`, so of several nodes exactly one wins.
+//! adoption of a run whose owner died (see [`crate::listing_api`]): single
+//! operations (`ListingTx`) and reads, as `sqlite/listing.rs`; the
+//! decisions are `ops/listing.rs`. Every write is conditional on the owner;
+//! a take-over is one compare-and-set `UPDATE`, so of several nodes
+//! exactly one wins.
 
 use amsync_core::{MemberKey, Trigger};
 use chrono::{DateTime, Utc};
 
 use super::codec::{self, from_json, get, opt_ts, to_json, ts};
-use super::runs::{add_counts, get_run};
-use super::{PgBackend, PgOp, PgTx};
-use crate::backend::{ListingReads, ListingWritesPhase2};
+use super::runs::get_run;
+use super::{PgBackend, PgTx};
+use crate::backend::{ListingHold, ListingReads, ListingTx};
 use crate::error::Result;
 use crate::listing_api::{ListingCheckpoint, OrphanedRun, RunLease};
-use crate::types::{RunCounts, RunId};
+use crate::types::RunId;
 
 /// Whether owner `$2` holds the listing of run `$1`.
 const HELD: &str = "id = $1 AND owner IS NOT DISTINCT FROM $2 AND outcome = 'running' AND NOT listing_done";
@@ -52,42 +54,16 @@ impl ListingReads for PgBackend {
     }
 }
 
-// seam: phase 2 — a checkpoint and its counts, conditional on the owner.
-struct SaveCheckpoint {
-    id: RunId,
-    owner: String,
-    checkpoint: String,
-    counts: RunCounts,
-}
-
-impl PgOp for SaveCheckpoint {
-    type Output = bool;
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<bool> {
-        let n = tx
-            .exec(
-                &format!("UPDATE runs SET checkpoint = $3::text::jsonb WHERE {HELD}"),
-                &[&self.id, &self.owner, &self.checkpoint],
-            )
-            .await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        add_counts(tx, self.id, &self.counts).await
-    }
-}
-
-impl ListingWritesPhase2 for PgBackend {
-    async fn start_owned_run(
-        &self,
+impl ListingTx for PgTx {
+    async fn insert_owned_run(
+        &mut self,
         kind: Trigger,
         at: DateTime<Utc>,
         watermark_before: Option<DateTime<Utc>>,
-        params: serde_json::Value,
+        params: &serde_json::Value,
         lease: &RunLease,
     ) -> Result<RunId> {
-        let mut tx = self.autocommit().await?;
-        let row = tx
+        let row = self
             .query_one(
                 "INSERT INTO runs (kind, started_at, outcome, watermark_before, params, owner, lease_until)
                  VALUES ($1, $2, 'running', $3, $4::text::jsonb, $5, $6) RETURNING id",
@@ -95,7 +71,7 @@ impl ListingWritesPhase2 for PgBackend {
                     &kind.as_str(),
                     &ts(at),
                     &opt_ts(watermark_before),
-                    &to_json(&params),
+                    &to_json(params),
                     &lease.owner,
                     &ts(lease.until),
                 ],
@@ -104,60 +80,60 @@ impl ListingWritesPhase2 for PgBackend {
         get(&row, 0)
     }
 
-    async fn renew_run_lease(&self, id: RunId, lease: &RunLease) -> Result<bool> {
+    async fn listing_hold(&mut self, id: RunId) -> Result<Option<ListingHold>> {
+        let row = self
+            .query_opt(
+                "SELECT outcome = 'running' AND NOT listing_done, owner, lease_until FROM runs WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+        row.map(|r| Ok(ListingHold { listing_open: get(&r, 0)?, owner: get(&r, 1)?, lease_until: get(&r, 2)? }))
+            .transpose()
+    }
+
+    async fn extend_lease(&mut self, id: RunId, lease: &RunLease) -> Result<bool> {
         let n = self
-            .autocommit()
-            .await?
             .exec(&format!("UPDATE runs SET lease_until = $3 WHERE {HELD}"), &[&id, &lease.owner, &ts(lease.until)])
             .await?;
         Ok(n == 1)
     }
 
-    async fn save_listing_checkpoint(
-        &self,
-        id: RunId,
-        owner: &str,
-        checkpoint: &ListingCheckpoint,
-        counts: &RunCounts,
-    ) -> Result<bool> {
-        self.run(SaveCheckpoint {
-            id,
-            owner: owner.to_owned(),
-            checkpoint: to_json(checkpoint),
-            counts: counts.clone(),
-        })
-        .await
-    }
-
-    async fn adopt_run(
-        &self,
-        id: RunId,
-        from_owner: Option<&str>,
-        lease: &RunLease,
-        now: DateTime<Utc>,
-        note: &str,
-    ) -> Result<bool> {
+    async fn put_checkpoint(&mut self, id: RunId, owner: &str, checkpoint: &ListingCheckpoint) -> Result<bool> {
         let n = self
-            .autocommit()
-            .await?
             .exec(
-                &format!(
-                    "UPDATE runs SET owner = $3, lease_until = $4, resumed_at = $5, resumes = resumes + 1,
-                        resume_note = $6
-                     WHERE {HELD} AND lease_until < $5"
-                ),
-                &[&id, &from_owner, &lease.owner, &ts(lease.until), &ts(now), &note],
+                &format!("UPDATE runs SET checkpoint = $3::text::jsonb WHERE {HELD}"),
+                &[&id, &owner, &to_json(checkpoint)],
             )
             .await?;
         Ok(n == 1)
     }
 
-    async fn note_resumed_run(&self, id: RunId, owner: &str, note: &str) -> Result<bool> {
+    async fn take_over_listing(
+        &mut self,
+        id: RunId,
+        from_owner: Option<&str>,
+        seen_until: Option<DateTime<Utc>>,
+        lease: &RunLease,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool> {
+        // A compare-and-set on the lease the adopter saw: of several nodes
+        // adopting at once exactly one wins.
         let n = self
-            .autocommit()
-            .await?
-            .exec(&format!("UPDATE runs SET resume_note = $3 WHERE {HELD}"), &[&id, &owner, &note])
+            .exec(
+                &format!(
+                    "UPDATE runs SET owner = $3, lease_until = $4, resumed_at = $5, resumes = resumes + 1,
+                        resume_note = $6
+                     WHERE {HELD} AND lease_until IS NOT DISTINCT FROM $7"
+                ),
+                &[&id, &from_owner, &lease.owner, &ts(lease.until), &ts(at), &note, &opt_ts(seen_until)],
+            )
             .await?;
+        Ok(n == 1)
+    }
+
+    async fn put_resume_note(&mut self, id: RunId, owner: &str, note: &str) -> Result<bool> {
+        let n = self.exec(&format!("UPDATE runs SET resume_note = $3 WHERE {HELD}"), &[&id, &owner, &note]).await?;
         Ok(n == 1)
     }
 }

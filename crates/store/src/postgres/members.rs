@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use amsync_core::community::Membership;
-use amsync_core::diff::{ChangeKind, FieldChange};
+use amsync_core::diff::{ChangeKind, FieldChange, MembershipId};
 use amsync_core::member::{Address, MemberDetails};
 use amsync_core::record::{DisabledReason, MemberRecord};
 use amsync_core::{Failure, GroupKey, MemberKey, RawPayload, SecurityGroupRef, Trigger};
@@ -358,6 +358,44 @@ impl MemberTx for PgTx {
             &[&key, &to_json(failure), &ts(at)],
         )
         .await?;
+        Ok(())
+    }
+
+    async fn stored_ams_memberships(&mut self, key: &str) -> Result<Vec<Membership>> {
+        let row = self
+            .query_opt("SELECT ams_memberships::text FROM members WHERE key = $1", &[&key])
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("member {key}")))?;
+        from_json("AMS memberships", &get::<String>(&row, 0)?)
+    }
+
+    async fn set_ams_memberships(&mut self, key: &str, list: &[Membership], at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE members SET ams_memberships = $2::text::jsonb, updated_at = $3 WHERE key = $1",
+            &[&key, &to_json(list), &ts(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn ams_memberships_after(&mut self, after: &str, limit: usize) -> Result<Vec<(MemberKey, Vec<Membership>)>> {
+        let rows = self
+            .query(
+                "SELECT key, ams_memberships::text FROM members WHERE key > $1 ORDER BY key LIMIT $2",
+                &[&after, &(limit as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((codec::key("member", get(r, 0)?)?, from_json("AMS memberships", &get::<String>(r, 1)?)?)))
+            .collect()
+    }
+
+    async fn kept_membership_ids(&mut self, key: &str) -> Result<HashSet<MembershipId>> {
+        load_membership_ids(self, key).await
+    }
+
+    async fn touch_member(&mut self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        self.exec("UPDATE members SET updated_at = $2 WHERE key = $1", &[&key, &ts(at)]).await?;
         Ok(())
     }
 }

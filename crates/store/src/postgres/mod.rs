@@ -54,8 +54,6 @@ mod listing;
 mod members;
 pub mod migrate;
 mod queue;
-mod reapply;
-mod refresh;
 mod retention;
 mod runs;
 mod safety;
@@ -95,28 +93,6 @@ fn backoff(attempt: u32) -> Duration {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos(),
     ) % (base + 1);
     Duration::from_millis(base / 2 + jitter)
-}
-
-/// A write over [`PgTx`] that [`PgBackend::run`] runs atomically, as
-/// [`WriteOp`] (deterministic in the state it starts from: it may run
-/// again). The ops of `ops/` are run through it; so are the whole
-/// operations not ported to `ops/` yet (seam: phase 2), each a struct in
-/// the file of its aspect.
-pub(crate) trait PgOp: Send {
-    type Output: Send;
-
-    fn run(&mut self, tx: &mut PgTx) -> impl std::future::Future<Output = Result<Self::Output>> + Send;
-}
-
-/// An op of `ops/` as a [`PgOp`].
-struct Ops<O>(O);
-
-impl<O: WriteOp> PgOp for Ops<O> {
-    type Output = O::Output;
-
-    fn run(&mut self, tx: &mut PgTx) -> impl std::future::Future<Output = Result<O::Output>> + Send {
-        self.0.run(tx)
-    }
 }
 
 impl Backend for PgBackend {
@@ -243,13 +219,7 @@ impl PgBackend {
     /// Runs `op` in one serializable transaction; runs it again from the
     /// start after a serialization failure or a deadlock, up to
     /// [`WRITE_ATTEMPTS`] times in all, with a short growing pause.
-    pub async fn write<O: WriteOp>(&self, op: O) -> Result<O::Output> {
-        self.run(Ops(op)).await
-    }
-
-    /// Runs a whole operation still written in this backend (seam: phase
-    /// 2) as [`PgBackend::write`] runs an op of `ops/`.
-    pub(crate) async fn run<O: PgOp>(&self, mut op: O) -> Result<O::Output> {
+    pub async fn write<O: WriteOp>(&self, mut op: O) -> Result<O::Output> {
         let mut attempt = 1;
         loop {
             let mut tx = PgTx::begin(self.client().await?).await?;

@@ -12,15 +12,16 @@
 use std::time::Duration;
 
 use amsync_core::safety::{active_at_window_start, memberships_at_window_start};
+use amsync_core::rules::RuleSet;
 use amsync_core::Trigger;
 use chrono::{DateTime, Utc};
 
 use super::codec::{count, from_json, get, to_json, ts};
-use super::PgTx;
-use crate::backend::{ChangeOrigin, HeldTx, LedgerKind, LedgerSums, OpenHold, SafetyTx};
+use super::{held, PgTx};
+use crate::backend::{ApprovalState, ChangeOrigin, HeldTx, LedgerKind, LedgerSums, OpenHold, PendingHeld, SafetyTx};
 use crate::error::{Result, StoreError};
 use crate::safety_api::*;
-use crate::types::RunId;
+use crate::types::{ReapplySummary, RunId};
 
 fn window(window: Duration) -> chrono::Duration {
     chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX)
@@ -190,5 +191,45 @@ impl HeldTx for PgTx {
         )
         .await?;
         Ok(())
+    }
+
+    async fn approval_state(&mut self, id: ApprovalId) -> Result<Option<ApprovalState>> {
+        held::approval_state(self, id).await
+    }
+
+    async fn pending_held_changes(&mut self, id: ApprovalId) -> Result<Vec<PendingHeld>> {
+        held::pending_held_changes(self, id).await
+    }
+
+    async fn set_held_change_status(
+        &mut self,
+        id: i64,
+        status: HoldStatus,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        held::set_held_change_status(self, id, status, note, at).await
+    }
+
+    async fn close_approval(
+        &mut self,
+        id: ApprovalId,
+        status: HoldStatus,
+        actor: &str,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        held::close_approval(self, id, status, actor, note, at).await
+    }
+
+    async fn insert_rule_change_approval(
+        &mut self,
+        reason: &str,
+        rules: &RuleSet,
+        rules_before: &RuleSet,
+        summary: &ReapplySummary,
+        at: DateTime<Utc>,
+    ) -> Result<ApprovalId> {
+        held::insert_rule_change_approval(self, reason, rules, rules_before, summary, at).await
     }
 }

@@ -1,7 +1,10 @@
 //! Settings the config file seeds once (community rules, IsMember
 //! designations) and the API changes afterwards, and the security groups,
-//! in PostgreSQL. Each write bumps the access version in its transaction;
-//! there is no cache to drop (`tx.rs` reads the settings per transaction).
+//! in PostgreSQL: single operations (`SettingsTx`) and reads, as
+//! `sqlite/settings.rs`; seeding and changing the rules are
+//! `ops/settings.rs`. What a refresh plans with is read once per
+//! transaction (`tx.rs`); a write here drops it for the rest of the
+//! transaction.
 
 use amsync_core::rules::RuleSet;
 use amsync_core::GroupKey;
@@ -9,9 +12,9 @@ use chrono::{DateTime, Utc};
 
 use super::codec::{self, get, to_json, ts};
 use super::tx::RULES_SETTING;
-use super::{PgBackend, PgOp, PgTx};
+use super::{PgBackend, PgTx};
 use crate::api::GroupInfo;
-use crate::backend::{AccessTx, SettingsReads, SettingsWritesPhase2};
+use crate::backend::{PlanInputs, SettingsReads, SettingsTx};
 use crate::error::Result;
 use crate::json::from_json;
 
@@ -87,50 +90,34 @@ impl SettingsReads for PgBackend {
     }
 }
 
-// seam: phase 2 — seeding the settings.
-struct Seed {
-    rules: String,
-    is_member: Vec<GroupKey>,
-}
-
-impl PgOp for Seed {
-    type Output = bool;
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<bool> {
-        if tx.query_opt("SELECT 1 FROM settings WHERE name = $1", &[&SEEDED_SETTING]).await?.is_some() {
-            return Ok(false);
-        }
-        let now = Utc::now();
-        put_setting(tx, RULES_SETTING, &self.rules, now).await?;
-        designate(tx, &self.is_member).await?;
-        put_setting(tx, SEEDED_SETTING, "true", now).await?;
-        tx.bump_access_version().await?;
-        tracing::info!("seeded settings from the configuration file");
-        Ok(true)
-    }
-}
-
-// seam: phase 2 — replacing the community rules.
-struct SetRules {
-    rules: String,
-}
-
-impl PgOp for SetRules {
-    type Output = ();
-
-    async fn run(&mut self, tx: &mut PgTx) -> Result<()> {
-        put_setting(tx, RULES_SETTING, &self.rules, Utc::now()).await?;
-        // The rules decide which communities decisions know.
-        tx.bump_access_version().await
-    }
-}
-
-impl SettingsWritesPhase2 for PgBackend {
-    async fn seed_settings(&self, rules: &RuleSet, is_member: &[GroupKey]) -> Result<bool> {
-        self.run(Seed { rules: to_json(rules), is_member: is_member.to_vec() }).await
+impl SettingsTx for PgTx {
+    async fn plan_inputs(&mut self) -> Result<PlanInputs<'_>> {
+        let loaded = self.plan_cache().await?;
+        Ok(PlanInputs { rules: &loaded.rules, local_groups_folded: &loaded.local_folded })
     }
 
-    async fn set_community_rules(&self, rules: &RuleSet) -> Result<()> {
-        self.run(SetRules { rules: to_json(rules) }).await
+    async fn stored_community_rules(&mut self) -> Result<RuleSet> {
+        read_rules(self).await
+    }
+
+    async fn put_community_rules(&mut self, rules: &RuleSet, at: DateTime<Utc>) -> Result<()> {
+        put_setting(self, RULES_SETTING, &to_json(rules), at).await?;
+        // A refresh later in this transaction plans with the new rules.
+        self.plan = None;
+        Ok(())
+    }
+
+    async fn settings_seeded(&mut self) -> Result<bool> {
+        Ok(self.query_opt("SELECT 1 FROM settings WHERE name = $1", &[&SEEDED_SETTING]).await?.is_some())
+    }
+
+    async fn mark_settings_seeded(&mut self, at: DateTime<Utc>) -> Result<()> {
+        put_setting(self, SEEDED_SETTING, "true", at).await
+    }
+
+    async fn add_is_member_designations(&mut self, keys: &[GroupKey]) -> Result<()> {
+        designate(self, keys).await?;
+        self.plan = None;
+        Ok(())
     }
 }

@@ -1,14 +1,15 @@
 //! Watermarks, the source's paused state and node heartbeats in
-//! PostgreSQL. Each write is one statement, atomic by itself, so it runs
-//! outside an op's transaction (nothing to run again).
+//! PostgreSQL: single operations (`SyncStateTx`) and reads, as
+//! `sqlite/sync_state.rs`; that a watermark never moves backwards is
+//! `ops/sync_state.rs`.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::codec::{get, opt_ts, ts};
-use super::PgBackend;
-use crate::backend::{SyncStateReads, SyncStateWritesPhase2};
+use super::{PgBackend, PgTx};
+use crate::backend::{SyncStateReads, SyncStateTx};
 use crate::error::{Result, StoreError};
 use crate::types::{NodeInfo, SourceState};
 
@@ -52,22 +53,23 @@ impl SyncStateReads for PgBackend {
     }
 }
 
-impl SyncStateWritesPhase2 for PgBackend {
-    async fn advance_watermark(&self, name: &str, to: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        let mut tx = self.autocommit().await?;
-        let row = tx
-            .query_one(
-                "INSERT INTO watermarks AS w (name, at) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET at = GREATEST(w.at, excluded.at) RETURNING at",
-                &[&name, &ts(to)],
-            )
-            .await?;
-        get(&row, 0)
+impl SyncStateTx for PgTx {
+    async fn stored_watermark(&mut self, name: &str) -> Result<Option<DateTime<Utc>>> {
+        let row = self.query_opt("SELECT at FROM watermarks WHERE name = $1", &[&name]).await?;
+        row.map(|r| get(&r, 0)).transpose()
     }
 
-    async fn set_source_state(&self, s: &SourceState) -> Result<()> {
-        let mut tx = self.autocommit().await?;
-        tx.exec(
+    async fn put_watermark(&mut self, name: &str, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO watermarks (name, at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+            &[&name, &ts(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn put_source_state(&mut self, s: &SourceState) -> Result<()> {
+        self.exec(
             "INSERT INTO source_state (id, paused, reason, since) VALUES (1, $1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,
                 since = excluded.since",
@@ -77,14 +79,13 @@ impl SyncStateWritesPhase2 for PgBackend {
         Ok(())
     }
 
-    async fn heartbeat(&self, n: &NodeInfo) -> Result<()> {
+    async fn put_node(&mut self, n: &NodeInfo) -> Result<()> {
         // None when all is well, so a healthy node's row stays small.
         let restarts = (!n.task_restarts.is_empty())
             .then(|| serde_json::to_string(&n.task_restarts))
             .transpose()
             .map_err(|e| StoreError::Invalid(format!("task restarts: {e}")))?;
-        let mut tx = self.autocommit().await?;
-        tx.exec(
+        self.exec(
             "INSERT INTO nodes (id, role, last_seen, task_restarts) VALUES ($1, $2, $3, $4::text::jsonb)
              ON CONFLICT (id) DO UPDATE SET role = excluded.role, last_seen = excluded.last_seen,
                 task_restarts = excluded.task_restarts",

@@ -49,6 +49,7 @@ mod events;
 mod export;
 mod feed;
 mod groups;
+mod handle;
 mod held;
 mod listing;
 mod members;
@@ -68,6 +69,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+pub use handle::PgDatabase;
 pub use migrate::SchemaStatus;
 pub(crate) use tx::PgTx;
 
@@ -133,6 +135,8 @@ impl PgOptions {
 /// over a [`PgTx`] in its own serializable transaction.
 pub struct PgBackend {
     pool: Pool,
+    /// The URL as configured (with its password: a backup connects again).
+    url: String,
     name: String,
 }
 
@@ -176,7 +180,8 @@ impl PgBackend {
     /// Connects, checks the schema (applying pending migrations when
     /// `auto_migrate`), and returns the backend.
     pub async fn open(opts: PgOptions) -> Result<PgBackend> {
-        let backend = PgBackend { pool: pool(&opts.url, opts.max_connections)?, name: redacted(&opts.url) };
+        let backend =
+            PgBackend { pool: pool(&opts.url, opts.max_connections)?, url: opts.url.clone(), name: redacted(&opts.url) };
         let mut client = backend.client().await?;
         let status = migrate::status(&**client).await?;
         if status.is_newer_than_known() {
@@ -195,6 +200,11 @@ impl PgBackend {
     /// The database as messages name it (the URL without its password).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The URL as configured, password included (never for messages).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The schema status of the open database.

@@ -17,7 +17,7 @@ use tokio_postgres::NoTls;
 
 use crate::harness::{Backend, TestDb};
 
-const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+pub const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 
 fn unreachable(e: impl std::fmt::Display) -> ! {
     panic!(
@@ -100,19 +100,37 @@ impl Drop for PgBackend {
         if let Some(s) = self.store.take() {
             s.backend().close();
         }
-        let name = self.name.clone();
-        // Dropped inside the test's runtime: a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-            rt.block_on(async move {
-                if let Ok((client, conn)) = tokio_postgres::connect(&format!("{SERVER}/postgres"), NoTls).await {
-                    tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                }
-            });
-        })
-        .join();
+        drop_databases(&[self.name.clone()]);
     }
+}
+
+/// Runs `sql` on the server's `postgres` database, on a thread with its own
+/// runtime (callable from inside a test's runtime, and from `drop`).
+fn on_server(sql: Vec<String>) -> Result<(), String> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        rt.block_on(async move {
+            let (client, conn) =
+                tokio_postgres::connect(&format!("{SERVER}/postgres"), NoTls).await.map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            for s in sql {
+                client.batch_execute(&s).await.map_err(|e| format!("{s}: {e}"))?;
+            }
+            Ok(())
+        })
+    })
+    .join()
+    .expect("the server thread")
+}
+
+/// Drops these databases if they exist (best effort: a test ending).
+pub fn drop_databases(names: &[String]) {
+    let _ = on_server(names.iter().map(|n| format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)")).collect());
+}
+
+/// Creates an empty database.
+pub fn create_database(name: &str) {
+    on_server(vec![format!("CREATE DATABASE {name}")]).unwrap_or_else(|e| unreachable(e));
 }
 
 /// A fresh PostgreSQL store in a database of its own.

@@ -1,21 +1,22 @@
 //! The PostgreSQL backend of the store's seam (see [`crate::backend`]):
 //! for deployments of several nodes sharing one database.
 //!
-//! **State (issue 14, part 2 item 1, under way).** [`PgBackend`] implements
-//! the whole [`crate::backend::Backend`]: [`PgTx`] every `…Tx` trait (so
-//! every op of `ops/` runs on it), the reads, and the whole operations not
-//! ported to `ops/` yet, each a [`PgOp`] in the file of its aspect named as
-//! in `sqlite/` (`seam: phase 2`): when a port moves one to `ops/`, its
-//! statements here become `PgTx` methods the same way. [`PgStore`] passes
-//! the store conformance suite but for its 100,000-key enqueue (one round
-//! trip per key until the enqueue is a bulk operation). Missing before
-//! `database(url)` accepts `postgres://`: the store handle (status,
-//! migrate, backup, readiness, close by URL) and TLS; until then it refuses.
+//! **State (issue 14, part 2 item 1).** [`PgBackend`] implements the whole
+//! [`crate::backend::Backend`]: [`PgTx`] every `…Tx` trait (so every op of
+//! `ops/` runs on it; nothing here decides what an op decides, which
+//! `seam_tests` checks), and every read, each in the file of its aspect
+//! named as in `sqlite/`. [`PgStore`] passes the store conformance suite
+//! but for its 100,000-key enqueue (one round trip per key until the
+//! enqueue is a bulk operation), and [`PgDatabase`] the store handle's
+//! (`handle.rs`: status, migrate, backup by `pg_dump`, open, close).
+//! `database(url)` opens `postgres://`; the node still refuses it at start
+//! (the CLI) until it runs end to end on it (the queue across nodes, one
+//! scheduler, TLS to the server: issue 14, part 2).
 //!
 //! **Architecture:**
 //! - a pool of connections (deadpool-postgres; tokio-postgres is the
 //!   driver, picked by measurement: ARCHITECTURE.md, store);
-//! - [`PgBackend::write`] runs an op in one `SERIALIZABLE` transaction on
+//! - [`PgBackend::write`] runs an op of `ops/` in one `SERIALIZABLE` transaction on
 //!   one pooled connection. Many writers commit at once (no single writer
 //!   as in SQLite), so each op's reads and writes must be serializable for
 //!   the ops' decisions (the fence check, the thresholds' sums, one

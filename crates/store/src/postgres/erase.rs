@@ -120,8 +120,7 @@ impl EraseTx for PgTx {
     }
 
     async fn delete_held_changes(&mut self, key: &str) -> Result<Vec<ApprovalId>> {
-        let rows =
-            self.query("DELETE FROM held_changes WHERE member_key = $1 RETURNING approval_id", &[&key]).await?;
+        let rows = self.query("DELETE FROM held_changes WHERE member_key = $1 RETURNING approval_id", &[&key]).await?;
         rows.iter().map(|r| get(r, 0)).collect()
     }
 

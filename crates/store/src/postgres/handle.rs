@@ -47,9 +47,9 @@ impl PgDatabase {
     /// From `postgres://user[:password]@host[:port]/database`; a URL the
     /// driver cannot read is refused naming it (without its password).
     pub fn from_url(url: &str) -> Result<PgDatabase> {
-        let config = url
-            .parse()
-            .map_err(|e| StoreError::Invalid(format!("database.url is not a PostgreSQL URL ({}): {e}", redacted(url))))?;
+        let config = url.parse().map_err(|e| {
+            StoreError::Invalid(format!("database.url is not a PostgreSQL URL ({}): {e}", redacted(url)))
+        })?;
         Ok(PgDatabase { url: url.to_owned(), config })
     }
 

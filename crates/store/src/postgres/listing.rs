@@ -67,14 +67,7 @@ impl ListingTx for PgTx {
             .query_one(
                 "INSERT INTO runs (kind, started_at, outcome, watermark_before, params, owner, lease_until)
                  VALUES ($1, $2, 'running', $3, $4::text::jsonb, $5, $6) RETURNING id",
-                &[
-                    &kind.as_str(),
-                    &ts(at),
-                    &opt_ts(watermark_before),
-                    &to_json(params),
-                    &lease.owner,
-                    &ts(lease.until),
-                ],
+                &[&kind.as_str(), &ts(at), &opt_ts(watermark_before), &to_json(params), &lease.owner, &ts(lease.until)],
             )
             .await?;
         get(&row, 0)

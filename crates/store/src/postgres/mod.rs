@@ -181,8 +181,11 @@ impl PgBackend {
     /// Connects, checks the schema (applying pending migrations when
     /// `auto_migrate`), and returns the backend.
     pub async fn open(opts: PgOptions) -> Result<PgBackend> {
-        let backend =
-            PgBackend { pool: pool(&opts.url, opts.max_connections)?, url: opts.url.clone(), name: redacted(&opts.url) };
+        let backend = PgBackend {
+            pool: pool(&opts.url, opts.max_connections)?,
+            url: opts.url.clone(),
+            name: redacted(&opts.url),
+        };
         let mut client = backend.client().await?;
         let status = migrate::status(&**client).await?;
         if status.is_newer_than_known() {

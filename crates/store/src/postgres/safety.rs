@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use amsync_core::safety::{active_at_window_start, memberships_at_window_start};
 use amsync_core::rules::RuleSet;
+use amsync_core::safety::{active_at_window_start, memberships_at_window_start};
 use amsync_core::Trigger;
 use chrono::{DateTime, Utc};
 

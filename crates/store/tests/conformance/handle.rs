@@ -20,7 +20,10 @@ pub struct HandleDb {
 enum Kind {
     Sqlite,
     /// The server's URL and the names of the databases the test may make.
-    Postgres { server: String, names: Vec<String> },
+    Postgres {
+        server: String,
+        names: Vec<String>,
+    },
 }
 
 pub fn sqlite() -> HandleDb {

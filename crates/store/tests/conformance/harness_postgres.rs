@@ -100,7 +100,7 @@ impl Drop for PgBackend {
         if let Some(s) = self.store.take() {
             s.backend().close();
         }
-        drop_databases(&[self.name.clone()]);
+        drop_databases(std::slice::from_ref(&self.name));
     }
 }
 

@@ -163,7 +163,8 @@ async fn source_kinds_not_available_stop_serve_check_and_refresh_with_exit_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_database_url_stops_every_command_that_opens_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let file = "[database]\nurl = \"postgres://postgres@127.0.0.1:5432/amsync\"\n[ams]\nbase_url = \"http://127.0.0.1:9/\"\n\
+    let file =
+        "[database]\nurl = \"postgres://postgres@127.0.0.1:5432/amsync\"\n[ams]\nbase_url = \"http://127.0.0.1:9/\"\n\
                 [web]\nlisten = \"127.0.0.1:0\"\n";
     std::fs::write(dir.path().join("pg.toml"), file).unwrap();
     let want = "database.url: PostgreSQL is not available in this version; use sqlite://FILE";

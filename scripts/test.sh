@@ -67,6 +67,26 @@ if ! python3 -c "import cryptography" 2>/dev/null; then
   budget 300 python3 -m pip install --quiet -r docs/recipes/requirements.txt
 fi
 
+step "PostgreSQL at 127.0.0.1:5432 (user postgres, trust) for the store's PostgreSQL backend"
+# The store conformance suite runs on PostgreSQL too, a database per test:
+# the machine's server is started if it is stopped, installed if missing
+# (as root on a Debian-like system), and the run fails when it cannot be had.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if ! command -v pg_ctlcluster >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      budget 900 bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null'
+    else
+      echo "PostgreSQL is missing: apt-get install -y postgresql (a server on 127.0.0.1:5432, user postgres, trust)" >&2; exit 1
+    fi
+  fi
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL does not answer on 127.0.0.1:5432" >&2; exit 1; }
+psql -h 127.0.0.1 -U postgres -Atc 'SELECT 1' >/dev/null \
+  || { echo "PostgreSQL at 127.0.0.1:5432 refuses user postgres without a password (the tests need trust on 127.0.0.1)" >&2; exit 1; }
+
 step "build (debug, all targets)"
 budget 900 cargo build --workspace --all-targets --locked
 

@@ -13,14 +13,17 @@
 //!   [`StoreHandle::as_store`]) and what its node does with it besides:
 //!   readiness, an online backup, shutdown.
 //!
-//! [`database`] picks the backend by the URL's scheme: `sqlite://` now; a
-//! PostgreSQL backend implements both traits and adds one arm there.
+//! [`database`] picks the backend by the URL's scheme: `sqlite://` or
+//! `postgres://` (`postgresql://`). The node refuses PostgreSQL at start
+//! until it runs end to end on it (the CLI's `node/store.rs`); the store
+//! handle of PostgreSQL is `postgres/handle.rs`.
 
 use std::any::Any;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Result, StoreError};
+use crate::postgres::PgDatabase;
 use crate::sqlite::SqliteDatabase;
 use crate::Store;
 
@@ -158,13 +161,12 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// The database `url` names, its backend chosen by the scheme. A scheme
-/// this version has no backend for is refused with
-/// [`StoreError::Unavailable`] (PostgreSQL for now); a malformed URL with
+/// The database `url` names, its backend chosen by the scheme; a
+/// malformed URL or an unknown scheme is refused with
 /// [`StoreError::Invalid`].
 pub fn database(url: &str) -> Result<Box<dyn Database>> {
     if is_postgres_url(url) {
-        return Err(StoreError::Unavailable("PostgreSQL is not available in this version; use sqlite://FILE".into()));
+        return Ok(Box::new(PgDatabase::from_url(url)?));
     }
     Ok(Box::new(SqliteDatabase::from_url(url)?))
 }
@@ -174,12 +176,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_scheme_picks_the_backend_and_postgres_is_refused_by_name() {
+    fn the_scheme_picks_the_backend() {
         for url in ["postgres://u@h/db", "postgresql://h/db"] {
-            let err = database(url).unwrap_err();
-            assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
-            assert_eq!(err.to_string(), "PostgreSQL is not available in this version; use sqlite://FILE");
+            assert!(database(url).unwrap().serves_many_nodes(), "{url}");
         }
+        assert!(!database("sqlite://amsync.db").unwrap().serves_many_nodes());
         assert!(matches!(database("mysql://h/db"), Err(StoreError::Invalid(_))));
         assert!(database("sqlite://amsync.db").is_ok());
     }

@@ -11,9 +11,10 @@
 //! [`backend::Backend`]: the multi-step writes are written once in `ops/`
 //! (generic over [`backend::Tx`], the single database operations a backend
 //! implements) with their rules from `amsync_core`; the reads are the
-//! backend's own. One backend per database kind: [`sqlite`] now
-//! ([`sqlite::SqliteStore`] is `Layered<SqliteBackend>`), `postgres` later,
-//! both passing the same conformance suite (`tests/conformance/`). See
+//! backend's own. One backend per database kind: [`sqlite`]
+//! ([`sqlite::SqliteStore`] is `Layered<SqliteBackend>`) and [`postgres`]
+//! ([`postgres::PgStore`], not selectable by `database.url` yet), both
+//! passing the same conformance suite (`tests/conformance/`). See
 //! [`backend`] for the contract and the picture.
 //!
 //! Beyond the capability traits, [`handle`] is what a node does with its
@@ -44,6 +45,7 @@ mod json;
 pub mod layered;
 pub mod listing_api;
 mod ops;
+pub mod postgres;
 pub mod safety_api;
 #[cfg(test)]
 mod seam_tests;

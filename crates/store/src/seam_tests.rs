@@ -1,6 +1,6 @@
 //! Tests that hold the seam's layout true (see `backend/mod.rs`): the ops
-//! know no database, and the SQLite backend decides nothing the ops or
-//! `amsync_core` decide.
+//! know no database, and neither backend (SQLite, PostgreSQL) decides
+//! anything the ops or `amsync_core` decide.
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +57,17 @@ fn the_sqlite_backend_decides_nothing_the_ops_decide() {
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         for call in DECISIONS {
             assert!(!code.contains(call), "sqlite/{name} calls {call}…): a decision belongs in ops/ or amsync_core");
+        }
+    }
+}
+
+#[test]
+fn the_postgres_backend_decides_nothing_the_ops_decide() {
+    for (path, text) in sources("postgres") {
+        let name = file_name(&path);
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for call in DECISIONS {
+            assert!(!code.contains(call), "postgres/{name} calls {call}…): a decision belongs in ops/ or amsync_core");
         }
     }
 }

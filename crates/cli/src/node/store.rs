@@ -10,11 +10,15 @@ use amsync_store::{Database, LocalGroupSeed, OpenOptions, StoreHandle};
 
 use crate::exit::{CliError, CliResult};
 
-/// The database `database.url` names; a kind this version has no backend
-/// for (PostgreSQL) or a malformed URL is refused naming the key (exit 2).
+/// The database `database.url` names; PostgreSQL (whose store exists, but
+/// a node does not run end to end on it yet: issue 14) or a malformed URL
+/// is refused naming the key (exit 2).
 pub fn database(cfg: &Config, env: &dyn Environment) -> CliResult<Box<dyn Database>> {
     use secrecy::ExposeSecret;
     let url = cfg.database_url(env)?;
+    if amsync_store::is_postgres_url(url.expose_secret()) {
+        return Err(CliError::config("database.url: PostgreSQL is not available in this version; use sqlite://FILE"));
+    }
     amsync_store::database(url.expose_secret()).map_err(|e| CliError::config(format!("database.url: {e}")))
 }
 

@@ -149,6 +149,43 @@ async fn source_kinds_not_available_stop_serve_check_and_refresh_with_exit_2() {
     }
 }
 
+/// A `postgres://` `database.url` stops every command that opens the
+/// database, with exit code 2 and the key named: the store has a
+/// PostgreSQL backend, but a node does not run end to end on it yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_url_stops_every_command_that_opens_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        "[database]\nurl = \"postgres://postgres@127.0.0.1:5432/amsync\"\n[ams]\nbase_url = \"http://127.0.0.1:9/\"\n\
+                [web]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(dir.path().join("pg.toml"), file).unwrap();
+    let want = "database.url: PostgreSQL is not available in this version; use sqlite://FILE";
+    for command in ["serve", "worker"] {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amsync"))
+            .args([command, "--config", "pg.toml"])
+            .current_dir(dir.path())
+            .env("AMSYNC_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("amsync runs");
+        let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("{command} started on PostgreSQL instead of refusing it"))
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains(want), "{command}: {stderr}");
+    }
+    for command in ["migrate", "status", "check"] {
+        let out = amsync(&[command, "--config", "pg.toml"], dir.path()).await;
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", text(&out));
+        assert!(text(&out).contains(want), "{command}: {}", text(&out));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_writes_a_config_that_loads() {
     let dir = tempfile::tempdir().unwrap();

@@ -203,10 +203,13 @@ fn locate(test: &str) -> (PathBuf, String) {
         "it" => "crates/cli/tests/it".to_string(),
         krate => format!("crates/{krate}/src"),
     };
-    // An inline `mod tests` is in its parent's file.
+    // A `mod tests` is its own file (`tests.rs`) or inline in its
+    // parent's file.
+    let root = workspace().join(root);
+    let own_file = root.join(parts.join("/"));
     parts.retain(|p| *p != "tests");
-    let base = workspace().join(root).join(parts.join("/"));
-    let file = [base.with_extension("rs"), base.join("mod.rs")]
+    let base = root.join(parts.join("/"));
+    let file = [own_file.with_extension("rs"), base.with_extension("rs"), base.join("mod.rs")]
         .into_iter()
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("{test}: no file {}.rs", base.display()));

@@ -13,9 +13,10 @@ pub trait FeedTx: Send {
     /// Appends an entry. Its sequence number must be greater than every
     /// number a reader can have seen, and sequence order must be commit
     /// order: a reader following `seq > cursor` never skips a commit that
-    /// landed late (SQLite: one writer and `max + 1`; PostgreSQL will need
-    /// a sequence taken at commit under a lock). A backend never deletes
-    /// the newest entry (its number would be handed out again).
+    /// landed late (SQLite: one writer and `max + 1`; PostgreSQL: a
+    /// sequence taken under a transaction-level advisory lock held until
+    /// commit, see `postgres/feed.rs`). A backend never deletes the newest
+    /// entry (on SQLite its number would be handed out again).
     fn append_to_feed(
         &mut self,
         key: &str,

@@ -21,7 +21,7 @@
 //!            │
 //!   Backend::write(op) ── runs op.run(&mut tx) atomically
 //!            │
-//!   sqlite/: SqliteBackend + SqliteTx     (postgres/ later)
+//!   sqlite/: SqliteBackend + SqliteTx     postgres/: PgBackend + PgTx
 //! ```
 //!
 //! **The contract a backend keeps:**

@@ -38,7 +38,7 @@ mod audit;
 mod auth;
 mod cache;
 mod checkpoint;
-mod codec;
+pub(crate) mod codec;
 mod communities;
 mod data_protection;
 mod erase;

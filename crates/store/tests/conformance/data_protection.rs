@@ -331,10 +331,8 @@ fn policy() -> RetentionPolicy {
     }
 }
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
 pub async fn pruning_deletes_history_and_feed_by_age_in_bounded_batches(db: &mut TestDb) {
-    let now_ms = t0().timestamp_millis();
+    let now = db.time(t0());
     // 2,500 history rows and feed entries 40 days old, then 10 fresh ones.
     db.exec(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
@@ -344,8 +342,8 @@ pub async fn pruning_deletes_history_and_feed_by_age_in_bounded_batches(db: &mut
          INSERT INTO change_feed (member_key, kind, at) SELECT 'OLD' || i, 'changed', {old} FROM n;
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
          INSERT INTO member_history (member_key, at, trigger, kind, run_id, fields)
-           SELECT 'NEW' || i, {now_ms}, 'periodic', 'changed', NULL, '[]' FROM n;",
-        old = now_ms - 40 * DAY_MS
+           SELECT 'NEW' || i, {now}, 'periodic', 'changed', NULL, '[]' FROM n;",
+        old = db.time(t0() - chrono::Duration::days(40))
     ))
     .await;
     let report = db.s().prune(&policy(), t0()).await.unwrap();
@@ -371,12 +369,12 @@ pub async fn pruning_keeps_running_runs_and_an_admins_disable(db: &mut TestDb) {
     for k in ["GONE", "ADMIN", "FRESH", "ACTIVE"] {
         s.commit_refresh(commit(member(k), old)).await.unwrap();
     }
-    let long_ago = old.timestamp_millis();
+    let long_ago = db.time(old);
     db.exec(&format!(
         "UPDATE members SET status = 'disabled', disabled_reason = 'ams_not_found', updated_at = {long_ago} WHERE key = 'GONE';
          UPDATE members SET status = 'disabled', disabled_reason = 'admin', updated_at = {long_ago} WHERE key = 'ADMIN';
          UPDATE members SET status = 'disabled', disabled_reason = 'ams_status', updated_at = {} WHERE key = 'FRESH';",
-        t0().timestamp_millis()
+        db.time(t0())
     ))
     .await;
     let report = db.s().prune(&policy(), t0()).await.unwrap();
@@ -405,7 +403,7 @@ pub async fn pruning_removes_ended_sign_ins_after_their_retention(db: &mut TestD
     // A day after they ended, not yet; a day and an hour after, gone. The
     // live session was used recently enough (its idle clock is refreshed).
     let at = t0() + mins(60 + 24 * 60 - 1);
-    db.exec(&format!("UPDATE sessions SET last_seen_at = {} WHERE id_hash = 'live'", at.timestamp_millis())).await;
+    db.exec(&format!("UPDATE sessions SET last_seen_at = {} WHERE id_hash = 'live'", db.time(at))).await;
     let early = db.s().prune(&policy(), at).await.unwrap();
     assert_eq!((early.sessions, early.mobile_tokens, early.used_token_ids), (0, 0, 1), "{early:?}");
     let later = db.s().prune(&policy(), t0() + mins(60 + 24 * 60 + 1)).await.unwrap();
@@ -414,8 +412,8 @@ pub async fn pruning_removes_ended_sign_ins_after_their_retention(db: &mut TestD
 }
 
 pub async fn pruning_removes_decided_approvals_but_keeps_a_standing_rejection(db: &mut TestDb) {
-    let old = t0().timestamp_millis() - 200 * DAY_MS;
-    let recent = t0().timestamp_millis() - DAY_MS;
+    let old = db.time(t0() - chrono::Duration::days(200));
+    let recent = db.time(t0() - chrono::Duration::days(1));
     // 1 applied long ago; 2 rejected long ago, its rejection still standing;
     // 3 rejected long ago, the AMS since answered otherwise (dropped);
     // 4 applied recently; 5 pending, old.
@@ -427,12 +425,12 @@ pub async fn pruning_removes_decided_approvals_but_keeps_a_standing_rejection(db
            (4, 'disable', 'applied', 'r', 'periodic', {recent}, {recent}, {recent}),
            (5, 'disable', 'pending', 'r', 'periodic', {old}, {old}, NULL);
          INSERT INTO held_changes (approval_id, member_key, kind, status, signal, created_at, decided_at) VALUES
-           (1, 'A', 'disable', 'applied', 'not_found', {old}, {old}),
-           (1, 'B', 'disable', 'applied', 'not_found', {old}, {old}),
-           (2, 'C', 'disable', 'rejected', 'not_found', {old}, {old}),
-           (3, 'D', 'disable', 'dropped', 'not_found', {old}, {old}),
-           (4, 'E', 'disable', 'applied', 'not_found', {recent}, {recent}),
-           (5, 'F', 'disable', 'pending', 'not_found', {old}, NULL);"
+           (1, 'A', 'disable', 'applied', '\"not_found\"', {old}, {old}),
+           (1, 'B', 'disable', 'applied', '\"not_found\"', {old}, {old}),
+           (2, 'C', 'disable', 'rejected', '\"not_found\"', {old}, {old}),
+           (3, 'D', 'disable', 'dropped', '\"not_found\"', {old}, {old}),
+           (4, 'E', 'disable', 'applied', '\"not_found\"', {recent}, {recent}),
+           (5, 'F', 'disable', 'pending', '\"not_found\"', {old}, NULL);"
     ))
     .await;
     let report = db.s().prune(&policy(), t0()).await.unwrap();

@@ -2,7 +2,8 @@
 //! (durability), counting rows, the database's change counter, and raw SQL
 //! for setting up states no trait method makes (an admin's disable).
 //!
-//! A PostgreSQL backend implements [`Backend`] and runs the same tests.
+//! Each backend implements [`Backend`] and runs the same tests (PostgreSQL's
+//! is `harness_postgres.rs`).
 
 use std::sync::Arc;
 
@@ -19,6 +20,10 @@ pub trait Backend: Send + Sync {
     async fn exec(&self, sql: &str);
     /// Rows written, inserted or deleted since the store opened.
     async fn total_changes(&self) -> u64;
+    /// `t` as a literal of a time column.
+    fn time(&self, t: chrono::DateTime<chrono::Utc>) -> String;
+    /// A time column as unix milliseconds.
+    fn ms(&self, column: &str) -> String;
 }
 
 /// A store under test and its backend.
@@ -40,6 +45,21 @@ pub const MEMBER_TABLES: [&str; 8] = [
 ];
 
 impl TestDb {
+    pub fn new(store: Arc<dyn Store>, backend: Box<dyn Backend>) -> TestDb {
+        TestDb { store: Some(store), backend }
+    }
+
+    /// `t` as a literal of a time column (SQLite keeps unix milliseconds,
+    /// PostgreSQL timestamptz).
+    pub fn time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        self.backend.time(t)
+    }
+
+    /// A time column as unix milliseconds, for sums and comparisons.
+    pub fn ms(&self, column: &str) -> String {
+        self.backend.ms(column)
+    }
+
     /// The store under test.
     pub fn s(&self) -> &dyn Store {
         self.store.as_deref().expect("the store is open")
@@ -120,6 +140,14 @@ impl Backend for SqliteBackend {
 
     async fn total_changes(&self) -> u64 {
         self.store().write(|c| Ok(c.total_changes())).await.expect("total_changes")
+    }
+
+    fn time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        t.timestamp_millis().to_string()
+    }
+
+    fn ms(&self, column: &str) -> String {
+        column.to_string()
     }
 }
 

@@ -1,7 +1,10 @@
 //! The store conformance suite: every behaviour the store traits promise,
-//! written once against `dyn Store` and run on each backend (SQLite files in
-//! a temporary directory now; PostgreSQL adds one macro invocation with its
-//! own [`harness::Backend`]). One test binary, so it links once.
+//! written once against `dyn Store` and run on each backend: SQLite files in
+//! a temporary directory (`harness.rs`) and PostgreSQL databases on the
+//! machine's server (`harness_postgres.rs`; a test fails, never skips, when
+//! the server cannot be reached). One test binary, so it links once. Raw
+//! SQL that writes or reads a time goes through `TestDb::time` and
+//! `TestDb::ms`, since the backends keep times differently.
 
 mod access;
 mod audit;
@@ -12,6 +15,7 @@ mod feed;
 mod fixtures;
 mod handle;
 mod harness;
+mod harness_postgres;
 mod listing;
 mod members;
 mod queue;
@@ -21,14 +25,36 @@ mod settings;
 mod sqlite;
 mod sqlite_erasure;
 
-/// Runs each listed test against a fresh store of one backend.
+/// Runs each listed test against a fresh store of every backend: SQLite
+/// files in a temporary directory, and PostgreSQL databases on the
+/// machine's server (`harness_postgres.rs`).
 macro_rules! conformance {
-    ($backend:ident => $open:path: $($module:ident::$test:ident),* $(,)?) => {
-        mod $backend {
+    (sqlite only: $($module:ident::$test:ident),* $(,)?) => {
+        mod on_sqlite_only {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    let mut db = $open().await;
+                    let mut db = crate::harness::sqlite().await;
+                    crate::$module::$test(&mut db).await;
+                }
+            )*
+        }
+    };
+    ($($module:ident::$test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let mut db = crate::harness::sqlite().await;
+                    crate::$module::$test(&mut db).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let mut db = crate::harness_postgres::postgres().await;
                     crate::$module::$test(&mut db).await;
                 }
             )*
@@ -36,7 +62,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(on_sqlite => crate::harness::sqlite:
+conformance!(
     queue::one_waiting_entry_per_key,
     queue::running_key_gets_a_new_waiting_entry_but_never_runs_twice,
     queue::merging_raises_priority_moves_due_earlier_and_keeps_attempts,
@@ -51,7 +77,6 @@ conformance!(on_sqlite => crate::harness::sqlite:
     queue::release_gives_the_attempt_back,
     queue::requeue_brings_dead_letters_back,
     queue::listing_pages_by_id_and_filters_by_state,
-    queue::enqueue_takes_a_hundred_thousand_keys_in_one_call,
     queue::a_claim_left_by_a_crashed_worker_comes_back_after_its_lease,
     members::first_load_is_one_created_entry,
     members::an_unchanged_refresh_writes_only_bookkeeping,
@@ -123,3 +148,11 @@ conformance!(on_sqlite => crate::harness::sqlite:
     data_protection::pruning_removes_decided_approvals_but_keeps_a_standing_rejection,
     data_protection::pruning_removes_ended_sign_ins_after_their_retention,
 );
+
+// Not on PostgreSQL yet: `ops/queue.rs` enqueues key by key (a read and a
+// write or two per key), which is one round trip each on PostgreSQL: some
+// 400 keys a second here, so this test would run for minutes. It joins the
+// list above once the enqueue reads and writes a chunk of keys in a few
+// statements (a bulk `QueueTx` operation; issue 14, part 2 item 8 needs it
+// too for a full refresh of 1,000,000 keys).
+conformance!(sqlite only: queue::enqueue_takes_a_hundred_thousand_keys_in_one_call);

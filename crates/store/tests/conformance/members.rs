@@ -63,7 +63,8 @@ pub async fn an_unchanged_refresh_writes_only_bookkeeping(db: &mut TestDb) {
 pub async fn a_changed_field_is_recorded_by_name(db: &mut TestDb) {
     let s = db.s();
     s.commit_refresh(commit(member("A"), t0())).await.unwrap();
-    let payload_times = "SELECT (details_at - communities_at) * 10 + (groups_at - communities_at) FROM member_payloads";
+    let (d, c, g) = (db.ms("details_at"), db.ms("communities_at"), db.ms("groups_at"));
+    let payload_times = &format!("SELECT ({d} - {c}) * 10 + ({g} - {c}) FROM member_payloads");
     assert_eq!(db.scalar(payload_times).await, 0);
     let mut m = member("A");
     m.details.last_name = Some("Byron".into());
@@ -195,7 +196,9 @@ pub async fn rules_apply_on_refresh_and_reapply_without_the_ams(db: &mut TestDb)
     assert_eq!(b.record.memberships.len(), 1);
     assert_eq!(s.ams_memberships(&key("B")).await.unwrap().unwrap().len(), 2, "the full list is kept");
     // …and a re-apply brings the others in line from stored data.
-    let payloads = db.scalar("SELECT SUM(details_at + communities_at + groups_at) FROM member_payloads").await;
+    let (d, c, g) = (db.ms("details_at"), db.ms("communities_at"), db.ms("groups_at"));
+    let payload_times = &format!("SELECT SUM({d} + {c} + {g}) FROM member_payloads");
+    let payloads = db.scalar(payload_times).await;
     let s = db.s();
     let sum = s.reapply_rules(&exclude_committees(), Trigger::Rules, None, t0() + mins(5)).await.unwrap();
     assert_eq!(sum, ReapplySummary { members: 2, changed: 1, memberships_added: 0, memberships_removed: 1 });
@@ -207,7 +210,7 @@ pub async fn rules_apply_on_refresh_and_reapply_without_the_ams(db: &mut TestDb)
     assert_eq!(h[0].fields[0].field, "/memberships/CMT-A/2026-01-01");
     assert_eq!(h[0].fields[0].after, serde_json::Value::Null);
     assert_eq!(s.ams_memberships(&key("A")).await.unwrap().unwrap().len(), 2);
-    assert_eq!(db.scalar("SELECT SUM(details_at + communities_at + groups_at) FROM member_payloads").await, payloads);
+    assert_eq!(db.scalar(payload_times).await, payloads);
     // Nothing left to change; then back to no rules.
     let s = db.s();
     let again = s.reapply_rules(&exclude_committees(), Trigger::Rules, None, t0()).await.unwrap();

@@ -63,7 +63,7 @@ async fn a_refresh_failing_every_attempt_becomes_a_dead_letter() {
     let t = TestEngine::start(members(5), 2).await;
     let (transient, permanent) = ("M000002", "M000004");
     t.ams.fail(MemoryFault::unavailable(Part::Details).for_key(key(transient)));
-    let refused = SourceError::Permanent { part: Part::Details, status: 400, excerpt: None };
+    let refused = SourceError::Permanent { part: Part::Details, status: 400, excerpt: None, detail: None };
     t.ams.fail(MemoryFault { error: refused, ..MemoryFault::unavailable(Part::Details).for_key(key(permanent)) });
     let keys = [key(transient), key(permanent)];
     let run = t.engine.refresh_keys(&keys, Trigger::Manual, serde_json::Value::Null).await.unwrap();

@@ -286,7 +286,10 @@ async fn the_packaged_binary_serves_with_the_packaged_config_and_upgrades_in_pla
     let log = work.path().join("amsync.log");
     let c = cfg.to_str().unwrap();
 
-    // First start: the database is created and migrated in the state directory.
+    // First start over the previous release's database (every migration but
+    // the newest): the packaged service applies the pending migration at
+    // start, then loads the members into it.
+    let previous = previous_release_database(&state.join("amsync.db"));
     let serve = Serve::spawn(packaged_serve(&bin, &cfg, &envs), free_port(), &log).await;
     assert!(socket.next().contains(&"READY=1".to_string()));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -309,7 +312,18 @@ async fn the_packaged_binary_serves_with_the_packaged_config_and_upgrades_in_pla
     serve.signal(libc::SIGTERM);
     assert!(socket.next().contains(&"STOPPING=1".to_string()));
     assert!(serve.exited().await.success(), "a clean exit");
-    assert!(state.join("amsync.db").is_file(), "the database is in the state directory");
+    {
+        let conn = rusqlite::Connection::open(state.join("amsync.db")).unwrap();
+        let (newest, applied): (i64, i64) = conn
+            .query_row("SELECT max(version), count(*) FROM schema_migrations", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let latest = amsync_store::sqlite::migrate::latest_version();
+        assert_eq!(
+            (newest, applied),
+            (latest, latest),
+            "the start applied what the previous release ({previous}) lacked"
+        );
+    }
 
     // docs/upgrading.md with the packaged binary: back up, then a newer
     // amsync's database (a schema from the future) is refused, clearly...
@@ -351,6 +365,37 @@ async fn the_packaged_binary_serves_with_the_packaged_config_and_upgrades_in_pla
     assert_eq!(status["members"], MEMBERS, "{status}");
     serve.signal(libc::SIGTERM);
     assert!(serve.exited().await.success());
+}
+
+/// Makes `path` a database as the previous release left it: every
+/// migration but the newest applied, from the SQL files this source tree
+/// embeds, as that release's `amsync migrate` would have. Returns its
+/// schema version.
+fn previous_release_database(path: &Path) -> i64 {
+    use amsync_store::sqlite::migrate::MIGRATIONS;
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), MIGRATIONS.len(), "one SQL file per migration in {}", dir.display());
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .unwrap();
+    let previous = &MIGRATIONS[..MIGRATIONS.len() - 1];
+    for (migration, file) in previous.iter().zip(&files) {
+        conn.execute_batch(&std::fs::read_to_string(file).unwrap()).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?1, ?2, 0)",
+            rusqlite::params![migration.version, migration.name],
+        )
+        .unwrap();
+    }
+    previous.last().unwrap().version
 }
 
 /// Runs `systemd-analyze ARGS`; its exit code and everything it printed.

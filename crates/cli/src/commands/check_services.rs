@@ -6,10 +6,11 @@
 //!   that the service answers and takes our own credentials; a transport
 //!   error, a refusal of our credentials, a 5xx or a body that does not
 //!   parse fails the probe, and so does a sign-in (a service that accepts
-//!   anything). Nobody is signed in. The HTTP contract answers 401 both for
-//!   a wrong password and (with an API key, which carries no challenge) for
-//!   a wrong key of ours: when the service is the source's own, the
-//!   source's lines show whether the key is taken.
+//!   anything). Nobody is signed in. Over HTTP the contract's 401 means
+//!   "wrong username or password", so a service that also answers 401 to
+//!   a wrong API key or basic password of ours looks healthy here; when
+//!   the service is the source's own, the source's lines show whether the
+//!   key is taken.
 //! - the OpenID Connect provider (`sso.mode = "oidc"`): discovery as
 //!   `amsync serve` does it ([`amsync_sso::OidcRp::discover`]), which reads
 //!   `<issuer>/.well-known/openid-configuration`, refuses a document whose

@@ -119,7 +119,11 @@ async fn a_failing_probe_fails_the_check_naming_it() {
     // A separate credential service that cannot be reached.
     sim.set_faults(Faults::default());
     let closed = crate::child::free_port();
-    write_config(dir.path(), &sim, &format!("[auth]\nkind = \"http-json\"\nbase_url = \"http://127.0.0.1:{closed}/\"\n"));
+    write_config(
+        dir.path(),
+        &sim,
+        &format!("[auth]\nkind = \"http-json\"\nbase_url = \"http://127.0.0.1:{closed}/\"\n"),
+    );
     let (code, output) = check(dir.path()).await;
     assert_eq!(code, Some(1), "{output}");
     assert!(line(&output, "AuthenticateCredentials").starts_with("FAIL"), "{output}");

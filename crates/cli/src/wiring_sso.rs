@@ -78,29 +78,43 @@ pub async fn sign_on(
         (SsoMode::SessionVariable, SsoResolve::WebService) => Some(TokenResolver::WebService),
         _ => None,
     };
-    let oidc = match (&cfg.sso.mode, &cfg.sso.oidc) {
-        (SsoMode::Oidc, Some(o)) => {
-            // Read at each code exchange, so a SIGHUP reload takes effect.
-            let client_secret = match o.client_secret() {
-                Some(source) => Some(secrets.cell(source, env, None)?),
-                None => None,
-            };
-            let oidc = OidcSettings {
-                issuer: o.issuer.clone(),
-                client_id: o.client_id.clone(),
-                client_secret,
-                scopes: o.scopes.clone(),
-                key_claim: o.key_claim.clone(),
-                mobile_client_ids: o.mobile_client_ids.clone(),
-                redirect_url: settings.callback_url(),
-                post_logout_redirect_url: settings.public_path("/"),
-            };
+    let oidc = match oidc_settings(cfg, env, &settings, secrets)? {
+        Some(oidc) => {
             let rp = OidcRp::discover(oidc).await.map_err(|e| CliError::failure(format!("sso.oidc: {e}")))?;
             Some(Arc::new(rp))
         }
-        _ => None,
+        None => None,
     };
     SignOn::new(settings, resolver, credentials, oidc, throttle).map_err(|e| CliError::config(e.to_string()))
+}
+
+/// The OpenID Connect provider of `[sso.oidc]` in `oidc` mode, as the
+/// relying party takes it (`amsync serve` discovers it, `amsync check`
+/// probes it); `None` in the other modes.
+pub fn oidc_settings(
+    cfg: &Config,
+    env: &dyn Environment,
+    settings: &SignOnSettings,
+    secrets: &mut SharedSecrets,
+) -> CliResult<Option<OidcSettings>> {
+    let (SsoMode::Oidc, Some(o)) = (&cfg.sso.mode, &cfg.sso.oidc) else {
+        return Ok(None);
+    };
+    // Read at each code exchange, so a SIGHUP reload takes effect.
+    let client_secret = match o.client_secret() {
+        Some(source) => Some(secrets.cell(source, env, None)?),
+        None => None,
+    };
+    Ok(Some(OidcSettings {
+        issuer: o.issuer.clone(),
+        client_id: o.client_id.clone(),
+        client_secret,
+        scopes: o.scopes.clone(),
+        key_claim: o.key_claim.clone(),
+        mobile_client_ids: o.mobile_client_ids.clone(),
+        redirect_url: settings.callback_url(),
+        post_logout_redirect_url: settings.public_path("/"),
+    }))
 }
 
 /// `amsync sso mint-token`: a token for `member` in the configured PSK

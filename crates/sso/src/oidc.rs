@@ -197,6 +197,22 @@ impl OidcRp {
         &self.settings
     }
 
+    /// The issuer the discovery document names (discovery refuses one that
+    /// differs from the configured issuer).
+    pub fn issuer(&self) -> &str {
+        self.metadata.issuer().as_str()
+    }
+
+    /// Where the provider's key set was read.
+    pub fn jwks_uri(&self) -> &str {
+        self.metadata.jwks_uri().as_str()
+    }
+
+    /// How many keys the provider's key set holds now.
+    pub fn key_count(&self) -> usize {
+        self.jwks.read().map(|j| j.0.keys().len()).unwrap_or_default()
+    }
+
     fn client_secret(&self) -> Option<ClientSecret> {
         self.settings.client_secret.as_ref().map(|s| ClientSecret::new(s.current().expose_secret().to_string()))
     }

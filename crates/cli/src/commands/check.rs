@@ -1,5 +1,7 @@
 //! `amsync check`: validates the config and reaches every configured
-//! service; reports where the file and the database differ.
+//! service (the database, every method of the AMS source, the credential
+//! service, the OpenID Connect provider); reports where the file and the
+//! database differ. Any failed probe makes the exit code 1.
 
 use std::path::Path;
 
@@ -76,10 +78,14 @@ pub async fn run(config: &Path, audience: Audience) -> CliResult<()> {
     if source_failures == 0 {
         println!("ok    AMS at {} answers", super::check_source::location(&cfg));
     }
-    match sources.credentials {
-        Some(_) => println!("ok    credential service configured ({})", cfg.credential_service().kind.as_str()),
+    match &sources.credentials {
+        Some(service) => {
+            let kind = cfg.credential_service().kind.as_str();
+            failures += super::check_services::credentials(service.as_ref(), kind).await;
+        }
         None => println!("note  no credential service: sign-in with username and password is off"),
     }
+    failures += super::check_services::oidc(&cfg).await?;
     if failures > 0 {
         return Err(CliError::failure(format!("{failures} check(s) failed")));
     }

@@ -18,16 +18,28 @@ pub fn location(cfg: &Config) -> String {
     }
 }
 
+/// Prints one line of the table: status, method, latency, and a sample of
+/// what was read or why it failed (text from outside already escaped, never
+/// a secret). Returns 1 for a failure, 0 otherwise.
+pub fn report(method: &str, took: Duration, outcome: Result<String, String>) -> u32 {
+    match outcome {
+        Ok(sample) => {
+            println!("ok      {method:<24} {:>6} ms  {sample}", took.as_millis());
+            0
+        }
+        Err(why) => {
+            println!("FAIL    {method:<24} {:>6} ms  {why}", took.as_millis());
+            1
+        }
+    }
+}
+
 /// Runs every method once; prints a line each. Returns the failures.
 pub async fn probe(source: &dyn AmsSource, cfg: &Config) -> u32 {
     println!("      AMS {} at {}", source.kind(), location(cfg));
     let mut failures = 0;
-    let mut line = |method: &str, took: Duration, outcome: Result<String, SourceError>| match outcome {
-        Ok(sample) => println!("ok      {method:<24} {:>6} ms  {sample}", took.as_millis()),
-        Err(e) => {
-            failures += 1;
-            println!("FAIL    {method:<24} {:>6} ms  {}", took.as_millis(), amsync_core::escaped(&e));
-        }
+    let mut line = |method: &str, took: Duration, outcome: Result<String, SourceError>| {
+        failures += report(method, took, outcome.map_err(|e| amsync_core::escaped(&e).to_string()));
     };
     let t = Instant::now();
     let health = source.health().await;

@@ -9,6 +9,7 @@ mod bench_dashboard;
 mod bench_fetch;
 mod bench_rules;
 mod check;
+mod check_services;
 mod check_source;
 mod demo;
 mod demo_showcase;

@@ -11,6 +11,7 @@ mod prometheus_text;
 mod access_api;
 mod admin_disable;
 mod change_feed;
+mod check_probes;
 mod cli;
 mod cli_observability;
 mod communities;

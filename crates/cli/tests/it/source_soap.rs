@@ -122,8 +122,9 @@ async fn members_sign_in_through_authenticate_user() {
     app.stop().await;
 }
 
-/// `amsync check` with a SOAP source calls every operation once and prints
-/// what it read; a wrong key fails the check naming the fault.
+/// `amsync check` with a SOAP source calls every operation once (its
+/// credential service's AuthenticateUser too) and prints what it read; a
+/// wrong key fails the check naming the fault.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_calls_every_soap_operation() {
     init_tracing();
@@ -149,9 +150,14 @@ async fn check_calls_every_soap_operation() {
     let out = check(KEY).await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for method in
-        ["GetChangedMembers", "GetMemberDetails", "GetMemberCommunities", "GetMemberSecurityGroups", "GetChangedEvents"]
-    {
+    for method in [
+        "GetChangedMembers",
+        "GetMemberDetails",
+        "GetMemberCommunities",
+        "GetMemberSecurityGroups",
+        "GetChangedEvents",
+        "AuthenticateCredentials",
+    ] {
         assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(method)), "{method}: {stdout}");
     }
     assert!(stdout.contains("application/soap+xml"), "{stdout}");

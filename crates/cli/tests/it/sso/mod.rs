@@ -5,7 +5,7 @@
 mod browser;
 mod credentials;
 mod helpers;
-mod oidc;
+pub(crate) mod oidc;
 mod recipes;
 mod session_variable;
 mod sessions;

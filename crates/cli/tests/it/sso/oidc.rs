@@ -25,8 +25,8 @@ use super::helpers::*;
 const MOBILE_REDIRECT: &str = "http://127.0.0.1/callback";
 
 /// The provider's process; killed on drop.
-struct Provider {
-    issuer: Url,
+pub(crate) struct Provider {
+    pub(crate) issuer: Url,
     _child: Child,
 }
 
@@ -50,7 +50,7 @@ async fn install_provider() {
     assert!(status.success(), "npm ci failed");
 }
 
-async fn start_provider(app_url: &Url) -> Provider {
+pub(crate) async fn start_provider(app_url: &Url) -> Provider {
     install_provider().await;
     let mut child = Command::new("node")
         .arg("server.mjs")

@@ -36,6 +36,29 @@ pub struct Waiting {
     pub run_id: Option<RunId>,
 }
 
+/// A waiting entry to add, as [`QueueTx::insert_waiting`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWaiting {
+    pub key: String,
+    pub trigger: Trigger,
+    pub priority: i64,
+    pub run_id: Option<RunId>,
+    pub due: DateTime<Utc>,
+    pub sort_key: i64,
+}
+
+/// An enqueue merged into waiting entry `id`, as [`QueueTx::merge_waiting`]
+/// takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingMerge {
+    pub id: i64,
+    pub priority: i64,
+    pub due: DateTime<Utc>,
+    pub sort_key: i64,
+    pub run_id: Option<RunId>,
+    pub trigger: Option<Trigger>,
+}
+
 /// An entry of a key: its id and run.
 pub type EntryRef = (i64, Option<RunId>);
 
@@ -55,6 +78,26 @@ pub trait QueueTx: Send {
 
     /// The waiting entry of `key`, if any.
     fn waiting_entry(&mut self, key: &str) -> impl Future<Output = Result<Option<Waiting>>> + Send;
+
+    /// The waiting entries of `keys` (of those that have one), by key: one
+    /// read for a whole chunk of an enqueue.
+    fn waiting_entries(
+        &mut self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, Waiting>>> + Send;
+
+    /// Applies a chunk of an enqueue that the caller decided: each merge as
+    /// [`QueueTx::merge_waiting`] does it; for each new entry, the dead
+    /// letter of its key deleted, then the entry inserted as
+    /// [`QueueTx::insert_waiting`] does it (the caller made sure none of
+    /// their keys waits, and names each key once). A backend may apply a
+    /// chunk in a few statements; it decides nothing.
+    fn enqueue_batch(
+        &mut self,
+        merges: &[WaitingMerge],
+        inserts: &[NewWaiting],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Inserts a new `queued` entry (the caller made sure none waits).
     #[allow(clippy::too_many_arguments)]

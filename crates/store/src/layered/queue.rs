@@ -17,6 +17,11 @@ use crate::types::*;
 /// the commit, small enough not to hold up refresh commits for long.
 const CHUNK: usize = 2000;
 
+/// Keys per enqueue write: one read and at most three statements each
+/// (`QueueTx::enqueue_batch`), so a full refresh of a million keys is two
+/// hundred short transactions with bounded memory, none of them long.
+const ENQUEUE_CHUNK: usize = 5000;
+
 fn owned(keys: &[MemberKey]) -> Vec<String> {
     keys.iter().map(|k| k.as_str().to_owned()).collect()
 }
@@ -31,7 +36,7 @@ impl<B: Backend> QueueStore for Layered<B> {
         due: DateTime<Utc>,
     ) -> Result<EnqueueResult> {
         let mut total = EnqueueResult::default();
-        for chunk in keys.chunks(CHUNK) {
+        for chunk in keys.chunks(ENQUEUE_CHUNK) {
             let op = Enqueue { keys: owned(chunk), trigger, run_id, due, now: Utc::now() };
             let r = self.backend.write(op).await?;
             total.created += r.created;

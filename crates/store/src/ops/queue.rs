@@ -17,12 +17,14 @@
 //! buried, folded into another run's entry, adopted by another run,
 //! deleted), the run may have ended: [`super::runs::maybe_finish`].
 
+use std::collections::HashSet;
+
 use amsync_core::queue::{priority_of, sort_key};
 use amsync_core::{Failure, Trigger};
 use chrono::{DateTime, Utc};
 
 use super::runs::{maybe_finish, maybe_finish_all};
-use crate::backend::{Running, Tx, Waiting, WriteOp};
+use crate::backend::{NewWaiting, Running, Tx, Waiting, WaitingMerge, WriteOp};
 use crate::error::Result;
 use crate::types::{Claim, ClaimToken, EnqueueResult, RunId};
 
@@ -30,16 +32,10 @@ fn claim_order(due: DateTime<Utc>, priority: i64) -> i64 {
     sort_key(due.timestamp_millis(), priority)
 }
 
-/// What enqueuing one key did.
-pub(crate) struct Enqueued {
-    pub created: bool,
-    /// A run whose entry another run adopted (it may now have ended).
-    pub displaced_run: Option<RunId>,
-}
-
 /// Adds the waiting entry of `key`, or merges into the one it has: the
 /// higher priority, the earlier due time, its attempts kept, adopted by
-/// `run_id`; a dead letter of the key is replaced.
+/// `run_id`; a dead letter of the key is replaced. Returns the run whose
+/// entry `run_id` adopted, if any (it may now have ended).
 pub(crate) async fn enqueue_one<T: Tx>(
     tx: &mut T,
     key: &str,
@@ -47,22 +43,44 @@ pub(crate) async fn enqueue_one<T: Tx>(
     run_id: Option<RunId>,
     due: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Enqueued> {
-    let priority = priority_of(trigger);
+) -> Result<Option<RunId>> {
     if let Some(w) = tx.waiting_entry(key).await? {
-        let p = w.priority.max(priority);
-        let d = w.due.min(due);
-        let takes_trigger = (priority > w.priority).then_some(trigger);
-        tx.merge_waiting(w.id, p, d, claim_order(d, p), run_id, takes_trigger).await?;
-        let displaced_run = match (w.run_id, run_id) {
-            (Some(old), Some(new)) if old != new => Some(old),
-            _ => None,
-        };
-        return Ok(Enqueued { created: false, displaced_run });
+        let (m, displaced_run) = merge_into(&w, trigger, run_id, due);
+        tx.merge_waiting(m.id, m.priority, m.due, m.sort_key, m.run_id, m.trigger).await?;
+        return Ok(displaced_run);
     }
+    let n = new_waiting(key, trigger, run_id, due);
     tx.delete_dead_letter(key).await?;
-    tx.insert_waiting(key, trigger, priority, run_id, due, claim_order(due, priority), now).await?;
-    Ok(Enqueued { created: true, displaced_run: None })
+    tx.insert_waiting(key, n.trigger, n.priority, n.run_id, n.due, n.sort_key, now).await?;
+    Ok(None)
+}
+
+/// What an enqueue does to the waiting entry `w` of its key: the higher
+/// priority (and its trigger), the earlier due time, adopted by `run_id`;
+/// and the run it takes the entry from, if any.
+fn merge_into(
+    w: &Waiting,
+    trigger: Trigger,
+    run_id: Option<RunId>,
+    due: DateTime<Utc>,
+) -> (WaitingMerge, Option<RunId>) {
+    let priority = priority_of(trigger);
+    let p = w.priority.max(priority);
+    let d = w.due.min(due);
+    let takes_trigger = (priority > w.priority).then_some(trigger);
+    let merge =
+        WaitingMerge { id: w.id, priority: p, due: d, sort_key: claim_order(d, p), run_id, trigger: takes_trigger };
+    let displaced_run = match (w.run_id, run_id) {
+        (Some(old), Some(new)) if old != new => Some(old),
+        _ => None,
+    };
+    (merge, displaced_run)
+}
+
+/// The entry an enqueue adds for a key that has none waiting.
+fn new_waiting(key: &str, trigger: Trigger, run_id: Option<RunId>, due: DateTime<Utc>) -> NewWaiting {
+    let priority = priority_of(trigger);
+    NewWaiting { key: key.to_owned(), trigger, priority, run_id, due, sort_key: claim_order(due, priority) }
 }
 
 /// A refresh that succeeded: its entry is done.
@@ -147,18 +165,36 @@ pub(crate) struct Enqueue {
 impl WriteOp for Enqueue {
     type Output = EnqueueResult;
 
+    /// One read of the chunk's waiting entries, the decisions here, one
+    /// [`crate::backend::QueueTx::enqueue_batch`] to apply them: the same
+    /// outcome as [`enqueue_one`] key after key, in a few statements.
     async fn run<T: Tx>(&mut self, tx: &mut T) -> Result<EnqueueResult> {
         let mut out = EnqueueResult::default();
-        let mut displaced = Vec::new();
+        let waiting = tx.waiting_entries(&self.keys).await?;
+        let mut seen = HashSet::new();
+        let (mut merges, mut inserts, mut displaced) = (Vec::new(), Vec::new(), Vec::new());
         for key in &self.keys {
-            let e = enqueue_one(tx, key, self.trigger, self.run_id, self.due, self.now).await?;
-            if e.created {
-                out.created += 1;
-            } else {
+            if !seen.insert(key.as_str()) {
+                // Named again in this chunk: it merges into the entry its
+                // first mention left, with the same trigger, run and due
+                // time, which changes nothing.
                 out.merged += 1;
+                continue;
             }
-            displaced.extend(e.displaced_run);
+            match waiting.get(key) {
+                Some(w) => {
+                    let (m, displaced_run) = merge_into(w, self.trigger, self.run_id, self.due);
+                    merges.push(m);
+                    displaced.extend(displaced_run);
+                    out.merged += 1;
+                }
+                None => {
+                    inserts.push(new_waiting(key, self.trigger, self.run_id, self.due));
+                    out.created += 1;
+                }
+            }
         }
+        tx.enqueue_batch(&merges, &inserts, self.now).await?;
         maybe_finish_all(tx, displaced, self.now).await?;
         Ok(out)
     }

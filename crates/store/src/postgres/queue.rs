@@ -18,13 +18,15 @@
 //! milliseconds (`amsync_core::queue::sort_key`), computed in SQL from the
 //! milliseconds the caller passes where a statement moves many entries.
 
+use std::collections::HashMap;
+
 use amsync_core::queue::{QueueState, AGING_STEP};
 use amsync_core::{Failure, MemberKey, Trigger};
 use chrono::{DateTime, Utc};
 
 use super::codec::{self, from_json, get, ms, to_json, ts};
 use super::{PgBackend, PgTx};
-use crate::backend::{EntryRef, KeyEntries, QueueReads, QueueTx, Running, Waiting};
+use crate::backend::{EntryRef, KeyEntries, NewWaiting, QueueReads, QueueTx, Running, Waiting, WaitingMerge};
 use crate::error::{Result, StoreError};
 use crate::types::*;
 
@@ -83,6 +85,78 @@ impl QueueTx for PgTx {
             })
         })
         .transpose()
+    }
+
+    async fn waiting_entries(&mut self, keys: &[String]) -> Result<HashMap<String, Waiting>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self
+            .query(
+                "SELECT member_key, id, priority, due_at, attempts, run_id FROM refresh_queue
+                 WHERE member_key = ANY($1::text[]) AND state IN ('queued', 'retrying')",
+                &[&keys],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let w = Waiting {
+                    id: get(r, 1)?,
+                    priority: get(r, 2)?,
+                    due: get(r, 3)?,
+                    attempts: get(r, 4)?,
+                    run_id: get(r, 5)?,
+                };
+                Ok((get(r, 0)?, w))
+            })
+            .collect()
+    }
+
+    /// Three statements for a whole chunk (the merges, the dead letters,
+    /// the new entries), each over arrays the caller's decisions fill: a
+    /// round trip per statement is what PostgreSQL makes costly.
+    async fn enqueue_batch(
+        &mut self,
+        merges: &[WaitingMerge],
+        inserts: &[NewWaiting],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if !merges.is_empty() {
+            let ids: Vec<i64> = merges.iter().map(|m| m.id).collect();
+            let priorities: Vec<i64> = merges.iter().map(|m| m.priority).collect();
+            let dues: Vec<DateTime<Utc>> = merges.iter().map(|m| ts(m.due)).collect();
+            let sort_keys: Vec<i64> = merges.iter().map(|m| m.sort_key).collect();
+            let runs: Vec<Option<RunId>> = merges.iter().map(|m| m.run_id).collect();
+            let triggers: Vec<Option<&str>> = merges.iter().map(|m| m.trigger.map(Trigger::as_str)).collect();
+            self.exec(
+                "UPDATE refresh_queue AS e SET priority = t.priority, due_at = t.due_at, sort_key = t.sort_key,
+                    run_id = COALESCE(t.run_id, e.run_id), trigger = COALESCE(t.trigger, e.trigger)
+                 FROM UNNEST($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::text[])
+                    AS t(id, priority, due_at, sort_key, run_id, trigger)
+                 WHERE e.id = t.id",
+                &[&ids, &priorities, &dues, &sort_keys, &runs, &triggers],
+            )
+            .await?;
+        }
+        if inserts.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<&str> = inserts.iter().map(|n| n.key.as_str()).collect();
+        self.exec("DELETE FROM refresh_queue WHERE member_key = ANY($1::text[]) AND state = 'dead'", &[&keys]).await?;
+        let priorities: Vec<i64> = inserts.iter().map(|n| n.priority).collect();
+        let triggers: Vec<&str> = inserts.iter().map(|n| n.trigger.as_str()).collect();
+        let runs: Vec<Option<RunId>> = inserts.iter().map(|n| n.run_id).collect();
+        let dues: Vec<DateTime<Utc>> = inserts.iter().map(|n| ts(n.due)).collect();
+        let sort_keys: Vec<i64> = inserts.iter().map(|n| n.sort_key).collect();
+        self.exec(
+            "INSERT INTO refresh_queue (member_key, state, priority, trigger, run_id, due_at, sort_key, enqueued_at)
+             SELECT t.member_key, 'queued', t.priority, t.trigger, t.run_id, t.due_at, t.sort_key, $7
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::timestamptz[], $6::bigint[])
+                AS t(member_key, priority, trigger, run_id, due_at, sort_key)",
+            &[&keys, &priorities, &triggers, &runs, &dues, &sort_keys, &ts(now)],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn insert_waiting(

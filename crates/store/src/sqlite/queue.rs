@@ -11,6 +11,8 @@
 //! group commit; the lifecycle that strings them together is
 //! `ops/queue.rs`. The reads (`QueueReads`) run on the reader pool.
 
+use std::collections::HashMap;
+
 use amsync_core::queue::{QueueState, AGING_STEP};
 use amsync_core::{Failure, MemberKey, Trigger};
 use chrono::{DateTime, Utc};
@@ -18,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{self, count, from_json, from_ms, ms, opt_from_ms, to_json};
 use super::{SqliteBackend, SqliteTx};
-use crate::backend::{EntryRef, KeyEntries, QueueReads, QueueTx, Running, Waiting};
+use crate::backend::{EntryRef, KeyEntries, NewWaiting, QueueReads, QueueTx, Running, Waiting, WaitingMerge};
 use crate::error::{Result, StoreError};
 use crate::types::*;
 
@@ -172,6 +174,33 @@ impl QueueTx for SqliteTx {
 
     async fn waiting_entry(&mut self, key: &str) -> Result<Option<Waiting>> {
         waiting_entry(&self.conn, key)
+    }
+
+    async fn waiting_entries(&mut self, keys: &[String]) -> Result<HashMap<String, Waiting>> {
+        // A prepared statement per key: no round trip to pay on SQLite.
+        let mut out = HashMap::new();
+        for key in keys {
+            if let Some(w) = waiting_entry(&self.conn, key)? {
+                out.insert(key.clone(), w);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn enqueue_batch(
+        &mut self,
+        merges: &[WaitingMerge],
+        inserts: &[NewWaiting],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for m in merges {
+            self.merge_waiting(m.id, m.priority, m.due, m.sort_key, m.run_id, m.trigger).await?;
+        }
+        for n in inserts {
+            delete_dead_letter(&self.conn, &n.key)?;
+            insert_waiting(&self.conn, &n.key, n.trigger, n.priority, n.run_id, ms(n.due), n.sort_key, ms(now))?;
+        }
+        Ok(())
     }
 
     async fn insert_waiting(

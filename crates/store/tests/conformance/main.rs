@@ -78,6 +78,8 @@ conformance!(
     queue::requeue_brings_dead_letters_back,
     queue::listing_pages_by_id_and_filters_by_state,
     queue::a_claim_left_by_a_crashed_worker_comes_back_after_its_lease,
+    queue::one_enqueue_call_merges_inserts_and_replaces_dead_letters_key_by_key,
+    queue::enqueue_takes_a_hundred_thousand_keys_in_one_call,
     members::first_load_is_one_created_entry,
     members::an_unchanged_refresh_writes_only_bookkeeping,
     members::a_changed_field_is_recorded_by_name,
@@ -148,11 +150,3 @@ conformance!(
     data_protection::pruning_removes_decided_approvals_but_keeps_a_standing_rejection,
     data_protection::pruning_removes_ended_sign_ins_after_their_retention,
 );
-
-// Not on PostgreSQL yet: `ops/queue.rs` enqueues key by key (a read and a
-// write or two per key), which is one round trip each on PostgreSQL: some
-// 400 keys a second here, so this test would run for minutes. It joins the
-// list above once the enqueue reads and writes a chunk of keys in a few
-// statements (a bulk `QueueTx` operation; issue 14, part 2 item 8 needs it
-// too for a full refresh of 1,000,000 keys).
-conformance!(sqlite only: queue::enqueue_takes_a_hundred_thousand_keys_in_one_call);

@@ -207,6 +207,27 @@ pub async fn dead_letters_wait_for_a_requeue_and_an_enqueue_replaces_them(db: &m
     assert_eq!(entry_of(db, "A").await.attempts, 0);
 }
 
+/// One call whose chunk mixes every case the enqueue decides per key: a
+/// waiting key merged (higher priority, earlier due), a key named twice, a
+/// dead letter replaced, a new key.
+pub async fn one_enqueue_call_merges_inserts_and_replaces_dead_letters_key_by_key(db: &mut TestDb) {
+    let s = db.s();
+    s.enqueue(&keys(&["D"]), Trigger::Periodic, None, t0()).await.unwrap();
+    let c = s.claim(1, "n", t0(), LEASE).await.unwrap();
+    s.commit_refresh(claimed(&c[0], failed(FailureKind::Permanent, Disposition::Dead), t0())).await.unwrap();
+    s.enqueue(&keys(&["W"]), Trigger::Full, None, t0() + mins(10)).await.unwrap();
+    let r = s.enqueue(&keys(&["W", "N", "D", "N", "W"]), Trigger::Login, None, t0() + mins(5)).await.unwrap();
+    assert_eq!((r.created, r.merged), (2, 3), "N and D are new; W twice and N again merge");
+    let w = entry_of(db, "W").await;
+    assert_eq!((w.priority, w.trigger, w.due_at), (priority_of(Trigger::Login), Trigger::Login, t0() + mins(5)));
+    for k in ["N", "D"] {
+        let e = entry_of(db, k).await;
+        assert_eq!((e.state, e.attempts, e.trigger), (QueueState::Queued, 0, Trigger::Login), "{k}");
+    }
+    let c = s.queue_counts().await.unwrap();
+    assert_eq!((c.queued, c.dead), (3, 0), "D's dead letter was replaced");
+}
+
 pub async fn release_gives_the_attempt_back(db: &mut TestDb) {
     let s = db.s();
     s.enqueue(&keys(&["A", "B"]), Trigger::Periodic, None, t0()).await.unwrap();

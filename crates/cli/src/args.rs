@@ -268,9 +268,13 @@ pub enum SsoCommand {
 pub struct BenchRefreshArgs {
     #[arg(long, default_value_t = 100_000)]
     pub members: usize,
-    /// Member refreshes in flight.
-    #[arg(long, default_value_t = 96)]
-    pub workers: usize,
+    /// AMS calls in flight, as `ams.max_concurrency`.
+    #[arg(long, default_value_t = 192)]
+    pub max_concurrency: u32,
+    /// Member refreshes in flight, as `member_refresh.workers`; by default
+    /// it follows `--max-concurrency` by the same rule (96 for 192).
+    #[arg(long)]
+    pub workers: Option<usize>,
     /// `json` or `xml`: the source `http-json` or `http-xml` (when no
     /// `--source` is given).
     #[arg(long, default_value = "json")]
@@ -295,4 +299,11 @@ pub struct BenchRefreshArgs {
     /// store nothing (the ceiling the HTTP exchange alone sets).
     #[arg(long)]
     pub fetch_only: bool,
+}
+
+impl BenchRefreshArgs {
+    /// `--workers`, or derived from `--max-concurrency` as the config does.
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| amsync_config::workers_for_budget(self.max_concurrency) as usize)
+    }
 }

@@ -96,7 +96,7 @@ pub fn sync_settings(cfg: &Config, role: &str) -> SyncSettings {
         periodic: schedule(&cfg.periodic_refresh.cadence),
         overlap: cfg.periodic_refresh.overlap,
         events: Schedule::Interval(cfg.events.interval),
-        workers: cfg.member_refresh.workers as usize,
+        workers: cfg.refresh_workers() as usize,
         retry: cfg.member_refresh.retry_policy(),
         lease,
         probe_interval: cfg.quarantine.poll_floor.min(Duration::from_secs(60)),

@@ -193,6 +193,12 @@ impl Config {
         }
     }
 
+    /// The refresh workers this node runs (`member_refresh.workers`, or
+    /// derived from `ams.max_concurrency` when unset).
+    pub fn refresh_workers(&self) -> u32 {
+        self.member_refresh.effective_workers(self.ams.max_concurrency)
+    }
+
     /// The credential service with its defaults applied (see
     /// [`CredentialConfig::effective`]).
     pub fn credential_service(&self) -> CredentialServiceConfig {

@@ -47,7 +47,9 @@ pub use sections::groups::{CommunitiesConfig, LocalGroup, SecurityGroupsConfig};
 pub use sections::log::{LogConfig, LogFormat};
 pub use sections::retention::RetentionConfig;
 pub use sections::safety::{QuarantineConfig, ThresholdsConfig};
-pub use sections::schedule::{Cadence, EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig};
+pub use sections::schedule::{
+    workers_for_budget, Cadence, EventsConfig, MemberRefreshConfig, PeriodicRefreshConfig, AMS_CALLS_PER_REFRESH,
+};
 pub use sections::sso::{
     OidcConfig, PskKeyConfig, PskResolve, SsoConfig, SsoMode, SsoResolve, SsoThrottle, SsoToken, TokenSource,
 };

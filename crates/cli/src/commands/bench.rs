@@ -263,7 +263,7 @@ async fn refresh_one(
     let store = SqliteStore::open(SqliteOptions::new(&path))?;
     let source = sim_source(kind, &sim.base_url, |ams| {
         ams.timeout = Duration::from_secs(30);
-        ams.max_concurrency = (args.workers * 3) as u32;
+        ams.max_concurrency = args.max_concurrency;
         ams.http_version = http_version;
     })?;
     if args.fetch_only {
@@ -272,7 +272,7 @@ async fn refresh_one(
     }
     let settings = SyncSettings {
         role: "bench".into(),
-        workers: args.workers,
+        workers: args.workers(),
         lease: Duration::from_secs(600),
         idle_poll: Duration::from_millis(20),
         ..SyncSettings::default()
@@ -353,7 +353,8 @@ async fn refresh_one(
         "members": args.members,
         "source": kind.as_str(),
         "http_version": http_version.as_str(),
-        "workers": args.workers,
+        "workers": args.workers(),
+        "max_concurrency": args.max_concurrency,
         "members_per_s": (members / first_s).round(),
         "ams_calls_per_s": (calls_first / first_s).round(),
         "seconds": first_s,

@@ -47,7 +47,7 @@ pub async fn run(
                 usize::from(d.is_err() || c.is_err() || g.is_err())
             }
         })
-        .buffer_unordered(args.workers.max(1))
+        .buffer_unordered(args.workers().max(1))
         .fold(0, |n, f| async move { n + f })
         .await;
     let seconds = t0.elapsed().as_secs_f64();
@@ -68,7 +68,8 @@ pub async fn run(
         "members": keys.len(),
         "encoding": args.encoding,
         "http_version": version,
-        "workers": args.workers,
+        "workers": args.workers(),
+        "max_concurrency": args.max_concurrency,
         "members_per_s": (members / seconds).round(),
         "ams_calls_per_s": (members * 3.0 / seconds).round(),
         "seconds": seconds,

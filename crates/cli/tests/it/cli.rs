@@ -294,17 +294,19 @@ async fn demo_syncs_and_prints_what_to_open() {
 
 /// `amsync bench refresh` on a small population: the simulator in its own
 /// process, the JSON line last, every member created, nothing written by
-/// the unchanged re-run, and the writer's figures present.
+/// the unchanged re-run, and the writer's figures present. `--workers`
+/// unset follows `--max-concurrency` as `member_refresh.workers` does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_refresh_prints_its_figures_as_one_json_line() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
-    let out = amsync(&["bench", "refresh", "--members", "400", "--workers", "16"], dir.path()).await;
+    let out = amsync(&["bench", "refresh", "--members", "400", "--max-concurrency", "48"], dir.path()).await;
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().expect("a JSON line");
     let v: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
     assert_eq!(v["bench"], "refresh");
+    assert_eq!((v["max_concurrency"].as_u64(), v["workers"].as_u64()), (Some(48), Some(24)), "{last}");
     assert_eq!(v["created"], 400);
     assert_eq!(v["failed"], 0);
     assert_eq!(v["unchanged_writes_no_rows"], true);

@@ -28,6 +28,8 @@ url = "sqlite://{db}"
 [ams]
 kind = "http-json"
 base_url = "{ams}"
+# member_refresh.workers is unset: it follows this budget (33 for 64).
+max_concurrency = 64
 
 [periodic_refresh]
 interval = "1h"
@@ -131,6 +133,7 @@ async fn serve_logs_json_with_request_ids_and_status_matches_the_api() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(api["ams"]["reachable"], true, "{api}");
+    assert_eq!(api["engine"]["workers"], 33, "workers unset follow ams.max_concurrency = 64: {api}");
 
     // `amsync status --json` is the API's document (without the engine's
     // in-process figures), with its own probe of the AMS.

@@ -113,7 +113,7 @@ impl AppOptions {
         }
         cfg.ams.http_version = self.http_version;
         let refresh = &mut cfg.member_refresh;
-        refresh.workers = self.workers as u32;
+        refresh.workers = Some(self.workers as u32);
         refresh.max_attempts = self.max_attempts;
         refresh.backoff_initial = self.backoff_initial;
         refresh.backoff_max = self.backoff_max;

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use amsync_config::*;
 
-use crate::{load_base, BASE};
+use crate::{error_of, load_base, BASE};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -26,7 +26,7 @@ fn every_default_is_the_documented_one() {
         ("periodic_refresh.interval", c.periodic_refresh.cadence == Cadence::Every(secs(30 * 60))),
         ("periodic_refresh.overlap", c.periodic_refresh.overlap == secs(120)),
         ("events.interval", c.events.interval == secs(30 * 60)),
-        ("member_refresh.workers", c.member_refresh.workers == 16),
+        ("member_refresh.workers", c.member_refresh.workers.is_none() && c.refresh_workers() == 17),
         ("member_refresh.max_attempts", c.member_refresh.max_attempts == 8),
         ("member_refresh.backoff_initial", c.member_refresh.backoff_initial == secs(5)),
         ("member_refresh.backoff_max", c.member_refresh.backoff_max == secs(3600)),
@@ -166,4 +166,38 @@ fn demo_configuration() {
     // What the CLI may print or save reads back as the same configuration.
     assert_eq!(Config::from_toml_str(&c.to_toml_string(), []).unwrap(), c);
     assert_eq!(public_url_for("[::]:80".parse().unwrap()).as_str(), "http://[::1]/");
+}
+
+/// Unset, `member_refresh.workers` follows `ams.max_concurrency`: enough
+/// refreshes to ask for every call the budget allows (three calls each),
+/// and half as many again; set, it is honoured; 0 is refused.
+#[test]
+fn refresh_workers_follow_the_ams_budget_unless_set() {
+    let workers_for = |extra: &str| load_base(extra, &[]).unwrap().refresh_workers();
+    assert_eq!(workers_for(""), 17, "the default budget of 32 calls: 11 to fill it, and 6 more");
+    assert_eq!(workers_for("max_concurrency = 64\n"), 33, "64 calls: 22 to fill it, and 11 more");
+    assert_eq!(workers_for("max_concurrency = 96\n"), 48);
+    assert_eq!(workers_for("max_concurrency = 1\n"), 2);
+    let from_env = load_base("", &[("AMSYNC_AMS__MAX_CONCURRENCY", "300")]).unwrap();
+    assert_eq!(from_env.refresh_workers(), 150);
+
+    let set = "max_concurrency = 64\n[member_refresh]\nworkers = 5\n";
+    assert_eq!(workers_for(set), 5, "a number set is honoured whatever the budget");
+    let over = load_base("max_concurrency = 4\n", &[("AMSYNC_MEMBER_REFRESH__WORKERS", "40")]).unwrap();
+    assert_eq!(over.refresh_workers(), 40);
+
+    let err = error_of("[member_refresh]\nworkers = 0\n", &[]);
+    assert!(err.contains("member_refresh.workers (line 4): must be at least 1"), "{err}");
+}
+
+/// The rule itself, over a range of budgets: never less than the budget
+/// needs (three calls a refresh), never more than one worker per call.
+#[test]
+fn derived_workers_fill_the_budget_without_exceeding_one_per_call() {
+    for budget in 1..=1000u32 {
+        let w = workers_for_budget(budget);
+        assert!(w * AMS_CALLS_PER_REFRESH >= budget, "{budget}: {w}");
+        assert!(w <= budget.max(2), "{budget}: {w}");
+        assert!(workers_for_budget(budget + 1) >= w, "monotonic at {budget}");
+    }
 }

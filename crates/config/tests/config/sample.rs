@@ -103,7 +103,7 @@ pub fn everything() -> Config {
         periodic_refresh: PeriodicRefreshConfig { cadence: Cadence::Every(d(1800)), overlap: d(120) },
         events: EventsConfig { interval: d(1800) },
         member_refresh: MemberRefreshConfig {
-            workers: 16,
+            workers: Some(16),
             max_attempts: 8,
             backoff_initial: d(5),
             backoff_max: d(3600),

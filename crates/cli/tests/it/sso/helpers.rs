@@ -104,7 +104,7 @@ fn config(opts: &Options, dir: &std::path::Path, sim: &SimHandle, url: &Url, dem
     cfg.database.url = Some(format!("sqlite://{}", dir.join("amsync.db").display()));
     cfg.ams.base_url = Some(Url::parse(&sim.base_url()).unwrap());
     cfg.ams.timeout = Duration::from_secs(2);
-    cfg.member_refresh.workers = 4;
+    cfg.member_refresh.workers = Some(4);
     cfg.web.listen = "127.0.0.1:0".parse().unwrap();
     cfg.web.public_url = url.clone();
     cfg.sso.mode = opts.mode;

@@ -36,7 +36,8 @@ pub struct Waiting {
     pub run_id: Option<RunId>,
 }
 
-/// A waiting entry to add, as [`QueueTx::insert_waiting`] takes it.
+/// A waiting entry to add: the fields [`QueueTx::insert_waiting`] takes,
+/// one per entry of [`QueueTx::enqueue_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWaiting {
     pub key: String,
@@ -47,8 +48,9 @@ pub struct NewWaiting {
     pub sort_key: i64,
 }
 
-/// An enqueue merged into waiting entry `id`, as [`QueueTx::merge_waiting`]
-/// takes it.
+/// An enqueue merged into waiting entry `id`: the fields
+/// [`QueueTx::merge_waiting`] takes, one per merge of
+/// [`QueueTx::enqueue_batch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitingMerge {
     pub id: i64,

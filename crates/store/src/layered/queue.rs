@@ -13,8 +13,9 @@ use crate::error::Result;
 use crate::ops::queue::{ClaimDue, Enqueue, Release, Renew, RequeueDead, RequeueKeys, RescueExpired};
 use crate::types::*;
 
-/// Keys per write when enqueuing or requeuing many: big enough to amortize
-/// the commit, small enough not to hold up refresh commits for long.
+/// Keys per write when requeuing many: big enough to amortize the commit,
+/// small enough not to hold up refresh commits for long (an enqueue goes
+/// by [`ENQUEUE_CHUNK`]).
 const CHUNK: usize = 2000;
 
 /// Keys per enqueue write: one read and at most three statements each

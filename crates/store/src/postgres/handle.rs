@@ -24,7 +24,7 @@ use std::sync::Arc;
 use tokio_postgres::NoTls;
 
 use super::codec::from_pg;
-use super::{migrate, redacted, PgBackend, PgOptions, PgStore};
+use super::{around_password, migrate, redacted, PgBackend, PgOptions, PgStore};
 use crate::error::{Result, StoreError};
 use crate::handle::{Database, OpenOptions, SchemaStatus, StoreHandle};
 use crate::layered::Layered;
@@ -123,12 +123,9 @@ impl PgDatabase {
 /// `url` with its password taken out (it goes to a child process through
 /// the environment instead).
 fn url_without_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
-            Some((user, _)) => format!("{}{user}{}", &url[..s + 3], &url[at..]),
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
+    match around_password(url) {
+        Some((head, tail)) => format!("{head}{tail}"),
+        None => url.to_string(),
     }
 }
 

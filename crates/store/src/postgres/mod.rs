@@ -149,16 +149,19 @@ impl std::fmt::Debug for PgBackend {
 
 /// `url` without its password, for messages and logs.
 pub fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
+    match around_password(url) {
+        Some((head, tail)) => format!("{head}:***{tail}"),
+        None => url.to_string(),
     }
+}
+
+/// `url` cut around the password of its user info: up to the user name,
+/// and from the `@` on (`None` when it has no password).
+pub(crate) fn around_password(url: &str) -> Option<(&str, &str)> {
+    let s = url.find("://")?;
+    let at = url.rfind('@').filter(|&at| at > s)?;
+    let (user, _) = url[s + 3..at].split_once(':')?;
+    Some((&url[..s + 3 + user.len()], &url[at..]))
 }
 
 fn pool(url: &str, max: usize) -> Result<Pool> {

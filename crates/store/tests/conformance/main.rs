@@ -29,17 +29,6 @@ mod sqlite_erasure;
 /// files in a temporary directory, and PostgreSQL databases on the
 /// machine's server (`harness_postgres.rs`).
 macro_rules! conformance {
-    (sqlite only: $($module:ident::$test:ident),* $(,)?) => {
-        mod on_sqlite_only {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let mut db = crate::harness::sqlite().await;
-                    crate::$module::$test(&mut db).await;
-                }
-            )*
-        }
-    };
     ($($module:ident::$test:ident),* $(,)?) => {
         mod on_sqlite {
             $(

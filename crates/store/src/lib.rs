@@ -44,6 +44,7 @@ pub mod handle;
 mod json;
 pub mod layered;
 pub mod listing_api;
+mod member_pages;
 mod ops;
 pub mod postgres;
 pub mod safety_api;

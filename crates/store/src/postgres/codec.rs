@@ -12,8 +12,8 @@ use crate::error::StoreError;
 
 pub(crate) use crate::sqlite::codec::ams_status;
 pub(crate) use crate::sqlite::codec::{
-    change_kind, count, event_status, from_json, group_source, key, member_status, queue_state, run_outcome, to_json,
-    trigger,
+    change_kind, count, disabled_reason, event_status, from_json, group_source, key, member_status, queue_state,
+    run_outcome, to_json, trigger,
 };
 
 /// A time as stored: truncated to the millisecond.

@@ -20,6 +20,7 @@ use super::codec::{self, from_json, get, to_json, ts};
 use super::{PgBackend, PgTx};
 use crate::backend::{Fingerprint, MemberReads, MemberRowText, MemberTx};
 use crate::error::{Result, StoreError};
+use crate::member_pages::{decode_cursor, encode_cursor, page_limit};
 use crate::types::*;
 
 fn hash(b: &[u8]) -> amsync_core::hash::ContentHash {
@@ -103,12 +104,7 @@ pub(crate) async fn load_record(tx: &mut PgTx, key: &str) -> Result<Option<Loade
     let record = MemberRecord {
         details,
         status: codec::member_status(&status)?,
-        disabled_reason: match reason {
-            Some(r) => Some(DisabledReason::parse(&r).ok_or_else(|| {
-                StoreError::Database(format!("stored disabled reason {r:?} is not known to this version"))
-            })?),
-            None => None,
-        },
+        disabled_reason: codec::disabled_reason(reason)?,
         merged_into: merged_into.map(|k| codec::key("merged_into", k)).transpose()?,
         memberships,
         ams_groups: load_ams_groups(tx, key).await?,
@@ -400,26 +396,6 @@ impl MemberTx for PgTx {
     }
 }
 
-/// Page size when a query gives none, and the most a page may hold (as SQLite's).
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 1000;
-
-fn encode_cursor(key: &str) -> String {
-    key.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_cursor(c: &str) -> Result<String> {
-    let bad = || StoreError::Invalid("the cursor is not one this server gave".into());
-    if c.len() % 2 != 0 || !c.is_ascii() {
-        return Err(bad());
-    }
-    let bytes = (0..c.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&c[i..i + 2], 16).map_err(|_| bad()))
-        .collect::<Result<Vec<u8>>>()?;
-    String::from_utf8(bytes).map_err(|_| bad())
-}
-
 /// Every member IsMember counts holds an AMS group whose spelling the rule
 /// counts: the spellings members carry that it counts.
 async fn is_member_spellings(tx: &mut PgTx) -> Result<Vec<String>> {
@@ -435,7 +411,7 @@ async fn is_member_spellings(tx: &mut PgTx) -> Result<Vec<String>> {
 }
 
 async fn search(tx: &mut PgTx, q: &MemberQuery) -> Result<Page<MemberSummary>> {
-    let limit = if q.limit == 0 { DEFAULT_PAGE } else { q.limit.min(MAX_PAGE) };
+    let limit = page_limit(q.limit);
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or_default();
     let mut sql = String::from(
         "SELECT m.key, m.first_name, m.last_name, m.email, m.status, r.last_refreshed_at

@@ -68,6 +68,15 @@ pub fn member_status(v: &str) -> Result<MemberStatus, StoreError> {
         .ok_or_else(|| bad("member status", v))
 }
 
+/// A stored `disabled_reason` (NULL when the member is not disabled).
+pub fn disabled_reason(v: Option<String>) -> Result<Option<amsync_core::record::DisabledReason>, StoreError> {
+    v.map(|r| {
+        amsync_core::record::DisabledReason::parse(&r)
+            .ok_or_else(|| StoreError::Database(format!("stored disabled reason {r:?} is not known to this version")))
+    })
+    .transpose()
+}
+
 pub fn ams_status(v: &str) -> Result<AmsStatus, StoreError> {
     [AmsStatus::Active, AmsStatus::Disabled].into_iter().find(|k| k.as_str() == v).ok_or_else(|| bad("AMS status", v))
 }

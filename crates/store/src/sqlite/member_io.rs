@@ -132,12 +132,7 @@ pub(crate) fn load_record(conn: &Connection, key: &str) -> Result<Option<Loaded>
     let record = MemberRecord {
         details,
         status: codec::member_status(&status)?,
-        disabled_reason: match reason {
-            Some(r) => Some(DisabledReason::parse(&r).ok_or_else(|| {
-                StoreError::Database(format!("stored disabled reason {r:?} is not known to this version"))
-            })?),
-            None => None,
-        },
+        disabled_reason: codec::disabled_reason(reason)?,
         merged_into: merged_into.map(|k| codec::key("merged_into", k)).transpose()?,
         memberships,
         ams_groups: load_ams_groups(conn, key)?,

@@ -10,31 +10,12 @@ use super::codec::{self, count, from_json, from_ms, opt_from_ms};
 use super::member_io as io;
 use super::SqliteBackend;
 use crate::backend::{FeedReads, MemberReads};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
+use crate::member_pages::{decode_cursor, encode_cursor, page_limit};
 use crate::types::*;
 
-/// Page size when a query gives none, and the most a page may hold.
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 1000;
-
-fn encode_cursor(key: &str) -> String {
-    key.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_cursor(c: &str) -> Result<String> {
-    let bad = || StoreError::Invalid("the cursor is not one this server gave".into());
-    if c.len() % 2 != 0 || !c.is_ascii() {
-        return Err(bad());
-    }
-    let bytes = (0..c.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&c[i..i + 2], 16).map_err(|_| bad()))
-        .collect::<Result<Vec<u8>>>()?;
-    String::from_utf8(bytes).map_err(|_| bad())
-}
-
 fn search(conn: &Connection, q: &MemberQuery) -> Result<Page<MemberSummary>> {
-    let limit = if q.limit == 0 { DEFAULT_PAGE } else { q.limit.min(MAX_PAGE) };
+    let limit = page_limit(q.limit);
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or_default();
     let mut sql = String::from(
         "SELECT m.key, m.first_name, m.last_name, m.email, m.status, r.last_refreshed_at
@@ -247,19 +228,5 @@ impl MemberReads for SqliteBackend {
 impl FeedReads for SqliteBackend {
     async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<FeedItem>> {
         self.read_op(move |c| feed(c, after, limit)).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_roundtrip_and_refusal() {
-        for k in ["M1", "é/~ x", ""] {
-            assert_eq!(decode_cursor(&encode_cursor(k)).unwrap(), k);
-        }
-        assert!(decode_cursor("zz").is_err());
-        assert!(decode_cursor("abc").is_err());
     }
 }
